@@ -1,0 +1,49 @@
+// One linter for the whole tree. Type-aware rules catch floating promises; per-folder
+// import restrictions keep the pure domain free of I/O (dependencies point inward).
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+const ioModules = [
+  "node:fs", "node:fs/promises", "node:net", "node:child_process", "node:dgram", "node:http",
+  "fs", "net", "child_process",
+  "serialport", "@serialport/*", "@abandonware/noble", "mqtt", "aedes", "better-sqlite3", "pino",
+];
+
+export default tseslint.config(
+  { ignores: ["node_modules/**", "dist/**", "coverage/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      globals: { process: "readonly", console: "readonly", Buffer: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", setImmediate: "readonly", URL: "readonly" },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: false }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-empty": ["error", { allowEmptyCatch: false }],
+    },
+  },
+  {
+    files: ["bin/**/*.js", "eslint.config.js"],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // The hub never depends on the simulator.
+    files: ["src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["**/sim/**", "../../sim/*"], message: "src/ must not import sim/" }] }],
+    },
+  },
+  {
+    // The pure core: protocol codec, access rules, diagnosis. No I/O, no logging, no sim.
+    files: ["src/protocol/**/*.ts", "src/access/**/*.ts", "src/diagnosis/**/*.ts", "src/shared/**/*.ts"],
+    ignores: ["src/shared/logger.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["**/sim/**"], message: "src/ must not import sim/" }, { group: ioModules, message: "the pure core imports no I/O: take it as an interface" }] }],
+    },
+  },
+);
