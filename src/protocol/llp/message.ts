@@ -1,0 +1,39 @@
+import { ctrlByte, encodeFrame, type Frame } from "./frame.js";
+import { commandCode, encodeRequestBody, type LlpRequest } from "./commands.js";
+import { openBody, sealBody } from "./seal.js";
+
+/** What sealing needs besides the counter: the pair's link key and the lock's 8-byte id. */
+export interface LinkSecrets {
+  linkKey: Uint8Array;
+  lockId: Uint8Array;
+}
+
+/** Encode a frame, sealing the plain body with `seal.counter` when sealing is asked for. */
+export function encodeMessage(
+  head: { addr: number; fromLock: boolean; seq: number; cmd: number },
+  plainBody: Uint8Array,
+  seal?: LinkSecrets & { counter: number },
+): Buffer {
+  if (!seal) return encodeFrame({ ...head, sec: false, body: plainBody });
+  const ctrl = ctrlByte({ ...head, sec: true });
+  const body = sealBody({ ...seal, fromLock: head.fromLock, addr: head.addr, ctrl, cmd: head.cmd }, plainBody);
+  return encodeFrame({ ...head, sec: true, body });
+}
+
+/** Hub side: the bytes of one request frame. */
+export function encodeRequest(
+  addr: number,
+  seq: number,
+  req: LlpRequest,
+  seal?: LinkSecrets & { counter: number },
+): Buffer {
+  return encodeMessage({ addr, fromLock: false, seq, cmd: commandCode(req.cmd) }, encodeRequestBody(req), seal);
+}
+
+/** Unseal a received frame's body; null when the tag does not verify (count it, never trust it). */
+export function openFrame(frame: Frame, secrets: LinkSecrets): { counter: number; plain: Buffer } | null {
+  return openBody(
+    { ...secrets, fromLock: frame.fromLock, addr: frame.addr, ctrl: ctrlByte(frame), cmd: frame.cmd },
+    frame.body,
+  );
+}
