@@ -1,0 +1,147 @@
+/**
+ * The configuration file's schema. Every field names its expected form in its error,
+ * and every object is strict so that a misspelt key is an error, not a silent default.
+ * Context-dependent defaults (hubId, dataDir, profilesDir) are filled in by load.ts
+ * before parsing; the static ones live here.
+ */
+import { createPublicKey } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { z } from "zod";
+import { LOG_LEVELS } from "../shared/logger.js";
+
+/** An MQTT topic segment: no '/', no wildcards. */
+export const HUB_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+const TOPIC_PREFIX_PATTERN = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+export const MQTT_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"] as const;
+
+const pathString = (what: string) =>
+  z.string({ error: `expected ${what} path string` }).min(1, { error: `expected ${what} path string (empty)` });
+
+/** A file that must exist and be readable when the hub starts (TLS material). */
+const readableFile = pathString("a file").superRefine((file, ctx) => {
+  try {
+    if (!statSync(file).isFile()) ctx.addIssue({ code: "custom", message: `expected a readable file, ${file} is not a file` });
+    else readFileSync(file);
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "is not readable";
+    ctx.addIssue({ code: "custom", message: `expected a readable file, ${file} ${reason}` });
+  }
+});
+
+const mqttUrl = z.string({ error: "expected an mqtt://, mqtts://, ws:// or wss:// URL string" }).superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: "custom", message: `expected an mqtt://, mqtts://, ws:// or wss:// URL, got "${value}"` });
+    return;
+  }
+  if (!(MQTT_PROTOCOLS as readonly string[]).includes(url.protocol) || url.hostname === "") {
+    ctx.addIssue({ code: "custom", message: `expected an mqtt://, mqtts://, ws:// or wss:// URL with a host, got "${url.protocol}//${url.host}"` });
+  }
+});
+
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+const KEY_FORMS = "expected an Ed25519 public key: base64 (32 raw bytes or SPKI DER), inline PEM, or a PEM file path";
+
+/** Normalises the cloud's command key to SPKI PEM, so consumers call createPublicKey(pem). */
+const commandPublicKey = z.string({ error: KEY_FORMS }).transform((value, ctx) => {
+  const text = value.trim();
+  let source: string | Buffer = text;
+  if (!text.includes("-----BEGIN") && /^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
+    const raw = Buffer.from(text, "base64");
+    if (raw.length === 32) source = Buffer.concat([ED25519_SPKI_PREFIX, raw]);
+    else if (raw.length === 44) source = raw;
+  }
+  if (typeof source === "string" && !source.includes("-----BEGIN")) {
+    try {
+      source = readFileSync(source, "utf8");
+    } catch {
+      ctx.addIssue({ code: "custom", message: `${KEY_FORMS}; "${text}" is none of these (no such file)` });
+      return z.NEVER;
+    }
+  }
+  try {
+    const key =
+      typeof source === "string" ? createPublicKey(source) : createPublicKey({ key: source, format: "der", type: "spki" });
+    if (key.asymmetricKeyType !== "ed25519") {
+      ctx.addIssue({ code: "custom", message: `${KEY_FORMS}; got a ${key.asymmetricKeyType ?? "unknown"} key` });
+      return z.NEVER;
+    }
+    return key.export({ format: "pem", type: "spki" }).toString();
+  } catch {
+    ctx.addIssue({ code: "custom", message: `${KEY_FORMS}; the value does not parse as a public key` });
+    return z.NEVER;
+  }
+});
+
+const int = (min: number, max: number) =>
+  z
+    .number({ error: `expected an integer ${min}..${max}` })
+    .int({ error: `expected an integer ${min}..${max}` })
+    .min(min, { error: `expected an integer ${min}..${max}` })
+    .max(max, { error: `expected an integer ${min}..${max}` });
+const bool = z.boolean({ error: "expected true or false" });
+const section = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z.strictObject(shape, { error: "expected a mapping (key: value)" });
+
+export const configSchema = section({
+  /** This hub's name in MQTT topics: lockbridge/v1/{hubId}/... */
+  hubId: z
+    .string({ error: "expected a hub id string" })
+    .regex(HUB_ID_PATTERN, { error: "expected 1..64 characters of A-Z a-z 0-9 . _ - (it is an MQTT topic segment)" }),
+  dataDir: pathString("a directory"),
+  profilesDir: pathString("a directory"),
+  log: section({
+    level: z.enum(LOG_LEVELS as [string, ...string[]], { error: `expected one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  }).prefault({}),
+  mqtt: section({
+    /** Unset: the hub runs its own broker on 127.0.0.1 (development and demos). */
+    url: mqttUrl.optional(),
+    topicPrefix: z
+      .string({ error: "expected a topic prefix string" })
+      .regex(TOPIC_PREFIX_PATTERN, { error: "expected topic segments of A-Z a-z 0-9 . _ - separated by '/', no wildcards" })
+      .default("lockbridge"),
+    username: z.string({ error: "expected a user name string" }).optional(),
+    password: z.string({ error: "expected a password string" }).optional(),
+    tls: section({
+      ca: readableFile.optional(),
+      cert: readableFile.optional(),
+      key: readableFile.optional(),
+      rejectUnauthorized: bool.default(true),
+    }).optional(),
+    embedded: section({
+      /** The embedded broker listens on 127.0.0.1 only: it has no authentication. 0 = any free port. */
+      port: int(0, 65535).default(1883),
+    }).prefault({}),
+  })
+    .prefault({})
+    .superRefine((mqtt, ctx) => {
+      if (mqtt.tls && (mqtt.tls.cert === undefined) !== (mqtt.tls.key === undefined)) {
+        const missing = mqtt.tls.cert === undefined ? "cert" : "key";
+        ctx.addIssue({ code: "custom", path: ["tls", missing], message: "expected a file path string: tls.cert and tls.key go together" });
+      }
+      if (mqtt.url === undefined) {
+        for (const field of ["tls", "username", "password"] as const) {
+          if (mqtt[field] !== undefined) {
+            ctx.addIssue({ code: "custom", path: [field], message: "only applies with mqtt.url set (the embedded broker is plain TCP on 127.0.0.1)" });
+          }
+        }
+      }
+    }),
+  cloud: section({
+    /** The cloud's Ed25519 key that signs door.unlock, lock.decommission, firmware.update. */
+    commandPublicKey: commandPublicKey.optional(),
+  }).prefault({}),
+  outbox: section({
+    /** Bound on the local event backlog; beyond it the oldest go, with hub.events_dropped. */
+    maxEvents: int(1000, 10_000_000).default(100_000),
+  }).prefault({}),
+  ble: section({
+    enabled: bool.default(true),
+    maxConnections: int(1, 16).default(3),
+  }).prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,81 @@
+/**
+ * The hub's logger. Secrets are redacted by construction: every field whose NAME is a
+ * secret (door code, keycard UID, link key, private key, password...) is censored at
+ * any depth up to REDACT_DEPTH, whatever the module that logs it. Nobody has to remember.
+ *
+ * `code` is special: door codes live in `doorCode.code`, but error objects carry a
+ * `code` too ("lock_timeout", "ECONNREFUSED") that operators need. The censor keeps a
+ * `code` only when it is a known error code and hides everything else (fail closed).
+ */
+import { pino, type DestinationStream, type Level, type Logger } from "pino";
+import { CONTRACT_ERROR_CODES, INTERNAL_ERROR_CODES } from "./errors.js";
+
+export type { Logger } from "pino";
+export type LogLevel = Level | "silent";
+export const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** Field names whose value is a secret wherever they appear. */
+export const SECRET_FIELDS = [
+  "code",
+  "doorCode",
+  "pin",
+  "uid",
+  "linkKey",
+  "sessionKey",
+  "privateKey",
+  "password",
+  "passphrase",
+  "secret",
+  "token",
+  "authorization",
+] as const;
+
+/** Objects nested deeper than this are not inspected; keep log payloads shallower. */
+export const REDACT_DEPTH = 6;
+export const REDACTED = "[redacted]";
+
+const KNOWN_ERROR_CODES: ReadonlySet<string> = new Set<string>([...CONTRACT_ERROR_CODES, ...INTERNAL_ERROR_CODES]);
+/** Node/libuv error codes: ECONNREFUSED, ERR_INVALID_ARG_TYPE, ... */
+const NODE_ERROR_CODE = /^(E[A-Z0-9]+|ERR_[A-Z0-9_]+)$/;
+
+function redactPaths(): string[] {
+  const paths: string[] = [];
+  for (let depth = 0; depth <= REDACT_DEPTH; depth++) {
+    const prefix = "*.".repeat(depth);
+    for (const field of SECRET_FIELDS) paths.push(prefix + field);
+  }
+  return paths;
+}
+
+function censor(value: unknown, path: string[]): unknown {
+  const field = path[path.length - 1];
+  if (field === "code" && typeof value === "string" && (KNOWN_ERROR_CODES.has(value) || NODE_ERROR_CODE.test(value))) {
+    return value;
+  }
+  // A door-code request/status object ({enabled, code}) keeps its shape; only the secret goes.
+  if (field === "doorCode" && value !== null && typeof value === "object" && !Array.isArray(value)) {
+    return "code" in value ? { ...value, code: REDACTED } : value;
+  }
+  return REDACTED;
+}
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** Where JSON lines go; stdout when omitted. */
+  destination?: DestinationStream | undefined;
+  /** Bound to every line, e.g. {hubId}. */
+  base?: Record<string, unknown> | undefined;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: options.base ?? null,
+      redact: { paths: redactPaths(), censor },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination ?? pino.destination({ fd: 1, sync: true }),
+  );
+}
