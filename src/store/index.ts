@@ -1,0 +1,208 @@
+/**
+ * The hub's local store: one SQLite file (better-sqlite3, imported only under src/store/)
+ * holding the whole hub state, behind typed repositories named for the domain.
+ *
+ * - WAL, synchronous=FULL: a committed change is on disk before the call returns, so the hub
+ *   may acknowledge it outward (PUBACK, ACK_EVENTS) right after.
+ * - Every repository method that writes several rows does so in one transaction; wrap changes
+ *   that span repositories in `store.transaction(fn)` (synchronous fn; nested calls become
+ *   savepoints).
+ * - openStore refuses corrupt, foreign or too-new files without writing to them, and applies
+ *   pending migrations one transaction each.
+ * - Take the data dir with acquireDataDir() first: one hub process per data dir.
+ */
+import fs from "node:fs";
+import Database from "better-sqlite3";
+import type { Logger } from "pino";
+import { pino } from "pino";
+import { LockBridgeError, errorMessage } from "../shared/errors.js";
+import { systemClock, type Clock } from "../shared/clock.js";
+import { backupDatabase, type BackupResult } from "./backup.js";
+import type { Db, RepoContext } from "./db.js";
+import { inspectDatabaseFile } from "./inspect.js";
+import { migrate, schemaVersionOf } from "./migrate.js";
+import { CountersRepo } from "./repos/counters.js";
+import { CredentialsRepo } from "./repos/credentials.js";
+import { DoorsRepo } from "./repos/doors.js";
+import { InboxRepo } from "./repos/inbox.js";
+import { KeycardsRepo } from "./repos/keycards.js";
+import { KeysRepo } from "./repos/keys.js";
+import { LocksRepo } from "./repos/locks.js";
+import { MetaRepo } from "./repos/meta.js";
+import { OutboxRepo } from "./repos/outbox.js";
+import { SiteRepo } from "./repos/site.js";
+import { SlotsRepo } from "./repos/slots.js";
+import { SnapshotPagesRepo } from "./repos/snapshots.js";
+import { MIGRATIONS, type Migration } from "./schema.js";
+
+export { acquireDataDir, STORE_FILE, LOCK_FILE, PID_FILE, type DataDirLease } from "./datadir.js";
+export { backupStoreFile, type BackupResult } from "./backup.js";
+export { LOCKBRIDGE_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, type Migration } from "./schema.js";
+export type { CounterBlock } from "./repos/counters.js";
+export type { CredentialRecord, NewCredential } from "./repos/credentials.js";
+export { INBOX_RETENTION_MS, type InboxEntry } from "./repos/inbox.js";
+export type { KeycardRecord } from "./repos/keycards.js";
+export type { KeyRecord, VersionOutcome } from "./repos/keys.js";
+export type { LockHealth, LockIdent, LockRecord, LockState } from "./repos/locks.js";
+export { META_KEYS } from "./repos/meta.js";
+export type { OutboxEntry, OutboxEvent, TrimResult } from "./repos/outbox.js";
+export { sameContent, type AppliedState, type DesiredSlotContent, type ObservedSlot, type SlotContent, type SlotRecord } from "./repos/slots.js";
+export { SNAPSHOT_PAGE_TTL_MS, type SnapshotProgress } from "./repos/snapshots.js";
+export type { CountersRepo, CredentialsRepo, DoorsRepo, InboxRepo, KeycardsRepo, KeysRepo, LocksRepo, MetaRepo, OutboxRepo, SiteRepo, SlotsRepo, SnapshotPagesRepo };
+
+export interface OpenStoreOptions {
+  logger?: Logger;
+  /** Time for updatedAt/receivedAt/createdAt stamps and retention (default: system clock). */
+  clock?: Clock;
+  /** SQLite busy timeout in ms (default 5000): how long to wait for a backup reader's lock. */
+  busyTimeoutMs?: number;
+  /** Tests only: the migration list to apply (default: every shipped migration). */
+  migrations?: readonly Migration[];
+}
+
+export interface Store {
+  /** The database file. */
+  readonly path: string;
+  readonly meta: MetaRepo;
+  readonly site: SiteRepo;
+  readonly locks: LocksRepo;
+  readonly counters: CountersRepo;
+  readonly doors: DoorsRepo;
+  readonly keys: KeysRepo;
+  readonly credentials: CredentialsRepo;
+  readonly slots: SlotsRepo;
+  readonly keycards: KeycardsRepo;
+  readonly inbox: InboxRepo;
+  readonly outbox: OutboxRepo;
+  readonly snapshots: SnapshotPagesRepo;
+  /**
+   * Runs `fn` in one IMMEDIATE transaction: all its writes commit together (durably) or,
+   * if it throws, none do. `fn` must be synchronous (no await inside); nesting is allowed.
+   */
+  transaction<T>(fn: () => T): T;
+  /** PRAGMA user_version: the schema version the file is at. */
+  schemaVersion(): number;
+  /** PRAGMA integrity_check: ["ok"] when sound, else the problems found. */
+  integrityCheck(): string[];
+  /** Bytes on disk: database plus WAL (for status.get). */
+  sizeBytes(): number;
+  /** Online backup to `file`, consistent while writes go on. */
+  backup(file: string): Promise<BackupResult>;
+  /** Closes the database (idempotent). Any call after close throws. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+/**
+ * Opens (creating if absent) the store at `path`: checks the file without writing to it
+ * (store_corrupt / store_foreign / store_migration_failed for a newer schema), sets the
+ * pragmas, then applies pending migrations (store_migration_failed; the file stays at the
+ * last good version).
+ */
+export function openStore(path: string, options: OpenStoreOptions = {}): Store {
+  const log = (options.logger ?? pino({ level: "silent" })).child({ module: "store" });
+  const migrations = options.migrations ?? MIGRATIONS;
+  const found = inspectDatabaseFile(path, migrations.length);
+  let db: Db;
+  try {
+    db = new Database(path);
+  } catch (e) {
+    throw new LockBridgeError("store_corrupt", `${path} cannot be opened: ${errorMessage(e)}`, path);
+  }
+  try {
+    const mode = db.pragma("journal_mode = WAL", { simple: true });
+    if (mode !== "wal") throw new LockBridgeError("store_corrupt", `${path} cannot use WAL mode (got ${String(mode)})`, path);
+    db.pragma("synchronous = FULL");
+    db.pragma("foreign_keys = ON");
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    const outcome = migrate(db, migrations, path, log);
+    log.info({ path, created: found.kind === "new", from: outcome.from, schemaVersion: outcome.to }, "store open");
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return new SqliteStore(path, db, options.clock ?? systemClock, log);
+}
+
+class SqliteStore implements Store {
+  readonly meta: MetaRepo;
+  readonly site: SiteRepo;
+  readonly locks: LocksRepo;
+  readonly counters: CountersRepo;
+  readonly doors: DoorsRepo;
+  readonly keys: KeysRepo;
+  readonly credentials: CredentialsRepo;
+  readonly slots: SlotsRepo;
+  readonly keycards: KeycardsRepo;
+  readonly inbox: InboxRepo;
+  readonly outbox: OutboxRepo;
+  readonly snapshots: SnapshotPagesRepo;
+
+  constructor(
+    readonly path: string,
+    private readonly db: Db,
+    clock: Clock,
+    private readonly log: Logger,
+  ) {
+    const ctx: RepoContext = { db, clock };
+    this.meta = new MetaRepo(ctx);
+    this.site = new SiteRepo(ctx);
+    this.locks = new LocksRepo(ctx);
+    this.counters = new CountersRepo(ctx);
+    this.doors = new DoorsRepo(ctx);
+    this.keys = new KeysRepo(ctx);
+    this.credentials = new CredentialsRepo(ctx);
+    this.slots = new SlotsRepo(ctx);
+    this.keycards = new KeycardsRepo(ctx);
+    this.inbox = new InboxRepo(ctx);
+    this.outbox = new OutboxRepo(ctx);
+    this.snapshots = new SnapshotPagesRepo(ctx);
+  }
+
+  get closed(): boolean {
+    return !this.db.open;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  schemaVersion(): number {
+    return schemaVersionOf(this.db);
+  }
+
+  integrityCheck(): string[] {
+    return (this.db.pragma("integrity_check") as { integrity_check: string }[]).map((r) => r.integrity_check);
+  }
+
+  sizeBytes(): number {
+    const size = (file: string): number => {
+      try {
+        return fs.statSync(file).size;
+      } catch {
+        return 0; // no WAL file at the moment
+      }
+    };
+    return size(this.path) + size(`${this.path}-wal`);
+  }
+
+  backup(file: string): Promise<BackupResult> {
+    return backupDatabase(this.db, file);
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.db.pragma("optimize");
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e) }, "PRAGMA optimize failed at close");
+    }
+    this.db.close();
+    this.log.info({ path: this.path }, "store closed");
+  }
+}
+
+/** Online backup of an open store to `file` (the `lockbridge store backup` path when the hub runs it). */
+export function backupStore(store: Store, file: string): Promise<BackupResult> {
+  return store.backup(file);
+}

@@ -1,0 +1,228 @@
+/**
+ * The store's schema history. Each migration runs in its own transaction together with
+ * the bump of PRAGMA user_version, so a migration that fails (or a process killed in the
+ * middle of one) leaves the database exactly at the previous version, still usable.
+ * Never edit a shipped migration: append a new one.
+ */
+import type { Db } from "./db.js";
+
+/** PRAGMA application_id of a LockBridge store: "LKBR". Tells our file from any other SQLite file. */
+export const LOCKBRIDGE_APPLICATION_ID = 0x4c4b4252;
+
+export interface Migration {
+  /** The schema version this migration produces (1, 2, 3...; contiguous). */
+  readonly version: number;
+  readonly name: string;
+  /** Runs inside the migration's transaction; throw to abort it. */
+  up(db: Db): void;
+}
+
+/** v1: the hub's whole state — site, locks, doors, keys, credentials, slots, keycards, inbox, outbox. */
+const v1BaseSchema: Migration = {
+  version: 1,
+  name: "base schema",
+  up(db) {
+    db.pragma(`application_id = ${LOCKBRIDGE_APPLICATION_ID}`);
+    db.exec(`
+      -- Hub-wide counters and facts: sessionId, last bootId, flags.
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+
+      -- The site the hub serves: exactly one row once site.configure arrived.
+      CREATE TABLE site (
+        id                     INTEGER PRIMARY KEY CHECK (id = 1),
+        site_id                TEXT NOT NULL,
+        timezone               TEXT NOT NULL,
+        door_code_enabled      INTEGER NOT NULL,
+        keycard_enabled        INTEGER NOT NULL,
+        smart_key_enabled      INTEGER NOT NULL,
+        door_code_length       INTEGER NOT NULL CHECK (door_code_length BETWEEN 4 AND 12),
+        door_held_open_seconds INTEGER NOT NULL,
+        at_risk_minutes        INTEGER NOT NULL,
+        updated_at             INTEGER NOT NULL
+      ) STRICT;
+
+      -- Commissioned locks: how to reach them, the link key, the sealing counters, last known health.
+      CREATE TABLE locks (
+        lock_id               TEXT PRIMARY KEY,
+        profile_id            TEXT NOT NULL,
+        link                  TEXT NOT NULL,                 -- JSON LockLink
+        link_key              BLOB CHECK (link_key IS NULL OR length(link_key) = 16),
+        state                 TEXT NOT NULL CHECK (state IN ('commissioning', 'commissioned', 'replaced')),
+        hub_counter_reserved  INTEGER NOT NULL DEFAULT 0,    -- every hub send counter <= this may have been used
+        lock_counter_accepted INTEGER NOT NULL DEFAULT 0,    -- last counter accepted from the lock
+        ident                 TEXT,                          -- JSON of the last IDENT
+        online                INTEGER NOT NULL DEFAULT 0,
+        last_seen             INTEGER,
+        battery               INTEGER,
+        door_open             INTEGER,
+        clock_drift_s         INTEGER,
+        last_event_seq        INTEGER NOT NULL DEFAULT 0,    -- highest lock event seq acknowledged to the lock
+        commissioned_at       INTEGER,
+        updated_at            INTEGER NOT NULL
+      ) STRICT;
+
+      -- Doors as the cloud describes them. lock_id has no foreign key: a door may name a lock
+      -- that is not commissioned yet (its keys are then pending with not_commissioned).
+      CREATE TABLE doors (
+        door_id               TEXT PRIMARY KEY,
+        name                  TEXT NOT NULL,
+        lock_id               TEXT,
+        kind                  TEXT NOT NULL CHECK (kind IN ('room', 'common')),
+        protect_configuration INTEGER NOT NULL DEFAULT 0,
+        updated_at            INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX doors_by_lock ON doors (lock_id);
+
+      -- A room's linked common doors, as the cloud sent them (a link may name a door not known yet).
+      CREATE TABLE door_links (
+        door_id        TEXT NOT NULL REFERENCES doors (door_id) ON DELETE CASCADE,
+        linked_door_id TEXT NOT NULL,
+        position       INTEGER NOT NULL,
+        PRIMARY KEY (door_id, linked_door_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX door_links_by_linked ON door_links (linked_door_id);
+
+      -- Keys (desired state from the cloud). A removed key stays as a tombstone (removed_at)
+      -- while its credentials are revoked, so that a late, older upsert is still answered stale.
+      CREATE TABLE keys (
+        key_id            TEXT PRIMARY KEY,
+        version           INTEGER NOT NULL,
+        source            TEXT NOT NULL CHECK (source IN ('manual', 'pms')),
+        pms               TEXT,             -- JSON {provider, reservationId}
+        holder            TEXT,             -- JSON {name}
+        checked_in        INTEGER NOT NULL,
+        door_code_request TEXT NOT NULL,    -- JSON DoorCodeRequest
+        keycard_request   TEXT NOT NULL,    -- JSON KeycardRequest
+        smart_key_request TEXT NOT NULL,    -- JSON SmartKeyRequest
+        removed_at        INTEGER,
+        updated_at        INTEGER NOT NULL
+      ) STRICT;
+
+      -- A key's per-door access settings. door_id is checked by the command layer (unknown_door).
+      CREATE TABLE key_doors (
+        key_id                    TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+        door_id                   TEXT NOT NULL,
+        position                  INTEGER NOT NULL,
+        access_from               TEXT NOT NULL,
+        access_to                 TEXT NOT NULL,
+        arrival_time              TEXT NOT NULL,
+        departure_time            TEXT NOT NULL,
+        allow_provisioning        INTEGER NOT NULL,
+        allow_linked_doors_access INTEGER NOT NULL,
+        PRIMARY KEY (key_id, door_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX key_doors_by_door ON key_doors (door_id);
+
+      -- Keycard inventory. A card serves at most one key at a time.
+      CREATE TABLE keycards (
+        card_id         TEXT PRIMARY KEY,
+        uid             TEXT NOT NULL UNIQUE,
+        label           TEXT NOT NULL,
+        assigned_key_id TEXT UNIQUE,
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+
+      -- What the hub decided per key: the assigned door code, the keycard, the mobile key.
+      -- Revoked rows stay (revoked_at) for the code cooling-off and while locks still hold them;
+      -- hence no foreign key to keys.
+      CREATE TABLE credentials (
+        credential_id INTEGER PRIMARY KEY,
+        key_id        TEXT NOT NULL,
+        kind          TEXT NOT NULL CHECK (kind IN ('doorCode', 'keycard', 'smartKey')),
+        value         TEXT NOT NULL,        -- door code digits | cardId | base64 public key
+        assignment    TEXT CHECK (assignment IS NULL OR assignment IN ('random', 'preferred', 'strict')),
+        created_at    INTEGER NOT NULL,
+        revoked_at    INTEGER
+      ) STRICT;
+      CREATE UNIQUE INDEX credentials_current ON credentials (key_id, kind) WHERE revoked_at IS NULL;
+      CREATE UNIQUE INDEX credentials_current_card ON credentials (value) WHERE kind = 'keycard' AND revoked_at IS NULL;
+      CREATE INDEX credentials_by_value ON credentials (kind, value);
+
+      -- Per lock, per kind, per slot: what should be there (desired_*) and what the lock was
+      -- last seen or told to hold (applied_*). A credential keeps its slot (stable allocation).
+      CREATE TABLE lock_slots (
+        lock_id               TEXT NOT NULL REFERENCES locks (lock_id) ON DELETE CASCADE,
+        kind                  TEXT NOT NULL CHECK (kind IN ('doorCode', 'keycard', 'smartKey')),
+        slot                  INTEGER NOT NULL CHECK (slot BETWEEN 0 AND 65535),
+        desired_credential_id INTEGER REFERENCES credentials (credential_id),
+        desired_valid_from    INTEGER,
+        desired_valid_until   INTEGER,
+        desired_flags         INTEGER,
+        desired_digest        BLOB,
+        applied_state         TEXT NOT NULL DEFAULT 'unknown' CHECK (applied_state IN ('unknown', 'empty', 'held')),
+        applied_credential_id INTEGER REFERENCES credentials (credential_id),
+        applied_valid_from    INTEGER,
+        applied_valid_until   INTEGER,
+        applied_flags         INTEGER,
+        applied_digest        BLOB,
+        last_error            TEXT,
+        attempts              INTEGER NOT NULL DEFAULT 0,
+        updated_at            INTEGER NOT NULL,
+        PRIMARY KEY (lock_id, kind, slot)
+      ) STRICT, WITHOUT ROWID;
+      CREATE UNIQUE INDEX lock_slots_desired ON lock_slots (lock_id, kind, desired_credential_id)
+        WHERE desired_credential_id IS NOT NULL;
+      CREATE INDEX lock_slots_by_applied ON lock_slots (applied_credential_id) WHERE applied_credential_id IS NOT NULL;
+
+      -- Commands seen (dedup by id for 7 days) with the response to send again.
+      CREATE TABLE inbox (
+        command_id  TEXT PRIMARY KEY,
+        cmd         TEXT NOT NULL,
+        response    TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+      ) STRICT;
+
+      -- Events for the cloud. AUTOINCREMENT: a seq is never handed out twice, even after the
+      -- rows holding the highest seqs were deleted.
+      CREATE TABLE outbox (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        event      TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        sent_at    INTEGER
+      ) STRICT;
+    `);
+  },
+};
+
+/** v2: paged sync.snapshot, and indexes for the outbox sender and the inbox purge. */
+const v2SnapshotPages: Migration = {
+  version: 2,
+  name: "snapshot pages, outbox and inbox indexes",
+  up(db) {
+    db.exec(`
+      -- Pages of an unfinished sync.snapshot (dropped after 10 minutes or when another starts).
+      CREATE TABLE snapshot_pages (
+        snapshot_id TEXT NOT NULL,
+        page        INTEGER NOT NULL CHECK (page >= 1),
+        pages       INTEGER NOT NULL CHECK (pages >= 1),
+        payload     TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (snapshot_id, page)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX outbox_pending ON outbox (seq) WHERE sent_at IS NULL;
+      CREATE INDEX inbox_by_received_at ON inbox (received_at);
+    `);
+  },
+};
+
+/** v3: retry scheduling per slot, so a restart does not hammer a failing lock (backoff survives). */
+const v3SlotRetry: Migration = {
+  version: 3,
+  name: "slot retry schedule",
+  up(db) {
+    db.exec(`
+      ALTER TABLE lock_slots ADD COLUMN next_attempt_at INTEGER;
+      -- Slots that failed before v3 are due for a retry right away.
+      UPDATE lock_slots SET next_attempt_at = updated_at WHERE last_error IS NOT NULL;
+      CREATE INDEX lock_slots_due ON lock_slots (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+    `);
+  },
+};
+
+/** Every shipped migration, in order. The last one's version is the current schema version. */
+export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
