@@ -93,7 +93,7 @@ export const configSchema = section({
   dataDir: pathString("a directory"),
   profilesDir: pathString("a directory"),
   log: section({
-    level: z.enum(LOG_LEVELS as [string, ...string[]], { error: `expected one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+    level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(", ")}` }).default("info"),
   }).prefault({}),
   mqtt: section({
     /** Unset: the hub runs its own broker on 127.0.0.1 (development and demos). */

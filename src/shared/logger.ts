@@ -12,7 +12,7 @@ import { CONTRACT_ERROR_CODES, INTERNAL_ERROR_CODES } from "./errors.js";
 
 export type { Logger } from "pino";
 export type LogLevel = Level | "silent";
-export const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const satisfies readonly LogLevel[];
 
 /** Field names whose value is a secret wherever they appear. */
 export const SECRET_FIELDS = [

@@ -1,0 +1,197 @@
+/**
+ * `lockbridge` sub-commands. Exit codes come from exit-codes.ts; usage errors name the
+ * problem and exit 64, configuration errors name the config path and exit 2.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { stringify as toYaml } from "yaml";
+import { ConfigError, displayUrl, loadConfig, packageRoot, redactConfig, type Config } from "../config/index.js";
+import { createHub } from "../hub.js";
+import { errorMessage, LockBridgeError } from "../shared/errors.js";
+import { createLogger, type Logger } from "../shared/logger.js";
+import { runCtl } from "./ctl.js";
+import { EXIT, type ExitCode } from "./exit-codes.js";
+
+const USAGE = `Usage: lockbridge <command> [options]
+
+Commands:
+  run [--config FILE] [--demo]       run the hub (--demo: also the simulated property)
+  config check FILE                  validate a config file (+ environment) and print the effective config
+  store backup FILE [--config FILE]  write a consistent online backup of the hub's store to FILE
+  ctl <command> ...                  talk to a running hub
+  sim <command> ...                  the simulator (see README)
+  version                            print the version
+  help                               print this help
+
+Environment: LOCKBRIDGE_CONFIG, LOCKBRIDGE_DATA_DIR, LOCKBRIDGE_MQTT_URL, LOCKBRIDGE_HUB_ID,
+LOCKBRIDGE_LOG_LEVEL and more: see docs/configuration.md.
+`;
+
+/** Hard limit for a clean stop after SIGTERM/SIGINT; systemd's TimeoutStopSec is above it. */
+export const STOP_DEADLINE_MS = 5000;
+
+class UsageError extends LockBridgeError {
+  constructor(message: string) {
+    super("cli_usage", message);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: ExitCode;
+  try {
+    code = await dispatch(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`lockbridge: ${e.message}\nRun "lockbridge help" for usage.\n`);
+      code = EXIT.usage;
+    } else if (e instanceof ConfigError) {
+      process.stderr.write(`lockbridge: invalid configuration\n${e.issues.map((i) => `  ${i.path}: ${i.message}\n`).join("")}`);
+      code = EXIT.badConfig;
+    } else {
+      process.stderr.write(`lockbridge: ${errorMessage(e)}\n`);
+      code = EXIT.failure;
+    }
+  }
+  process.exitCode = code;
+  return code;
+}
+
+async function dispatch(argv: string[]): Promise<ExitCode> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "run": {
+      const { values } = parse("run", rest, { config: { type: "string" }, demo: { type: "boolean" } }, 0);
+      return run(values.config as string | undefined, values.demo === true);
+    }
+    case "config": {
+      const [sub, ...args] = rest;
+      if (sub !== "check") throw new UsageError(sub === undefined ? "config: missing sub-command (check)" : `config: unknown sub-command "${sub}"`);
+      const { positionals } = parse("config check", args, {}, 1, "a FILE argument");
+      return configCheck(positionals[0]!);
+    }
+    case "store": {
+      const [sub, ...args] = rest;
+      if (sub !== "backup") throw new UsageError(sub === undefined ? "store: missing sub-command (backup)" : `store: unknown sub-command "${sub}"`);
+      const { values, positionals } = parse("store backup", args, { config: { type: "string" } }, 1, "a FILE argument");
+      return storeBackup(positionals[0]!, values.config as string | undefined);
+    }
+    case "ctl":
+      return (await runCtl(rest)) as ExitCode;
+    case "version":
+    case "--version":
+      parse("version", rest, {}, 0);
+      process.stdout.write(`lockbridge ${packageVersion()}\n`);
+      return EXIT.ok;
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return EXIT.ok;
+    case undefined:
+      throw new UsageError("missing command");
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+/** node:util parseArgs, strict, with its errors turned into usage errors. */
+function parse(command: string, args: string[], options: NonNullable<ParseArgsConfig["options"]>, positionals: number, form?: string) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: positionals > 0, strict: true });
+  } catch (e) {
+    throw new UsageError(`${command}: ${errorMessage(e).split("\n")[0]!}`);
+  }
+  if (parsed.positionals.length !== positionals) {
+    throw new UsageError(`${command}: expected ${form ?? "no arguments"}, got ${parsed.positionals.length === 0 ? "none" : parsed.positionals.map((p) => `"${p}"`).join(" ")}`);
+  }
+  return parsed;
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
+}
+
+function configCheck(file: string): ExitCode {
+  let config: Config;
+  try {
+    config = loadConfig({ file, env: process.env });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`config invalid: ${file}\n${e.issues.map((i) => `  ${i.path}: ${i.message}\n`).join("")}`);
+    return EXIT.badConfig;
+  }
+  process.stdout.write(`config OK\n${toYaml(redactConfig(config))}`);
+  return EXIT.ok;
+}
+
+async function storeBackup(_file: string, _configFile: string | undefined): Promise<ExitCode> {
+  process.stderr.write("lockbridge store backup: not implemented yet (the store module is not available)\n");
+  return EXIT.notImplemented;
+}
+
+/** Runs the hub until SIGTERM/SIGINT; resolves with the exit code once stopped. */
+async function run(configFile: string | undefined, demo: boolean): Promise<ExitCode> {
+  const config = loadConfig({ file: configFile, env: process.env });
+  const log = createLogger({ level: config.log.level, base: { hubId: config.hubId } });
+  installCrashHandlers(log);
+
+  // Listen before starting: a signal during start-up stops the hub right after it.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  const hub = createHub(config, log, { demo });
+  try {
+    await hub.start();
+  } catch (e) {
+    log.fatal({ err: e }, "hub failed to start");
+    process.exit(EXIT.failure);
+  }
+  log.info(
+    {
+      // hubId is on every line (logger base)
+      dataDir: config.dataDir,
+      mqttUrl: hub.brokerUrl === undefined ? undefined : displayUrl(hub.brokerUrl),
+      embeddedBroker: config.mqtt.url === undefined,
+      version: packageVersion(),
+      pid: process.pid,
+      startupMs: Math.round(process.uptime() * 1000),
+    },
+    "hub started",
+  );
+
+  const signal = await stopSignal;
+  log.info({ signal }, "stopping hub");
+  // A second signal, or a stop that hangs past the deadline, ends the process at once.
+  const force = (reason: string) => {
+    log.error({ reason }, "hub did not stop cleanly; exiting");
+    process.exit(EXIT.failure);
+  };
+  process.once("SIGTERM", () => force("second SIGTERM"));
+  process.once("SIGINT", () => force("second SIGINT"));
+  const deadline = setTimeout(() => force(`stop deadline of ${STOP_DEADLINE_MS} ms passed`), STOP_DEADLINE_MS);
+  try {
+    await hub.stop();
+  } catch (e) {
+    log.error({ err: e }, "hub stopped with errors");
+    process.exit(EXIT.failure);
+  }
+  clearTimeout(deadline);
+  log.info("hub stopped");
+  // Exit explicitly: a leftover handle must not keep a stopped hub alive.
+  process.exit(EXIT.ok);
+}
+
+/** No silent death: anything that escapes is logged, then the process exits with EXIT.failure. */
+function installCrashHandlers(log: Logger): void {
+  process.on("unhandledRejection", (reason) => {
+    log.fatal({ err: reason }, "unhandled promise rejection");
+    process.exit(EXIT.failure);
+  });
+  process.on("uncaughtException", (err) => {
+    log.fatal({ err }, "uncaught exception");
+    process.exit(EXIT.failure);
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * The composition root: builds the hub's services from the config and runs their lifecycle.
+ * Services start in order and stop in reverse, so a service can rely on everything added
+ * before it (the store before the cloud connection, the broker before its clients).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { startEmbeddedBroker, type EmbeddedBroker } from "./cloud/embedded-broker.js";
+import { packageRoot, type Config } from "./config/index.js";
+import { errorMessage } from "./shared/errors.js";
+import type { Logger } from "./shared/logger.js";
+
+export interface Service {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface HubOptions {
+  /** Also run the simulated demo property (`lockbridge run --demo`, `npm start`). */
+  demo?: boolean;
+}
+
+export class Hub {
+  /** In start order. Add services with use() before start(). */
+  readonly services: Service[] = [];
+  /** The broker the hub's clients connect to; final once the broker service has started. */
+  brokerUrl: string | undefined;
+  private running: Service[] = [];
+
+  constructor(
+    readonly config: Config,
+    readonly log: Logger,
+  ) {
+    this.brokerUrl = config.mqtt.url;
+  }
+
+  use(service: Service): this {
+    this.services.push(service);
+    return this;
+  }
+
+  /** Starts every service in order; on a failure stops the started ones and rethrows. */
+  async start(): Promise<void> {
+    for (const service of this.services) {
+      this.log.debug({ service: service.name }, "starting service");
+      try {
+        await service.start();
+      } catch (e) {
+        this.log.error({ service: service.name, err: e }, "service failed to start");
+        await this.stop().catch(() => undefined); // already logged per service
+        throw e;
+      }
+      this.running.push(service);
+    }
+  }
+
+  /** Stops the running services in reverse order; every one is asked even if another fails. */
+  async stop(): Promise<void> {
+    const failures: unknown[] = [];
+    for (const service of this.running.reverse()) {
+      try {
+        await service.stop();
+        this.log.debug({ service: service.name }, "service stopped");
+      } catch (e) {
+        failures.push(e);
+        this.log.error({ service: service.name, err: e }, "service failed to stop");
+      }
+    }
+    this.running = [];
+    if (failures.length > 0) throw new AggregateError(failures, "some services failed to stop");
+  }
+}
+
+/** The hub with its standard services. Later issues add theirs here, in dependency order. */
+export function createHub(config: Config, log: Logger, options: HubOptions = {}): Hub {
+  const hub = new Hub(config, log);
+  hub.use(dataDirService(config));
+  if (config.mqtt.url === undefined) hub.use(embeddedBrokerService(hub, log.child({ module: "broker" })));
+  if (options.demo) hub.use(demoPropertyService(hub, log.child({ module: "demo" })));
+  return hub;
+}
+
+function dataDirService(config: Config): Service {
+  return {
+    name: "data-dir",
+    start: async () => void mkdirSync(config.dataDir, { recursive: true, mode: 0o700 }),
+    stop: async () => undefined,
+  };
+}
+
+function embeddedBrokerService(hub: Hub, log: Logger): Service {
+  let broker: EmbeddedBroker | undefined;
+  return {
+    name: "embedded-broker",
+    async start() {
+      broker = await startEmbeddedBroker(hub.config.mqtt.embedded.port, log);
+      hub.brokerUrl = broker.url;
+      log.info({ url: broker.url }, "embedded MQTT broker listening (no mqtt.url configured)");
+    },
+    async stop() {
+      await broker?.close();
+      broker = undefined;
+    },
+  };
+}
+
+/**
+ * The demo hook: runs the simulated property as a child process (`lockbridge sim demo`),
+ * pointed at this hub through the environment. The hub never imports sim/.
+ */
+function demoPropertyService(hub: Hub, log: Logger): Service {
+  let child: ChildProcess | undefined;
+  return {
+    name: "demo-property",
+    async start() {
+      const root = packageRoot();
+      const simAvailable = existsSync(join(root, "sim", "cli.ts")) || existsSync(join(root, "dist", "sim", "cli.js"));
+      if (!simAvailable) {
+        log.warn("demo property not available yet: the simulator (sim/) is not built; the hub runs alone");
+        return;
+      }
+      const proc = spawn(process.execPath, [join(root, "bin", "lockbridge.js"), "sim", "demo"], {
+        stdio: ["ignore", "inherit", "inherit"],
+        env: {
+          ...process.env,
+          LOCKBRIDGE_MQTT_URL: hub.brokerUrl ?? "",
+          LOCKBRIDGE_HUB_ID: hub.config.hubId,
+          LOCKBRIDGE_DATA_DIR: join(hub.config.dataDir, "demo"),
+        },
+      });
+      child = proc;
+      proc.on("exit", (code, signal) => {
+        if (child === proc) log.error({ code, signal }, "demo property exited on its own");
+        child = undefined;
+      });
+      proc.on("error", (err) => log.error({ err: errorMessage(err) }, "demo property failed to start"));
+      log.info({ pid: proc.pid }, "demo property started");
+    },
+    async stop() {
+      const proc = child;
+      if (!proc || proc.exitCode !== null) return;
+      child = undefined;
+      const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

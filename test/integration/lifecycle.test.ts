@@ -1,0 +1,165 @@
+/**
+ * `lockbridge run` as a real child process: it starts its embedded broker, answers MQTT,
+ * stops cleanly on SIGTERM/SIGINT, and tells bad config (2), bad CLI usage (64) and
+ * runtime failure (1) apart by exit code.
+ */
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectAsync, type MqttClient } from "mqtt";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { EXIT } from "../../src/cli/exit-codes.js";
+import { STOP_DEADLINE_MS } from "../../src/cli/main.js";
+import { freePort, runLockbridge, spawnLockbridge, type RunningProcess } from "../helpers/process.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "lb-lifecycle-"));
+const running: RunningProcess[] = [];
+const clients: MqttClient[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.endAsync(true);
+  for (const proc of running.splice(0)) {
+    if (proc.child.exitCode === null && proc.child.signalCode === null) {
+      proc.kill("SIGKILL");
+      await proc.waitForExit();
+    }
+  }
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function startHub(name: string, args: string[] = []) {
+  const dataDir = join(tmp, name, "data");
+  const port = await freePort();
+  const proc = spawnLockbridge(["run", ...args], {
+    cwd: tmp,
+    env: { LOCKBRIDGE_DATA_DIR: dataDir, LOCKBRIDGE_MQTT_EMBEDDED_PORT: String(port), LOCKBRIDGE_HUB_ID: `hub-${name}` },
+  });
+  running.push(proc);
+  const started = await proc.waitForLog("hub started");
+  return { proc, started, dataDir, port };
+}
+
+async function stopWithin(proc: RunningProcess, signal: NodeJS.Signals) {
+  const t0 = performance.now();
+  proc.kill(signal);
+  const exit = await proc.waitForExit(STOP_DEADLINE_MS + 5000);
+  return { exit, ms: performance.now() - t0 };
+}
+
+describe("lockbridge run", () => {
+  it("starts the embedded broker, serves MQTT, and exits 0 on SIGTERM within the deadline", async () => {
+    const { proc, started, dataDir, port } = await startHub("sigterm");
+    expect(started).toMatchObject({ hubId: "hub-sigterm", dataDir, mqttUrl: `mqtt://127.0.0.1:${port}`, embeddedBroker: true });
+    expect(statSync(dataDir).isDirectory()).toBe(true);
+
+    // A real client round trip through the hub's broker proves it is up.
+    const client = await connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000 });
+    clients.push(client);
+    await client.subscribeAsync("lockbridge/v1/hub-sigterm/probe", { qos: 1 });
+    const received = new Promise<string>((resolve) => client.once("message", (_topic, payload) => resolve(payload.toString())));
+    await client.publishAsync("lockbridge/v1/hub-sigterm/probe", "ping", { qos: 1 });
+    expect(await received).toBe("ping");
+
+    // The client stays connected: the stop must not wait for it.
+    const { exit, ms } = await stopWithin(proc, "SIGTERM");
+    expect(exit).toEqual({ code: EXIT.ok, signal: null });
+    expect(ms).toBeLessThan(STOP_DEADLINE_MS);
+    await proc.waitForLog("hub stopped");
+    expect(proc.stderr()).toBe("");
+
+    // The broker is really gone.
+    await expect(connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 2000 })).rejects.toThrow();
+  });
+
+  it("exits 0 on SIGINT", async () => {
+    const { proc } = await startHub("sigint");
+    const { exit } = await stopWithin(proc, "SIGINT");
+    expect(exit).toEqual({ code: EXIT.ok, signal: null });
+  });
+
+  it("says honestly that the demo property is not there when the simulator is missing", async () => {
+    const { proc } = await startHub("demo", ["--demo"]);
+    if (existsSync(join(__dirname, "..", "..", "sim", "cli.ts"))) {
+      await proc.waitForLog("demo property started");
+    } else {
+      await proc.waitForLine((l) => l.includes("demo property not available yet"));
+    }
+    const { exit } = await stopWithin(proc, "SIGTERM");
+    expect(exit.code).toBe(EXIT.ok);
+  });
+
+  it("exits 1 (runtime failure) when the embedded broker's port is taken", async () => {
+    const port = await freePort();
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, "127.0.0.1", resolve));
+    try {
+      const result = await runLockbridge(["run"], {
+        cwd: tmp,
+        env: { LOCKBRIDGE_DATA_DIR: join(tmp, "taken"), LOCKBRIDGE_MQTT_EMBEDDED_PORT: String(port) },
+      });
+      expect(result.code).toBe(EXIT.failure);
+      expect(result.stdout).toMatch(/"msg":"hub failed to start"/);
+      expect(result.stdout).toContain("EADDRINUSE");
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+  });
+});
+
+describe("exit codes for bad input", () => {
+  it("exits 2 naming the config path for a bad config file", async () => {
+    const file = join(tmp, "bad.yaml");
+    writeFileSync(file, "mqtt:\n  tls:\n    ca: 5\nlog:\n  level: loud\n");
+    const result = await runLockbridge(["run", "--config", file], { cwd: tmp });
+    expect(result.code).toBe(EXIT.badConfig);
+    expect(result.stderr).toContain("mqtt.tls.ca: expected a file path string");
+    expect(result.stderr).toContain("log.level: expected one of");
+  });
+
+  it("exits 2 naming the variable for a bad environment override", async () => {
+    const result = await runLockbridge(["run"], { cwd: tmp, env: { LOCKBRIDGE_MQTT_URL: "http://cloud" } });
+    expect(result.code).toBe(EXIT.badConfig);
+    expect(result.stderr).toContain("mqtt.url (from LOCKBRIDGE_MQTT_URL): expected an mqtt://");
+  });
+
+  it.each([
+    { args: ["run", "--verbose"], problem: "Unknown option '--verbose'" },
+    { args: ["launch"], problem: 'unknown command "launch"' },
+    { args: [], problem: "missing command" },
+    { args: ["config", "check"], problem: "config check: expected a FILE argument, got none" },
+    { args: ["config", "lint", "x.yaml"], problem: 'config: unknown sub-command "lint"' },
+    { args: ["run", "extra"], problem: "run: Unexpected argument 'extra'" },
+  ])("exits 64 for `lockbridge $args`", async ({ args, problem }) => {
+    const result = await runLockbridge(args, { cwd: tmp });
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toContain(problem);
+  });
+});
+
+describe("other commands", () => {
+  it("config check prints config OK and the effective config with secrets hidden", async () => {
+    const file = join(tmp, "good.yaml");
+    writeFileSync(file, "hubId: lobby\nmqtt:\n  url: mqtts://broker.example:8883\n  username: hub\n  password: pw-s3cret\n");
+    const result = await runLockbridge(["config", "check", file], { cwd: tmp });
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout.split("\n")[0]).toBe("config OK");
+    expect(result.stdout).toContain("hubId: lobby");
+    expect(result.stdout).toContain("url: mqtts://broker.example:8883");
+    expect(result.stdout).not.toContain("pw-s3cret");
+  });
+
+  it("config check exits 2 and lists the errors", async () => {
+    const file = join(tmp, "unknown-key.yaml");
+    writeFileSync(file, "mqtt:\n  host: broker\n");
+    const result = await runLockbridge(["config", "check", file], { cwd: tmp });
+    expect(result.code).toBe(EXIT.badConfig);
+    expect(result.stderr).toContain("mqtt.host: unknown key");
+  });
+
+  it("version prints the package version", async () => {
+    const result = await runLockbridge(["version"], { cwd: tmp });
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toMatch(/^lockbridge \d+\.\d+\.\d+/);
+  });
+});
