@@ -88,6 +88,21 @@ export class OutboxRepo {
     return r?.seq ?? 0;
   }
 
+  /** The lowest seq still held (0 when the outbox is empty). With lastSeq() a cheap upper bound on the rows held. */
+  firstSeq(): number {
+    const r = this.q("SELECT min(seq) AS seq FROM outbox").get() as { seq: number | null };
+    return r.seq ?? 0;
+  }
+
+  /**
+   * events.resend: marks every held event with seq >= fromSeq unsent again, so that the
+   * sender publishes them once more, in seq order. @returns how many events that is.
+   */
+  requeueFrom(fromSeq: number): number {
+    this.q("UPDATE outbox SET sent_at = NULL WHERE seq >= ? AND sent_at IS NOT NULL").run(fromSeq);
+    return (this.q("SELECT count(*) AS n FROM outbox WHERE seq >= ?").get(fromSeq) as { n: number }).n;
+  }
+
   /** Rows held: all, and unsent. */
   depth(): { total: number; pending: number } {
     return this.q("SELECT count(*) AS total, count(*) FILTER (WHERE sent_at IS NULL) AS pending FROM outbox").get() as {
