@@ -1,0 +1,13 @@
+/**
+ * The LockBridge lock simulator: LLP v1 locks in software (sim/lock), the links that
+ * carry them (TCP bus, pty bus, BLE proxy), fleets from a property file, and a CLI.
+ * The hub never imports this; tests, benches and `lockbridge sim` do.
+ */
+export { SimLock, type SimLockOptions, type LinkReply, type LinkFaults } from "./lock/sim-lock.js";
+export { BUILTIN_PROFILES, resolveProfile, type LockProfile, type BuiltinProfileName } from "./lock/profile.js";
+export { simLockStateSchema, lockProfileSchema, type SimLockState } from "./lock/state.js";
+export type { AccessResult, PhonePrivateKey } from "./lock/door.js";
+export { signChallenge, ed25519RawPublicKey } from "./lock/door.js";
+export type { Behavior, LockContext, Outcome } from "./lock/context.js";
+export { DEFAULT_BEHAVIORS } from "./lock/behaviors/index.js";
+export { HubPeer, type PeerReply } from "./peer/hub-peer.js";
