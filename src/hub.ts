@@ -4,12 +4,14 @@
  * before it (the store before the cloud connection, the broker before its clients).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./cloud/embedded-broker.js";
 import { packageRoot, type Config } from "./config/index.js";
-import { errorMessage } from "./shared/errors.js";
+import { systemClock } from "./shared/clock.js";
+import { errorMessage, LockBridgeError } from "./shared/errors.js";
 import type { Logger } from "./shared/logger.js";
+import { acquireDataDir, openStore, type DataDirLease, type Store } from "./store/index.js";
 
 export interface Service {
   readonly name: string;
@@ -28,12 +30,25 @@ export class Hub {
   /** The broker the hub's clients connect to; final once the broker service has started. */
   brokerUrl: string | undefined;
   private running: Service[] = [];
+  private openedStore: Store | undefined;
 
   constructor(
     readonly config: Config,
     readonly log: Logger,
   ) {
     this.brokerUrl = config.mqtt.url;
+  }
+
+  /** The hub's store, for the services after the store service (throws before it started). */
+  get store(): Store {
+    if (this.openedStore === undefined || this.openedStore.closed) {
+      throw new LockBridgeError("internal", "the store is not open: a service used it before the store service started or after it stopped");
+    }
+    return this.openedStore;
+  }
+
+  set store(store: Store | undefined) {
+    this.openedStore = store;
   }
 
   use(service: Service): this {
@@ -76,17 +91,36 @@ export class Hub {
 /** The hub with its standard services. Later issues add theirs here, in dependency order. */
 export function createHub(config: Config, log: Logger, options: HubOptions = {}): Hub {
   const hub = new Hub(config, log);
-  hub.use(dataDirService(config));
+  hub.use(storeService(hub, log));
   if (config.mqtt.url === undefined) hub.use(embeddedBrokerService(hub, log.child({ module: "broker" })));
   if (options.demo) hub.use(demoPropertyService(hub, log.child({ module: "demo" })));
   return hub;
 }
 
-function dataDirService(config: Config): Service {
+/** Takes the data dir (one hub per data dir) and opens the store in it, migrating as needed. */
+function storeService(hub: Hub, log: Logger): Service {
+  let lease: DataDirLease | undefined;
   return {
-    name: "data-dir",
-    start: async () => void mkdirSync(config.dataDir, { recursive: true, mode: 0o700 }),
-    stop: async () => undefined,
+    name: "store",
+    async start() {
+      lease = acquireDataDir(hub.config.dataDir);
+      try {
+        hub.store = openStore(lease.storePath, { logger: log, clock: systemClock });
+      } catch (e) {
+        lease.release();
+        lease = undefined;
+        throw e;
+      }
+    },
+    async stop() {
+      try {
+        hub.store.close();
+      } finally {
+        hub.store = undefined;
+        lease?.release();
+        lease = undefined;
+      }
+    },
   };
 }
 

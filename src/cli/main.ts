@@ -3,13 +3,14 @@
  * problem and exit 64, configuration errors name the config path and exit 2.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { stringify as toYaml } from "yaml";
 import { ConfigError, displayUrl, loadConfig, packageRoot, redactConfig, type Config } from "../config/index.js";
 import { createHub } from "../hub.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
 import { createLogger, type Logger } from "../shared/logger.js";
+import { backupStoreFile, STORE_FILE } from "../store/index.js";
 import { runCtl } from "./ctl.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 
@@ -126,9 +127,18 @@ function configCheck(file: string): ExitCode {
   return EXIT.ok;
 }
 
-async function storeBackup(_file: string, _configFile: string | undefined): Promise<ExitCode> {
-  process.stderr.write("lockbridge store backup: not implemented yet (the store module is not available)\n");
-  return EXIT.notImplemented;
+/** Backs up the store of the configured data dir; works beside a running hub (WAL reader). */
+async function storeBackup(file: string, configFile: string | undefined): Promise<ExitCode> {
+  const config = loadConfig({ file: configFile, env: process.env });
+  const storePath = join(config.dataDir, STORE_FILE);
+  try {
+    const result = await backupStoreFile(storePath, resolve(file));
+    process.stdout.write(`backup written: ${result.file} (${result.bytes} bytes, schema version ${result.schemaVersion}, ${result.ms} ms)\n`);
+    return EXIT.ok;
+  } catch (e) {
+    process.stderr.write(`lockbridge store backup: ${errorMessage(e)}\n`);
+    return EXIT.failure;
+  }
 }
 
 /** Runs the hub until SIGTERM/SIGINT; resolves with the exit code once stopped. */

@@ -3,7 +3,7 @@
  * stops cleanly on SIGTERM/SIGINT, and tells bad config (2), bad CLI usage (64) and
  * runtime failure (1) apart by exit code.
  */
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { connectAsync, type MqttClient } from "mqtt";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { EXIT } from "../../src/cli/exit-codes.js";
 import { STOP_DEADLINE_MS } from "../../src/cli/main.js";
+import { openStore, PID_FILE, SCHEMA_VERSION, STORE_FILE } from "../../src/store/index.js";
 import { freePort, runLockbridge, spawnLockbridge, type RunningProcess } from "../helpers/process.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "lb-lifecycle-"));
@@ -51,7 +52,7 @@ describe("lockbridge run", () => {
   it("starts the embedded broker, serves MQTT, and exits 0 on SIGTERM within the deadline", async () => {
     const { proc, started, dataDir, port } = await startHub("sigterm");
     expect(started).toMatchObject({ hubId: "hub-sigterm", dataDir, mqttUrl: `mqtt://127.0.0.1:${port}`, embeddedBroker: true });
-    expect(statSync(dataDir).isDirectory()).toBe(true);
+    expect(statSync(join(dataDir, STORE_FILE)).isFile()).toBe(true);
 
     // A real client round trip through the hub's broker proves it is up.
     const client = await connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000 });
@@ -67,6 +68,7 @@ describe("lockbridge run", () => {
     expect(ms).toBeLessThan(STOP_DEADLINE_MS);
     await proc.waitForLog("hub stopped");
     expect(proc.stderr()).toBe("");
+    expect(existsSync(join(dataDir, PID_FILE))).toBe(false); // the data dir was released
 
     // The broker is really gone.
     await expect(connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 2000 })).rejects.toThrow();
@@ -87,6 +89,42 @@ describe("lockbridge run", () => {
     }
     const { exit } = await stopWithin(proc, "SIGTERM");
     expect(exit.code).toBe(EXIT.ok);
+  });
+
+  it("refuses a second hub on the same data dir (exit 1) and leaves the first one running", async () => {
+    const first = await startHub("owner");
+    const second = await runLockbridge(["run"], {
+      cwd: tmp,
+      env: { LOCKBRIDGE_DATA_DIR: first.dataDir, LOCKBRIDGE_MQTT_EMBEDDED_PORT: String(await freePort()) },
+    });
+    expect(second.code).toBe(EXIT.failure);
+    expect(second.stdout).toContain(`data dir ${first.dataDir} is in use by pid ${first.proc.child.pid}`);
+    const { exit } = await stopWithin(first.proc, "SIGTERM");
+    expect(exit.code).toBe(EXIT.ok);
+  });
+
+  it("store backup writes a sound copy of a running hub's store", async () => {
+    const { proc, dataDir } = await startHub("backup");
+    const file = join(tmp, "copies", "hub.db");
+    mkdirSync(join(tmp, "copies"));
+    const result = await runLockbridge(["store", "backup", file], { cwd: tmp, env: { LOCKBRIDGE_DATA_DIR: dataDir } });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toContain(`backup written: ${file}`);
+    const copy = openStore(file);
+    try {
+      expect(copy.schemaVersion()).toBe(SCHEMA_VERSION);
+      expect(copy.integrityCheck()).toEqual(["ok"]);
+    } finally {
+      copy.close();
+    }
+    expect((await stopWithin(proc, "SIGTERM")).exit.code).toBe(EXIT.ok);
+  });
+
+  it("store backup fails with exit 1 when the data dir holds no store", async () => {
+    const result = await runLockbridge(["store", "backup", join(tmp, "none.db")], { cwd: tmp, env: { LOCKBRIDGE_DATA_DIR: join(tmp, "empty") } });
+    expect(result.code).toBe(EXIT.failure);
+    expect(result.stderr).toContain("there is no LockBridge store at");
   });
 
   it("exits 1 (runtime failure) when the embedded broker's port is taken", async () => {
