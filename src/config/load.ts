@@ -112,7 +112,16 @@ function readConfigFile(file: string): Raw {
   if (typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new ConfigError([{ path: file, message: "expected a mapping (key: value) at the top level" }]);
   }
-  return parsed as Raw;
+  return dropNulls(parsed as Raw);
+}
+
+/** A key left empty in YAML (`cloud:` with every child commented out) means "the default". */
+function dropNulls(raw: Raw): Raw {
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === null) delete raw[key];
+    else if (typeof value === "object" && !Array.isArray(value)) dropNulls(value as Raw);
+  }
+  return raw;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, fromEnv: ReadonlyMap<string, string>): ConfigIssue {

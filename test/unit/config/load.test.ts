@@ -170,3 +170,13 @@ describe("config errors name the bad path and the expected form", () => {
     expect(errorOf(() => loadConfig({ file: list, env: {} })).message).toBe(`${list}: expected a mapping (key: value) at the top level`);
   });
 });
+
+describe("empty keys", () => {
+  it("treats a key left empty in YAML as its default", () => {
+    const file = write("empty-keys.yaml", "hubId:\ncloud:\n  # commandPublicKey: x\nmqtt:\n  topicPrefix:\n");
+    const config = loadConfig({ file, env: {}, hostname: "h" });
+    expect(config.hubId).toBe("hub-h");
+    expect(config.mqtt.topicPrefix).toBe("lockbridge");
+    expect(config.cloud).toEqual({});
+  });
+});
