@@ -1,0 +1,111 @@
+/**
+ * Test utilities for the cloud contract: the command layer on a real store (temp dir,
+ * manual clock), command builders, an Ed25519 command key, and contract fixtures.
+ */
+import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { signedBytes } from "../../src/cloud/canonical.js";
+import { Dispatcher } from "../../src/cloud/dispatcher.js";
+import { createCommandRegistry, storeOnlyKeyCommands, type HubFacts, type KeyCommands } from "../../src/cloud/handlers/index.js";
+import { Outbox } from "../../src/cloud/outbox.js";
+import type { CommandRegistry } from "../../src/cloud/registry.js";
+import type { CommandResponse } from "../../src/cloud/responses.js";
+import { createLogger } from "../../src/shared/logger.js";
+import type { ManualClock } from "../../src/shared/clock.js";
+import type { Store } from "../../src/store/index.js";
+import { tempStore } from "./store.js";
+
+export const silentLog = createLogger({ level: "silent" });
+
+export interface CommandHarness {
+  store: Store;
+  clock: ManualClock;
+  outbox: Outbox;
+  registry: CommandRegistry;
+  dispatcher: Dispatcher;
+  /** Status changes reported after each command. */
+  changed: { keys: Set<string>; locks: Set<string> };
+  /** Sends a command object (id/ts filled in when absent); resolves with the response. */
+  send(cmd: Record<string, unknown>): Promise<CommandResponse>;
+  /** Sends raw bytes. */
+  sendRaw(payload: string): Promise<{ response: CommandResponse; duplicate: boolean }>;
+  cleanup(): void;
+}
+
+let counter = 0;
+export const nextId = (prefix = "c"): string => `${prefix}-${process.pid}-${++counter}`;
+
+export function commandHarness(options: { commandKey?: KeyObject; maxEvents?: number; keys?: (store: Store, clock: ManualClock) => KeyCommands } = {}): CommandHarness {
+  const t = tempStore();
+  const outbox = new Outbox(t.store, t.clock, silentLog, { maxEvents: options.maxEvents ?? 100_000 });
+  const facts = (): HubFacts => ({ hubId: "hub-test", version: "0.0.0", bootId: "boot", sessionId: 1, connected: true, startedAt: new Date(t.clock.now()).toISOString() });
+  const keys = options.keys?.(t.store, t.clock) ?? storeOnlyKeyCommands(t.store, t.clock);
+  const registry = createCommandRegistry({ store: t.store, outbox, keys, facts });
+  const changed = { keys: new Set<string>(), locks: new Set<string>() };
+  const dispatcher = new Dispatcher({
+    store: t.store,
+    registry,
+    clock: t.clock,
+    log: silentLog,
+    emit: (e) => outbox.emit(e),
+    commandKey: options.commandKey,
+    onStatusChanges: (k, l) => {
+      for (const id of k) changed.keys.add(id);
+      for (const id of l) changed.locks.add(id);
+    },
+  });
+  return {
+    store: t.store,
+    clock: t.clock,
+    outbox,
+    registry,
+    dispatcher,
+    changed,
+    async send(cmd) {
+      const full = { id: nextId(), ts: new Date(t.clock.now()).toISOString(), ...cmd };
+      return (await dispatcher.dispatch(JSON.stringify(full))).response;
+    },
+    sendRaw: (payload) => dispatcher.dispatch(payload),
+    cleanup: t.cleanup,
+  };
+}
+
+/** An Ed25519 key pair standing in for the cloud's command key. */
+export function cloudKeyPair(): { publicKey: KeyObject; privateKey: KeyObject; publicPem: string } {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  return { publicKey, privateKey, publicPem: publicKey.export({ format: "pem", type: "spki" }).toString() };
+}
+
+/** The command with `sig` over its canonical JSON. */
+export function signCommand<T extends Record<string, unknown>>(cmd: T, privateKey: KeyObject): T & { sig: string } {
+  return { ...cmd, sig: sign(null, signedBytes(cmd), privateKey).toString("base64") };
+}
+
+// ---------------------------------------------------------------- contract fixtures
+
+export const site = (over: Record<string, unknown> = {}) => ({
+  cmd: "site.configure",
+  siteId: "site-1",
+  timezone: "Europe/Prague",
+  credentialTypes: { doorCode: true, keycard: true, smartKey: true },
+  ...over,
+});
+
+export const door = (doorId: string, over: Record<string, unknown> = {}) => ({
+  cmd: "door.upsert",
+  doorId,
+  name: `Door ${doorId}`,
+  lockId: null,
+  kind: "room",
+  ...over,
+});
+
+export const keyUpsert = (keyId: string, version: number, over: Record<string, unknown> = {}) => ({
+  cmd: "key.upsert",
+  keyId,
+  version,
+  source: "manual",
+  holder: { name: "Guest" },
+  doors: [{ doorId: "room-101", accessPeriod: { from: "2026-12-01", to: "2026-12-04" }, arrivalTime: "15:00", departureTime: "10:00", allowProvisioning: true, allowLinkedDoorsAccess: false }],
+  doorCode: { enabled: true, assignment: "random" },
+  ...over,
+});

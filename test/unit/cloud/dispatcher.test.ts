@@ -1,0 +1,144 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defineHandler } from "../../../src/cloud/registry.js";
+import type { CommandResponse } from "../../../src/cloud/responses.js";
+import { cloudKeyPair, commandHarness, door, keyUpsert, nextId, signCommand, site, type CommandHarness } from "../../helpers/cloud.js";
+
+const errorOf = (r: CommandResponse) => (r.ok ? undefined : r.error);
+
+describe("dispatcher: delivery rules", () => {
+  let h: CommandHarness;
+  beforeEach(() => (h = commandHarness()));
+  afterEach(() => h.cleanup());
+
+  it("answers a payload that is not JSON, or has no usable id, with id null", async () => {
+    expect((await h.sendRaw("{not json")).response).toMatchObject({ id: null, ok: false, error: { code: "invalid_payload" } });
+    expect((await h.sendRaw("[1,2]")).response).toMatchObject({ id: null, ok: false, error: { code: "invalid_payload" } });
+    expect((await h.sendRaw(JSON.stringify({ cmd: "status.get" }))).response).toMatchObject({ id: null, cmd: "status.get", error: { code: "invalid_payload", path: "id" } });
+    expect((await h.sendRaw(JSON.stringify({ id: "x".repeat(65), cmd: "status.get" }))).response).toMatchObject({ id: null, error: { path: "id" } });
+    expect(h.store.inbox.count()).toBe(0);
+  });
+
+  it("names the first bad field in invalid_payload, unknown fields included", async () => {
+    await h.send(site());
+    await h.send(door("room-101"));
+    const bad = await h.send(keyUpsert("k-1", 1, { doors: [{ doorId: "room-101", accessPeriod: { from: "2026-13-01", to: "2026-12-04" }, arrivalTime: "15:00", departureTime: "10:00" }] }));
+    expect(errorOf(bad)).toMatchObject({ code: "invalid_payload", path: "doors[0].accessPeriod.from" });
+    const typo = await h.send(keyUpsert("k-1", 1, { protectConfig: true }));
+    expect(errorOf(typo)).toMatchObject({ code: "invalid_payload", path: "protectConfig" });
+    const envelope = await h.send({ cmd: "status.get", ts: "yesterday" });
+    expect(errorOf(envelope)).toMatchObject({ code: "invalid_payload", path: "ts" });
+    expect(h.store.keys.get("k-1")).toBeUndefined();
+  });
+
+  it("answers unknown_command, and a command id seen before gets the stored response without applying it again", async () => {
+    expect(errorOf(await h.send({ cmd: "lock.explode" }))).toMatchObject({ code: "unknown_command", path: "cmd" });
+    await h.send(site());
+    await h.send(door("room-101"));
+    const id = nextId();
+    const first = await h.sendRaw(JSON.stringify({ id, ts: new Date(h.clock.now()).toISOString(), ...keyUpsert("k-1", 1) }));
+    expect(first).toMatchObject({ duplicate: false, response: { id, ok: true, result: { keyId: "k-1", version: 1 } } });
+    // The same id with other content: not applied; the first answer comes back.
+    h.clock.advance(60_000);
+    const again = await h.sendRaw(JSON.stringify({ id, ts: new Date(h.clock.now()).toISOString(), ...keyUpsert("k-1", 7) }));
+    expect(again.duplicate).toBe(true);
+    expect(again.response).toEqual(first.response);
+    expect(h.store.keys.get("k-1")?.version).toBe(1);
+  });
+
+  it("answers stale versions with ok and result.stale, changing nothing", async () => {
+    await h.send(site());
+    await h.send(door("room-101"));
+    await h.send(keyUpsert("k-1", 5));
+    const stale = await h.send(keyUpsert("k-1", 4, { holder: { name: "Someone else" } }));
+    expect(stale).toMatchObject({ ok: true, result: { keyId: "k-1", version: 5, stale: true } });
+    expect(h.store.keys.get("k-1")?.holder?.name).toBe("Guest");
+    expect(await h.send({ cmd: "key.remove", keyId: "k-1", version: 3 })).toMatchObject({ ok: true, result: { stale: true } });
+    expect(h.store.keys.get("k-1")?.removedAt).toBeNull();
+    const removed = await h.send({ cmd: "key.remove", keyId: "k-1", version: 6 });
+    expect(removed).toMatchObject({ ok: true, result: { keyId: "k-1", state: "revoked" } });
+    // A late upsert at the removal's version (or older) does not bring the key back.
+    expect(await h.send(keyUpsert("k-1", 6))).toMatchObject({ ok: true, result: { stale: true } });
+    expect(h.store.keys.get("k-1")?.removedAt).not.toBeNull();
+    expect(await h.send(keyUpsert("k-1", 7))).toMatchObject({ ok: true, result: { version: 7 } });
+    expect(h.store.keys.get("k-1")?.removedAt).toBeNull();
+  });
+
+  it("refuses expired commands, and door.unlock 30 s after its ts even without expiresAt", async () => {
+    const past = new Date(h.clock.now() - 1000).toISOString();
+    expect(errorOf(await h.send({ ...site(), expiresAt: past }))).toMatchObject({ code: "expired", path: "expiresAt" });
+    expect(h.store.site.get()).toBeUndefined();
+    const ts = new Date(h.clock.now() - 31_000).toISOString();
+    expect(errorOf(await h.send({ cmd: "door.unlock", doorId: "room-101", seconds: 5, ts }))).toMatchObject({ code: "expired" });
+    // A fresh one reaches its handler (not implemented until the provisioning engine registers it).
+    expect(errorOf(await h.send({ cmd: "door.unlock", doorId: "room-101", seconds: 5 }))).toMatchObject({ code: "internal", message: "door.unlock is not available yet" });
+  });
+
+  it("contains a handler that throws or hangs: answered internal, the next command works", async () => {
+    h.registry.register("status.get", defineHandler("status.get", () => {
+      throw new TypeError("boom");
+    }));
+    expect(errorOf(await h.send({ cmd: "status.get" }))).toMatchObject({ code: "internal", message: "internal error" });
+    h.registry.register("status.get", defineHandler("status.get", () => new Promise(() => undefined), { timeoutMs: 5000 }));
+    const pending = h.send({ cmd: "status.get" });
+    h.clock.advance(5000);
+    expect(errorOf(await pending)).toMatchObject({ code: "internal", message: "command timed out after 5 s" });
+    expect(await h.send(site())).toMatchObject({ ok: true });
+  });
+
+  it("commits a handler's writes, events and stored response together, or none of them", async () => {
+    h.registry.register("door.remove", defineHandler("door.remove", (cmd, ctx) =>
+      ctx.commit(() => {
+        ctx.emit({ type: "door.closed", doorId: cmd.doorId });
+        h.store.doors.remove(cmd.doorId);
+        if (cmd.doorId === "room-101") throw new TypeError("fails after writing");
+        return { result: {} };
+      }),
+    ));
+    await h.send(door("room-101"));
+    await h.send(door("room-102"));
+    const id = nextId();
+    const failed = await h.sendRaw(JSON.stringify({ id, cmd: "door.remove", doorId: "room-101", ts: new Date(h.clock.now()).toISOString() }));
+    expect(failed.response).toMatchObject({ ok: false, error: { code: "internal" } });
+    expect(h.store.doors.get("room-101")).toBeDefined();
+    expect(h.store.outbox.lastSeq()).toBe(0);
+    expect(h.store.inbox.get(id)?.response).toEqual(failed.response);
+    await h.send({ cmd: "door.remove", doorId: "room-102" });
+    expect(h.store.doors.get("room-102")).toBeUndefined();
+    expect(h.store.outbox.pending(10).map((e) => e.event)).toMatchObject([{ seq: 1, type: "door.closed", doorId: "room-102" }]);
+  });
+});
+
+describe("dispatcher: signed commands", () => {
+  const cloud = cloudKeyPair();
+  let h: CommandHarness;
+  beforeEach(() => (h = commandHarness({ commandKey: cloud.publicKey })));
+  afterEach(() => h.cleanup());
+
+  const unlock = (over: Record<string, unknown> = {}) => ({ id: nextId(), cmd: "door.unlock", ts: new Date(h.clock.now()).toISOString(), doorId: "room-101", seconds: 5, ...over });
+
+  it("needs a valid sig over the canonical JSON and a ts within 5 minutes", async () => {
+    expect(errorOf(await h.send(unlock()))).toMatchObject({ code: "unauthorized", path: "sig" });
+    const signed = signCommand(unlock(), cloud.privateKey);
+    expect(errorOf(await h.send(signed))).toMatchObject({ code: "internal", message: "door.unlock is not available yet" });
+    // Key order and whitespace do not matter: the signature covers the canonical form.
+    const reordered = JSON.parse(JSON.stringify(signCommand(unlock(), cloud.privateKey), Object.keys(signed).reverse(), 2)) as Record<string, unknown>;
+    expect(errorOf(await h.send(reordered))).toMatchObject({ code: "internal" });
+    const tampered = { ...signCommand(unlock(), cloud.privateKey), seconds: 30 };
+    expect(errorOf(await h.send(tampered))).toMatchObject({ code: "unauthorized", path: "sig" });
+    const other = cloudKeyPair();
+    expect(errorOf(await h.send(signCommand(unlock(), other.privateKey)))).toMatchObject({ code: "unauthorized", path: "sig" });
+    const old = signCommand(unlock({ ts: new Date(h.clock.now() - 301_000).toISOString(), expiresAt: new Date(h.clock.now() + 60_000).toISOString() }), cloud.privateKey);
+    expect(errorOf(await h.send(old))).toMatchObject({ code: "unauthorized", path: "ts" });
+    const future = signCommand(unlock({ ts: new Date(h.clock.now() + 301_000).toISOString() }), cloud.privateKey);
+    expect(errorOf(await h.send(future))).toMatchObject({ code: "unauthorized", path: "ts" });
+  });
+
+  it("checks lock.decommission and firmware.update too, but not unsigned commands", async () => {
+    const decommission = { id: nextId(), cmd: "lock.decommission", ts: new Date(h.clock.now()).toISOString(), lockId: "4C42000000000001", wipe: true };
+    expect(errorOf(await h.send(decommission))).toMatchObject({ code: "unauthorized" });
+    const fw = { id: nextId(), cmd: "firmware.update", ts: new Date(h.clock.now()).toISOString(), jobId: "j1", lockIds: ["4C42000000000001"], version: "2.0.0", url: "https://fw.example/x.bin", sha256: "a".repeat(64), size: 1024 };
+    expect(errorOf(await h.send(fw))).toMatchObject({ code: "unauthorized" });
+    expect(errorOf(await h.send(signCommand({ ...fw, id: nextId() }, cloud.privateKey)))).toMatchObject({ code: "internal", message: "firmware.update is not available yet" });
+    expect(await h.send(site())).toMatchObject({ ok: true });
+  });
+});
