@@ -19,14 +19,21 @@ export interface BackupResult {
   ms: number;
 }
 
-/** Copies the live database behind `db` to `file` (replaced if present). */
-export async function backupDatabase(db: Db, file: string): Promise<BackupResult> {
+/**
+ * Copies the live database behind `db` to `file` (replaced if present).
+ * `allAtOnce`: copy every page in one step (one read transaction). Needed when another
+ * process writes meanwhile: SQLite restarts a stepwise backup after each foreign write, which
+ * a busy writer could turn into a backup that never ends. Writes through `db` itself are
+ * merged into a running backup, so the hub's own backup steps 100 pages at a time and leaves
+ * its event loop responsive.
+ */
+export async function backupDatabase(db: Db, file: string, allAtOnce = false): Promise<BackupResult> {
   const started = Date.now();
   const target = path.resolve(file);
   const tmp = `${target}.tmp-${process.pid}`;
   fs.rmSync(tmp, { force: true });
   try {
-    await db.backup(tmp);
+    await db.backup(tmp, allAtOnce ? { progress: () => 0x7fffffff } : {});
     const copy = new Database(tmp);
     let schemaVersion: number;
     try {
@@ -56,7 +63,7 @@ export async function backupStoreFile(storePath: string, file: string): Promise<
   }
   const db = new Database(storePath, { readonly: true, fileMustExist: true });
   try {
-    return await backupDatabase(db, file);
+    return await backupDatabase(db, file, true);
   } finally {
     db.close();
   }
