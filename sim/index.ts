@@ -11,3 +11,7 @@ export { signChallenge, ed25519RawPublicKey } from "./lock/door.js";
 export type { Behavior, LockContext, Outcome } from "./lock/context.js";
 export { DEFAULT_BEHAVIORS } from "./lock/behaviors/index.js";
 export { HubPeer, type PeerReply } from "./peer/hub-peer.js";
+export { StreamPeer } from "./peer/stream-peer.js";
+export { LockBus, type BusOptions, type BusPort } from "./links/bus.js";
+export { startTcpBus, type TcpBus, type TcpBusOptions } from "./links/tcp-bus.js";
+export { startPtyBus, type PtyBus, type PtyBusOptions } from "./links/pty-bus.js";
