@@ -33,7 +33,7 @@ export async function backupDatabase(db: Db, file: string, allAtOnce = false): P
   const tmp = `${target}.tmp-${process.pid}`;
   fs.rmSync(tmp, { force: true });
   try {
-    await db.backup(tmp, allAtOnce ? { progress: () => 0x7fffffff } : {});
+    await (allAtOnce ? db.backup(tmp, { progress: () => 0x7fffffff }) : db.backup(tmp));
     const copy = new Database(tmp);
     let schemaVersion: number;
     try {
