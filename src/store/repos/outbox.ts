@@ -65,6 +65,13 @@ export class OutboxRepo {
     );
   }
 
+  /** Unsent events with seq > afterSeq, oldest first (the sender's cursor skips those in flight). */
+  pendingAfter(afterSeq: number, limit: number): OutboxEntry[] {
+    return (
+      this.q("SELECT seq, event, created_at, sent_at FROM outbox WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit) as OutboxRow[]
+    ).map(toEntry);
+  }
+
   /** Records the broker's PUBACK for `seq`. @returns false if unknown or already sent. */
   markSent(seq: number, at: number = this.ctx.clock.now()): boolean {
     return this.q("UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL").run(at, seq).changes > 0;
