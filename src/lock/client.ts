@@ -1,0 +1,221 @@
+/**
+ * The typed face of one lock: what the provisioning engine calls. Each method is one LLP
+ * request through the lock's session (queued, retried, sealed as needed); NAKs come back as
+ * LockNakError (code lock_nak), silence as lock_timeout.
+ */
+import { randomBytes as cryptoRandomBytes, createHash } from "node:crypto";
+import type { Logger } from "pino";
+import {
+  MAX_FW_CHUNK,
+  type CredentialKind, type IdentInfo, type LockEvent, type SlotInfo, type StatusInfo, type TableDigestInfo,
+} from "../protocol/llp/index.js";
+import { compareIdentity, type IdentityDifference } from "../profiles/identity.js";
+import type { DeviceProfile } from "../profiles/schema.js";
+import { LockBridgeError } from "../shared/errors.js";
+import { isLockNak } from "./errors.js";
+import type { LinkStateStore } from "./link-state.js";
+import type { LockSession } from "./session.js";
+
+export type CredentialKindValue = (typeof CredentialKind)[keyof typeof CredentialKind];
+
+export interface CredentialWrite {
+  kind: CredentialKindValue;
+  slot: number;
+  /** Unix seconds; 0 = unbounded. */
+  validFrom: number;
+  validUntil: number;
+  /** PUT flags (bit 0 one-time). */
+  flags?: number | undefined;
+  /** Door code digits (ASCII), keycard UID bytes, or a 32-byte Ed25519 public key. Never logged. */
+  secret: Uint8Array | string;
+}
+
+export interface IdentityCheck {
+  ident: IdentInfo;
+  /** Empty when the lock matches its profile and lockId. */
+  differences: IdentityDifference[];
+}
+
+export interface FirmwareProgress {
+  offset: number;
+  size: number;
+}
+
+export interface LockClientOptions {
+  session: LockSession;
+  profile: DeviceProfile;
+  linkState: LinkStateStore;
+  logger: Logger;
+  /** Injected for tests; crypto.randomBytes otherwise. */
+  randomBytes?: ((n: number) => Buffer) | undefined;
+}
+
+export class LockClient {
+  readonly session: LockSession;
+  readonly profile: DeviceProfile;
+  private readonly store: LinkStateStore;
+  private readonly log: Logger;
+  private readonly random: (n: number) => Buffer;
+
+  constructor(opts: LockClientOptions) {
+    this.session = opts.session;
+    this.profile = opts.profile;
+    this.store = opts.linkState;
+    this.log = opts.logger;
+    this.random = opts.randomBytes ?? cryptoRandomBytes;
+  }
+
+  get lockId(): string {
+    return this.session.lockId;
+  }
+
+  get online(): boolean | undefined {
+    return this.session.online;
+  }
+
+  ident(): Promise<IdentInfo> {
+    return this.session.request({ cmd: "IDENT" });
+  }
+
+  /** IDENT compared with the profile and the commissioned lockId (a replaced lock shows another lockId). */
+  async checkIdentity(): Promise<IdentityCheck> {
+    const ident = await this.ident();
+    const differences = compareIdentity(ident, this.profile, this.lockId);
+    if (differences.length > 0) {
+      this.log.warn({ lockId: this.lockId, profile: this.profile.id, differences }, "lock does not match its profile");
+    }
+    return { ident, differences };
+  }
+
+  status(): Promise<StatusInfo> {
+    return this.session.request({ cmd: "STATUS" });
+  }
+
+  /** Set the lock's clock; `time` in Unix seconds or a Date. */
+  async setTime(time: number | Date): Promise<void> {
+    const seconds = typeof time === "number" ? time : Math.floor(time.getTime() / 1000);
+    await this.session.request({ cmd: "SET_TIME", time: seconds >>> 0 });
+  }
+
+  async putCredential(c: CredentialWrite): Promise<void> {
+    const secret = typeof c.secret === "string" ? Buffer.from(c.secret, "ascii") : c.secret;
+    await this.session.request({
+      cmd: "PUT_CREDENTIAL", kind: c.kind, slot: c.slot, validFrom: c.validFrom, validUntil: c.validUntil, flags: c.flags ?? 0, secret,
+    });
+  }
+
+  async deleteCredential(kind: CredentialKindValue, slot: number): Promise<void> {
+    await this.session.request({ cmd: "DELETE_CREDENTIAL", kind, slot });
+  }
+
+  /** Used slots in [firstSlot, firstSlot+count), count 1..32. */
+  readSlots(kind: CredentialKindValue, firstSlot: number, count: number): Promise<SlotInfo[]> {
+    return this.session.request({ cmd: "READ_SLOTS", kind, firstSlot, count });
+  }
+
+  /** Every used slot of a kind, 32 slots per request. */
+  async readAllSlots(kind: CredentialKindValue, slotCount: number): Promise<SlotInfo[]> {
+    const out: SlotInfo[] = [];
+    for (let first = 0; first < slotCount; first += 32) {
+      out.push(...(await this.readSlots(kind, first, Math.min(32, slotCount - first))));
+    }
+    return out;
+  }
+
+  tableDigest(kind: CredentialKindValue): Promise<TableDigestInfo> {
+    return this.session.request({ cmd: "TABLE_DIGEST", kind });
+  }
+
+  async unlock(seconds: number): Promise<void> {
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 30) {
+      throw new LockBridgeError("invalid_payload", `unlock seconds must be 1..30, got ${seconds}`);
+    }
+    await this.session.request({ cmd: "UNLOCK", seconds });
+  }
+
+  readEvents(fromSeq: number, max = 32): Promise<LockEvent[]> {
+    return this.session.request({ cmd: "READ_EVENTS", fromSeq, max });
+  }
+
+  async ackEvents(uptoSeq: number): Promise<void> {
+    await this.session.request({ cmd: "ACK_EVENTS", uptoSeq });
+  }
+
+  async firmwareBegin(size: number, sha256: Uint8Array, version: string): Promise<number> {
+    const { maxChunk } = await this.session.request({ cmd: "FW_BEGIN", size, sha256, version });
+    return maxChunk;
+  }
+
+  async firmwareChunk(offset: number, data: Uint8Array): Promise<void> {
+    await this.session.request({ cmd: "FW_CHUNK", offset, data });
+  }
+
+  async firmwareCommit(): Promise<void> {
+    await this.session.request({ cmd: "FW_COMMIT" });
+  }
+
+  async firmwareAbort(): Promise<void> {
+    await this.session.request({ cmd: "FW_ABORT" });
+  }
+
+  /**
+   * A whole image: FW_BEGIN, chunks in order, FW_COMMIT. A chunk NAKed INVALID_STATE with an
+   * expected offset (the lock lost or already has data) resumes at the lock's offset.
+   * `resumeFrom` continues an interrupted transfer without FW_BEGIN (the lock corrects the offset).
+   */
+  async sendFirmware(
+    image: Uint8Array,
+    version: string,
+    opts: { onProgress?: (p: FirmwareProgress) => void; resumeFrom?: { offset: number; maxChunk: number } } = {},
+  ): Promise<void> {
+    const sha256 = createHash("sha256").update(image).digest();
+    let maxChunk: number;
+    let offset: number;
+    if (opts.resumeFrom) {
+      ({ offset, maxChunk } = opts.resumeFrom);
+    } else {
+      maxChunk = await this.firmwareBegin(image.length, sha256, version);
+      offset = 0;
+    }
+    maxChunk = Math.max(1, Math.min(maxChunk, MAX_FW_CHUNK));
+    let resumes = 0;
+    while (offset < image.length) {
+      const data = image.subarray(offset, Math.min(image.length, offset + maxChunk));
+      try {
+        await this.firmwareChunk(offset, data);
+        offset += data.length;
+        opts.onProgress?.({ offset, size: image.length });
+      } catch (e) {
+        if (!isLockNak(e, "INVALID_STATE") || e.expectedOffset === undefined || e.expectedOffset > image.length || ++resumes > 16) throw e;
+        this.log.info({ lockId: this.lockId, from: offset, to: e.expectedOffset }, "firmware transfer resumes at the lock's offset");
+        offset = e.expectedOffset;
+      }
+    }
+    await this.firmwareCommit();
+  }
+
+  /**
+   * Pair: a fresh random 16-byte link key, stored as pending BEFORE PAIR is sent (a crash
+   * after the lock took it must not lose it), confirmed once the lock ACKs, used to seal
+   * every later command. The lock accepts PAIR only without a key or in pairing mode.
+   */
+  async pair(): Promise<void> {
+    const key = this.random(16);
+    await this.store.savePendingLinkKey(this.lockId, key);
+    this.session.notePendingLinkKey(key);
+    try {
+      await this.session.request({ cmd: "PAIR", linkKey: key });
+    } catch (e) {
+      // A NAK means the lock did not take the key; silence leaves it pending (the next sealed
+      // request finds out which key the lock holds).
+      if (isLockNak(e)) {
+        await this.store.discardPendingLinkKey(this.lockId);
+        await this.session.reloadLinkState();
+      }
+      throw e;
+    }
+    await this.store.confirmPendingLinkKey(this.lockId);
+    this.session.adoptLinkKey(key);
+    this.log.info({ lockId: this.lockId }, "paired: link key stored");
+  }
+}
