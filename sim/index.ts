@@ -15,3 +15,6 @@ export { StreamPeer } from "./peer/stream-peer.js";
 export { LockBus, type BusOptions, type BusPort } from "./links/bus.js";
 export { startTcpBus, type TcpBus, type TcpBusOptions } from "./links/tcp-bus.js";
 export { startPtyBus, type PtyBus, type PtyBusOptions } from "./links/pty-bus.js";
+export { startBleProxy, type BleProxy, type BleProxyOptions } from "./ble/proxy-server.js";
+export { StandInCentral, type StandInCentralOptions } from "./ble/stand-in-central.js";
+export { advertisementOf, peripheralIdOf, GattLink, LLP_SERVICE_UUID, LLP_RX_UUID, LLP_TX_UUID } from "./ble/gatt.js";
