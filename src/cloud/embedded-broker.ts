@@ -4,6 +4,7 @@
  * Lives in src/cloud/ because cloud/ is the only importer of mqtt/aedes.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { LockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 
 export const EMBEDDED_BROKER_HOST = "127.0.0.1";
@@ -37,6 +38,14 @@ export async function startEmbeddedBroker(port: number, log: Logger): Promise<Em
     });
   } catch (e) {
     await new Promise<void>((resolve) => broker.close(() => resolve()));
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
+      throw new LockBridgeError(
+        "transport_unavailable",
+        `embedded MQTT broker: ${EMBEDDED_BROKER_HOST}:${port} is in use (EADDRINUSE; another broker?). ` +
+          "Set mqtt.embedded.port (LOCKBRIDGE_MQTT_EMBEDDED_PORT, 0 = any free port) or point mqtt.url at that broker.",
+      );
+    }
     throw e;
   }
   const bound = (server.address() as AddressInfo).port;

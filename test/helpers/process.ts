@@ -45,7 +45,12 @@ function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv 
 }
 
 export function spawnLockbridge(args: string[], options: SpawnOptions = {}): RunningProcess {
-  const child = spawn(process.execPath, [LOCKBRIDGE_BIN, ...args], {
+  return spawnNode([LOCKBRIDGE_BIN, ...args], options);
+}
+
+/** Any `node ...` child, watched like a lockbridge process (for scripts around src/ code). */
+export function spawnNode(nodeArgs: string[], options: SpawnOptions = {}): RunningProcess {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: options.cwd ?? REPO_ROOT,
     env: cleanEnv(options.env ?? {}),
     stdio: ["ignore", "pipe", "pipe"],

@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { EXIT } from "../../src/cli/exit-codes.js";
 import { STOP_DEADLINE_MS } from "../../src/cli/main.js";
 import { openStore, PID_FILE, SCHEMA_VERSION, STORE_FILE } from "../../src/store/index.js";
-import { freePort, runLockbridge, spawnLockbridge, type RunningProcess } from "../helpers/process.js";
+import { freePort, REPO_ROOT, runLockbridge, spawnLockbridge, spawnNode, type RunningProcess } from "../helpers/process.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "lb-lifecycle-"));
 const running: RunningProcess[] = [];
@@ -138,10 +138,32 @@ describe("lockbridge run", () => {
       });
       expect(result.code).toBe(EXIT.failure);
       expect(result.stdout).toMatch(/"msg":"hub failed to start"/);
-      expect(result.stdout).toContain("EADDRINUSE");
+      expect(result.stdout).toContain(`127.0.0.1:${port} is in use (EADDRINUSE; another broker?)`);
     } finally {
       await new Promise<void>((resolve) => squatter.close(() => resolve()));
     }
+  });
+});
+
+describe("no silent death", () => {
+  it("logs an unhandled promise rejection and exits 1", async () => {
+    // The real `run` command, plus a trigger that rejects a promise nobody handles.
+    const script = [
+      `const { main } = await import(${JSON.stringify(join(REPO_ROOT, "src", "cli", "main.ts"))});`,
+      `process.once("SIGUSR2", () => { Promise.reject(new Error("boom from nowhere")); });`,
+      `await main(["run"]);`,
+    ].join("\n");
+    const proc = spawnNode(["--import", "tsx/esm", "--input-type=module", "-e", script], {
+      cwd: REPO_ROOT,
+      env: { LOCKBRIDGE_DATA_DIR: join(tmp, "crash"), LOCKBRIDGE_MQTT_EMBEDDED_PORT: "0" },
+    });
+    running.push(proc);
+    await proc.waitForLog("hub started");
+    proc.kill("SIGUSR2");
+    const exit = await proc.waitForExit();
+    expect(exit).toEqual({ code: EXIT.failure, signal: null });
+    const fatal = await proc.waitForLog("unhandled promise rejection");
+    expect(fatal).toMatchObject({ level: "fatal", err: { message: "boom from nowhere" } });
   });
 });
 
