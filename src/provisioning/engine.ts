@@ -1,0 +1,670 @@
+/**
+ * The provisioning engine: keeps every commissioned lock's credential table equal to what
+ * the desired state (site, doors, keys, keycards) asks for, and tells the cloud the truth
+ * about every door (docs/provisioning.md).
+ *
+ * - Desired side: a key change re-derives that key's slot rows (desired.ts) in the caller's
+ *   transaction; window edges re-derive keys on a timer (a window that ends takes the
+ *   credential off the lock, a window that starts turns `inactive` into `active`).
+ * - Lock side: one LockWorker per commissioned lock applies, verifies and repairs.
+ * - Status: key status = the access rules' deriveKeyStatus over facts the engine knows
+ *   (lock online/commissioned, per credential verified/pending/failed/present); published
+ *   through the cloud's status publisher whenever a fact changes (it debounces).
+ * - key.at_risk: one agenda timer per key at (arrival - atRiskMinutes), assessed with the
+ *   access rules; reported once per (key, arrival), before the arrival.
+ *
+ * Time only comes from the injected Clock.
+ */
+import { assessAtRisk } from "../access/at-risk.js";
+import { DoorCodeIndex } from "../access/codes.js";
+import { NEW_LIFECYCLE, type KeyLifecycle } from "../access/key-activation.js";
+import { resolveKeycard, type KeycardAssignment } from "../access/keycards.js";
+import { targetDoors } from "../access/linked-doors.js";
+import { CREDENTIAL_TYPES, type CredentialType, type Door, type Key, type KeyStatus, type Site } from "../access/model.js";
+import { credentialRef } from "../access/plan.js";
+import { deriveKeyStatus, type CredentialFact, type DoorCodeOutcome, type LockFact, type ProvisioningFacts } from "../access/status.js";
+import { isoFromEpochSeconds, nextWindowEdgeMs } from "../access/windows.js";
+import type { EventSink, HubEventInput } from "../cloud/events.js";
+import type { IdentInfo } from "../protocol/llp/commands.js";
+import type { CredentialRecord, LockRecord, Store } from "../store/index.js";
+import type { Clock } from "../shared/clock.js";
+import { errorMessage, LockBridgeError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import { Agenda } from "./agenda.js";
+import type { BackoffPolicy } from "./backoff.js";
+import type { ClockPolicy } from "./clock-policy.js";
+import { currentCredentials, syncKeyDesired, type DesiredContext } from "./desired.js";
+import type { HubEvent } from "./lock-events.js";
+import { LockWorker, type LockHealthFacts } from "./lock-worker.js";
+import type { LockLinkPort } from "./ports.js";
+import { StoreLockTables, toEventInput } from "./store-adapter.js";
+
+/** A lock's link as the engine holds it while the lock is in service. */
+export interface LockLinkHandle {
+  readonly port: LockLinkPort;
+  onOnlineChange(listener: (online: boolean) => void): () => void;
+  onEventNotify(listener: (eventHead: number) => void): () => void;
+  /** STATUS poll period (the profile's poll interval on serial; a safety net on TCP/BLE). */
+  readonly pollIntervalMs: number;
+  close(): Promise<void>;
+}
+
+/** Opens links to locks (src/lock sessions over the right bus). */
+export interface LockLinks {
+  open(lock: LockRecord): Promise<LockLinkHandle>;
+}
+
+/** The cloud's retained-status publisher: called on every change, it debounces. */
+export interface StatusSink {
+  keyChanged(keyId: string): void;
+  lockChanged(lockId: string): void;
+}
+
+export interface LockStatusPayload {
+  lockId: string;
+  online: boolean;
+  lastSeen: string | null;
+  profile: string;
+  model: string | null;
+  firmware: string | null;
+  battery: number | null;
+  doorOpen: boolean | null;
+  clockDriftS: number | null;
+  slots: Record<CredentialType, { used: number; total: number }>;
+  state: LockRecord["state"];
+}
+
+export interface EngineOptions {
+  /** Delay before a key changed inside its at-risk horizon is judged (lets provisioning run first). */
+  atRiskGraceMs?: number;
+  backoff?: BackoffPolicy;
+  clockPolicy?: ClockPolicy;
+  random?: () => number;
+}
+
+export interface EngineDeps {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  events: EventSink;
+  status: StatusSink;
+  links: LockLinks;
+  options?: EngineOptions;
+}
+
+interface LockEntry {
+  worker: LockWorker;
+  handle: LockLinkHandle;
+  unsubscribe: (() => void)[];
+}
+
+const LIFECYCLE_META = (keyId: string): string => `key.lifecycle:${keyId}`;
+const DEFAULT_AT_RISK_GRACE_MS = 30_000;
+
+export class ProvisioningEngine {
+  readonly store: Store;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly events: EventSink;
+  private readonly status: StatusSink;
+  private readonly links: LockLinks;
+  private readonly options: EngineOptions;
+  private readonly tables: StoreLockTables;
+  private readonly locks = new Map<string, LockEntry>();
+  private readonly online = new Map<string, boolean>();
+  private readonly memoryFull = new Map<string, Set<number>>();
+  /** Last published fact per `${lockId}|${credentialId}`, for credential.provisioned/failed. */
+  private readonly lastFacts = new Map<string, CredentialFact["state"] | "failed">();
+  private readonly atRiskReported = new Set<string>();
+  private readonly windowAgenda: Agenda;
+  private readonly atRiskAgenda: Agenda;
+  readonly codes = new DoorCodeIndex();
+  private doorCache: Map<string, Door> | undefined;
+  private started = false;
+
+  constructor(deps: EngineDeps) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.events = deps.events;
+    this.status = deps.status;
+    this.links = deps.links;
+    this.options = deps.options ?? {};
+    this.tables = new StoreLockTables(deps.store, deps.events);
+    this.windowAgenda = new Agenda(deps.clock, (keyId) => this.onWindowEdge(keyId));
+    this.atRiskAgenda = new Agenda(deps.clock, (keyId) => this.onAtRiskCheck(keyId));
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Re-derives every key's desired rows, then brings every commissioned lock into service. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.rebuildCodeIndex();
+    this.resyncKeys(this.store.keys.ids({ includeRemoved: true }));
+    for (const lock of this.store.locks.list()) {
+      if (lock.state !== "commissioned") continue;
+      await this.openLock(lock, { trustStored: true });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    this.windowAgenda.stop();
+    this.atRiskAgenda.stop();
+    const entries = [...this.locks.values()];
+    this.locks.clear();
+    await Promise.all(entries.map((e) => this.closeEntry(e)));
+  }
+
+  // ------------------------------------------------------------------ desired state
+
+  /** The doors by id (cached; doorsChanged() drops the cache). */
+  doors(): Map<string, Door> {
+    if (!this.doorCache) this.doorCache = new Map(this.store.doors.list().map((d) => [d.doorId, d]));
+    return this.doorCache;
+  }
+
+  /** A door or its links changed (door.upsert/remove, snapshot): keys reaching it are re-derived by the caller. */
+  doorsChanged(): void {
+    this.doorCache = undefined;
+  }
+
+  lifecycle(keyId: string): KeyLifecycle {
+    const raw = this.store.meta.get(LIFECYCLE_META(keyId));
+    const stored = raw === undefined ? NEW_LIFECYCLE : (JSON.parse(raw) as KeyLifecycle);
+    const key = this.store.keys.get(keyId);
+    return { ...stored, removed: key?.removedAt != null };
+  }
+
+  setLifecycle(keyId: string, lifecycle: KeyLifecycle): void {
+    if (!lifecycle.checkedOut && !lifecycle.removed) this.store.meta.delete(LIFECYCLE_META(keyId));
+    else this.store.meta.set(LIFECYCLE_META(keyId), JSON.stringify(lifecycle));
+  }
+
+  /**
+   * Re-derives the desired slot rows of these keys (one transaction, nested in the caller's
+   * if any), wakes the workers of the locks concerned and marks the statuses changed.
+   */
+  resyncKeys(keyIds: Iterable<string>): void {
+    const ids = [...new Set(keyIds)];
+    if (ids.length === 0) return;
+    const changedLocks = new Set<string>();
+    this.store.transaction(() => {
+      const ctx = this.desiredContext();
+      for (const keyId of ids) {
+        for (const lockId of this.memoryFull.keys()) this.forgetMemoryFull(lockId, keyId);
+        const out = syncKeyDesired(keyId, ctx);
+        for (const l of out.changedLocks) changedLocks.add(l);
+        for (const [lockId, credIds] of out.memoryFull) {
+          const set = this.memoryFull.get(lockId) ?? new Set<number>();
+          for (const c of credIds) set.add(c);
+          this.memoryFull.set(lockId, set);
+        }
+      }
+    });
+    for (const lockId of changedLocks) {
+      this.locks.get(lockId)?.worker.desiredChanged();
+      this.status.lockChanged(lockId);
+    }
+    for (const keyId of ids) {
+      this.status.keyChanged(keyId);
+      this.scheduleKey(keyId);
+    }
+  }
+
+  /** Every live key that reaches one of these doors (directly or through a linked room). */
+  keysReachingDoors(doorIds: Iterable<string>): Set<string> {
+    const out = new Set<string>();
+    for (const doorId of doorIds) {
+      for (const k of this.store.keys.idsByDoor(doorId)) out.add(k);
+      for (const room of this.store.doors.roomsLinkedTo(doorId)) for (const k of this.store.keys.idsByDoor(room)) out.add(k);
+    }
+    return out;
+  }
+
+  /** Every key with an entry reaching the lock's doors, or a credential on the lock. */
+  keysOnLock(lockId: string): Set<string> {
+    const out = this.keysReachingDoors(this.store.doors.byLock(lockId).map((d) => d.doorId));
+    for (const row of this.store.slots.forLock(lockId)) {
+      for (const id of [row.desired?.credentialId, row.applied?.credentialId]) {
+        if (id === undefined || id === null) continue;
+        const c = this.store.credentials.get(id);
+        if (c) out.add(c.keyId);
+      }
+    }
+    return out;
+  }
+
+  private desiredContext(): DesiredContext {
+    return {
+      store: this.store,
+      site: this.store.site.get(),
+      doors: this.doors(),
+      nowMs: this.clock.now(),
+      lifecycle: (key) => this.lifecycleOf(key),
+      isCommissioned: (lockId) => this.isCommissioned(lockId),
+      slotCount: (lockId, kind) => this.slotCount(lockId, kind),
+    };
+  }
+
+  private lifecycleOf(key: Pick<Key, "keyId"> & { removedAt?: number | null }): KeyLifecycle {
+    const raw = this.store.meta.get(LIFECYCLE_META(key.keyId));
+    const stored = raw === undefined ? NEW_LIFECYCLE : (JSON.parse(raw) as KeyLifecycle);
+    return { ...stored, removed: key.removedAt != null };
+  }
+
+  isCommissioned(lockId: string): boolean {
+    return this.store.locks.get(lockId)?.state === "commissioned";
+  }
+
+  /** Slot count of a kind from the lock's last IDENT (0: unknown or lacking). */
+  slotCount(lockId: string, kind: CredentialType): number {
+    const ident = this.store.locks.get(lockId)?.ident as Partial<IdentInfo> | null | undefined;
+    if (!ident) return 0;
+    const n = kind === "doorCode" ? ident.codeSlots : kind === "keycard" ? ident.cardSlots : ident.mobileKeySlots;
+    return typeof n === "number" ? n : 0;
+  }
+
+  /** The code length range of a lock (IDENT), for code allocation. */
+  codeRange(lockId: string): { codeMinLen: number; codeMaxLen: number } | undefined {
+    const ident = this.store.locks.get(lockId)?.ident as Partial<IdentInfo> | null | undefined;
+    if (!ident || typeof ident.codeMinLen !== "number" || typeof ident.codeMaxLen !== "number") return undefined;
+    return { codeMinLen: ident.codeMinLen, codeMaxLen: ident.codeMaxLen };
+  }
+
+  private forgetMemoryFull(lockId: string, keyId: string): void {
+    const set = this.memoryFull.get(lockId);
+    if (!set) return;
+    for (const c of this.store.credentials.history(keyId)) set.delete(c.credentialId);
+    if (set.size === 0) this.memoryFull.delete(lockId);
+  }
+
+  /** The door codes held per door (room + linked doors), for allocation. Keyed by doorId. */
+  private rebuildCodeIndex(): void {
+    for (const keyId of this.store.keys.ids()) this.indexKeyCode(keyId);
+  }
+
+  /** Records the key's current code on every door it may reach (linked doors included, flag or not). */
+  indexKeyCode(keyId: string): void {
+    this.codes.removeKey(keyId);
+    const code = this.store.credentials.currentOf(keyId, "doorCode");
+    const key = this.store.keys.get(keyId);
+    if (!code || !key || key.removedAt !== null) return;
+    for (const doorId of codeDoors(key, this.doors())) this.codes.add(doorId, code.value, keyId);
+  }
+
+  // ------------------------------------------------------------------ status
+
+  /** The key's status; null once a removed key is off every lock (empty retained payload). */
+  keyStatus(keyId: string): KeyStatus | null {
+    const key = this.store.keys.get(keyId);
+    const site = this.store.site.get();
+    if (!key || !site) return null;
+    const history = this.store.credentials.history(keyId);
+    const { facts, formerDoors, anyPresent } = this.keyFacts(key, history);
+    if (key.removedAt !== null && !anyPresent) return null;
+    return this.deriveStatus(key, site, history, facts, formerDoors);
+  }
+
+  /** The status to answer a command with (a removed key answers `revoked` rather than null). */
+  keyStatusForResponse(keyId: string): KeyStatus {
+    const key = this.store.keys.get(keyId);
+    const site = this.store.site.get();
+    if (!key || !site) throw new LockBridgeError("unknown_key", `no key ${keyId}`, "keyId");
+    const history = this.store.credentials.history(keyId);
+    const { facts, formerDoors } = this.keyFacts(key, history);
+    return this.deriveStatus(key, site, history, facts, formerDoors);
+  }
+
+  private deriveStatus(
+    key: Key & { removedAt: number | null },
+    site: Site,
+    history: CredentialRecord[],
+    facts: ProvisioningFacts,
+    formerDoors: { doorId: string; linked: boolean }[],
+  ): KeyStatus {
+    const current = currentCredentials(history);
+    const doorCode: DoorCodeOutcome = current.doorCode
+      ? { state: "assigned", code: current.doorCode.value }
+      : key.doorCode.enabled && site.credentialTypes.doorCode
+        ? { state: "unavailable", reason: "exhausted" }
+        : { state: "none" };
+    const keycard: KeycardAssignment = this.keycardAssignment(key, current.keycard);
+    return deriveKeyStatus({
+      site,
+      doors: this.doors(),
+      key,
+      lifecycle: this.lifecycleOf(key),
+      doorCode,
+      keycard,
+      facts,
+      formerDoors,
+      nowMs: this.clock.now(),
+    });
+  }
+
+  private keycardAssignment(key: Key, current: CredentialRecord | undefined): KeycardAssignment {
+    if (current) {
+      const card = this.store.keycards.get(current.value);
+      if (card) return { state: "assigned", card };
+    }
+    const cardId = key.keycard.cardId;
+    if (cardId === undefined || cardId === "") return { state: "unassigned", reason: "keycard_unavailable", detail: "no_card_selected" };
+    const card = this.store.keycards.get(cardId);
+    if (!card) return { state: "unassigned", reason: "keycard_unavailable", detail: "unknown_keycard" };
+    const holders = new Map<string, string>();
+    if (card.assignedKeyId !== null) holders.set(card.cardId, card.assignedKeyId);
+    return resolveKeycard(key, new Map([[card.cardId, card]]), holders);
+  }
+
+  /** What the engine knows about this key's credentials on each lock. */
+  private keyFacts(key: Key, history: CredentialRecord[]): { facts: ProvisioningFacts; formerDoors: { doorId: string; linked: boolean }[]; anyPresent: boolean } {
+    const byRef = new Map<string, CredentialFact>();
+    const presentLocks = new Set<string>();
+    let anyPresent = false;
+    for (const c of history) {
+      const ref = credentialRef(key.keyId, c.kind);
+      for (const row of this.store.slots.byCredential(c.credentialId)) {
+        const k = `${row.lockId}|${ref}`;
+        if (row.desired?.credentialId === c.credentialId) {
+          let fact: CredentialFact;
+          if (row.lastError !== null && !row.inSync) fact = { state: "failed", reason: failureReason(row.lastError) };
+          else if (this.isVerified(row.lockId, row)) fact = { state: "verified" };
+          else fact = { state: "pending" };
+          byRef.set(k, fact);
+        } else if (row.appliedState === "held" && row.applied?.credentialId === c.credentialId) {
+          anyPresent = true;
+          presentLocks.add(row.lockId);
+          if (!byRef.has(k)) byRef.set(k, { state: "present" });
+        }
+      }
+      for (const [lockId, set] of this.memoryFull) if (set.has(c.credentialId)) byRef.set(`${lockId}|${ref}`, { state: "failed", reason: "lock_memory_full" });
+    }
+    // Doors whose lock still holds something of this key although the key no longer targets them.
+    const formerDoors: { doorId: string; linked: boolean }[] = [];
+    for (const lockId of presentLocks) {
+      for (const d of this.store.doors.byLock(lockId)) formerDoors.push({ doorId: d.doorId, linked: d.kind === "common" });
+    }
+    const facts: ProvisioningFacts = {
+      lock: (lockId) => this.lockFact(lockId),
+      credential: (lockId, ref) => byRef.get(`${lockId}|${ref}`),
+    };
+    return { facts, formerDoors, anyPresent };
+  }
+
+  private lockFact(lockId: string): LockFact | undefined {
+    const lock = this.store.locks.get(lockId);
+    if (!lock) return undefined;
+    const entry = this.locks.get(lockId);
+    return {
+      lockId,
+      commissioned: lock.state === "commissioned" && entry?.worker.isReplaced !== true,
+      online: this.online.get(lockId) ?? lock.online,
+    };
+  }
+
+  private isVerified(lockId: string, row: { kind: CredentialType; inSync: boolean; updatedAt: number }): boolean {
+    const w = this.locks.get(lockId)?.worker;
+    return w ? w.isVerified(row) : false;
+  }
+
+  /** The retained lock status (mqtt-api.md §4). */
+  lockStatus(lockId: string): LockStatusPayload | null {
+    const lock = this.store.locks.get(lockId);
+    if (!lock) return null;
+    const ident = lock.ident as Partial<IdentInfo> | null;
+    const used = this.store.slots.usedCounts(lockId);
+    const slots = {} as Record<CredentialType, { used: number; total: number }>;
+    for (const k of CREDENTIAL_TYPES) slots[k] = { used: used[k], total: this.slotCount(lockId, k) };
+    return {
+      lockId,
+      online: this.online.get(lockId) ?? lock.online,
+      lastSeen: lock.lastSeen === null ? null : new Date(lock.lastSeen).toISOString(),
+      profile: lock.profileId,
+      model: typeof ident?.model === "string" ? ident.model : null,
+      firmware: typeof ident?.firmware === "string" ? ident.firmware : null,
+      battery: lock.battery,
+      doorOpen: lock.doorOpen,
+      clockDriftS: lock.clockDriftS,
+      slots,
+      state: lock.state,
+    };
+  }
+
+  // ------------------------------------------------------------------ timers: windows and at-risk
+
+  private scheduleKey(keyId: string): void {
+    const key = this.store.keys.get(keyId);
+    const site = this.store.site.get();
+    if (!key || !site || key.removedAt !== null) {
+      this.windowAgenda.set(keyId, undefined);
+      this.atRiskAgenda.set(keyId, undefined);
+      return;
+    }
+    const now = this.clock.now();
+    const { targets } = targetDoors(key, this.doors(), site.timezone);
+    this.windowAgenda.set(keyId, nextWindowEdgeMs(targets.map((t) => t.window), now));
+    // At-risk: judge at (arrival - horizon), or shortly after a change inside the horizon.
+    const horizon = site.atRiskMinutes * 60_000;
+    const grace = this.options.atRiskGraceMs ?? DEFAULT_AT_RISK_GRACE_MS;
+    let due: number | undefined;
+    for (const t of targets) {
+      const arrival = t.window.validFrom * 1000;
+      if (t.window.validUntil * 1000 <= now) continue;
+      const check = Math.max(arrival - horizon, now + grace);
+      if (due === undefined || check < due) due = check;
+    }
+    this.atRiskAgenda.set(keyId, due);
+  }
+
+  private onWindowEdge(keyId: string): void {
+    try {
+      this.resyncKeys([keyId]);
+    } catch (e) {
+      this.log.error({ keyId, err: errorMessage(e) }, "window edge: key resync failed");
+    }
+  }
+
+  private onAtRiskCheck(keyId: string): void {
+    const site = this.store.site.get();
+    const status = this.keyStatus(keyId);
+    if (!site || !status) return;
+    const now = this.clock.now();
+    const { atRisk, nextCheckAtMs } = assessAtRisk([status], site.atRiskMinutes, now);
+    for (const risk of atRisk) {
+      const id = `${risk.keyId}|${risk.arrivalMs}`;
+      if (this.atRiskReported.has(id)) continue;
+      this.atRiskReported.add(id);
+      this.log.warn({ keyId, arrival: isoFromEpochSeconds(risk.arrivalMs / 1000) }, "key at risk: a door is not ready before arrival");
+      this.emit([
+        {
+          type: "key.at_risk",
+          at: isoNow(now),
+          keyId,
+          arrival: isoFromEpochSeconds(Math.floor(risk.arrivalMs / 1000)),
+          doors: risk.doors.map((d) => ({ doorId: d.doorId, state: d.state, reasons: d.reasons })),
+        },
+      ]);
+    }
+    // Not at risk yet, but a door still not ready may enter the horizon later.
+    if (nextCheckAtMs !== undefined) this.atRiskAgenda.set(keyId, nextCheckAtMs);
+  }
+
+  // ------------------------------------------------------------------ locks in service
+
+  /** Brings a commissioned lock into service (opens its link, starts its worker). */
+  async openLock(lock: LockRecord, opts: { trustStored?: boolean } = {}): Promise<LockWorker> {
+    const existing = this.locks.get(lock.lockId);
+    if (existing) {
+      existing.worker.recheck();
+      return existing.worker;
+    }
+    const handle = await this.links.open(lock);
+    const lockId = lock.lockId;
+    const worker = new LockWorker({
+      lockId,
+      link: handle.port,
+      store: this.tables,
+      clock: this.clock,
+      log: this.log,
+      ident: (lock.ident as IdentInfo | null) ?? null,
+      doorId: () => this.store.doors.byLock(lockId)[0]?.doorId,
+      pollIntervalMs: handle.pollIntervalMs,
+      doorHeldOpenSeconds: () => this.store.site.get()?.doorHeldOpenSeconds ?? 120,
+      ...(this.options.random ? { random: this.options.random } : {}),
+      ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+      ...(this.options.clockPolicy ? { clockPolicy: this.options.clockPolicy } : {}),
+      hooks: {
+        slotsChanged: (id, credIds) => this.onSlotsChanged(id, credIds),
+        health: (id, facts) => this.onHealth(id, facts),
+        ident: (id, ident) => this.onIdent(id, ident),
+        replaced: (id, seen) => this.onReplaced(id, seen),
+        emit: (events) => this.emit(events),
+      },
+    });
+    const unsubscribe = [
+      handle.onOnlineChange((online) => worker.onlineChanged(online)),
+      handle.onEventNotify(() => worker.eventNotify()),
+    ];
+    this.locks.set(lockId, { worker, handle, unsubscribe });
+    if (opts.trustStored) worker.trustStoredState();
+    worker.start();
+    return worker;
+  }
+
+  /** Takes a lock out of service (decommission). */
+  async closeLock(lockId: string): Promise<void> {
+    const entry = this.locks.get(lockId);
+    if (!entry) return;
+    this.locks.delete(lockId);
+    await this.closeEntry(entry);
+  }
+
+  private async closeEntry(entry: LockEntry): Promise<void> {
+    for (const u of entry.unsubscribe) u();
+    await entry.worker.stop();
+    await entry.handle.close();
+  }
+
+  worker(lockId: string): LockWorker | undefined {
+    return this.locks.get(lockId)?.worker;
+  }
+
+  handle(lockId: string): LockLinkHandle | undefined {
+    return this.locks.get(lockId)?.handle;
+  }
+
+  lockIds(): string[] {
+    return [...this.locks.keys()];
+  }
+
+  /** Remote unlock of a door (door.unlock). */
+  async unlock(doorId: string, seconds: number, deadlineMs: number): Promise<void> {
+    const door = this.store.doors.get(doorId);
+    if (!door) throw new LockBridgeError("unknown_door", `no door ${doorId}`, "doorId");
+    if (door.lockId === null) throw new LockBridgeError("unknown_lock", `door ${doorId} has no lock`, "doorId");
+    const worker = this.locks.get(door.lockId)?.worker;
+    if (!worker) throw new LockBridgeError("lock_offline", `lock ${door.lockId} of door ${doorId} is not in service`, "doorId");
+    await worker.unlock(seconds, deadlineMs);
+  }
+
+  /** True when every lock in service has nothing queued (tests and benchmarks). */
+  get idle(): boolean {
+    return [...this.locks.values()].every((e) => e.worker.idle || e.worker.isReplaced);
+  }
+
+  // ------------------------------------------------------------------ worker hooks
+
+  private onSlotsChanged(lockId: string, credentialIds: readonly number[]): void {
+    const keys = new Set<string>();
+    const events: HubEvent[] = [];
+    const doorId = this.store.doors.byLock(lockId)[0]?.doorId;
+    for (const id of credentialIds) {
+      const c = this.store.credentials.get(id);
+      if (!c) continue;
+      keys.add(c.keyId);
+      const row = this.store.slots.byCredential(id).find((r) => r.lockId === lockId && r.desired?.credentialId === id);
+      const k = `${lockId}|${id}`;
+      const state = !row ? undefined : row.lastError !== null && !row.inSync ? "failed" : this.isVerified(lockId, row) ? "verified" : "pending";
+      const before = this.lastFacts.get(k);
+      if (state === before) continue;
+      if (state === undefined) this.lastFacts.delete(k);
+      else this.lastFacts.set(k, state);
+      const base = { at: isoNow(this.clock.now()), lockId, keyId: c.keyId, credential: c.kind, ...(doorId !== undefined ? { doorId } : {}) };
+      if (state === "verified") events.push({ type: "credential.provisioned", ...base });
+      else if (state === "failed" && row) events.push({ type: "credential.failed", ...base, reason: failureReason(row.lastError ?? "") });
+    }
+    if (events.length > 0) this.emit(events);
+    for (const k of keys) this.status.keyChanged(k);
+    this.status.lockChanged(lockId);
+  }
+
+  private onHealth(lockId: string, facts: Partial<LockHealthFacts>): void {
+    const before = this.online.get(lockId);
+    if (facts.online !== undefined) this.online.set(lockId, facts.online);
+    try {
+      this.store.locks.updateHealth(lockId, facts);
+    } catch (e) {
+      this.log.error({ lockId, err: errorMessage(e) }, "storing lock health failed");
+    }
+    if (facts.online !== undefined && facts.online !== before) {
+      this.emit([{ type: facts.online ? "lock.online" : "lock.offline", at: isoNow(this.clock.now()), lockId, ...this.doorOf(lockId) }]);
+      for (const k of this.keysOnLock(lockId)) this.status.keyChanged(k);
+    }
+    this.status.lockChanged(lockId);
+  }
+
+  private onIdent(lockId: string, ident: IdentInfo): void {
+    const stored = this.store.locks.get(lockId)?.ident;
+    if (JSON.stringify(stored) === JSON.stringify(ident)) return;
+    this.store.locks.setIdent(lockId, { ...ident });
+    this.status.lockChanged(lockId);
+  }
+
+  private onReplaced(lockId: string, seen: IdentInfo): void {
+    this.store.transaction(() => {
+      this.store.locks.setState(lockId, "replaced");
+      this.emit([{ type: "lock.replaced", at: isoNow(this.clock.now()), lockId, newLockId: seen.lockId.toUpperCase(), model: seen.model, ...this.doorOf(lockId) }]);
+    });
+    // Its keys are no longer deliverable there (not_commissioned) until an installer acts.
+    this.resyncKeys(this.keysOnLock(lockId));
+    this.status.lockChanged(lockId);
+  }
+
+  emit(events: readonly (HubEvent | HubEventInput)[]): void {
+    if (events.length === 0) return;
+    this.store.transaction(() => {
+      for (const e of events) this.events.emit(toEventInput(e as HubEvent));
+    });
+  }
+
+  private doorOf(lockId: string): { doorId?: string } {
+    const d = this.store.doors.byLock(lockId)[0]?.doorId;
+    return d === undefined ? {} : { doorId: d };
+  }
+}
+
+/** Doors a key's code must be unique on: its rooms and every common door linked to them. */
+export function codeDoors(key: Pick<Key, "doors">, doors: ReadonlyMap<string, Door>): string[] {
+  const out = new Set<string>();
+  for (const e of key.doors) {
+    out.add(e.doorId);
+    for (const l of doors.get(e.doorId)?.linkedDoorIds ?? []) out.add(l);
+  }
+  return [...out];
+}
+
+function failureReason(lastError: string): "lock_memory_full" | "not_supported" | "lock_rejected" {
+  return lastError === "lock_memory_full" || lastError === "not_supported" ? lastError : "lock_rejected";
+}
+
+function isoNow(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+

@@ -1,0 +1,224 @@
+/**
+ * What a key change MEANS (the cloud's KeyCommands seam, plus doorcode.regenerate and
+ * keycard.replace): Protect Configuration, check-in/out, keycard inventory, door code
+ * allocation, the key's credentials, then the desired slot rows and the key status.
+ *
+ * Every method runs synchronously inside the command's transaction (no lock I/O): the
+ * engine's workers reconcile the locks afterwards. A refusal throws LockBridgeError with a
+ * contract code and, the transaction being rolled back, changes nothing.
+ *
+ * Choices (docs/provisioning.md):
+ * - A strict code that is not available does not fail key.upsert: the key is stored, its
+ *   door code is `unassigned`/`code_unavailable` and the response carries a warning (the
+ *   article's "No Doorcode Assigned"). doorcode.regenerate with strict answers
+ *   `code_unavailable` and keeps the old code.
+ * - Check-out and removal revoke every credential (the code enters the cooling-off period,
+ *   the card returns to the inventory); a PMS correction checking in again gets new ones.
+ * - A site that disables a credential type keeps the key's decision (its code) but nothing
+ *   of that type goes to locks: status `disabled`/`credential_type_disabled`.
+ */
+import { allocateDoorCode, regenerateDoorCode, type AllocationInput, type CodeTargetLock, type RandomSource, DEFAULT_COOLING_OFF_MS } from "../access/codes.js";
+import { holdsKeycard, keyActivation, nextLifecycle, removedLifecycle } from "../access/key-activation.js";
+import type { CodeAssignment, Key, KeyStatus } from "../access/model.js";
+import { applyKeyUpsert } from "../access/protect-config.js";
+import type { KeyChangeContext, KeyChangeOutcome, KeyCommands } from "../cloud/handlers/key-commands.js";
+import { LockBridgeError } from "../shared/errors.js";
+import { codeDoors, type ProvisioningEngine } from "./engine.js";
+
+export interface KeyServiceOptions {
+  random: RandomSource;
+  coolingOffMs?: number;
+}
+
+export class KeyService implements KeyCommands {
+  /** Codes that may not be handed out (current anywhere, or revoked within the cooling-off). */
+  private cooling: Set<string> | undefined;
+
+  constructor(
+    private readonly engine: ProvisioningEngine,
+    private readonly options: KeyServiceOptions,
+  ) {}
+
+  private get store() {
+    return this.engine.store;
+  }
+
+  upsert(incoming: Key, ctx: KeyChangeContext): KeyChangeOutcome {
+    const store = this.store;
+    const record = store.keys.get(incoming.keyId);
+    const stored = record && record.removedAt === null ? record : undefined;
+    const { key, warnings: protect } = applyKeyUpsert(stored, incoming, this.engine.doors());
+    const lifecycle = nextLifecycle(stored, stored ? this.engine.lifecycle(key.keyId) : undefined, key);
+    const activation = keyActivation(key, lifecycle);
+    // The inventory first: a card held by another key refuses the whole upsert.
+    if (holdsKeycard(activation) && key.keycard.enabled && key.keycard.cardId !== undefined) store.keycards.assign(key.keycard.cardId, key.keyId);
+    else store.keycards.releaseKey(key.keyId);
+    store.keys.upsert(key);
+    this.engine.setLifecycle(key.keyId, lifecycle);
+    const warnings = [...protect.map((w) => w.message), ...this.ensureCredentials(key.keyId)];
+    return this.finish(key.keyId, ctx, warnings);
+  }
+
+  checkin(keyId: string, checkedIn: boolean, ctx: KeyChangeContext): KeyChangeOutcome {
+    const store = this.store;
+    const stored = store.keys.get(keyId);
+    if (!stored || stored.removedAt !== null) throw new LockBridgeError("unknown_key", `no key ${keyId}`, "keyId");
+    const lifecycle = nextLifecycle(stored, this.engine.lifecycle(keyId), { checkedIn });
+    store.keys.setCheckedIn(keyId, checkedIn);
+    this.engine.setLifecycle(keyId, lifecycle);
+    const key = store.keys.get(keyId)!;
+    if (!holdsKeycard(keyActivation(key, lifecycle))) store.keycards.releaseKey(keyId);
+    else if (key.keycard.enabled && key.keycard.cardId !== undefined) store.keycards.assign(key.keycard.cardId, keyId);
+    return this.finish(keyId, ctx, this.ensureCredentials(keyId));
+  }
+
+  remove(keyId: string, version: number, ctx: KeyChangeContext): KeyChangeOutcome {
+    const store = this.store;
+    const prev = this.engine.lifecycle(keyId);
+    if (store.keys.remove(keyId, version) === undefined) throw new LockBridgeError("unknown_key", `no key ${keyId}`, "keyId");
+    this.engine.setLifecycle(keyId, removedLifecycle(prev));
+    store.keycards.releaseKey(keyId);
+    return this.finish(keyId, ctx, this.ensureCredentials(keyId));
+  }
+
+  status(keyId: string): KeyStatus | null {
+    return this.engine.keyStatus(keyId);
+  }
+
+  /**
+   * doorcode.regenerate: the old code is revoked (cooling off: never the new one) and a new
+   * one assigned with the given policy (default: the key's). Strict and unavailable:
+   * code_unavailable, nothing changes.
+   */
+  regenerateCode(keyId: string, assignment: CodeAssignment | undefined, code: string | undefined, ctx: KeyChangeContext): KeyChangeOutcome {
+    const store = this.store;
+    const key = this.liveKey(keyId);
+    const site = store.site.get();
+    if (!site) throw new LockBridgeError("unknown_site", "no site configured", "keyId");
+    const policy = assignment ?? key.doorCode.assignment;
+    const requested = code ?? (assignment === undefined ? key.doorCode.code : undefined);
+    const old = store.credentials.currentOf(keyId, "doorCode")?.value;
+    const r = regenerateDoorCode({ ...this.allocationBase(key, site.doorCodeLength), assignment: policy, requested, old });
+    if (!r.ok) throw new LockBridgeError("code_unavailable", r.error.message, code !== undefined ? "code" : "keyId");
+    const doorCode = { enabled: true, assignment: policy, ...(requested !== undefined ? { code: requested } : {}) };
+    store.keys.upsert({ ...key, doorCode });
+    store.credentials.assign({ keyId, kind: "doorCode", value: r.value.code, assignment: policy });
+    this.cooling?.add(r.value.code);
+    this.engine.indexKeyCode(keyId);
+    return this.finish(keyId, ctx, r.value.warnings.map((w) => w.message));
+  }
+
+  /** keycard.replace: the old card leaves every door, the new one goes on; the old returns to the inventory. */
+  replaceKeycard(keyId: string, cardId: string, ctx: KeyChangeContext): KeyChangeOutcome {
+    const store = this.store;
+    const key = this.liveKey(keyId);
+    const card = store.keycards.get(cardId);
+    if (!card) throw new LockBridgeError("unknown_keycard", `no keycard ${cardId}`, "cardId");
+    if (card.assignedKeyId !== null && card.assignedKeyId !== keyId) {
+      throw new LockBridgeError("keycard_in_use", `keycard ${cardId} serves key ${card.assignedKeyId}`, "cardId");
+    }
+    store.keycards.assign(cardId, keyId);
+    store.keys.upsert({ ...key, keycard: { enabled: true, cardId } });
+    return this.finish(keyId, ctx, this.ensureCredentials(keyId));
+  }
+
+  private liveKey(keyId: string): Key {
+    const key = this.store.keys.get(keyId);
+    if (!key || key.removedAt !== null) throw new LockBridgeError("unknown_key", `no key ${keyId}`, "keyId");
+    return key;
+  }
+
+  private finish(keyId: string, ctx: KeyChangeContext, warnings: string[]): KeyChangeOutcome {
+    this.engine.resyncKeys([keyId]);
+    ctx.keyChanged(keyId);
+    return { status: this.engine.keyStatusForResponse(keyId), warnings };
+  }
+
+  /**
+   * Brings the key's credential records (the hub's decisions) in line with the key: door
+   * code allocated or kept, keycard and mobile key recorded, everything revoked for a
+   * revoked key. @returns warnings for the response.
+   */
+  ensureCredentials(keyId: string): string[] {
+    const store = this.store;
+    const key = store.keys.get(keyId);
+    const site = store.site.get();
+    if (!key || !site) return [];
+    const activation = keyActivation(key, this.engine.lifecycle(keyId));
+    const revoked = activation.state === "revoked" || key.removedAt !== null;
+    const warnings: string[] = [];
+
+    // Door code.
+    const currentCode = store.credentials.currentOf(keyId, "doorCode");
+    if (revoked || !key.doorCode.enabled) {
+      if (currentCode) store.credentials.revoke(currentCode.credentialId);
+    } else if (site.credentialTypes.doorCode) {
+      const r = allocateDoorCode({
+        ...this.allocationBase(key, site.doorCodeLength),
+        assignment: key.doorCode.assignment,
+        requested: key.doorCode.code,
+        current: currentCode?.value,
+      });
+      if (r.ok) {
+        if (r.value.code !== currentCode?.value) {
+          store.credentials.assign({ keyId, kind: "doorCode", value: r.value.code, assignment: key.doorCode.assignment });
+          this.cooling?.add(r.value.code);
+        }
+        warnings.push(...r.value.warnings.map((w) => w.message));
+      } else {
+        if (currentCode) store.credentials.revoke(currentCode.credentialId);
+        warnings.push(r.error.message);
+      }
+    }
+    this.engine.indexKeyCode(keyId);
+
+    // Keycard: the inventory decided (upsert/checkin); the credential follows the assigned card.
+    const currentCard = store.credentials.currentOf(keyId, "keycard");
+    const card = store.keycards.assignedTo(keyId);
+    if (revoked || !key.keycard.enabled || !card) {
+      if (currentCard) store.credentials.revoke(currentCard.credentialId);
+    } else if (currentCard?.value !== card.cardId) {
+      store.credentials.assign({ keyId, kind: "keycard", value: card.cardId });
+    }
+
+    // Mobile key: its public key.
+    const currentMobile = store.credentials.currentOf(keyId, "smartKey");
+    const publicKey = key.smartKey.publicKey;
+    if (revoked || !key.smartKey.enabled || publicKey === undefined || publicKey === "") {
+      if (currentMobile) store.credentials.revoke(currentMobile.credentialId);
+    } else if (currentMobile?.value !== publicKey) {
+      store.credentials.assign({ keyId, kind: "smartKey", value: publicKey });
+    }
+    return warnings;
+  }
+
+  private allocationBase(key: Key, siteLength: number): Omit<AllocationInput, "assignment" | "requested" | "current"> {
+    const doors = this.engine.doors();
+    const locks: CodeTargetLock[] = codeDoors(key, doors).map((doorId) => {
+      const lockId = doors.get(doorId)?.lockId ?? null;
+      const range = (lockId !== null ? this.engine.codeRange(lockId) : undefined) ?? { codeMinLen: 4, codeMaxLen: 12 };
+      return { lockId: doorId, range };
+    });
+    const now = this.nowMs();
+    return {
+      siteLength,
+      locks,
+      usage: this.engine.codes.except(key.keyId),
+      revoked: [...this.coolingSet()].map((code) => ({ code, revokedAtMs: now })),
+      coolingOffMs: this.options.coolingOffMs ?? DEFAULT_COOLING_OFF_MS,
+      nowMs: now,
+      random: this.options.random,
+    };
+  }
+
+  private nowMs(): number {
+    return this.engine.now();
+  }
+
+  private coolingSet(): Set<string> {
+    if (!this.cooling) {
+      this.cooling = this.store.credentials.unavailableDoorCodes(this.nowMs() - (this.options.coolingOffMs ?? DEFAULT_COOLING_OFF_MS));
+    }
+    return this.cooling;
+  }
+}
