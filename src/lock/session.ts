@@ -333,7 +333,8 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
         op = sync;
         op.state = "preparing";
       }
-      const seq = this.needSync ? 0 : (this.seq = (this.seq % 15) + 1);
+      // After SEQ 0 the count starts again at 1.
+      const seq = this.needSync ? (this.seq = 0) : (this.seq = (this.seq % 15) + 1);
       const sealable = !UNSEALED.has(op.req.cmd);
       let key: Buffer | null = null;
       if (sealable) {
@@ -407,17 +408,16 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
   }
 
   private finish(op: Op, err: Error): void {
+    // The handshake failed: the request that needed it fails with it, so a dead lock costs
+    // one timeout per request rather than two (and never loops on handshakes).
+    const dependent = op.internal && this.ops[1]?.state === "queued" ? this.ops[1] : undefined;
+    if (dependent) {
+      dependent.state = "done";
+      this.ops.splice(1, 1);
+    }
     this.advance(op);
     op.reject(err);
-    // The handshake failed: the request that needed it fails with it, so a dead lock costs
-    // one timeout per request rather than two.
-    if (op.internal) {
-      const next = this.ops[0];
-      if (next && next.state === "queued") {
-        this.advance(next);
-        next.reject(err);
-      }
-    }
+    dependent?.reject(err);
   }
 
   private advance(op: Op): void {

@@ -1,0 +1,153 @@
+import { describe, expect, it } from "vitest";
+import { Cmd, CredentialKind, decodeFrame, NakCode } from "../../../src/protocol/llp/index.js";
+import { ManualClock } from "../../../src/shared/clock.js";
+import { isLockBridgeError } from "../../../src/shared/errors.js";
+import { MemoryLinkStateStore } from "../../../src/lock/link-state.js";
+import { SimLock } from "../../../sim/index.js";
+import { drive, hubRig, InProcessLink, outcome, simRoomProfile } from "../../helpers/lock-link.js";
+
+const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
+const LOCK_ID = "4c42000000000001";
+const put = (slot: number, code: string) => ({ kind: CredentialKind.DOOR_CODE, slot, validFrom: 0, validUntil: 0, secret: code });
+
+function setup(opts: { store?: MemoryLinkStateStore; sealingRequired?: boolean; counterBlockSize?: number } = {}) {
+  const clock = new ManualClock(T0);
+  const lock = new SimLock({ clock, lockId: LOCK_ID });
+  const link = new InProcessLink([lock], clock);
+  const rig = hubRig(link, clock, [lock], {
+    store: opts.store,
+    profile: simRoomProfile({ sealingRequired: opts.sealingRequired ?? true }),
+    counterBlockSize: opts.counterBlockSize ?? 8,
+  });
+  return { clock, lock, link, rig, client: rig.clients[0]!, store: rig.store };
+}
+
+describe("pairing and sealing", () => {
+  it("pairs with a fresh random key stored as pending BEFORE PAIR goes out, then seals every command but IDENT and PAIR", async () => {
+    const { clock, lock, link, client, store } = setup();
+    let pendingWhenPairSent: Buffer | null = null;
+    link.tap = (req, answer) => {
+      if (req.cmd === Cmd.PAIR) pendingWhenPairSent = store.linkKeys(LOCK_ID).pending;
+      return answer;
+    };
+    await drive(clock, client.pair());
+    const keys = store.linkKeys(LOCK_ID);
+    expect(pendingWhenPairSent).not.toBeNull();
+    expect(keys.active?.equals(pendingWhenPairSent!)).toBe(true);
+    expect(keys.pending).toBeNull();
+    expect(lock.linkKey?.equals(keys.active!)).toBe(true);
+
+    link.written.length = 0;
+    await drive(clock, client.ident());
+    await drive(clock, client.putCredential(put(1, "482916")));
+    await drive(clock, client.status());
+    const sent = link.written.map((b) => decodeFrame(b));
+    expect(sent.map((f) => [f.cmd, f.sec])).toEqual([[Cmd.IDENT, false], [Cmd.PUT_CREDENTIAL, true], [Cmd.STATUS, true]]);
+    expect(lock.slots(CredentialKind.DOOR_CODE)).toHaveLength(1);
+  });
+
+  it("refuses to drive a lock that requires sealing without a key (lock_not_paired), without sending", async () => {
+    const { clock, link, client } = setup();
+    await drive(clock, client.ident());
+    const before = link.written.length;
+    const r = await outcome(clock, client.status());
+    expect(!r.ok && isLockBridgeError(r.error, "lock_not_paired")).toBe(true);
+    expect(link.written.length).toBe(before);
+  });
+
+  it("hub counters strictly increase, come from blocks reserved in the store, and are never reused after a restart", async () => {
+    const { clock, link, client, store, rig } = setup({ counterBlockSize: 8 });
+    await drive(clock, client.pair());
+    for (let i = 0; i < 10; i++) await drive(clock, client.status());
+    const counters = () => link.written.map((b) => decodeFrame(b)).filter((f) => f.sec).map((f) => Buffer.from(f.body).readUInt32LE(0));
+    const first = counters();
+    expect(first).toHaveLength(10);
+    for (let i = 1; i < first.length; i++) expect(first[i]!).toBeGreaterThan(first[i - 1]!);
+    expect(store.reservations).toBe(2); // 10 sealed frames, blocks of 8: two durable writes, not ten
+    // The hub restarts (crash): a new session on the same store continues above every reserved counter.
+    link.written.length = 0;
+    const again = rig.restart(0);
+    await drive(clock, again.status());
+    const next = counters();
+    expect(next[0]!).toBeGreaterThan(16);
+  });
+
+  it("rejects a replayed sealed answer (lock counter not greater than the last accepted) and persists the last accepted counter", async () => {
+    const { clock, link, client, store, lock } = setup();
+    await drive(clock, client.pair());
+    await drive(clock, client.status());
+    const accepted = store.lastLockCounter(LOCK_ID);
+    expect(accepted).toBe(lock.snapshot().lockCounter);
+    // An attacker (or a confused link) answers the next STATUS with an old sealed answer of the same SEQ.
+    let old: Buffer | null = null;
+    link.tap = (req, answer) => {
+      if (req.cmd !== Cmd.STATUS) return answer;
+      if (!old) {
+        old = answer;
+        return answer;
+      }
+      return null;
+    };
+    await drive(clock, client.status());
+    link.tap = undefined;
+    // Cycle SEQ back to the old answer's SEQ, then replay it instead of the real one.
+    const seqOf = (b: Buffer) => decodeFrame(b).seq;
+    const oldSeq = seqOf(old!);
+    let replayed = 0;
+    link.tap = (req, answer) => {
+      if (req.seq !== oldSeq || req.cmd !== Cmd.STATUS || replayed > 0) return answer;
+      replayed++;
+      return old;
+    };
+    for (let i = 0; i < 15; i++) await drive(clock, client.status());
+    expect(replayed).toBe(1);
+    expect(client.session.stats.replays).toBe(1);
+    expect(store.lastLockCounter(LOCK_ID)).toBe(lock.snapshot().lockCounter);
+  });
+
+  it("a crash after the lock took PAIR but before the hub confirmed it: the pending key is found and confirmed", async () => {
+    const store = new MemoryLinkStateStore();
+    const { clock, link, client, rig, lock } = setup({ store });
+    await drive(clock, client.ident());
+    // The PAIR reaches the lock, every answer is lost, the hub gives up (as if it crashed).
+    link.tap = (req, answer) => (req.cmd === Cmd.PAIR ? null : answer);
+    const r = await outcome(clock, client.pair());
+    expect(!r.ok && isLockBridgeError(r.error, "lock_timeout")).toBe(true);
+    expect(lock.linkKey).not.toBeNull();
+    expect(store.linkKeys(LOCK_ID).active).toBeNull();
+    expect(store.linkKeys(LOCK_ID).pending?.equals(lock.linkKey!)).toBe(true);
+    link.tap = undefined;
+    // Restart: the new session seals with the pending key, the lock answers, the key is confirmed.
+    const again = rig.restart(0);
+    await drive(clock, again.putCredential(put(2, "7351")));
+    expect(store.linkKeys(LOCK_ID).active?.equals(lock.linkKey!)).toBe(true);
+    expect(store.linkKeys(LOCK_ID).pending).toBeNull();
+    expect(lock.slots(CredentialKind.DOOR_CODE)).toHaveLength(1);
+  });
+
+  it("re-pairing in pairing mode switches to a new key (hub counters keep increasing)", async () => {
+    const { clock, client, lock, store } = setup();
+    await drive(clock, client.pair());
+    const first = store.linkKeys(LOCK_ID).active!;
+    const refused = await outcome(clock, client.pair());
+    expect(!refused.ok && (refused.error as { nak?: string }).nak).toBe("INVALID_STATE");
+    expect(store.linkKeys(LOCK_ID).pending).toBeNull();
+    lock.pressPairingButton();
+    await drive(clock, client.pair());
+    const second = store.linkKeys(LOCK_ID).active!;
+    expect(second.equals(first)).toBe(false);
+    await drive(clock, client.status());
+    expect(client.online).toBe(true);
+  });
+
+  it("a NOT_AUTHENTICATED answer arrives unsealed and surfaces as lock_nak", async () => {
+    const { clock, client, lock, store } = setup({ sealingRequired: false });
+    await drive(clock, client.pair());
+    // The lock was factory-reset and paired by someone else: our key no longer verifies.
+    lock.factoryReset();
+    store.setActiveLinkKey(LOCK_ID, Buffer.alloc(16, 7));
+    const fresh = await outcome(clock, client.session.reloadLinkState().then(() => client.status()));
+    expect(!fresh.ok && (fresh.error as { nak?: string }).nak).toBe("NOT_AUTHENTICATED");
+    expect(NakCode.NOT_AUTHENTICATED).toBe(3);
+  });
+});
