@@ -121,6 +121,20 @@ export function offsetAt(utcMs: number, timezone: string): number {
  * The zone must be valid (see checkTimeZone).
  */
 export function wallTimeToUtc(w: WallTime, timezone: string, overlap: OverlapChoice): ResolvedInstant {
+  // Hotels reuse a few arrival/departure times on a few hundred dates: memoise (pure, bounded).
+  const memoKey = `${timezone}|${w.year}-${w.month}-${w.day} ${w.hour}:${w.minute}|${overlap}`;
+  const hit = resolved.get(memoKey);
+  if (hit) return hit;
+  const r = Object.freeze(resolveWallTime(w, timezone, overlap));
+  if (resolved.size >= MEMO_LIMIT) resolved.clear();
+  resolved.set(memoKey, r);
+  return r;
+}
+
+const MEMO_LIMIT = 20_000;
+const resolved = new Map<string, ResolvedInstant>();
+
+function resolveWallTime(w: WallTime, timezone: string, overlap: OverlapChoice): ResolvedInstant {
   const local = wallMs(w);
   // Offsets a day either side bracket any single transition near this wall time.
   const before = offsetAt(local - DAY_MS, timezone);
