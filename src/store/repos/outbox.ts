@@ -52,10 +52,7 @@ export class OutboxRepo {
   /** Stores an event and returns its seq. A `seq` field in `event` is ignored. */
   append(event: OutboxEvent): number {
     const { seq: _ignored, ...body } = event as OutboxEvent & { seq?: unknown };
-    const r = this.q("INSERT INTO outbox (event, created_at) VALUES (?, ?) RETURNING seq").get(toJson(body), this.ctx.clock.now()) as {
-      seq: number;
-    };
-    return r.seq;
+    return Number(this.q("INSERT INTO outbox (event, created_at) VALUES (?, ?)").run(toJson(body), this.ctx.clock.now()).lastInsertRowid);
   }
 
   /** Unsent events, oldest first. */
