@@ -39,6 +39,14 @@ export default tseslint.config(
     },
   },
   {
+    // Only the store speaks SQL: every other module goes through its typed repositories.
+    files: ["src/**/*.ts"],
+    ignores: ["src/store/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["**/sim/**", "../../sim/*"], message: "src/ must not import sim/" }, { group: ["better-sqlite3"], message: "only src/store/ imports better-sqlite3: use the store's repositories" }] }],
+    },
+  },
+  {
     // The pure core: protocol codec, access rules, diagnosis. No I/O, no logging, no sim.
     files: ["src/protocol/**/*.ts", "src/access/**/*.ts", "src/diagnosis/**/*.ts", "src/shared/**/*.ts"],
     ignores: ["src/shared/logger.ts"],
