@@ -79,6 +79,7 @@ export abstract class StreamTransport extends EventEmitter<TransportEvents> impl
     this.generation++;
     await this.disconnect();
     this.setState("closed");
+    this.emit("close");
   }
 
   async write(data: Uint8Array): Promise<void> {
@@ -103,7 +104,11 @@ export abstract class StreamTransport extends EventEmitter<TransportEvents> impl
     const message = cause === undefined ? "link closed" : errorMessage(cause);
     this.lastError = message;
     this.log.warn({ target: this.target, err: message }, "link lost; reopening with backoff");
-    this.emit("error", new LockBridgeError("transport_closed", `${this.kind} ${this.target}: ${message}`, this.target));
+    // 'error' is informational here (the transport recovers on its own): never throw for want of a listener.
+    if (this.listenerCount("error") > 0) {
+      this.emit("error", new LockBridgeError("transport_closed", `${this.kind} ${this.target}: ${message}`, this.target));
+    }
+    this.emit("close");
     void this.disconnect().finally(() => this.scheduleRetry());
   }
 

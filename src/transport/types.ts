@@ -36,8 +36,10 @@ export interface TransportStatus {
 export interface TransportEvents {
   data: [chunk: Buffer];
   state: [status: TransportStatus];
-  /** Non-fatal trouble worth logging; the transport keeps trying. */
+  /** Non-fatal trouble worth logging; the transport keeps trying. Emitted only when someone listens. */
   error: [err: LockBridgeError];
+  /** The link went down (lost, or closed by its owner). */
+  close: [];
 }
 
 export interface Transport extends Pick<EventEmitter<TransportEvents>, "on" | "off" | "once" | "emit"> {

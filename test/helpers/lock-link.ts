@@ -8,6 +8,7 @@ import type { ManualClock } from "../../src/shared/clock.js";
 import { LockBridgeError } from "../../src/shared/errors.js";
 import type { Transport, TransportEvents, TransportState, TransportStatus } from "../../src/transport/types.js";
 import type { SimLock } from "../../sim/index.js";
+import { ProfileRegistry } from "../../src/profiles/loader.js";
 import { deviceProfileSchema, type DeviceProfile, type DeviceProfileInput } from "../../src/profiles/schema.js";
 import { LinkBus } from "../../src/lock/bus.js";
 import { LockClient } from "../../src/lock/client.js";
@@ -186,4 +187,26 @@ export function hubRig(
   };
   void link.open();
   return rig;
+}
+
+/** Profiles for real-link tests: the simulator's "sim-room" model behind each link type, with short timeouts. */
+export function testProfiles(overrides: Partial<DeviceProfileInput> = {}): ProfileRegistry {
+  const base = { responseTimeoutMs: 150, retries: 3, offlineAfterTimeouts: 3, ...overrides };
+  return new ProfileRegistry([
+    simRoomProfile({ ...base, id: "sim-rs485", link: "serial-rs485", serial: { baudRate: 19200, parity: "none", dataBits: 8, stopBits: 1 } }),
+    simRoomProfile({ ...base, id: "sim-uart", link: "serial-uart", serial: { baudRate: 115200, parity: "none", dataBits: 8, stopBits: 1 } }),
+    simRoomProfile({ ...base, id: "sim-tcp", link: "tcp" }),
+    simRoomProfile({ responseTimeoutMs: 300, retries: 3, offlineAfterTimeouts: 3, ...overrides, id: "sim-ble", link: "ble", ble: { idleDisconnectS: 1, scanTimeoutMs: 2000, connectTimeoutMs: 2000 } }),
+  ]);
+}
+
+export const FAST_BACKOFF = { initialMs: 50, maxMs: 400, factor: 2 };
+
+/** Poll until `check` holds (real time), for state that settles asynchronously. */
+export async function until(check: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

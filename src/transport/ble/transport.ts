@@ -181,6 +181,7 @@ export class BleTransport extends EventEmitter<TransportEvents> implements Trans
     if (this.conn !== conn) return;
     this.detach(conn);
     this.log.debug({ lockId: this.target }, "BLE link dropped");
+    this.emit("close");
     this.setState(this.started ? "idle" : "closed");
   }
 
