@@ -12,6 +12,7 @@ import type { Store } from "../store/index.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { EventSink, HubEventInput } from "./events.js";
+import { formatInstant } from "./instant.js";
 
 /** A sent event stays at least this long, for events.resend (mqtt-api.md §5). */
 export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -22,6 +23,7 @@ export interface OutboxOptions {
 
 export class Outbox implements EventSink {
   private readonly listeners = new Set<() => void>();
+  private readonly requeueListeners = new Set<(fromSeq: number) => void>();
 
   constructor(
     private readonly store: Store,
@@ -33,7 +35,7 @@ export class Outbox implements EventSink {
   /** Stores the event and returns its seq. Inside store.transaction() it commits with the caller. */
   emit(event: HubEventInput): number {
     const seq = this.store.transaction(() => {
-      const at = event.at ?? new Date(this.clock.now()).toISOString();
+      const at = event.at ?? formatInstant(this.clock.now());
       const stored = this.store.outbox.append({ ...event, at });
       this.enforceBound();
       return stored;
@@ -48,9 +50,16 @@ export class Outbox implements EventSink {
     return () => this.listeners.delete(listener);
   }
 
+  /** Called after requeueFrom(): the sender moves its cursor back. */
+  onRequeue(listener: (fromSeq: number) => void): () => void {
+    this.requeueListeners.add(listener);
+    return () => this.requeueListeners.delete(listener);
+  }
+
   /** events.resend: everything held from `fromSeq` on is sent again. @returns how many. */
   requeueFrom(fromSeq: number): number {
     const n = this.store.outbox.requeueFrom(fromSeq);
+    for (const listener of this.requeueListeners) listener(fromSeq);
     this.notify();
     return n;
   }
@@ -82,7 +91,7 @@ export class Outbox implements EventSink {
     this.log.warn({ dropped: trimmed.droppedUnsent, toSeq: trimmed.lastUnsentDroppedSeq }, "outbox bound reached: unsent events dropped");
     this.store.outbox.append({
       type: "hub.events_dropped",
-      at: new Date(this.clock.now()).toISOString(),
+      at: formatInstant(this.clock.now()),
       count: trimmed.droppedUnsent,
       ...(firstUnsent !== undefined && { fromSeq: firstUnsent }),
       toSeq: trimmed.lastUnsentDroppedSeq,

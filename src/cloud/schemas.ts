@@ -8,7 +8,7 @@
  *   flag must not silently fall back to its default on a door lock.
  * - Entity ids (keyId, doorId, cardId, snapshotId, jobId) are 1..128 characters without
  *   '/', '+', '#' or NUL, because keyId and lockId are MQTT topic segments.
- * - lockId is the lock's 8-byte id as 16 hex digits (lock-link-protocol.md), upper-cased.
+ * - lockId is the lock's 8-byte id as 16 hex digits (lock-link-protocol.md), lower-cased.
  */
 import { z } from "zod";
 import { isValidTimeZone } from "../access/timezone.js";
@@ -32,9 +32,10 @@ export const keyIdSchema = entityId("keyId");
 export const doorIdSchema = entityId("doorId");
 export const cardIdSchema = entityId("cardId");
 
+/** Case-insensitive on input; lower-case inside the hub, like the LLP codec's IDENT lockId. */
 export const lockIdSchema = str("a lockId of 16 hex digits")
   .regex(/^[0-9A-Fa-f]{16}$/, { error: "expected a lockId of 16 hex digits" })
-  .transform((s) => s.toUpperCase());
+  .transform((s) => s.toLowerCase());
 
 /** An ISO-8601 UTC instant, e.g. 2026-12-01T14:00:00Z (fractional seconds allowed). */
 export const instantSchema = z.iso.datetime({ error: "expected an ISO-8601 UTC instant such as 2026-12-01T14:00:00Z" });
@@ -67,7 +68,7 @@ const timezone = str("an IANA time zone such as Europe/Prague").refine(isValidTi
 const hex = (what: string, minBytes: number, maxBytes: number) =>
   str(`${what} as hex, ${minBytes}..${maxBytes} bytes`)
     .regex(new RegExp(`^([0-9A-Fa-f]{2}){${minBytes},${maxBytes}}$`), { error: `expected ${what} as hex, ${minBytes}..${maxBytes} bytes` })
-    .transform((s) => s.toUpperCase());
+    .transform((s) => s.toLowerCase());
 
 const base64Bytes = (what: string, bytes: number) =>
   str(`${what} as base64 of ${bytes} bytes`).refine(

@@ -3,6 +3,10 @@
  * manual clock), command builders, an Ed25519 command key, and contract fixtures.
  */
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { CloudSync, type CloudSyncOptions } from "../../src/cloud/cloud-sync.js";
 import { signedBytes } from "../../src/cloud/canonical.js";
 import { Dispatcher } from "../../src/cloud/dispatcher.js";
 import { createCommandRegistry, storeOnlyKeyCommands, type HubFacts, type KeyCommands } from "../../src/cloud/handlers/index.js";
@@ -11,7 +15,7 @@ import type { CommandRegistry } from "../../src/cloud/registry.js";
 import type { CommandResponse } from "../../src/cloud/responses.js";
 import { createLogger } from "../../src/shared/logger.js";
 import type { ManualClock } from "../../src/shared/clock.js";
-import type { Store } from "../../src/store/index.js";
+import { openStore, type Store } from "../../src/store/index.js";
 import { tempStore } from "./store.js";
 
 export const silentLog = createLogger({ level: "silent" });
@@ -109,3 +113,51 @@ export const keyUpsert = (keyId: string, version: number, over: Record<string, u
   doorCode: { enabled: true, assignment: "random" },
   ...over,
 });
+
+// ---------------------------------------------------------------- the hub's cloud part, in process
+
+export interface HubCloud {
+  cloud: CloudSync;
+  store: Store;
+  file: string;
+  stop(): Promise<void>;
+}
+
+/** The hub's cloud sync on a real store file (system clock) against `url`. */
+export async function startHubCloud(options: Partial<CloudSyncOptions> & { url: string; file?: string }): Promise<HubCloud> {
+  const file = options.file ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lockbridge-cloud-")), "lockbridge.db");
+  const store = openStore(file);
+  const cloud = new CloudSync({
+    hubId: "hub-1",
+    topicPrefix: "lockbridge",
+    protocolVersion: 5,
+    maxEvents: 100_000,
+    version: "0.0.0-test",
+    log: silentLog,
+    store,
+    connection: { backoff: { baseMs: 50, capMs: 500 }, publishTimeoutMs: 5000 },
+    status: { debounceMs: 20, maxWaitMs: 200, concurrency: 16 },
+    ...options,
+  });
+  await cloud.start();
+  return {
+    cloud,
+    store,
+    file,
+    async stop() {
+      await cloud.stop();
+      store.close();
+    },
+  };
+}
+
+/** Resolves once `pred` holds (polling), or rejects after timeoutMs. */
+export async function eventually<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -21,6 +21,7 @@ import type { KeyRecord, Store } from "../../store/index.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logger.js";
 import type { HubEventInput } from "../events.js";
+import { formatInstant } from "../instant.js";
 
 /** What a key change may touch besides the store: events and status notifications. */
 export interface KeyChangeContext {
@@ -101,7 +102,7 @@ export function provisionalKeyStatus(key: KeyRecord, store: Store, nowMs: number
     const window = site ? accessWindow(entry, site.timezone) : undefined;
     const bounds =
       window?.ok === true
-        ? { validFrom: new Date(window.value.validFrom * 1000).toISOString(), validUntil: new Date(window.value.validUntil * 1000).toISOString() }
+        ? { validFrom: formatInstant(window.value.validFrom * 1000), validUntil: formatInstant(window.value.validUntil * 1000) }
         : {};
     const with_ = (state: DoorState, reasons: DoorReason[]): DoorStatus => ({ ...base, state, reasons, ...bounds });
     if (activation.state === "inactive") return with_("inactive", ["not_checked_in"]);
@@ -128,7 +129,7 @@ export function provisionalKeyStatus(key: KeyRecord, store: Store, nowMs: number
     doorCode: !key.doorCode.enabled || !typeOn("doorCode") ? { state: "disabled" } : { state: "unassigned", reason: "not_allocated_yet" },
     keycard: !key.keycard.enabled || !typeOn("keycard") ? { state: "disabled" } : card ? { state: "assigned", cardId: card.cardId } : { state: "unassigned", reason: "keycard_unavailable" },
     smartKey: !key.smartKey.enabled || !typeOn("smartKey") ? { state: "disabled" } : { state: "pending" },
-    updatedAt: new Date(key.updatedAt).toISOString(),
+    updatedAt: formatInstant(key.updatedAt),
   };
 }
 

@@ -1,0 +1,246 @@
+/**
+ * The hub's half of the MQTT contract as one service: connection, command dispatcher and
+ * handler registry, event outbox + sender, retained status publisher, hub state.
+ *
+ * What the rest of the hub uses:
+ *   cloud.events.emit({type: "access.granted", ...})   -> seq (outbox, in the caller's transaction)
+ *   cloud.status.keyChanged(keyId) / lockChanged(lockId) -> retained status, debounced
+ *   cloud.registry.register("lock.commission", handler)  -> the provisioning engine's commands
+ * and createCloudSync({... keys, statusSource }) to plug in the provisioning engine's key
+ * semantics and statuses (defaults: store-only stand-ins).
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { IPublishPacket } from "mqtt";
+import type { Store } from "../store/index.js";
+import { systemClock, type Clock, type TimerHandle } from "../shared/clock.js";
+import { errorMessage } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import { loadCommandKey } from "./canonical.js";
+import { CloudConnection, type ConnectionOptions } from "./connection.js";
+import { Dispatcher } from "./dispatcher.js";
+import { createCommandRegistry, needsSnapshot, storeOnlyKeyCommands, type HubFacts, type KeyCommands } from "./handlers/index.js";
+import { Outbox } from "./outbox.js";
+import { DEFAULT_SENDER_OPTIONS, OutboxSender, type OutboxSenderOptions } from "./outbox-sender.js";
+import type { CommandRegistry } from "./registry.js";
+import { storeStatusSource } from "./status-source.js";
+import { DEFAULT_STATUS_OPTIONS, StatusPublisher, type StatusPublisherOptions, type StatusSource } from "./status-publisher.js";
+import { topicsFor, type Topics } from "./topics.js";
+import { formatInstant } from "./instant.js";
+
+export interface CloudSyncOptions {
+  hubId: string;
+  /** The broker (the embedded one's URL when none is configured). */
+  url: string;
+  topicPrefix: string;
+  protocolVersion: 4 | 5;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** File paths (read at start). */
+  tls?: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined; rejectUnauthorized?: boolean | undefined } | undefined;
+  /** The cloud's Ed25519 command key as SPKI PEM (config normalises it). */
+  commandPublicKey?: string | undefined;
+  /** Bound on the event backlog. */
+  maxEvents: number;
+  /** The hub's software version (state payload). */
+  version: string;
+  store: Store;
+  log: Logger;
+  clock?: Clock;
+  /** The provisioning engine's key semantics; default: storeOnlyKeyCommands. */
+  keys?: KeyCommands;
+  /** The provisioning engine's statuses; default: from `keys` and the store. */
+  statusSource?: StatusSource;
+  /** Timeouts, keepalive, backoff. */
+  connection?: Partial<Pick<ConnectionOptions, "keepaliveS" | "sessionExpiryS" | "connectTimeoutMs" | "publishTimeoutMs" | "backoff" | "stableAfterMs">>;
+  sender?: Partial<OutboxSenderOptions>;
+  status?: Partial<StatusPublisherOptions>;
+}
+
+const HOUSEKEEPING_MS = 60 * 60 * 1000;
+
+export class CloudSync {
+  readonly name = "cloud-sync";
+  readonly topics: Topics;
+  readonly registry: CommandRegistry;
+  /** The event outbox: emit() returns the event's seq. */
+  readonly events: Outbox;
+  /** Retained statuses: keyChanged()/lockChanged(). */
+  readonly status: StatusPublisher;
+  readonly bootId = randomUUID();
+  readonly keys: KeyCommands;
+  private readonly connection: CloudConnection;
+  private readonly sender: OutboxSender;
+  private readonly dispatcher: Dispatcher;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private startedAt = "";
+  private housekeeping: TimerHandle | undefined;
+  /** needsSnapshot/siteId as last published, to republish the state when they change. */
+  private publishedStateKey = "";
+
+  constructor(private readonly options: CloudSyncOptions) {
+    const { store } = options;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log.child({ module: "cloud" });
+    this.topics = topicsFor(options.topicPrefix, options.hubId);
+    this.events = new Outbox(store, this.clock, this.log.child({ part: "outbox" }), { maxEvents: options.maxEvents });
+    this.keys = options.keys ?? storeOnlyKeyCommands(store, this.clock);
+    this.registry = createCommandRegistry({ store, outbox: this.events, keys: this.keys, facts: () => this.facts() });
+    this.connection = new CloudConnection(
+      {
+        url: options.url,
+        clientId: options.hubId,
+        topics: this.topics,
+        protocolVersion: options.protocolVersion,
+        username: options.username,
+        password: options.password,
+        tls: readTls(options.tls),
+        ...options.connection,
+      },
+      {
+        nextSessionId: () => store.meta.nextSessionId(),
+        onlineState: (sessionId) => this.onlineState(sessionId),
+        offlineState: (sessionId) => ({ online: false, hubId: options.hubId, bootId: this.bootId, sessionId }),
+        onCommand: (packet) => this.onCommand(packet),
+        onOnline: (sessionPresent) => {
+          this.sender.setOnline(true);
+          this.status.setOnline(true, sessionPresent);
+        },
+        onOffline: () => {
+          this.sender.setOnline(false);
+          this.status.setOnline(false);
+        },
+      },
+      this.clock,
+      this.log.child({ part: "connection" }),
+    );
+    this.sender = new OutboxSender(store, this.events, this.connection, this.topics.evt, this.clock, this.log.child({ part: "sender" }), {
+      ...DEFAULT_SENDER_OPTIONS,
+      ...options.sender,
+    });
+    this.status = new StatusPublisher(options.statusSource ?? storeStatusSource(store, this.keys), this.connection, this.topics, this.clock, this.log.child({ part: "status" }), {
+      ...DEFAULT_STATUS_OPTIONS,
+      ...options.status,
+    });
+    this.dispatcher = new Dispatcher({
+      store,
+      registry: this.registry,
+      clock: this.clock,
+      log: this.log.child({ part: "commands" }),
+      emit: (e) => this.events.emit(e),
+      commandKey: options.commandPublicKey ? loadCommandKey(options.commandPublicKey) : undefined,
+      onStatusChanges: (keys, locks) => {
+        for (const id of keys) this.status.keyChanged(id);
+        for (const id of locks) this.status.lockChanged(id);
+      },
+    });
+  }
+
+  get connected(): boolean {
+    return this.connection.connected;
+  }
+
+  async start(): Promise<void> {
+    this.startedAt = formatInstant(this.clock.now());
+    this.runHousekeeping();
+    this.sender.start();
+    this.connection.start();
+    this.log.info({ topics: this.topics.base, protocolVersion: this.options.protocolVersion }, "cloud sync started");
+  }
+
+  async stop(): Promise<void> {
+    this.housekeeping?.cancel();
+    this.status.stop();
+    await this.sender.stop();
+    await this.connection.stop();
+  }
+
+  /** The hub facts of status.get. */
+  facts(): HubFacts {
+    return {
+      hubId: this.options.hubId,
+      version: this.options.version,
+      bootId: this.bootId,
+      sessionId: this.connection.currentSessionId,
+      connected: this.connection.connected,
+      startedAt: this.startedAt,
+    };
+  }
+
+  private onlineState(sessionId: number): object {
+    const { store } = this.options;
+    const siteId = store.site.get()?.siteId ?? null;
+    const needs = needsSnapshot(store);
+    this.publishedStateKey = JSON.stringify([siteId, needs]);
+    return {
+      online: true,
+      hubId: this.options.hubId,
+      siteId,
+      version: this.options.version,
+      bootId: this.bootId,
+      sessionId,
+      startedAt: this.startedAt,
+      needsSnapshot: needs,
+      lastEventSeq: store.outbox.lastSeq(),
+    };
+  }
+
+  private async onCommand(packet: IPublishPacket): Promise<void> {
+    const { response, duplicate } = await this.dispatcher.dispatch(Buffer.from(packet.payload));
+    const payload = JSON.stringify(response);
+    this.log.info({ id: response.id, cmd: response.cmd, ok: response.ok, duplicate, ...(!response.ok && { error: response.error.code }) }, "command answered");
+    // Not awaited: PUBACKs are read only after this command's own PUBACK is sent.
+    this.connection.publish(this.topics.res, payload, { qos: 1 }).catch((e: unknown) => this.log.warn({ err: errorMessage(e), id: response.id }, "response not published"));
+    const responseTopic = packet.properties?.responseTopic;
+    if (this.options.protocolVersion === 5 && responseTopic !== undefined) {
+      if (isPublishableTopic(responseTopic)) {
+        const correlationData = packet.properties?.correlationData;
+        this.connection
+          .publish(responseTopic, payload, { qos: 1, ...(correlationData !== undefined && { properties: { correlationData } }) })
+          .catch((e: unknown) => this.log.warn({ err: errorMessage(e), id: response.id }, "response not published on the response topic"));
+      } else {
+        this.log.warn({ id: response.id }, "response topic ignored: not a topic one can publish to");
+      }
+    }
+    this.republishStateIfChanged();
+  }
+
+  private republishStateIfChanged(): void {
+    const { store } = this.options;
+    let key: string;
+    try {
+      key = JSON.stringify([store.site.get()?.siteId ?? null, needsSnapshot(store)]);
+    } catch (e) {
+      this.log.error({ err: errorMessage(e) }, "cannot read the hub state");
+      return;
+    }
+    if (key === this.publishedStateKey || !this.connection.connected) return;
+    this.connection.publishState().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, "hub state not republished"));
+  }
+
+  private runHousekeeping(): void {
+    const { store } = this.options;
+    try {
+      const inbox = store.inbox.purgeExpired();
+      const events = this.events.purgeExpired();
+      const pages = store.snapshots.dropExpired();
+      if (inbox + events + pages > 0) this.log.info({ inbox, events, snapshotPages: pages }, "retention: old entries purged");
+    } catch (e) {
+      this.log.error({ err: errorMessage(e) }, "retention purge failed");
+    }
+    this.housekeeping = this.clock.setTimeout(() => this.runHousekeeping(), HOUSEKEEPING_MS);
+  }
+}
+
+/** TLS files are read once, when the service is built: a renewed certificate takes a restart. */
+function readTls(tls: CloudSyncOptions["tls"]): ConnectionOptions["tls"] {
+  if (!tls) return undefined;
+  const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file));
+  return { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key), rejectUnauthorized: tls.rejectUnauthorized };
+}
+
+/** A response topic must be a concrete topic: wildcards in a PUBLISH get us disconnected. */
+function isPublishableTopic(topic: string): boolean {
+  return topic.length > 0 && Buffer.byteLength(topic) <= 65_535 && !/[+#]/.test(topic) && !topic.includes("\0");
+}
