@@ -107,7 +107,8 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   try {
     db = new Database(path);
   } catch (e) {
-    throw new LockBridgeError("store_corrupt", `${path} cannot be opened: ${errorMessage(e)}`, path);
+    // Not the file's fault (it passed inspection): a missing directory, permissions...
+    throw new LockBridgeError("internal", `${path} cannot be opened: ${errorMessage(e)}`, path);
   }
   try {
     const mode = db.pragma("journal_mode = WAL", { simple: true });

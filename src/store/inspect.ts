@@ -24,7 +24,8 @@ export function inspectDatabaseFile(path: string, knownVersion: number): FileIns
   const size = fileSize(path);
   const walSize = fileSize(`${path}-wal`);
   if (size === undefined || (size === 0 && !walSize)) return { kind: "new" };
-  if (size < HEADER_SIZE || !readHead(path).equals(SQLITE_HEADER)) {
+  // (A 0-byte file with a WAL beside it is read through SQLite below: the WAL holds it all.)
+  if (size === 0 ? false : size < HEADER_SIZE || !readHead(path).equals(SQLITE_HEADER)) {
     throw new LockBridgeError("store_corrupt", `${path} is not a SQLite database (bad header, ${size} bytes); it was left untouched`, path);
   }
 
