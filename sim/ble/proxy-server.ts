@@ -40,8 +40,9 @@ type Op = z.infer<typeof opSchema>;
  */
 export async function startBleProxy(locks: readonly SimLock[], opts: BleProxyOptions = {}): Promise<BleProxy> {
   const mtu = opts.mtu ?? DEFAULT_MTU;
-  const byId = new Map(locks.map((l) => [peripheralIdOf(l.lockId), l] as const));
   const idOf = (lock: SimLock) => peripheralIdOf(lock.lockId);
+  // Looked up at each use: a replaced lock has a new lockId, hence a new peripheral id.
+  const byId = { get: (id: string) => locks.find((l) => idOf(l) === id) };
   /** Live GATT connections, at most one per lock (a peripheral takes one central). */
   const live = new Map<SimLock, { link: GattLink; client: Client }>();
   const clients = new Set<Client>();

@@ -1,0 +1,159 @@
+import { z } from "zod";
+import { EventType } from "../../src/protocol/llp/index.js";
+import { LockBridgeError } from "../../src/shared/errors.js";
+import type { Fleet, FleetDoor } from "../fleet/fleet.js";
+
+/** Faults a running fleet takes on demand (`lockbridge sim fault <lock> <fault> [args]`). */
+export const FAULTS = {
+  offline: "no answers at all (and no BLE advertising)",
+  online: "clear offline, flaky and slow",
+  flaky: "[drop=0.2] [corrupt=0.1] [seed=1]: drop / corrupt that share of frames",
+  slow: "<ms>: answer after that long",
+  "memory-full": "[on|off]: PUT_CREDENTIAL gets MEMORY_FULL",
+  "clock-lost": "power loss: RTC reset, STATUS clock-not-set, CLOCK_LOST event",
+  drift: "<ppm>: the lock's clock runs fast (+) or slow (-)",
+  "factory-reset": "forget link key and every slot (lockId kept)",
+  replaced: "[lockId]: a new lock at the same place (new lockId, unpaired)",
+  "ble-drop": "drop the lock's BLE connection",
+  battery: "<percent>: set the battery level",
+  tamper: "tamper alarm (TAMPER event)",
+} as const;
+export type FaultName = keyof typeof FAULTS;
+
+const EVENT_NAMES = Object.fromEntries(Object.entries(EventType).map(([k, v]) => [v, k]));
+
+/** A door's lock as `sim list` shows it. */
+export function describeLock(d: FleetDoor) {
+  const l = d.lock;
+  const flags = l.statusFlags;
+  return {
+    doorId: d.doorId,
+    name: d.name,
+    kind: d.kind,
+    lockId: l.lockId,
+    link: d.busId === null ? "ble" : `${d.busId}#${l.address}`,
+    profile: d.profile,
+    model: l.profile.model,
+    firmware: l.firmware,
+    battery: l.battery,
+    paired: l.linkKey !== null,
+    flags,
+    doorOpen: l.state.doorOpen,
+    lockTime: new Date(l.time * 1000).toISOString(),
+    eventHead: l.events.head,
+    faults: {
+      offline: l.faults.offline,
+      drop: l.faults.drop,
+      corrupt: l.faults.corrupt,
+      slowMs: l.faults.slowMs,
+      memoryFull: l.state.memoryFull,
+      clockNotSet: l.clock.notSet,
+    },
+    slotsUsed: { doorCode: l.slots(1).length, keycard: l.slots(2).length, smartKey: l.slots(3).length },
+  };
+}
+
+export function recentEvents(d: FleetDoor, n = 10) {
+  return d.lock.events.all().slice(-n).map((e) => ({ ...e, name: EVENT_NAMES[e.type] ?? `0x${e.type.toString(16)}` }));
+}
+
+const bodies = {
+  code: z.object({ code: z.string().regex(/^[0-9]{1,32}$/, { error: "a code is digits" }) }),
+  card: z.object({ uid: z.string().min(2) }),
+  phone: z.object({ privateKey: z.string().min(1) }),
+  bolt: z.object({ thrown: z.boolean() }),
+  fault: z.object({ fault: z.string(), args: z.array(z.string()).default([]) }),
+};
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) throw new LockBridgeError("invalid_payload", r.error.issues[0]?.message ?? "invalid body", r.error.issues[0]?.path.join("."));
+  return r.data;
+}
+
+const num = (s: string | undefined, what: string, def?: number): number => {
+  if (s === undefined && def !== undefined) return def;
+  const n = Number(s);
+  if (s === undefined || !Number.isFinite(n)) throw new LockBridgeError("invalid_payload", `${what}: expected a number`);
+  return n;
+};
+
+/** Apply one action to a door's lock; returns what happened. */
+export function applyAction(fleet: Fleet, ref: string, action: string, body: unknown): unknown {
+  const d = fleet.find(ref);
+  const lock = d.lock;
+  switch (action) {
+    case "code":
+      return lock.enterCode(parse(bodies.code, body).code);
+    case "card":
+      return lock.presentCard(parse(bodies.card, body).uid);
+    case "phone":
+      return lock.phoneUnlock(parse(bodies.phone, body).privateKey);
+    case "open":
+      lock.openDoor();
+      return { doorOpen: true };
+    case "close":
+      lock.closeDoor();
+      return { doorOpen: false };
+    case "bolt":
+      lock.setBolt(parse(bodies.bolt, body).thrown);
+      return { boltThrown: lock.state.boltThrown };
+    case "pair-button":
+      lock.pressPairingButton();
+      return { pairingMode: true };
+    case "fault": {
+      const { fault, args } = parse(bodies.fault, body);
+      return applyFault(fleet, d, fault, args);
+    }
+    default:
+      throw new LockBridgeError("unknown_command", `unknown action "${action}"`);
+  }
+}
+
+function applyFault(fleet: Fleet, d: FleetDoor, fault: string, args: string[]): unknown {
+  const lock = d.lock;
+  const onOff = (s: string | undefined) => s === undefined || s === "on" || s === "true" || s === "1";
+  switch (fault as FaultName) {
+    case "offline":
+      lock.setOffline(true);
+      break;
+    case "online":
+      lock.setFlaky({ drop: 0, corrupt: 0 });
+      lock.setSlow(0);
+      lock.setOffline(false);
+      break;
+    case "flaky":
+      lock.setFlaky({ drop: num(args[0], "drop", 0.2), corrupt: num(args[1], "corrupt", 0.1), seed: num(args[2], "seed", 1) });
+      break;
+    case "slow":
+      lock.setSlow(num(args[0], "ms"));
+      break;
+    case "memory-full":
+      lock.setMemoryFull(onOff(args[0]));
+      break;
+    case "clock-lost":
+      lock.powerLoss();
+      break;
+    case "drift":
+      lock.setDrift(num(args[0], "ppm"));
+      break;
+    case "factory-reset":
+      lock.factoryReset();
+      break;
+    case "replaced":
+      lock.replace(args[0]);
+      break;
+    case "ble-drop":
+      fleet.bleProxy?.dropConnections(lock);
+      break;
+    case "battery":
+      lock.setBattery(num(args[0], "percent"));
+      break;
+    case "tamper":
+      lock.tamper();
+      break;
+    default:
+      throw new LockBridgeError("invalid_payload", `unknown fault "${fault}"; one of: ${Object.keys(FAULTS).join(", ")}`, "fault");
+  }
+  return describeLock(d);
+}
