@@ -11,7 +11,7 @@ import {
   type AckBodies, type Frame, type IdentInfo, type LlpCommandName, type LlpRequest,
 } from "../protocol/llp/index.js";
 import { systemClock, type Clock } from "../shared/clock.js";
-import { errorMessage, LockBridgeError } from "../shared/errors.js";
+import { errorMessage, isLockBridgeError, LockBridgeError } from "../shared/errors.js";
 import type { Attempt, BusMember, LinkBus } from "./bus.js";
 import { LockNakError, lockTimeout } from "./errors.js";
 import { HubCounter } from "./hub-counter.js";
@@ -209,6 +209,11 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
   onAttemptFailed(reason: "timeout" | "write", err?: unknown): void {
     const op = this.ops[0];
     if (!op || op.state !== "inFlight") return;
+    if (reason === "write" && isLockBridgeError(err, "ble_unavailable")) {
+      // No radio: retrying cannot help and the lock is not to blame; say so at once.
+      this.finish(op, err);
+      return;
+    }
     this.stats.timeouts++;
     this.consecutiveTimeouts++;
     if (reason === "write") this.log.debug({ lockId: this.lockId, err: errorMessage(err) }, "write failed");

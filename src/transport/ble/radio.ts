@@ -12,7 +12,9 @@ import { LLP_SERVICE_UUID, lockIdFromAdvertisement, type BleCentral, type BlePer
 export interface BleLeaseHolder {
   /** ms since epoch of the holder's last traffic. */
   readonly lastActivity: number;
-  /** Give the connection back soon (only asked when quiet). */
+  /** True when no request is waiting for its answer: the link can go without losing anything. */
+  readonly evictable: boolean;
+  /** Give the connection back now (only asked when evictable). */
   evict(): void;
 }
 
@@ -20,12 +22,7 @@ export class BleConnectionLimiter {
   private readonly holders = new Set<BleLeaseHolder>();
   private readonly waiters: { holder: BleLeaseHolder; resolve: () => void }[] = [];
 
-  constructor(
-    readonly max: number,
-    private readonly clock: Clock = systemClock,
-    /** A holder quiet this long may be evicted for a waiter (longer than any response takes). */
-    private readonly quietMs = 2_000,
-  ) {
+  constructor(readonly max: number) {
     if (!Number.isInteger(max) || max < 1) throw new LockBridgeError("config_invalid", `ble.maxConnections must be >= 1, got ${max}`);
   }
 
@@ -60,11 +57,11 @@ export class BleConnectionLimiter {
     }
   }
 
+  /** Others wait: the least recently active holder with nothing outstanding lets go. */
   private evictQuietest(): void {
-    const now = this.clock.now();
     let quietest: BleLeaseHolder | undefined;
     for (const h of this.holders) {
-      if (now - h.lastActivity < this.quietMs) continue;
+      if (!h.evictable) continue;
       if (!quietest || h.lastActivity < quietest.lastActivity) quietest = h;
     }
     quietest?.evict();
@@ -150,6 +147,6 @@ export function createBleRadio(central: BleCentral, opts: { maxConnections: numb
   return {
     central,
     scanner: new BleScanner(central, opts.logger, clock),
-    limiter: new BleConnectionLimiter(opts.maxConnections, clock),
+    limiter: new BleConnectionLimiter(opts.maxConnections),
   };
 }

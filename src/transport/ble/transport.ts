@@ -23,6 +23,9 @@ export interface BleTransportOptions {
   logger: Logger;
 }
 
+/** How long a link must be quiet before it is handed to a waiting lock. */
+const YIELD_GRACE_MS = 100;
+
 interface Connection {
   peripheral: BlePeripheral;
   rx: BleCharacteristic;
@@ -52,6 +55,9 @@ export class BleTransport extends EventEmitter<TransportEvents> implements Trans
   private writing: Promise<void> = Promise.resolve();
   private started = false;
   lastActivity = 0;
+  private lastWriteAt = 0;
+  private yieldTimer: TimerHandle | undefined;
+  private lastDataAt = 0;
 
   constructor(private readonly opts: BleTransportOptions) {
     super();
@@ -97,6 +103,12 @@ export class BleTransport extends EventEmitter<TransportEvents> implements Trans
     return run;
   }
 
+  /** LLP is request/response: a write not yet followed by data is a request awaiting its answer (given up after 5 s). */
+  get evictable(): boolean {
+    return this.lastDataAt >= this.lastWriteAt || this.clock.now() - this.lastWriteAt > 5_000;
+  }
+
+  /** Called by the connection limiter when another lock waits for a connection. */
   evict(): void {
     this.log.debug({ lockId: this.target }, "BLE connection handed to a waiting lock");
     void this.disconnect();
@@ -116,6 +128,7 @@ export class BleTransport extends EventEmitter<TransportEvents> implements Trans
       }
       this.bytesOut += piece.length;
     }
+    this.lastWriteAt = this.clock.now();
     this.touch();
   }
 
@@ -152,8 +165,10 @@ export class BleTransport extends EventEmitter<TransportEvents> implements Trans
         onData: (d) => {
           if (this.conn !== conn) return;
           this.bytesIn += d.length;
+          this.lastDataAt = this.clock.now();
           this.touch();
           this.emit("data", Buffer.from(d));
+          this.yieldIfOthersWait();
         },
         onDisconnect: () => this.lost(conn),
       };
@@ -187,6 +202,8 @@ export class BleTransport extends EventEmitter<TransportEvents> implements Trans
 
   private detach(conn: Connection): void {
     this.conn = undefined;
+    this.yieldTimer?.cancel();
+    this.yieldTimer = undefined;
     this.idleTimer?.cancel();
     this.idleTimer = undefined;
     conn.tx.removeListener("data", conn.onData);
@@ -200,6 +217,20 @@ export class BleTransport extends EventEmitter<TransportEvents> implements Trans
     this.detach(conn);
     await conn.peripheral.disconnectAsync().catch((e: unknown) => this.log.debug({ lockId: this.target, err: errorMessage(e) }, "BLE disconnect failed"));
     if (this.started) this.setState("idle");
+  }
+
+  /**
+   * Other locks wait for a connection: once this link has been quiet for a short grace
+   * (time for the session to send its next queued request), hand it over.
+   */
+  private yieldIfOthersWait(): void {
+    if (this.radio.limiter.waiting === 0 || this.yieldTimer) return;
+    this.yieldTimer = this.clock.setTimeout(() => {
+      this.yieldTimer = undefined;
+      if (!this.conn || this.radio.limiter.waiting === 0) return;
+      if (this.evictable && this.clock.now() - this.lastActivity >= YIELD_GRACE_MS) this.evict();
+      else this.yieldIfOthersWait();
+    }, YIELD_GRACE_MS);
   }
 
   private touch(): void {
