@@ -99,11 +99,13 @@ interface LockEntry {
 }
 
 const LIFECYCLE_META = (keyId: string): string => `key.lifecycle:${keyId}`;
+const CODE_UNAVAILABLE_META = (keyId: string): string => `key.codeUnavailable:${keyId}`;
+export type DoorCodeUnavailable = Extract<DoorCodeOutcome, { state: "unavailable" }>["reason"];
 const DEFAULT_AT_RISK_GRACE_MS = 30_000;
 
 export class ProvisioningEngine {
   readonly store: Store;
-  private readonly clock: Clock;
+  readonly clock: Clock;
   private readonly log: Logger;
   private readonly events: EventSink;
   private readonly status: StatusSink;
@@ -322,6 +324,25 @@ export class ProvisioningEngine {
     return this.deriveStatus(key, site, history, facts, formerDoors);
   }
 
+  /** The hub's door code and keycard decisions for a key (status, diagnosis). */
+  keyDecisions(key: Key, history: CredentialRecord[] = this.store.credentials.history(key.keyId)): { doorCode: DoorCodeOutcome; keycard: KeycardAssignment } {
+    const current = currentCredentials(history);
+    const site = this.store.site.get();
+    const unavailable = this.store.meta.get(CODE_UNAVAILABLE_META(key.keyId)) as DoorCodeUnavailable | undefined;
+    const doorCode: DoorCodeOutcome = current.doorCode
+      ? { state: "assigned", code: current.doorCode.value }
+      : key.doorCode.enabled && site?.credentialTypes.doorCode !== false && unavailable !== undefined
+        ? { state: "unavailable", reason: unavailable }
+        : { state: "none" };
+    return { doorCode, keycard: this.keycardAssignment(key, current.keycard) };
+  }
+
+  /** Records why a key has no door code (null: it has one, or none was asked). */
+  setCodeUnavailable(keyId: string, reason: DoorCodeUnavailable | null): void {
+    if (reason === null) this.store.meta.delete(CODE_UNAVAILABLE_META(keyId));
+    else this.store.meta.set(CODE_UNAVAILABLE_META(keyId), reason);
+  }
+
   private deriveStatus(
     key: Key & { removedAt: number | null },
     site: Site,
@@ -329,13 +350,7 @@ export class ProvisioningEngine {
     facts: ProvisioningFacts,
     formerDoors: { doorId: string; linked: boolean }[],
   ): KeyStatus {
-    const current = currentCredentials(history);
-    const doorCode: DoorCodeOutcome = current.doorCode
-      ? { state: "assigned", code: current.doorCode.value }
-      : key.doorCode.enabled && site.credentialTypes.doorCode
-        ? { state: "unavailable", reason: "exhausted" }
-        : { state: "none" };
-    const keycard: KeycardAssignment = this.keycardAssignment(key, current.keycard);
+    const { doorCode, keycard } = this.keyDecisions(key, history);
     return deriveKeyStatus({
       site,
       doors: this.doors(),
@@ -396,6 +411,10 @@ export class ProvisioningEngine {
       credential: (lockId, ref) => byRef.get(`${lockId}|${ref}`),
     };
     return { facts, formerDoors, anyPresent };
+  }
+
+  lockFactOf(lockId: string): LockFact | undefined {
+    return this.lockFact(lockId);
   }
 
   private lockFact(lockId: string): LockFact | undefined {
@@ -538,6 +557,11 @@ export class ProvisioningEngine {
     return worker;
   }
 
+  /** A link to a lock without a worker (commissioning, wipe). Close it when done. */
+  openLink(lock: LockRecord): Promise<LockLinkHandle> {
+    return this.links.open(lock);
+  }
+
   /** Takes a lock out of service (decommission). */
   async closeLock(lockId: string): Promise<void> {
     const entry = this.locks.get(lockId);
@@ -634,6 +658,12 @@ export class ProvisioningEngine {
     });
     // Its keys are no longer deliverable there (not_commissioned) until an installer acts.
     this.resyncKeys(this.keysOnLock(lockId));
+    // Free the link (the new lock at that address is commissioned under its own lockId).
+    const entry = this.locks.get(lockId);
+    if (entry) {
+      this.locks.delete(lockId);
+      void this.closeEntry(entry).catch((e: unknown) => this.log.error({ lockId, err: errorMessage(e) }, "closing a replaced lock failed"));
+    }
     this.status.lockChanged(lockId);
   }
 

@@ -20,9 +20,10 @@
 import { allocateDoorCode, regenerateDoorCode, type AllocationInput, type CodeTargetLock, type RandomSource, DEFAULT_COOLING_OFF_MS } from "../access/codes.js";
 import { holdsKeycard, keyActivation, nextLifecycle, removedLifecycle } from "../access/key-activation.js";
 import type { CodeAssignment, Key, KeyStatus } from "../access/model.js";
-import { applyKeyUpsert } from "../access/protect-config.js";
+import { applyKeyUpsert, doorSettingsChanges } from "../access/protect-config.js";
 import type { KeyChangeContext, KeyChangeOutcome, KeyCommands } from "../cloud/handlers/key-commands.js";
 import { LockBridgeError } from "../shared/errors.js";
+import { recordSettingsHistory } from "./diagnosis.js";
 import { codeDoors, type ProvisioningEngine } from "./engine.js";
 
 export interface KeyServiceOptions {
@@ -48,6 +49,11 @@ export class KeyService implements KeyCommands {
     const record = store.keys.get(incoming.keyId);
     const stored = record && record.removedAt === null ? record : undefined;
     const { key, warnings: protect } = applyKeyUpsert(stored, incoming, this.engine.doors());
+    const at = this.nowMs();
+    recordSettingsHistory(this.engine, key.keyId, [
+      ...doorSettingsChanges(stored, key).map((c) => ({ atMs: at, source: key.source, doorId: c.doorId, fields: c.fields, applied: true })),
+      ...protect.map((w) => ({ atMs: at, source: key.source, doorId: w.doorId, fields: w.fields, applied: false })),
+    ]);
     const lifecycle = nextLifecycle(stored, stored ? this.engine.lifecycle(key.keyId) : undefined, key);
     const activation = keyActivation(key, lifecycle);
     // The inventory first: a card held by another key refuses the whole upsert.
@@ -152,6 +158,7 @@ export class KeyService implements KeyCommands {
     const currentCode = store.credentials.currentOf(keyId, "doorCode");
     if (revoked || !key.doorCode.enabled) {
       if (currentCode) store.credentials.revoke(currentCode.credentialId);
+      this.engine.setCodeUnavailable(keyId, null);
     } else if (site.credentialTypes.doorCode) {
       const r = allocateDoorCode({
         ...this.allocationBase(key, site.doorCodeLength),
@@ -159,6 +166,7 @@ export class KeyService implements KeyCommands {
         requested: key.doorCode.code,
         current: currentCode?.value,
       });
+      this.engine.setCodeUnavailable(keyId, r.ok ? null : r.error.reason);
       if (r.ok) {
         if (r.value.code !== currentCode?.value) {
           store.credentials.assign({ keyId, kind: "doorCode", value: r.value.code, assignment: key.doorCode.assignment });

@@ -8,6 +8,8 @@
  * - The slot -> key mapping is the hub's current knowledge of the lock's table; events are
  *   drained before the hub changes a lock's table, so a reused slot is not misattributed.
  * - An ACCESS_* event for a slot the hub does not know carries no keyId (never a guess).
+ * - FIRMWARE_APPLIED is not forwarded: the firmware job reports firmware.applied with its
+ *   jobId and the version IDENT shows.
  */
 import type { LockEvent } from "../protocol/llp/commands.js";
 import { DenyReason, EventType, UNKNOWN_SLOT } from "../protocol/llp/constants.js";
@@ -24,8 +26,7 @@ export type LockEventType =
   | "lock.tamper"
   | "lock.battery_low"
   | "lock.clock_lost"
-  | "lock.events_lost"
-  | "firmware.applied";
+  | "lock.events_lost";
 
 /** One contract event before the outbox gives it a seq. */
 export interface HubEvent {
@@ -101,7 +102,8 @@ export function mapLockEvent(e: LockEvent, ctx: EventContext): HubEvent | undefi
     case EventType.CLOCK_LOST:
       return { ...base, type: "lock.clock_lost" };
     case EventType.FIRMWARE_APPLIED:
-      return { ...base, type: "firmware.applied" };
+      // Reported by the firmware job with its jobId and version (firmware.ts), not twice.
+      return undefined;
     default:
       return undefined;
   }

@@ -31,7 +31,9 @@ import { WorkQueue, type WorkClass } from "./work-queue.js";
 
 export type SlotOp = { type: "put" | "delete"; kind: CredentialType; slot: number };
 type UnlockOp = { type: "unlock"; seconds: number; deadlineMs: number; settle: (err?: Error) => void };
-type Op = SlotOp | UnlockOp;
+/** A one-off exchange run in the loop (a firmware chunk...): its errors go to its caller. */
+type TaskOp = { type: "task"; run: (port: LockLinkPort) => Promise<void>; fail: (err: Error) => void };
+type Op = SlotOp | UnlockOp | TaskOp;
 
 export interface LockHealthFacts {
   online: boolean;
@@ -128,7 +130,7 @@ export class LockWorker {
     this.stopped = true;
     this.pollTimer?.cancel();
     this.heldOpenTimer?.cancel();
-    this.failUnlocks(new LockBridgeError("lock_offline", "the hub is stopping"));
+    this.failUnlocks(new LockBridgeError("lock_offline", "the hub is stopping"), true);
     this.kick();
     await this.loopDone;
   }
@@ -216,9 +218,28 @@ export class LockWorker {
     });
   }
 
+  /**
+   * Runs `fn` with the lock's link in this lock's loop, between other work (after unlocks,
+   * revocations and grants when queued as maintenance). Rejects with fn's error.
+   */
+  runTask<T>(fn: (port: LockLinkPort) => Promise<T>, cls: WorkClass = "maintenance"): Promise<T> {
+    if (this.replaced || this.stopped) return Promise.reject(new LockBridgeError("lock_offline", `lock ${this.lockId} is not in service`));
+    return new Promise<T>((resolve, reject) => {
+      const run = async (port: LockLinkPort): Promise<void> => {
+        try {
+          resolve(await fn(port));
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      };
+      this.queue.push({ id: `task:${++this.unlockSeq}`, class: cls, order: this.o.clock.now(), payload: { type: "task", run, fail: reject } });
+      this.kick();
+    });
+  }
+
   /** Current queue (for status and tests). */
   pendingOps(): SlotOp[] {
-    return this.queue.toArray().flatMap((i) => (i.payload.type === "unlock" ? [] : [i.payload]));
+    return this.queue.toArray().flatMap((i) => (i.payload.type === "put" || i.payload.type === "delete" ? [i.payload] : []));
   }
 
   // ------------------------------------------------------------------ the loop
@@ -299,6 +320,10 @@ export class LockWorker {
       return true;
     }
     const next = this.queue.pop();
+    if (next?.payload.type === "task") {
+      await next.payload.run(this.o.link);
+      return true;
+    }
     if (next && next.payload.type !== "unlock") {
       await this.execSlotOp(next.payload);
       return true;
@@ -351,8 +376,8 @@ export class LockWorker {
     if (ident.lockId.toLowerCase() !== this.lockId.toLowerCase()) {
       this.o.log.warn({ lockId: this.lockId, seen: ident.lockId }, "lock replaced: IDENT shows another lockId; waiting for commissioning");
       this.replaced = true;
-      this.queue.retain((i) => i.payload.type === "unlock");
-      this.failUnlocks(new LockBridgeError("lock_offline", `lock ${this.lockId} was replaced`));
+      this.queue.retain((i) => i.payload.type === "unlock" || i.payload.type === "task");
+      this.failUnlocks(new LockBridgeError("lock_offline", `lock ${this.lockId} was replaced`), true);
       this.o.hooks.replaced(this.lockId, ident);
       return;
     }
@@ -487,7 +512,7 @@ export class LockWorker {
   /** Rebuild the queue from the store: every slot whose desired and applied differ. */
   private replan(): void {
     this.needs.replan = false;
-    this.queue.retain((i) => i.payload.type === "unlock");
+    this.queue.retain((i) => i.payload.type === "unlock" || i.payload.type === "task");
     const now = this.o.clock.now();
     const unknownKinds = new Set<CredentialType>();
     for (const row of this.o.store.slots(this.lockId)) {
@@ -589,7 +614,7 @@ export class LockWorker {
       return;
     }
     // Verify only once the kind's work is done: a digest mid-way proves nothing.
-    if (this.queue.toArray().some((i) => i.payload.type !== "unlock" && i.payload.kind === kind)) {
+    if (this.queue.toArray().some((i) => (i.payload.type === "put" || i.payload.type === "delete") && i.payload.kind === kind)) {
       this.needs.verify.delete(kind);
       return;
     }
@@ -665,11 +690,14 @@ export class LockWorker {
     }
   }
 
-  private failUnlocks(err: LockBridgeError): void {
+  private failUnlocks(err: LockBridgeError, tasksToo = false): void {
     for (const item of this.queue.toArray()) {
       if (item.payload.type === "unlock") {
         this.queue.remove(item.id);
         item.payload.settle(err);
+      } else if (tasksToo && item.payload.type === "task") {
+        this.queue.remove(item.id);
+        item.payload.fail(err);
       }
     }
   }

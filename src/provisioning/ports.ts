@@ -12,6 +12,8 @@ import type { HubEvent, SlotOwner } from "./lock-events.js";
 export interface LockLinkPort {
   /** The session's view: false after its consecutive-timeout limit, true again on the next answer. */
   readonly online: boolean;
+  /** The hub holds a link key for this lock (requests are sealed). */
+  readonly paired: boolean;
   ident(): Promise<IdentInfo>;
   status(): Promise<StatusInfo>;
   setTime(epochSeconds: number): Promise<void>;

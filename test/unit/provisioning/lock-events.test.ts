@@ -35,11 +35,12 @@ describe("mapLockEvent", () => {
     const types = [
       [EventType.DOOR_OPENED, "door.opened"], [EventType.DOOR_CLOSED, "door.closed"],
       [EventType.REMOTE_UNLOCK, "door.remote_unlock"], [EventType.TAMPER, "lock.tamper"],
-      [EventType.CLOCK_LOST, "lock.clock_lost"], [EventType.FIRMWARE_APPLIED, "firmware.applied"],
+      [EventType.CLOCK_LOST, "lock.clock_lost"],
     ] as const;
     for (const [t, name] of types) expect(mapLockEvent(ev(t), ctx)?.type).toBe(name);
     expect(mapLockEvent(ev(EventType.BATTERY_LOW, { reason: 12 }), ctx)).toMatchObject({ type: "lock.battery_low", battery: 12 });
     expect(mapLockEvent(ev(0x7e), ctx)).toBeUndefined();
+    expect(mapLockEvent(ev(EventType.FIRMWARE_APPLIED), ctx)).toBeUndefined();
   });
 
   it("uses the hub's reading time when the lock's clock was lost", () => {

@@ -1,0 +1,84 @@
+/**
+ * `diagnose`: assembles the plain snapshots the diagnosis rules (src/diagnosis) read, from
+ * the store and the engine's knowledge of the locks.
+ */
+import type { CredentialType, Key } from "../access/model.js";
+import { diagnoseDoor, diagnoseKey, type DiagnosisLock, type Finding, type SettingsChangeRecord } from "../diagnosis/index.js";
+import { LockBridgeError } from "../shared/errors.js";
+import type { ProvisioningEngine } from "./engine.js";
+
+const HISTORY_META = (keyId: string): string => `key.settingsHistory:${keyId}`;
+const HISTORY_MAX = 20;
+
+/** Records door-access-setting changes (and blocked PMS attempts) of a key for diagnosis. */
+export function recordSettingsHistory(engine: ProvisioningEngine, keyId: string, records: readonly SettingsChangeRecord[]): void {
+  if (records.length === 0) return;
+  const raw = engine.store.meta.get(HISTORY_META(keyId));
+  const before = raw === undefined ? [] : (JSON.parse(raw) as SettingsChangeRecord[]);
+  engine.store.meta.set(HISTORY_META(keyId), JSON.stringify([...before, ...records].slice(-HISTORY_MAX)));
+}
+
+export function settingsHistory(engine: ProvisioningEngine, keyId: string): SettingsChangeRecord[] {
+  const raw = engine.store.meta.get(HISTORY_META(keyId));
+  return raw === undefined ? [] : (JSON.parse(raw) as SettingsChangeRecord[]);
+}
+
+function describeLink(engine: ProvisioningEngine, lockId: string): string | undefined {
+  const link = engine.store.locks.get(lockId)?.link;
+  if (!link) return undefined;
+  return link.type === "serial" ? `serial ${link.path} addr ${link.address}` : link.type === "tcp" ? `tcp ${link.host}:${link.port} addr ${link.address}` : `ble ${link.lockId}`;
+}
+
+function diagnosisLocks(engine: ProvisioningEngine): DiagnosisLock[] {
+  const out: DiagnosisLock[] = [];
+  for (const lock of engine.store.locks.list()) {
+    const status = engine.lockStatus(lock.lockId);
+    const fact = engine.lockFactOf(lock.lockId);
+    if (!status || !fact) continue;
+    const slots: Partial<Record<CredentialType, { used: number; total: number }>> = status.slots;
+    const link = describeLink(engine, lock.lockId);
+    out.push({
+      ...fact,
+      ...(status.clockDriftS !== null ? { clockDriftS: status.clockDriftS } : {}),
+      slots,
+      ...(link !== undefined ? { link } : {}),
+    });
+  }
+  return out;
+}
+
+export function diagnose(engine: ProvisioningEngine, target: { keyId: string } | { doorId: string }): Finding[] {
+  const site = engine.store.site.get();
+  if (!site) throw new LockBridgeError("unknown_site", "no site configured");
+  const doors = [...engine.doors().values()];
+  const nowMs = engine.now();
+  if ("keyId" in target) {
+    const record = engine.store.keys.get(target.keyId);
+    if (!record) throw new LockBridgeError("unknown_key", `no key ${target.keyId}`, "keyId");
+    const status = engine.keyStatusForResponse(target.keyId);
+    const card = engine.store.keycards.assignedTo(target.keyId);
+    const unused = engine.store.keycards.list().filter((c) => c.assignedKeyId === null).length;
+    const decisions = engine.keyDecisions(record);
+    return diagnoseKey({
+      site,
+      doors,
+      locks: diagnosisLocks(engine),
+      key: record as Key,
+      lifecycle: engine.lifecycle(target.keyId),
+      status,
+      doorCode: decisions.doorCode,
+      keycard: decisions.keycard,
+      unusedKeycards: unused,
+      ...(card ? { keycardLabel: card.label } : {}),
+      settingsHistory: settingsHistory(engine, target.keyId),
+      nowMs,
+    });
+  }
+  if (!engine.store.doors.get(target.doorId)) throw new LockBridgeError("unknown_door", `no door ${target.doorId}`, "doorId");
+  const keys = [...engine.keysReachingDoors([target.doorId])].flatMap((keyId) => {
+    const key = engine.store.keys.get(keyId);
+    const status = engine.keyStatus(keyId);
+    return key && status ? [{ key: key as Key, status }] : [];
+  });
+  return diagnoseDoor({ site, doors, locks: diagnosisLocks(engine), doorId: target.doorId, keys, nowMs });
+}

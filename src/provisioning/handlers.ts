@@ -1,0 +1,226 @@
+/**
+ * The contract commands whose effect is the engine's, registered into the cloud's command
+ * registry, and the engine's hooks on the plain store commands (a door, the site or a card
+ * changed: the keys concerned are re-derived in the same transaction).
+ *
+ * Lock I/O happens before ctx.commit (outside any transaction); the commit stores the effect
+ * with the response, and the broker's PUBACK follows it.
+ */
+import type { KeyStatus } from "../access/model.js";
+import { keyContext } from "../cloud/handlers/desired-state.js";
+import { defineHandler, type CommandContext, type CommandHandler, type CommandRegistry, type HandlerFor, type HandlerOutcome } from "../cloud/registry.js";
+import type { CommandName } from "../cloud/schemas.js";
+import type { IdentInfo } from "../protocol/llp/commands.js";
+import { LockBridgeError } from "../shared/errors.js";
+import type { ProvisioningEngine } from "./engine.js";
+import type { FirmwareService } from "./firmware.js";
+import type { KeyService } from "./key-service.js";
+import type { LockService } from "./lock-service.js";
+
+/** Door unlock without expiresAt expires this long after its ts (mqtt-api.md §3). */
+const UNLOCK_EXPIRY_MS = 30_000;
+
+export interface Finding {
+  code: string;
+  severity: string;
+  doorId?: string | undefined;
+  message: string;
+  fix: string;
+}
+
+export interface ProvisioningHandlersDeps {
+  engine: ProvisioningEngine;
+  keys: KeyService;
+  locks: LockService;
+  firmware: FirmwareService;
+  /** Explains a key or a door (src/diagnosis); throws unknown_key / unknown_door. */
+  diagnose(target: { keyId: string } | { doorId: string }): Finding[];
+}
+
+export function identPayload(ident: IdentInfo): Record<string, unknown> {
+  return {
+    lockId: ident.lockId.toUpperCase(),
+    protocolVersion: ident.protocolVersion,
+    model: ident.model,
+    firmware: ident.firmware,
+    capabilities: ident.capabilities,
+    slots: { doorCode: ident.codeSlots, keycard: ident.cardSlots, smartKey: ident.mobileKeySlots },
+    code: { minLength: ident.codeMinLen, maxLength: ident.codeMaxLen },
+  };
+}
+
+const keyOutcome = (o: { status: KeyStatus; warnings: string[] }): HandlerOutcome => ({ result: o.status, warnings: o.warnings });
+
+export function registerProvisioningHandlers(registry: CommandRegistry, deps: ProvisioningHandlersDeps): void {
+  const { engine, keys, locks, firmware } = deps;
+
+  registry.register(
+    "lock.commission",
+    defineHandler(
+      "lock.commission",
+      async (cmd, ctx) => {
+        const ident = await locks.commission({ lockId: cmd.lockId, profileId: cmd.profile, link: cmd.link });
+        const outcome = ctx.commit(() => {
+          locks.finishCommission(cmd.lockId);
+          ctx.lockChanged(cmd.lockId);
+          return { result: { ident: identPayload(ident) } };
+        });
+        await locks.afterCommission(cmd.lockId);
+        return outcome;
+      },
+      { timeoutMs: 60_000 },
+    ),
+  );
+
+  registry.register(
+    "lock.decommission",
+    defineHandler(
+      "lock.decommission",
+      async (cmd, ctx) => {
+        await locks.decommission(cmd.lockId, cmd.wipe);
+        let touched: string[] = [];
+        const outcome = ctx.commit(() => {
+          touched = locks.finishDecommission(cmd.lockId);
+          ctx.lockChanged(cmd.lockId);
+          engine.resyncKeys(touched);
+          for (const k of touched) ctx.keyChanged(k);
+          return { result: {} };
+        });
+        return outcome;
+      },
+      { timeoutMs: 120_000 },
+    ),
+  );
+
+  registry.register(
+    "door.unlock",
+    defineHandler("door.unlock", async (cmd, ctx) => {
+      const deadline = cmd.expiresAt !== undefined ? Date.parse(cmd.expiresAt) : ctx.meta.ts + UNLOCK_EXPIRY_MS;
+      await engine.unlock(cmd.doorId, cmd.seconds, deadline);
+      return ctx.commit(() => ({ result: {} }));
+    }),
+  );
+
+  registry.register(
+    "doorcode.regenerate",
+    defineHandler("doorcode.regenerate", (cmd, ctx) =>
+      ctx.commit(() => keyOutcome(keys.regenerateCode(cmd.keyId, cmd.assignment, cmd.code, keyContext(ctx, "command")))),
+    ),
+  );
+
+  registry.register(
+    "keycard.replace",
+    defineHandler("keycard.replace", (cmd, ctx) => ctx.commit(() => keyOutcome(keys.replaceKeycard(cmd.keyId, cmd.cardId, keyContext(ctx, "command"))))),
+  );
+
+  registry.register(
+    "firmware.update",
+    defineHandler("firmware.update", (cmd, ctx) => {
+      const outcome = ctx.commit(() => {
+        const known = cmd.lockIds.filter((id) => engine.worker(id) !== undefined);
+        if (known.length === 0) throw new LockBridgeError("unknown_lock", "none of the locks is commissioned and in service", "lockIds");
+        return { result: { accepted: known }, warnings: cmd.lockIds.filter((id) => !known.includes(id)).map((id) => `lock ${id} is not in service: skipped`) };
+      });
+      firmware.start({ jobId: cmd.jobId, lockIds: cmd.lockIds, version: cmd.version, url: cmd.url, sha256: cmd.sha256, size: cmd.size });
+      return outcome;
+    }),
+  );
+
+  registry.register(
+    "diagnose",
+    defineHandler("diagnose", (cmd, ctx) =>
+      ctx.commit(() => ({ result: { findings: deps.diagnose(cmd.keyId !== undefined ? { keyId: cmd.keyId } : { doorId: cmd.doorId! }) } })),
+    ),
+  );
+
+  // ---- the engine's hooks on plain store commands
+
+  extendCommit(registry, engine, "site.configure", () => {
+    engine.doorsChanged();
+    engine.resyncKeys(engine.store.keys.ids());
+  });
+
+  for (const name of ["door.upsert", "door.remove"] as const) {
+    extendCommit(
+      registry,
+      engine,
+      name,
+      (cmd) => {
+        const doorId = (cmd as { doorId: string }).doorId;
+        engine.doorsChanged();
+        const affected = engine.keysReachingDoors([doorId]);
+        for (const k of affected) engine.indexKeyCode(k);
+        engine.resyncKeys(affected);
+      },
+      // Keys of the door's previous lock too (the door moved to another lock, or went away).
+      (cmd) => {
+        const door = engine.store.doors.get((cmd as { doorId: string }).doorId);
+        return door?.lockId ? [...engine.keysOnLock(door.lockId)] : [];
+      },
+    );
+  }
+
+  extendCommit(registry, engine, "keycards.upsert", (cmd) => {
+    const cardIds = (cmd as { cards: { cardId: string }[] }).cards.map((c) => c.cardId);
+    const holders = cardIds.map((id) => engine.store.keycards.get(id)?.assignedKeyId).filter((k): k is string => typeof k === "string");
+    engine.resyncKeys(holders);
+  });
+
+  extendCommit(
+    registry,
+    engine,
+    "sync.snapshot",
+    () => {
+      engine.doorsChanged();
+      for (const k of engine.store.keys.ids()) engine.indexKeyCode(k);
+      engine.resyncKeys(engine.store.keys.ids({ includeRemoved: true }));
+    },
+    () => {
+      // Doors change inside the snapshot before its keys are applied.
+      engine.doorsChanged();
+      return [];
+    },
+  );
+}
+
+/**
+ * Wraps a registered handler so that `after` runs inside its commit, right after its own
+ * effect (same transaction). `before` runs first inside the commit and may name keys to
+ * re-derive as well (e.g. those of a door's previous lock).
+ */
+function extendCommit<N extends CommandName>(
+  registry: CommandRegistry,
+  engine: ProvisioningEngine,
+  name: N,
+  after: (cmd: unknown) => void,
+  before?: (cmd: unknown) => string[],
+): void {
+  const original = registry.get(name);
+  if (!original) return;
+  const handler: CommandHandler = {
+    ...original,
+    handle: (cmd, ctx) => {
+      const wrapped: CommandContext = {
+        meta: ctx.meta,
+        clock: ctx.clock,
+        log: ctx.log,
+        get signal() {
+          return ctx.signal;
+        },
+        emit: (e) => ctx.emit(e),
+        keyChanged: (k) => ctx.keyChanged(k),
+        lockChanged: (l) => ctx.lockChanged(l),
+        commit: (fn) =>
+          ctx.commit(() => {
+            const earlier = before?.(cmd) ?? [];
+            const out = fn();
+            after(cmd);
+            engine.resyncKeys(earlier);
+            return out;
+          }),
+      };
+      return original.handle(cmd, wrapped);
+    },
+  };
+  registry.register(name, handler as unknown as HandlerFor<N>);
+}

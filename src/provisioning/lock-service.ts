@@ -1,0 +1,158 @@
+/**
+ * Locks entering and leaving service (lock.commission / lock.decommission).
+ *
+ * Commission: record the lock (state `commissioning`), IDENT (must show the lockId the
+ * installer gave: a stranger is never accepted), PAIR with a fresh link key (unless the hub
+ * already holds the lock's key), SET_TIME, then `commissioned` and the worker starts: every
+ * key reaching the lock's door is re-derived and provisioned. The lock's older event log is
+ * skipped (events before the hub managed the lock are not the cloud's business).
+ *
+ * A lock that was `replaced` (IDENT showed another lockId) stays out of service until the
+ * installer commissions the new lock (its own lockId) and points the door at it, or
+ * re-commissions the old lockId once the original lock is back.
+ */
+import type { LockLink } from "../access/model.js";
+import type { IdentInfo } from "../protocol/llp/commands.js";
+import type { Store } from "../store/index.js";
+import { LockBridgeError, errorMessage, isLockBridgeError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import { CREDENTIAL_TYPES, LLP_KIND } from "../access/model.js";
+import type { ProvisioningEngine } from "./engine.js";
+import { classifyLockError } from "./lock-errors.js";
+import { readRanges } from "./table-diff.js";
+
+export interface CommissionRequest {
+  lockId: string;
+  profileId: string;
+  link: LockLink;
+}
+
+export class LockService {
+  constructor(
+    private readonly engine: ProvisioningEngine,
+    private readonly log: Logger,
+    /** Throws unknown_profile for an id the hub does not know. */
+    private readonly checkProfile: (profileId: string) => void,
+  ) {}
+
+  private get store(): Store {
+    return this.engine.store;
+  }
+
+  /**
+   * Talks to the lock (before the command's commit): IDENT, PAIR, SET_TIME, STATUS.
+   * @returns the IDENT; the caller then commits with `finishCommission`.
+   */
+  async commission(req: CommissionRequest): Promise<IdentInfo> {
+    this.checkProfile(req.profileId);
+    const existing = this.store.locks.get(req.lockId);
+    if (existing?.state === "commissioned") await this.engine.closeLock(req.lockId);
+    this.store.locks.upsert({ lockId: req.lockId, profileId: req.profileId, link: req.link });
+    const record = this.store.locks.get(req.lockId)!;
+    // A fresh session for commissioning; the worker opens its own afterwards.
+    const handle = await this.engine.openLink(record);
+    try {
+      const ident = await handle.port.ident();
+      if (ident.lockId.toLowerCase() !== req.lockId.toLowerCase()) {
+        throw new LockBridgeError("lock_rejected", `the lock at this link reports lockId ${ident.lockId.toUpperCase()}, not ${req.lockId}`, "lockId");
+      }
+      // The hub holds no key (a new lock), or the lock refuses ours (factory reset): pair.
+      if (!handle.port.paired || !(await this.acceptsOurKey(handle.port))) {
+        try {
+          await handle.port.pair();
+        } catch (e) {
+          const f = classifyLockError(e);
+          if (f.kind === "nak") throw new LockBridgeError("lock_rejected", "the lock refused pairing: it holds another link key; press its pairing button and commission again", "lockId");
+          throw e;
+        }
+      }
+      await handle.port.setTime(Math.floor(this.engine.now() / 1000));
+      const status = await handle.port.status();
+      this.store.transaction(() => {
+        this.store.locks.setIdent(req.lockId, { ...ident });
+        this.store.locks.resetLastEventSeq(req.lockId, status.eventHead);
+        this.store.locks.updateHealth(req.lockId, { online: true, lastSeen: this.engine.now(), battery: status.battery, clockDriftS: 0 });
+      });
+      return ident;
+    } catch (e) {
+      throw toCommandError(e, req.lockId);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Inside the command's transaction: in service. */
+  finishCommission(lockId: string): void {
+    this.store.locks.setState(lockId, "commissioned");
+    // Every slot row of the lock is unknown until verified (a recommissioned lock may hold anything).
+    this.store.slots.resetApplied(lockId, "unknown");
+  }
+
+  /** After the commit: start the worker and deliver every key that reaches the lock's doors. */
+  async afterCommission(lockId: string): Promise<void> {
+    this.engine.doorsChanged();
+    const record = this.store.locks.get(lockId);
+    if (!record) return;
+    await this.engine.openLock(record);
+    this.engine.resyncKeys(this.engine.keysOnLock(lockId));
+  }
+
+  /**
+   * Takes the lock out of service. With `wipe`, every credential on the lock is deleted first
+   * (the lock must be reachable: lock_offline otherwise, nothing changed).
+   */
+  async decommission(lockId: string, wipe: boolean): Promise<void> {
+    const record = this.store.locks.get(lockId);
+    if (!record) throw new LockBridgeError("unknown_lock", `no lock ${lockId}`, "lockId");
+    await this.engine.closeLock(lockId);
+    if (!wipe) return;
+    const handle = await this.engine.openLink(record);
+    try {
+      const ident = (record.ident as IdentInfo | null) ?? (await handle.port.ident());
+      for (const kind of CREDENTIAL_TYPES) {
+        const count = kind === "doorCode" ? ident.codeSlots : kind === "keycard" ? ident.cardSlots : ident.mobileKeySlots;
+        if (!count) continue;
+        const digest = await handle.port.tableDigest(LLP_KIND[kind]);
+        let left = digest.used;
+        for (const range of readRanges(count)) {
+          if (left <= 0) break;
+          const used = await handle.port.readSlots(LLP_KIND[kind], range.first, range.count);
+          for (const s of used) await handle.port.deleteCredential(LLP_KIND[kind], s.slot);
+          left -= used.length;
+        }
+      }
+    } catch (e) {
+      // Back in service: the lock still holds what it held.
+      await this.engine.openLock(record).catch((err: unknown) => this.log.error({ lockId, err: errorMessage(err) }, "could not resume the lock"));
+      throw toCommandError(e, lockId);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Inside the command's transaction: forget the lock and its slot table. */
+  finishDecommission(lockId: string): string[] {
+    const keys = [...this.engine.keysOnLock(lockId)];
+    this.store.locks.remove(lockId);
+    return keys;
+  }
+
+  private async acceptsOurKey(port: { status(): Promise<unknown> }): Promise<boolean> {
+    try {
+      await port.status();
+      return true;
+    } catch (e) {
+      if (classifyLockError(e).kind === "not_paired" || isLockBridgeError(e, "lock_not_paired")) return false;
+      throw e;
+    }
+  }
+}
+
+/** A lock failure as a contract error for the command's response. */
+export function toCommandError(e: unknown, lockId: string): LockBridgeError {
+  if (isLockBridgeError(e) && ["lock_rejected", "unknown_lock", "unknown_profile", "invalid_payload", "lock_offline"].includes(e.code)) return e;
+  const f = classifyLockError(e);
+  if (f.kind === "unreachable") return new LockBridgeError("lock_offline", `lock ${lockId} did not answer`, "lockId");
+  if (f.kind === "nak") return new LockBridgeError("lock_rejected", `lock ${lockId} refused (${f.nak ?? "unknown"})`, "lockId");
+  return new LockBridgeError("lock_rejected", `lock ${lockId}: ${errorMessage(e)}`, "lockId");
+}
