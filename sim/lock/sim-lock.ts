@@ -283,8 +283,8 @@ export class SimLock implements LockContext {
       return cache.response;
     }
     if (frame.seq === 0) this.retryCache = null;
-    const response = this.execute(frame);
-    if (response) this.retryCache = { request: raw, response };
+    const { response, cacheable } = this.execute(frame);
+    if (response && cacheable) this.retryCache = { request: raw, response };
     return response;
   }
 
@@ -299,16 +299,20 @@ export class SimLock implements LockContext {
     return encodeMessage(head, body, { linkKey: key, lockId: this.state.lockId, counter: this.state.lockCounter });
   }
 
-  private execute(frame: Frame): Buffer | null {
+  private execute(frame: Frame): { response: Buffer | null; cacheable: boolean } {
     const s = this.state;
     const name = commandName(frame.cmd);
+    // Restarting after FW_COMMIT: the request is not processed at all, so it consumes no
+    // counter and is not cached; the hub's retry after the restart is executed normally.
+    const restarting = s.fw.restartUntilMs > this.base.now();
+    if (restarting && this.options.fwRestartAnswer === "silent") return { response: null, cacheable: false };
     let plain: Buffer = Buffer.from(frame.body);
     let sealKey: Buffer | null = null;
     if (frame.sec) {
       const key = s.linkKey;
       const opened = key ? openFrame(frame, { linkKey: key, lockId: s.lockId }) : null;
-      if (!key || !opened || opened.counter <= s.hubCounter) return this.notAuthenticated(frame);
-      s.hubCounter = opened.counter;
+      if (!key || !opened || opened.counter <= s.hubCounter) return { response: this.notAuthenticated(frame), cacheable: true };
+      if (!restarting) s.hubCounter = opened.counter;
       plain = opened.plain;
       sealKey = key;
     }
@@ -323,25 +327,26 @@ export class SimLock implements LockContext {
       this.changed();
       return encodeMessage(head, body, { linkKey: sealKey, lockId: s.lockId, counter: sealCounter });
     };
-    if (!name) return respond({ nak: { code: NakCode.UNKNOWN_COMMAND } });
-    if (!frame.sec && s.linkKey && !UNSEALED_ALLOWED.has(name)) return this.notAuthenticated(frame);
+    if (restarting) {
+      const busy = { nak: { code: NakCode.BUSY, retryAfterMs: Math.min(0xffff, s.fw.restartUntilMs - this.base.now()) } };
+      return { response: respond(busy), cacheable: false };
+    }
+    const answer = (o: Outcome) => ({ response: respond(o), cacheable: true });
+    if (!name) return answer({ nak: { code: NakCode.UNKNOWN_COMMAND } });
+    if (!frame.sec && s.linkKey && !UNSEALED_ALLOWED.has(name)) return { response: this.notAuthenticated(frame), cacheable: true };
     let req;
     try {
       req = decodeRequestBody(frame.cmd, plain);
     } catch (e) {
-      if (isLockBridgeError(e, "frame_invalid")) return respond({ nak: { code: NakCode.MALFORMED } });
+      if (isLockBridgeError(e, "frame_invalid")) return answer({ nak: { code: NakCode.MALFORMED } });
       throw e;
     }
-    if (this.state.fw.restartUntilMs > this.base.now()) {
-      if (this.options.fwRestartAnswer === "silent") return null;
-      return respond({ nak: { code: NakCode.BUSY, retryAfterMs: Math.min(0xffff, s.fw.restartUntilMs - this.base.now()) } });
-    }
     const behavior = this.behaviors.get(name);
-    if (!behavior) return respond({ nak: { code: NakCode.UNKNOWN_COMMAND } });
+    if (!behavior) return answer({ nak: { code: NakCode.UNKNOWN_COMMAND } });
     this.executed.set(name, (this.executed.get(name) ?? 0) + 1);
     const outcome = behavior.handle(req, this);
     this.changed();
-    return respond(outcome);
+    return answer(outcome);
   }
 
   private notAuthenticated(frame: Frame): Buffer {

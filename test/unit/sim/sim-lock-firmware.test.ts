@@ -44,6 +44,22 @@ describe("firmware update", () => {
     expect(r.ok ? null : r.nak).toMatchObject({ name: "BUSY", retryAfterMs: 3000 });
   });
 
+  it("a request sent during the restart is not consumed: its identical retry afterwards is executed", () => {
+    for (const mode of ["silent", "busy"] as const) {
+      const h = lockHarness({ paired: true, fwRestartMs: 2000, fwRestartAnswer: mode });
+      upload(h);
+      h.ok({ cmd: "FW_COMMIT" });
+      const req = h.peer.encode({ cmd: "STATUS" });
+      const during = h.lock.handleRequest(req);
+      if (mode === "silent") expect(during).toBeNull();
+      else expect(h.peer.decode("STATUS", during!)).toMatchObject({ ok: false, nak: { name: "BUSY" }, frame: { sec: true } });
+      h.clock.advance(2000);
+      const after = h.peer.decode("STATUS", h.lock.handleRequest(req)!);
+      expect(after.ok).toBe(true);
+      expect(h.lock.executionCount("STATUS")).toBe(1);
+    }
+  });
+
   it("refuses an image whose hash does not match (VERIFY_FAILED) and keeps the old version", () => {
     const h = lockHarness();
     upload(h, image, Buffer.alloc(32, 9));
