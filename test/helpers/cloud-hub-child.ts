@@ -1,0 +1,85 @@
+/**
+ * The hub's cloud part as a real child process, for crash tests (SIGKILL at any moment).
+ * Environment:
+ *   HUB_URL, HUB_STORE (SQLite file), HUB_PROTOCOL (4|5)
+ *   HUB_HOLD_CMD      a command name: its handler prints {"holding": id} and never commits
+ *   HUB_EVENT_EVERY_MS  emit an access event this often (a lock streaming events)
+ *   HUB_MARK_APPLIED  "1": key.upsert also emits, inside its own commit, a marker event
+ *                     carrying the command id, so the cloud can count applications per command
+ * Prints JSON lines: {"online": true} once connected, {"holding": id}.
+ */
+import { CloudSync } from "../../src/cloud/cloud-sync.js";
+import type { CommandHandler, HandlerFor } from "../../src/cloud/registry.js";
+import { createLogger } from "../../src/shared/logger.js";
+import { openStore } from "../../src/store/index.js";
+
+const env = (name: string): string => {
+  const v = process.env[name];
+  if (v === undefined) throw new Error(`${name} is required`);
+  return v;
+};
+
+const store = openStore(env("HUB_STORE"));
+const cloud = new CloudSync({
+  hubId: "hub-crash",
+  url: env("HUB_URL"),
+  topicPrefix: "lockbridge",
+  protocolVersion: process.env.HUB_PROTOCOL === "4" ? 4 : 5,
+  maxEvents: 1_000_000,
+  version: "0.0.0-test",
+  store,
+  log: createLogger({ level: (process.env.HUB_LOG_LEVEL as "info" | undefined) ?? "silent", destination: undefined }),
+  connection: { backoff: { baseMs: 50, capMs: 300 }, publishTimeoutMs: 5000 },
+});
+
+const print = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+
+const hold = process.env.HUB_HOLD_CMD;
+if (hold) {
+  const inner = cloud.registry.get(hold as "site.configure") as CommandHandler;
+  cloud.registry.register(hold as "site.configure", {
+    ...inner,
+    timeoutMs: 3_600_000,
+    handle: async (_cmd, ctx) => {
+      print({ holding: ctx.meta.id });
+      return new Promise(() => undefined); // never commits: the hub is killed here
+    },
+  } as HandlerFor<"site.configure">);
+}
+
+if (process.env.HUB_MARK_APPLIED === "1") {
+  const inner = cloud.registry.get("key.upsert") as unknown as HandlerFor<"key.upsert">;
+  cloud.registry.register("key.upsert", {
+    ...inner,
+    handle: (cmd, ctx) =>
+      inner.handle(cmd, {
+        ...ctx,
+        commit: (fn) =>
+          ctx.commit(() => {
+            const outcome = fn();
+            ctx.emit({ type: "credential.provisioned", keyId: cmd.keyId, credential: "doorCode", commandId: ctx.meta.id });
+            return outcome;
+          }),
+      }),
+  });
+}
+
+await cloud.start();
+const everyMs = Number(process.env.HUB_EVENT_EVERY_MS ?? 0);
+if (everyMs > 0) {
+  let n = 0;
+  setInterval(() => cloud.events.emit({ type: "access.granted", doorId: "room-101", keyId: "k-stream", credential: "keycard", pid: process.pid, n: n++ }), everyMs);
+}
+const ready = setInterval(() => {
+  if (cloud.connected) {
+    clearInterval(ready);
+    print({ online: true, pid: process.pid });
+  }
+}, 10);
+
+process.on("SIGTERM", () => {
+  void cloud.stop().then(() => {
+    store.close();
+    process.exit(0);
+  });
+});
