@@ -130,6 +130,10 @@ export class LinkBus {
 
   private pumpOnce(): void {
     if (this.flight || this.closed) return;
+    // The link's first open is under way: wait for it (bounded by the transport's connect
+    // timeout) rather than spend an attempt on a write that must fail. Later outages do
+    // cost attempts, so that requests fail and locks go offline while a port is gone.
+    if (this.transport.status().state === "opening") return;
     const now = this.clock.now();
     const n = this.members.length;
     let earliest: number | undefined;
