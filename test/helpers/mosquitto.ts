@@ -74,6 +74,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const tlsPort = options.tls ? await freePort() : undefined;
   const tls = options.tls ? makeTlsMaterial(path.join(dir, "tls")) : undefined;
   const lines = [
+    // Started as root, Mosquitto would drop to the "mosquitto" user and fail to read our temp files.
+    `user ${os.userInfo().username}`,
     "per_listener_settings false",
     `persistence true`,
     `persistence_location ${dir}/`,
