@@ -78,6 +78,7 @@ export class CloudSync {
   private housekeeping: TimerHandle | undefined;
   /** needsSnapshot/siteId as last published, to republish the state when they change. */
   private publishedStateKey = "";
+  private commandChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: CloudSyncOptions) {
     const { store } = options;
@@ -186,7 +187,18 @@ export class CloudSync {
     };
   }
 
-  private async onCommand(packet: IPublishPacket): Promise<void> {
+  /**
+   * One ordered queue across connections too: a command redelivered on a new connection
+   * while its first delivery is still being handled (a long lock command outlived the link)
+   * waits for it, then finds its stored response instead of running twice.
+   */
+  private onCommand(packet: IPublishPacket): Promise<void> {
+    const run = this.commandChain.then(() => this.handleCommand(packet));
+    this.commandChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async handleCommand(packet: IPublishPacket): Promise<void> {
     const { response, duplicate } = await this.dispatcher.dispatch(Buffer.from(packet.payload));
     const payload = JSON.stringify(response);
     this.log.info({ id: response.id, cmd: response.cmd, ok: response.ok, duplicate, ...(!response.ok && { error: response.error.code }) }, "command answered");

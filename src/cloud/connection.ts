@@ -231,6 +231,7 @@ export class CloudConnection {
     this.client = client;
     this.sessionId = sessionId;
     this.holdAcks(client);
+    this.keepAliveDuringCommands(client);
     client.on("connect", (connack) => this.onConnect(client, connack));
     client.on("error", (err) => this.log.warn({ err: errorMessage(err), code: (err as { code?: unknown }).code }, "mqtt error"));
     client.on("close", () => this.onClose(client));
@@ -262,6 +263,23 @@ export class CloudConnection {
       }
       if (packet.topic === topics.state) this.onStateMessage(client, Buffer.from(packet.payload));
       done();
+    };
+  }
+
+  /**
+   * While a command holds the packet pump, mqtt.js cannot read the broker's PINGRESP and
+   * would declare the link dead after 1.5 keepalive intervals; a lock command may take
+   * longer than that. The keepalive verdict waits until the command is done (the broker's
+   * own keepalive is served by our PINGREQs, which still go out).
+   */
+  private keepAliveDuringCommands(client: MqttClient): void {
+    const timeout = client.onKeepaliveTimeout.bind(client);
+    client.onKeepaliveTimeout = () => {
+      if (this.commandsInProgress > 0 && this.client === client && client.keepaliveManager) {
+        client.keepaliveManager.reschedule();
+        return;
+      }
+      timeout();
     };
   }
 
