@@ -19,6 +19,14 @@ export class HubCounter {
     private readonly blockSize = 64,
   ) {}
 
+  /**
+   * Drop the rest of the current block (at a new link key): the store may restart the
+   * counter space for the new key, so the next counter must come from a fresh reservation.
+   */
+  discardBlock(): void {
+    this.next = this.end = 0;
+  }
+
   /** Synchronous when the current block has room (the hot path). */
   take(): number | Promise<number> {
     if (this.next < this.end) return this.next++;

@@ -26,7 +26,11 @@ export interface LinkStateStore {
   saveLastLockCounter(lockId: string, counter: number): void | Promise<void>;
   linkKeys(lockId: string): LinkKeys | Promise<LinkKeys>;
   savePendingLinkKey(lockId: string, key: Buffer): void | Promise<void>;
-  /** pending -> active, and the last accepted lock counter back to 0 (a new key starts a new counter space). */
+  /**
+   * pending -> active, and the last accepted lock counter back to 0 (a new key starts a new
+   * counter space). The store may also restart the hub counters here; the session then takes
+   * a fresh reservation for the new key.
+   */
   confirmPendingLinkKey(lockId: string): void | Promise<void>;
   discardPendingLinkKey(lockId: string): void | Promise<void>;
 }
@@ -41,6 +45,9 @@ interface LockLinkRecord {
 /** In-memory LinkStateStore for tests, demos and the simulator-driven bench. */
 export class MemoryLinkStateStore implements LinkStateStore {
   private readonly records = new Map<string, LockLinkRecord>();
+
+  /** restartHubCountersOnPair: behave like a store that restarts the hub counter space at a new key. */
+  constructor(private readonly opts: { restartHubCountersOnPair?: boolean } = {}) {}
   /** How many times counters were reserved (each is one durable write in a real store). */
   reservations = 0;
 
@@ -79,6 +86,7 @@ export class MemoryLinkStateStore implements LinkStateStore {
     r.active = r.pending;
     r.pending = null;
     r.lastLockCounter = 0;
+    if (this.opts.restartHubCountersOnPair) r.hubCounterNext = 1;
   }
   discardPendingLinkKey(lockId: string): void {
     this.record(lockId).pending = null;

@@ -165,6 +165,7 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
   adoptLinkKey(key: Buffer): void {
     this.keys = { active: Buffer.from(key), pending: null };
     this.lastLockCounter = 0;
+    this.hubCounter.discardBlock();
   }
 
   /** A key stored as pending before PAIR: if the PAIR's answer is lost, later requests find out whether the lock took it. */
