@@ -143,6 +143,30 @@ describe("lock link over BLE: proxy central (TCP)", () => {
   });
 });
 
+describe("lock link over BLE: proxy restarts", () => {
+  it("the proxy goes away and comes back on the same port: the central reconnects and requests succeed again", async () => {
+    const lock = bleLocks(1)[0]!;
+    let proxy = await startBleProxy([lock]);
+    const port = proxy.port;
+    cleanup.push(() => proxy.close());
+    const central = new ProxyCentral({ host: proxy.host, port, logger: quietLogger });
+    const l = links(Promise.resolve(central));
+    const c = bleClient(l, lock);
+    await c.putCredential({ kind: CredentialKind.DOOR_CODE, slot: 0, validFrom: 0, validUntil: 0, secret: "1357" });
+    await proxy.close();
+    await until(() => l.transports()[0]!.state === "idle", 3000, "link dropped with the proxy");
+    proxy = await startBleProxy([lock], { port });
+    // The engine retries until the link is back (the proxy client reconnects with backoff).
+    let done = false;
+    for (let i = 0; i < 20 && !done; i++) {
+      done = await c.putCredential({ kind: CredentialKind.DOOR_CODE, slot: 1, validFrom: 0, validUntil: 0, secret: "2468" }).then(() => true, () => false);
+      if (!done) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(done).toBe(true);
+    expect(lock.slots(CredentialKind.DOOR_CODE).map((s) => s.slot)).toEqual([0, 1]);
+  });
+});
+
 describe("BLE unavailable", () => {
   it("noble failing to load (EAFNOSUPPORT) is contained: typed ble_unavailable, a clear log, other links unaffected", async () => {
     const lines: string[] = [];

@@ -220,6 +220,7 @@ export class ProxyCentral extends EventEmitter implements BleCentral {
       socket.connect(this.opts.port, this.opts.host, () => {
         up = true;
         clearTimeout(timer);
+        clearTimeout(this.retry);
         this.socket = socket;
         this.backoff.reset();
         this.log.info({ proxy: this.target }, "BLE proxy connected");
@@ -237,7 +238,9 @@ export class ProxyCentral extends EventEmitter implements BleCentral {
     if (this.closed) return;
     const delay = this.backoff.next();
     this.log.warn({ proxy: this.target, retryMs: delay }, "BLE proxy connection lost; reconnecting");
+    clearTimeout(this.retry);
     this.retry = setTimeout(() => {
+      if (this.connected || this.closed) return; // a caller reconnected meanwhile
       this.connected = this.connect(5_000);
       this.connected.catch(() => this.onLost());
     }, delay);
