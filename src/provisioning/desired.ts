@@ -28,8 +28,8 @@ export interface DesiredContext {
 export interface DesiredOutcome {
   /** Locks whose desired table changed. */
   changedLocks: Set<string>;
-  /** Credentials that found no free slot: lockId -> credentialIds. */
-  memoryFull: Map<string, Set<number>>;
+  /** Credentials that could not be placed: lockId -> credentialId -> why (no free slot, or the lock lacks the kind). */
+  unplaced: Map<string, Map<number, "lock_memory_full" | "not_supported">>;
 }
 
 /** The current credential of each kind of a key, from its credential history. */
@@ -42,7 +42,7 @@ export function currentCredentials(history: readonly CredentialRecord[]): Partia
 /** Writes the key's wanted slot rows; must run inside a store transaction. */
 export function syncKeyDesired(keyId: string, ctx: DesiredContext): DesiredOutcome {
   const { store } = ctx;
-  const outcome: DesiredOutcome = { changedLocks: new Set(), memoryFull: new Map() };
+  const outcome: DesiredOutcome = { changedLocks: new Set(), unplaced: new Map() };
   const key = store.keys.get(keyId);
   const history = store.credentials.history(keyId);
   const current = currentCredentials(history);
@@ -106,16 +106,20 @@ export function syncKeyDesired(keyId: string, ctx: DesiredContext): DesiredOutco
       before.flags === w.flags &&
       before.secretDigest.equals(w.digest);
     if (same) continue;
-    const assigned = store.slots.assign(
-      w.lockId,
-      w.kind,
-      { credentialId: w.credentialId, validFrom: w.validFrom, validUntil: w.validUntil, flags: w.flags, secretDigest: w.digest },
-      ctx.slotCount(w.lockId, w.kind),
-    );
+    const count = ctx.slotCount(w.lockId, w.kind);
+    const assigned =
+      count === 0
+        ? null
+        : store.slots.assign(
+            w.lockId,
+            w.kind,
+            { credentialId: w.credentialId, validFrom: w.validFrom, validUntil: w.validUntil, flags: w.flags, secretDigest: w.digest },
+            count,
+          );
     if (assigned === null) {
-      const set = outcome.memoryFull.get(w.lockId) ?? new Set<number>();
-      set.add(w.credentialId);
-      outcome.memoryFull.set(w.lockId, set);
+      const m = outcome.unplaced.get(w.lockId) ?? new Map<number, "lock_memory_full" | "not_supported">();
+      m.set(w.credentialId, count === 0 ? "not_supported" : "lock_memory_full");
+      outcome.unplaced.set(w.lockId, m);
     }
     outcome.changedLocks.add(w.lockId);
   }

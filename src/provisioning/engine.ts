@@ -75,6 +75,8 @@ export interface LockStatusPayload {
 }
 
 export interface EngineOptions {
+  /** How often each lock's tables are verified with TABLE_DIGEST while nothing else happens (changes behind the hub's back). */
+  verifyIntervalMs?: number;
   /** Delay before a key changed inside its at-risk horizon is judged (lets provisioning run first). */
   atRiskGraceMs?: number;
   backoff?: BackoffPolicy;
@@ -114,7 +116,8 @@ export class ProvisioningEngine {
   private readonly tables: StoreLockTables;
   private readonly locks = new Map<string, LockEntry>();
   private readonly online = new Map<string, boolean>();
-  private readonly memoryFull = new Map<string, Set<number>>();
+  /** Credentials the store found no slot for: lockId -> credentialId -> reason. */
+  private readonly unplaced = new Map<string, Map<number, "lock_memory_full" | "not_supported">>();
   /** Last published fact per `${lockId}|${credentialId}`, for credential.provisioned/failed. */
   private readonly lastFacts = new Map<string, CredentialFact["state"] | "failed">();
   private readonly atRiskReported = new Set<string>();
@@ -200,13 +203,13 @@ export class ProvisioningEngine {
     this.store.transaction(() => {
       const ctx = this.desiredContext();
       for (const keyId of ids) {
-        for (const lockId of this.memoryFull.keys()) this.forgetMemoryFull(lockId, keyId);
+        this.forgetUnplaced(keyId);
         const out = syncKeyDesired(keyId, ctx);
         for (const l of out.changedLocks) changedLocks.add(l);
-        for (const [lockId, credIds] of out.memoryFull) {
-          const set = this.memoryFull.get(lockId) ?? new Set<number>();
-          for (const c of credIds) set.add(c);
-          this.memoryFull.set(lockId, set);
+        for (const [lockId, creds] of out.unplaced) {
+          const m = this.unplaced.get(lockId) ?? new Map<number, "lock_memory_full" | "not_supported">();
+          for (const [c, why] of creds) m.set(c, why);
+          this.unplaced.set(lockId, m);
         }
       }
     });
@@ -218,7 +221,25 @@ export class ProvisioningEngine {
       this.status.keyChanged(keyId);
       this.scheduleKey(keyId);
     }
+    // A slot freed on a full lock: credentials that found none may fit now.
+    const waiting = new Set<string>();
+    for (const lockId of changedLocks) {
+      for (const credentialId of this.unplaced.get(lockId)?.keys() ?? []) {
+        const keyId = this.store.credentials.get(credentialId)?.keyId;
+        if (keyId !== undefined && !ids.includes(keyId)) waiting.add(keyId);
+      }
+    }
+    if (waiting.size > 0 && !this.retryingUnplaced) {
+      this.retryingUnplaced = true;
+      try {
+        this.resyncKeys(waiting);
+      } finally {
+        this.retryingUnplaced = false;
+      }
+    }
   }
+
+  private retryingUnplaced = false;
 
   /** Every live key that reaches one of these doors (directly or through a linked room). */
   keysReachingDoors(doorIds: Iterable<string>): Set<string> {
@@ -280,11 +301,13 @@ export class ProvisioningEngine {
     return { codeMinLen: ident.codeMinLen, codeMaxLen: ident.codeMaxLen };
   }
 
-  private forgetMemoryFull(lockId: string, keyId: string): void {
-    const set = this.memoryFull.get(lockId);
-    if (!set) return;
-    for (const c of this.store.credentials.history(keyId)) set.delete(c.credentialId);
-    if (set.size === 0) this.memoryFull.delete(lockId);
+  private forgetUnplaced(keyId: string): void {
+    if (this.unplaced.size === 0) return;
+    const ids = this.store.credentials.history(keyId).map((c) => c.credentialId);
+    for (const [lockId, m] of this.unplaced) {
+      for (const id of ids) m.delete(id);
+      if (m.size === 0) this.unplaced.delete(lockId);
+    }
   }
 
   /** The door codes held per door (room + linked doors), for allocation. Keyed by doorId. */
@@ -399,7 +422,10 @@ export class ProvisioningEngine {
           if (!byRef.has(k)) byRef.set(k, { state: "present" });
         }
       }
-      for (const [lockId, set] of this.memoryFull) if (set.has(c.credentialId)) byRef.set(`${lockId}|${ref}`, { state: "failed", reason: "lock_memory_full" });
+      for (const [lockId, m] of this.unplaced) {
+        const why = m.get(c.credentialId);
+        if (why !== undefined) byRef.set(`${lockId}|${ref}`, { state: "failed", reason: why });
+      }
     }
     // Doors whose lock still holds something of this key although the key no longer targets them.
     const formerDoors: { doorId: string; linked: boolean }[] = [];
@@ -535,6 +561,7 @@ export class ProvisioningEngine {
       ident: (lock.ident as IdentInfo | null) ?? null,
       doorId: () => this.store.doors.byLock(lockId)[0]?.doorId,
       pollIntervalMs: handle.pollIntervalMs,
+      ...(this.options.verifyIntervalMs !== undefined ? { verifyIntervalMs: this.options.verifyIntervalMs } : {}),
       doorHeldOpenSeconds: () => this.store.site.get()?.doorHeldOpenSeconds ?? 120,
       ...(this.options.random ? { random: this.options.random } : {}),
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),

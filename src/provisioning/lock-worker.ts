@@ -72,6 +72,8 @@ export interface LockWorkerOptions {
   doorId: () => string | undefined;
   /** STATUS poll period: the profile's poll interval on serial, a safety net on TCP/BLE. */
   pollIntervalMs: number;
+  /** Routine TABLE_DIGEST check of every table (a lock changed behind the hub's back). Default 15 min. */
+  verifyIntervalMs?: number;
   doorHeldOpenSeconds: () => number;
   random?: () => number;
   backoff?: BackoffPolicy;
@@ -80,6 +82,7 @@ export interface LockWorkerOptions {
 
 /** Verification that failed this many times in a row without progress backs off. */
 const MAX_VERIFY_ROUNDS = 3;
+const DEFAULT_VERIFY_INTERVAL_MS = 15 * 60_000;
 /** Events read per READ_EVENTS (the protocol's maximum). */
 const EVENT_BATCH = 32;
 
@@ -94,6 +97,7 @@ export class LockWorker {
   private loopDone: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
   private pollTimer: TimerHandle | undefined;
+  private verifyTimer: TimerHandle | undefined;
   private heldOpenTimer: TimerHandle | undefined;
   private failures = 0;
   private verifyRounds = 0;
@@ -122,6 +126,7 @@ export class LockWorker {
     if (!this.stopped) return;
     this.stopped = false;
     this.armPoll();
+    this.armVerify();
     this.loopDone = this.loop();
   }
 
@@ -129,6 +134,7 @@ export class LockWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     this.pollTimer?.cancel();
+    this.verifyTimer?.cancel();
     this.heldOpenTimer?.cancel();
     this.failUnlocks(new LockBridgeError("lock_offline", "the hub is stopping"), true);
     this.kick();
@@ -273,6 +279,17 @@ export class LockWorker {
     }, this.o.pollIntervalMs);
   }
 
+  private armVerify(): void {
+    this.verifyTimer?.cancel();
+    if (this.stopped) return;
+    this.verifyTimer = this.o.clock.setTimeout(() => {
+      for (const k of CREDENTIAL_TYPES) this.needs.verify.add(k);
+      // Refusals are retried now and then too (memory freed on the lock, firmware updated).
+      this.retryFailed();
+      this.armVerify();
+    }, this.o.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS);
+  }
+
   private async loop(): Promise<void> {
     while (!this.stopped) {
       if (this.replaced) {
@@ -385,6 +402,8 @@ export class LockWorker {
     this.o.hooks.ident(this.lockId, ident);
     this.o.hooks.health(this.lockId, { online: true, lastSeen: this.o.clock.now() });
     this.needs.handshake = false;
+    // After a reconnect (or a firmware update) earlier refusals may not hold any more.
+    this.retryFailed();
   }
 
   /**
@@ -583,6 +602,7 @@ export class LockWorker {
         }
       }
       const reason = nakReason(f.nak);
+      this.retryAt.delete(key);
       this.o.log.warn({ lockId: this.lockId, kind: op.kind, slot: op.slot, nak: f.nak, reason }, "lock refused a credential");
       this.o.store.markFailed(this.lockId, op.kind, op.slot, reason, null);
       this.o.hooks.slotsChanged(this.lockId, this.credentialIds([row]));

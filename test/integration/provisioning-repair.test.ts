@@ -1,0 +1,134 @@
+/**
+ * Drift repair end to end: a lock that lost its memory, was factory reset, was changed
+ * behind the hub's back, or was replaced; and a lock that refuses (NAK) a credential.
+ */
+import { describe, expect, it } from "vitest";
+import { CredentialKind, StatusFlag } from "../../src/protocol/llp/index.js";
+import { codeOf, keyPayload, withProperty, TEST_ROOM_PROFILE } from "../helpers/property.js";
+
+const FAST_VERIFY = { engine: { verifyIntervalMs: 500 } };
+
+describe("drift repair", () => {
+  it("a lock that lost its memory gets exactly the desired table back", async () => {
+    await withProperty({ rooms: 1, commons: [], ...FAST_VERIFY }, async (p) => {
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
+      await p.ok("key.upsert", keyPayload(p, "k-2", ["room-101"]));
+      const s1 = await p.waitForKey("k-1", (x) => x.state === "active");
+      await p.waitForKey("k-2", (x) => x.state === "active");
+      const lock = p.sim("room-101");
+      const digest = lock.table(CredentialKind.DOOR_CODE)!.digest();
+      lock.table(CredentialKind.DOOR_CODE)!.clear();
+      expect(lock.enterCode(codeOf(s1)).granted).toBe(false);
+      await p.waitFor("the table restored", () => lock.table(CredentialKind.DOOR_CODE)!.digest().equals(digest));
+      expect(lock.enterCode(codeOf(s1)).granted).toBe(true);
+    });
+  });
+
+  it("a factory-reset lock (same lockId, no link key) is re-paired and re-provisioned automatically", async () => {
+    await withProperty({ rooms: 1, commons: [], ...FAST_VERIFY }, async (p) => {
+      await p.ok("keycards.upsert", { cards: [{ cardId: "c1", uid: "04a1b2c3d4e5f6", label: "1" }] });
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"], { keycard: { enabled: true, cardId: "c1" } }));
+      const s = await p.waitForKey("k-1", (x) => x.state === "active");
+      const lock = p.sim("room-101");
+      const keyBefore = lock.linkKey;
+      lock.factoryReset();
+      expect(lock.linkKey).toBeNull();
+      expect(lock.enterCode(codeOf(s)).granted).toBe(false);
+      await p.waitFor("re-paired and restored", () => lock.linkKey !== null && lock.enterCode(codeOf(s)).granted);
+      expect(lock.linkKey?.equals(keyBefore!)).toBe(false); // a fresh link key
+      await p.waitFor("card restored", () => lock.table(CredentialKind.KEYCARD)!.used === 1);
+      expect(lock.presentCard("04a1b2c3d4e5f6").granted).toBe(true);
+      await p.waitForKey("k-1", (x) => x.state === "active");
+    });
+  });
+
+  it("a table changed behind the hub's back is repaired: foreign entries deleted, ours rewritten", async () => {
+    await withProperty({ rooms: 1, commons: [], ...FAST_VERIFY }, async (p) => {
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
+      await p.ok("key.upsert", keyPayload(p, "k-2", ["room-101"]));
+      const a = codeOf(await p.waitForKey("k-1", (x) => x.state === "active"));
+      const b = codeOf(await p.waitForKey("k-2", (x) => x.state === "active"));
+      await p.settle();
+      const lock = p.sim("room-101");
+      const table = lock.table(CredentialKind.DOOR_CODE)!;
+      const expected = table.digest();
+      // Someone adds a code of their own, deletes k-2's, and widens k-1's window.
+      table.put(20, { validFrom: 0, validUntil: 0, flags: 0, secret: Buffer.from("555123") });
+      const slotB = table.findSecret(Buffer.from(b))!;
+      table.delete(slotB);
+      const slotA = table.findSecret(Buffer.from(a))!;
+      table.put(slotA, { ...table.get(slotA)!, validUntil: 0 });
+      expect(lock.enterCode("555123").granted).toBe(true);
+      await p.waitFor("the table repaired", () => table.digest().equals(expected));
+      expect(lock.enterCode("555123").granted).toBe(false);
+      expect(lock.enterCode(b).granted).toBe(true);
+      expect(table.get(table.findSecret(Buffer.from(a))!)?.validUntil).not.toBe(0);
+    });
+  });
+
+  it("a replaced lock (IDENT shows another lockId) raises lock.replaced and waits for an installer", async () => {
+    await withProperty({ rooms: 1, commons: [], ...FAST_VERIFY }, async (p) => {
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
+      const s = await p.waitForKey("k-1", (x) => x.state === "active");
+      const oldId = p.lockIdOf("room-101");
+      const newId = "4c42aaaaaaaaaaaa";
+      p.sim("room-101").replace(newId);
+      const ev = await p.waitFor("lock.replaced", () => p.events("lock.replaced").find((e) => e.lockId === oldId));
+      expect(ev).toMatchObject({ newLockId: newId.toUpperCase(), doorId: "room-101" });
+      const waiting = await p.waitForKey("k-1", (x) => x.state === "pending");
+      expect(waiting.doors[0]).toMatchObject({ state: "pending", reasons: ["not_commissioned"] });
+      // The stranger is not accepted on its own: nothing is written to it.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(p.sim("room-101").linkKey).toBeNull();
+      expect(p.sim("room-101").table(CredentialKind.DOOR_CODE)!.used).toBe(0);
+      // The installer commissions the new lock and points the door at it.
+      const link = p.store.locks.get(oldId)!.link;
+      await p.ok("lock.commission", { lockId: newId, profile: TEST_ROOM_PROFILE.id, link });
+      await p.ok("door.upsert", { doorId: "room-101", name: "room-101", lockId: newId, kind: "room", linkedDoorIds: [], protectConfiguration: false });
+      const fixed = await p.waitForKey("k-1", (x) => x.state === "active");
+      expect(codeOf(fixed)).toBe(codeOf(s));
+      expect(p.sim("room-101").enterCode(codeOf(s)).granted).toBe(true);
+    });
+  });
+});
+
+describe("lock refusals", () => {
+  it("MEMORY_FULL -> failed (lock_memory_full) with credential.failed; retried once memory is freed", async () => {
+    await withProperty({ rooms: 1, commons: [], ...FAST_VERIFY }, async (p) => {
+      p.sim("room-101").setMemoryFull(true);
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
+      const s = await p.waitForKey("k-1", (x) => x.state === "failed");
+      expect(s.doors[0]).toMatchObject({ state: "failed", reasons: ["lock_memory_full"] });
+      expect(s.doorCode).toMatchObject({ state: "failed", reason: "lock_memory_full" });
+      await p.waitFor("credential.failed", () => p.events("credential.failed").find((e) => e.keyId === "k-1" && e.reason === "lock_memory_full"));
+      p.sim("room-101").setMemoryFull(false);
+      const fixed = await p.waitForKey("k-1", (x) => x.state === "active");
+      expect(p.sim("room-101").enterCode(codeOf(fixed)).granted).toBe(true);
+      expect(p.events("credential.provisioned").some((e) => e.keyId === "k-1")).toBe(true);
+    });
+  });
+
+  it("a credential type the lock lacks -> failed (not_supported), the other types still work", async () => {
+    const noMobile = { ...TEST_ROOM_PROFILE, capabilities: TEST_ROOM_PROFILE.capabilities.filter((c) => c !== "mobileKeys"), slots: { doorCode: 32, keycard: 32, smartKey: 0 } };
+    await withProperty({ rooms: 1, commons: [], roomProfile: noMobile }, async (p) => {
+      const publicKey = Buffer.alloc(32, 7).toString("base64");
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"], { smartKey: { enabled: true, publicKey } }));
+      const s = await p.waitForKey("k-1", (x) => x.state === "failed");
+      expect(s.doors[0]).toMatchObject({ state: "failed", reasons: ["not_supported"] });
+      expect(s.smartKey).toEqual({ state: "failed", reason: "not_supported" });
+      await p.settle();
+      expect(p.sim("room-101").enterCode(codeOf(s)).granted).toBe(true);
+    });
+  });
+
+  it("the lock's status flags: a lock that lost power gets its clock set again", async () => {
+    await withProperty({ rooms: 1, commons: [], ...FAST_VERIFY }, async (p) => {
+      const lock = p.sim("room-101");
+      lock.powerLoss();
+      expect(lock.statusFlags & StatusFlag.CLOCK_NOT_SET).not.toBe(0);
+      await p.waitFor("lock.clock_lost", () => p.events("lock.clock_lost").find((e) => e.lockId === p.lockIdOf("room-101")));
+      await p.waitFor("clock set", () => (lock.statusFlags & StatusFlag.CLOCK_NOT_SET) === 0);
+      expect(Math.abs(lock.time - Math.floor(p.clock.now() / 1000))).toBeLessThanOrEqual(2);
+    });
+  });
+});
