@@ -36,6 +36,7 @@ export const ENV_OVERRIDES: readonly { name: string; path: readonly string[]; pa
   { name: "LOCKBRIDGE_MQTT_USERNAME", path: ["mqtt", "username"], parse: "string" },
   { name: "LOCKBRIDGE_MQTT_PASSWORD", path: ["mqtt", "password"], parse: "string" },
   { name: "LOCKBRIDGE_MQTT_EMBEDDED_PORT", path: ["mqtt", "embedded", "port"], parse: "int" },
+  { name: "LOCKBRIDGE_MQTT_PROTOCOL_VERSION", path: ["mqtt", "protocolVersion"], parse: "int" },
   { name: "LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY", path: ["cloud", "commandPublicKey"], parse: "string" },
   { name: "LOCKBRIDGE_OUTBOX_MAX_EVENTS", path: ["outbox", "maxEvents"], parse: "int" },
   { name: "LOCKBRIDGE_BLE_ENABLED", path: ["ble", "enabled"], parse: "bool" },

@@ -110,6 +110,8 @@ export const configSchema = section({
       key: readableFile.optional(),
       rejectUnauthorized: bool.default(true),
     }).optional(),
+    /** MQTT protocol level: 5 (default with mqtt.url) or 4 (3.1.1). The embedded broker speaks 3.1.1 only. */
+    protocolVersion: z.union([z.literal(4), z.literal(5)], { error: "expected 4 (MQTT 3.1.1) or 5 (MQTT 5)" }).optional(),
     embedded: section({
       /** The embedded broker listens on 127.0.0.1 only: it has no authentication. 0 = any free port. */
       port: int(0, 65535).default(1883),
@@ -122,7 +124,7 @@ export const configSchema = section({
         ctx.addIssue({ code: "custom", path: ["tls", missing], message: "expected a file path string: tls.cert and tls.key go together" });
       }
       if (mqtt.url === undefined) {
-        for (const field of ["tls", "username", "password"] as const) {
+        for (const field of ["tls", "username", "password", "protocolVersion"] as const) {
           if (mqtt[field] !== undefined) {
             ctx.addIssue({ code: "custom", path: [field], message: "only applies with mqtt.url set (the embedded broker is plain TCP on 127.0.0.1)" });
           }
