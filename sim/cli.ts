@@ -12,7 +12,8 @@ import { errorMessage, isLockBridgeError } from "../src/shared/errors.js";
 import { ControlClient } from "./control/client.js";
 import { FAULTS } from "./control/actions.js";
 import { startControlServer } from "./control/server.js";
-import { Fleet, propertyBaseDir } from "./fleet/fleet.js";
+import { commissionIntoHub } from "./fleet/commission.js";
+import { Fleet, propertyBaseDir, type ReadyInfo } from "./fleet/fleet.js";
 import { loadProperty } from "./fleet/property.js";
 import { ed25519RawPublicKey } from "./lock/door.js";
 
@@ -24,12 +25,16 @@ export const DEMO_PROPERTY = fileURLToPath(new URL("./properties/demo.yaml", imp
 const USAGE = `Usage: lockbridge sim <command> [options]
 
 Start a fleet:
-  run PROPERTY [--state FILE] [--control PORT] [--ephemeral]
+  run PROPERTY [--state FILE] [--control PORT] [--ephemeral] [--commission]
                                   start the locks of a property file (YAML/JSON) and a control endpoint;
-                                  prints one "ready" JSON line with the ports, runs until SIGINT/SIGTERM
-  demo [--state FILE] [--control PORT] [--ephemeral]
+                                  prints one "ready" JSON line with the ports, runs until SIGINT/SIGTERM;
+                                  --commission: then put the property into the hub over MQTT (as the cloud:
+                                  site.configure, lock.commission, door.upsert) [--mqtt URL --hub-id ID --prefix P,
+                                  default $LOCKBRIDGE_MQTT_URL $LOCKBRIDGE_HUB_ID $LOCKBRIDGE_MQTT_TOPIC_PREFIX]
+  demo [--state FILE] [--control PORT] [--ephemeral] [--commission]
                                   the same with the demo property (sim/properties/demo.yaml)
   check PROPERTY                  validate a property file
+  commission [--mqtt URL --hub-id ID]   commission a running fleet into the hub (as --commission)
 
 Act on a running fleet (LOCK is a doorId or a lockId; --control PORT, default ${DEFAULT_CONTROL_PORT} or $LOCKBRIDGE_SIM_CONTROL):
   list                            every lock: link, battery, flags, faults
@@ -76,7 +81,29 @@ const commonOptions = {
   json: { type: "boolean" },
 } as const;
 
-const fleetOptions = { state: { type: "string" }, ephemeral: { type: "boolean" } } as const;
+const fleetOptions = {
+  state: { type: "string" },
+  ephemeral: { type: "boolean" },
+  commission: { type: "boolean" },
+  mqtt: { type: "string" },
+  "hub-id": { type: "string" },
+  prefix: { type: "string" },
+} as const;
+
+function commissionTarget(values: Record<string, unknown>): { url: string; hubId: string; prefix: string } {
+  const url = (values.mqtt as string | undefined) ?? process.env.LOCKBRIDGE_MQTT_URL;
+  const hubId = (values["hub-id"] as string | undefined) ?? process.env.LOCKBRIDGE_HUB_ID;
+  if (!url || !hubId) throw new UsageError("commissioning needs the hub's broker and id: --mqtt URL --hub-id ID (or LOCKBRIDGE_MQTT_URL, LOCKBRIDGE_HUB_ID)");
+  return { url, hubId, prefix: (values.prefix as string | undefined) ?? process.env.LOCKBRIDGE_MQTT_TOPIC_PREFIX ?? "lockbridge" };
+}
+
+async function commission(ready: ReadyInfo, values: Record<string, unknown>, skipLockIds: ReadonlySet<string>): Promise<number> {
+  const target = commissionTarget(values);
+  const log = (line: string) => process.stderr.write(`lockbridge sim: ${line}\n`);
+  const report = await commissionIntoHub(ready, { ...target, skipLockIds, log });
+  log(`commissioned into hub ${target.hubId}: ${report.sent} commands, ${report.failed.length} failed`);
+  return report.failed.length === 0 ? EXIT.ok : EXIT.failure;
+}
 
 function parse(argv: string[], withFleetOptions = false): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
@@ -138,6 +165,13 @@ async function dispatch(argv: string[]): Promise<number> {
       print(values.json === true, { ok: true, name: p.name, locks: n }, `${file}: ok (${p.name}, ${n} locks)`);
       return EXIT.ok;
     }
+    case "commission": {
+      const { values, positionals } = parse(rest, true);
+      if (positionals.length) throw new UsageError(`commission takes no arguments, got "${positionals.join(" ")}"`);
+      const client = new ControlClient(portOf(values.control, portOf(process.env.LOCKBRIDGE_SIM_CONTROL, DEFAULT_CONTROL_PORT)));
+      const ready = (await client.ready()) as ReadyInfo;
+      return commission(ready, values, new Set());
+    }
     case "keygen": {
       const { values } = parse(rest);
       const { privateKey } = generateKeyPairSync("ed25519");
@@ -168,8 +202,14 @@ async function runFleet(file: string, values: Record<string, unknown>): Promise<
     throw e;
   }
   // The one line a parent process (the hub's --demo, a test) waits for.
-  process.stdout.write(`${JSON.stringify(fleet.ready(control.port))}\n`);
+  const ready = fleet.ready(control.port);
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
   process.stderr.write(`lockbridge sim: ${property.name}: ${fleet.doors.size} locks running; control on 127.0.0.1:${control.port}\n`);
+  if (values.commission === true) {
+    // Locks paired in an earlier run (state file) are the hub's already.
+    const paired = new Set(fleet.locks.filter((l) => l.linkKey !== null).map((l) => l.lockId));
+    await commission(ready, values, paired).catch((e: unknown) => process.stderr.write(`lockbridge sim: commissioning failed: ${errorMessage(e)}\n`));
+  }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);

@@ -29,6 +29,9 @@ export class ControlClient {
     return json.result;
   }
 
+  ready(): Promise<unknown> {
+    return this.call("GET", "/ready");
+  }
   list(): Promise<unknown> {
     return this.call("GET", "/locks");
   }

@@ -32,6 +32,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 /**
  * The control endpoint of a running fleet: HTTP + JSON on loopback only.
+ *   GET  /ready                      the ready line (ports, doors, links)
  *   GET  /locks                      every lock (sim list)
  *   GET  /locks/:ref                 one lock with its recent events
  *   POST /locks/:ref/:action         code {code} | card {uid} | phone {privateKey} | open | close |
@@ -40,11 +41,15 @@ function send(res: ServerResponse, status: number, body: unknown): void {
  * :ref is a doorId or a lockId.
  */
 export async function startControlServer(fleet: Fleet, opts: { port?: number; host?: string } = {}): Promise<ControlServer> {
+  let boundPort: number | null = null;
   const server = createServer((req, res) => {
     void (async () => {
       try {
         const url = new URL(req.url ?? "/", "http://localhost");
         const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+        if (req.method === "GET" && parts.length === 1 && parts[0] === "ready") {
+          return send(res, 200, { ok: true, result: fleet.ready(boundPort) });
+        }
         if (req.method === "GET" && parts.length === 1 && parts[0] === "locks") {
           return send(res, 200, { ok: true, result: { name: fleet.property.name, locks: [...fleet.doors.values()].map(describeLock) } });
         }
@@ -80,6 +85,7 @@ export async function startControlServer(fleet: Fleet, opts: { port?: number; ho
   });
   const addr = server.address();
   if (!addr || typeof addr === "string") throw new Error("control server has no port");
+  boundPort = addr.port;
   return {
     port: addr.port,
     close: () =>
