@@ -47,6 +47,11 @@ export async function startSocatPair(): Promise<SocatPair> {
       proc.kill("SIGKILL");
       await exited;
     }
+    // A killed socat leaves its symlinks behind, pointing at /dev/pts numbers that other
+    // processes (parallel tests) may soon reuse. An unplugged adapter's device node goes away
+    // (udev removes /dev/serial/by-id/...): remove them likewise.
+    await rm(hubPath, { force: true });
+    await rm(lockPath, { force: true });
   };
   await start();
   return {

@@ -133,6 +133,7 @@ for (const [name, make] of impls) {
       const chunks: Buffer[] = [];
       far.transport.on("data", (d) => chunks.push(d));
       await far.transport.open();
+      await until(() => far.transport.status().state === "open", 3000, "open");
       await far.vanish();
       await until(() => far.transport.status().state === "reconnecting", 3000, "reconnecting");
       const err = await far.transport.write(Buffer.from([1])).catch((e: unknown) => e);
