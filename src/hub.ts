@@ -4,9 +4,10 @@
  * before it (the store before the cloud connection, the broker before its clients).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./cloud/embedded-broker.js";
+import { cloudSyncFromConfig, type CloudSync } from "./cloud/index.js";
 import { packageRoot, type Config } from "./config/index.js";
 import { systemClock } from "./shared/clock.js";
 import { errorMessage, LockBridgeError } from "./shared/errors.js";
@@ -31,6 +32,7 @@ export class Hub {
   brokerUrl: string | undefined;
   private running: Service[] = [];
   private openedStore: Store | undefined;
+  private cloudSync: CloudSync | undefined;
 
   constructor(
     readonly config: Config,
@@ -49,6 +51,23 @@ export class Hub {
 
   set store(store: Store | undefined) {
     this.openedStore = store;
+  }
+
+  /**
+   * The cloud sync (MQTT contract), built on first use once the store and broker services
+   * started. Services between them and the cloud service (the provisioning engine) take its
+   * events/status/registry and plug in with useKeyCommands()/useStatusSource(); the cloud
+   * service, started after them, connects (so no command is handled before they are in).
+   */
+  get cloud(): CloudSync {
+    this.cloudSync ??= cloudSyncFromConfig(this.config, {
+      store: this.store,
+      log: this.log,
+      brokerUrl: this.brokerUrl ?? this.config.mqtt.url ?? "",
+      version: hubVersion(),
+      clock: systemClock,
+    });
+    return this.cloudSync;
   }
 
   use(service: Service): this {
@@ -93,8 +112,26 @@ export function createHub(config: Config, log: Logger, options: HubOptions = {})
   const hub = new Hub(config, log);
   hub.use(storeService(hub, log));
   if (config.mqtt.url === undefined) hub.use(embeddedBrokerService(hub, log.child({ module: "broker" })));
+  hub.use(cloudSyncService(hub));
   if (options.demo) hub.use(demoPropertyService(hub, log.child({ module: "demo" })));
   return hub;
+}
+
+/** Connects to the broker and serves the MQTT contract; stops first (no command after it). */
+function cloudSyncService(hub: Hub): Service {
+  return {
+    name: "cloud-sync",
+    start: () => hub.cloud.start(),
+    stop: () => hub.cloud.stop(),
+  };
+}
+
+function hubVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
 }
 
 /** Takes the data dir (one hub per data dir) and opens the store in it, migrating as needed. */

@@ -68,7 +68,10 @@ export class CloudSync {
   /** Retained statuses: keyChanged()/lockChanged(). */
   readonly status: StatusPublisher;
   readonly bootId = randomUUID();
-  readonly keys: KeyCommands;
+  /** What a key change means; the provisioning engine plugs in with useKeyCommands(). */
+  private keyCommands: KeyCommands;
+  private statusSource: StatusSource;
+  private started = false;
   private readonly connection: CloudConnection;
   private readonly sender: OutboxSender;
   private readonly dispatcher: Dispatcher;
@@ -86,8 +89,23 @@ export class CloudSync {
     this.log = options.log.child({ module: "cloud" });
     this.topics = topicsFor(options.topicPrefix, options.hubId);
     this.events = new Outbox(store, this.clock, this.log.child({ part: "outbox" }), { maxEvents: options.maxEvents });
-    this.keys = options.keys ?? storeOnlyKeyCommands(store, this.clock);
-    this.registry = createCommandRegistry({ store, outbox: this.events, keys: this.keys, facts: () => this.facts() });
+    this.keyCommands = options.keys ?? storeOnlyKeyCommands(store, this.clock);
+    // Handlers and the status publisher go through these indirections, so an implementation
+    // plugged in after construction (useKeyCommands/useStatusSource) is the one used.
+    const keys: KeyCommands = {
+      upsert: (key, ctx) => this.keyCommands.upsert(key, ctx),
+      checkin: (keyId, checkedIn, ctx) => this.keyCommands.checkin(keyId, checkedIn, ctx),
+      remove: (keyId, version, ctx) => this.keyCommands.remove(keyId, version, ctx),
+      status: (keyId) => this.keyCommands.status(keyId),
+    };
+    this.statusSource = options.statusSource ?? storeStatusSource(store, keys);
+    const statusSource: StatusSource = {
+      keyStatus: (keyId) => this.statusSource.keyStatus(keyId),
+      lockStatus: (lockId) => this.statusSource.lockStatus(lockId),
+      keyIds: () => this.statusSource.keyIds(),
+      lockIds: () => this.statusSource.lockIds(),
+    };
+    this.registry = createCommandRegistry({ store, outbox: this.events, keys, facts: () => this.facts() });
     this.connection = new CloudConnection(
       {
         url: options.url,
@@ -120,7 +138,7 @@ export class CloudSync {
       ...DEFAULT_SENDER_OPTIONS,
       ...options.sender,
     });
-    this.status = new StatusPublisher(options.statusSource ?? storeStatusSource(store, this.keys), this.connection, this.topics, this.clock, this.log.child({ part: "status" }), {
+    this.status = new StatusPublisher(statusSource, this.connection, this.topics, this.clock, this.log.child({ part: "status" }), {
       ...DEFAULT_STATUS_OPTIONS,
       ...options.status,
     });
@@ -138,11 +156,29 @@ export class CloudSync {
     });
   }
 
+  /** Plugs in the provisioning engine's key semantics. Before start() only. */
+  useKeyCommands(keys: KeyCommands): void {
+    this.assertNotStarted("useKeyCommands");
+    this.keyCommands = keys;
+  }
+
+  /** Plugs in the provisioning engine's statuses. Before start() only. */
+  useStatusSource(source: StatusSource): void {
+    this.assertNotStarted("useStatusSource");
+    this.statusSource = source;
+  }
+
+  private assertNotStarted(what: string): void {
+    // Commands handled with one implementation and then another would answer inconsistently.
+    if (this.started) throw new Error(`${what}() after start(): plug in before the connection starts`);
+  }
+
   get connected(): boolean {
     return this.connection.connected;
   }
 
   async start(): Promise<void> {
+    this.started = true;
     this.startedAt = formatInstant(this.clock.now());
     this.runHousekeeping();
     this.sender.start();
