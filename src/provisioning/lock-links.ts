@@ -14,7 +14,7 @@ export function portOf(client: LockClient): LockLinkPort {
   const kind = (k: number): CredentialKindValue => k as CredentialKindValue;
   return {
     get online() {
-      return client.online === true;
+      return client.online;
     },
     get paired() {
       return client.session.paired;

@@ -216,7 +216,7 @@ export class LockWorker {
    */
   unlock(seconds: number, deadlineMs: number): Promise<void> {
     if (this.replaced || this.stopped) return Promise.reject(new LockBridgeError("lock_offline", `lock ${this.lockId} is not in service`));
-    if (!this.o.link.online) return Promise.reject(new LockBridgeError("lock_offline", `lock ${this.lockId} is offline`));
+    if (this.o.link.online === false) return Promise.reject(new LockBridgeError("lock_offline", `lock ${this.lockId} is offline`));
     return new Promise((resolve, reject) => {
       const settle = (err?: Error): void => (err ? reject(err) : resolve());
       this.queue.push({ id: `unlock:${++this.unlockSeq}`, class: "unlock", order: this.o.clock.now(), payload: { type: "unlock", seconds, deadlineMs, settle } });
@@ -365,7 +365,7 @@ export class LockWorker {
         break;
       case "unreachable":
         this.needs.handshake = true;
-        if (!this.o.link.online) this.failUnlocks(new LockBridgeError("lock_offline", `lock ${this.lockId} is offline`));
+        if (this.o.link.online === false) this.failUnlocks(new LockBridgeError("lock_offline", `lock ${this.lockId} is offline`));
         break;
       case "nak":
         if (f.retryAfterMs !== undefined) {

@@ -10,8 +10,8 @@ import type { HubEvent, SlotOwner } from "./lock-events.js";
 
 /** One lock as the engine drives it. Errors are LockBridgeErrors (see lock-errors.ts). */
 export interface LockLinkPort {
-  /** The session's view: false after its consecutive-timeout limit, true again on the next answer. */
-  readonly online: boolean;
+  /** The session's view: false after its consecutive-timeout limit, true again on the next answer; undefined before the first. */
+  readonly online: boolean | undefined;
   /** The hub holds a link key for this lock (requests are sealed). */
   readonly paired: boolean;
   ident(): Promise<IdentInfo>;
