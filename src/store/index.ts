@@ -27,6 +27,7 @@ import { DoorsRepo } from "./repos/doors.js";
 import { InboxRepo } from "./repos/inbox.js";
 import { KeycardsRepo } from "./repos/keycards.js";
 import { KeysRepo } from "./repos/keys.js";
+import { LinkStateRepo } from "./repos/link-state.js";
 import { LocksRepo } from "./repos/locks.js";
 import { MetaRepo } from "./repos/meta.js";
 import { OutboxRepo } from "./repos/outbox.js";
@@ -43,12 +44,13 @@ export type { CredentialRecord, NewCredential } from "./repos/credentials.js";
 export { INBOX_RETENTION_MS, type InboxEntry } from "./repos/inbox.js";
 export type { KeycardRecord } from "./repos/keycards.js";
 export type { KeyRecord, VersionOutcome } from "./repos/keys.js";
+export type { StoredLinkKeys } from "./repos/link-state.js";
 export type { LockHealth, LockIdent, LockRecord, LockState } from "./repos/locks.js";
 export { META_KEYS } from "./repos/meta.js";
 export type { OutboxEntry, OutboxEvent, TrimResult } from "./repos/outbox.js";
 export { sameContent, type AppliedState, type DesiredSlotContent, type ObservedSlot, type SlotContent, type SlotRecord } from "./repos/slots.js";
 export { SNAPSHOT_PAGE_TTL_MS, type SnapshotProgress } from "./repos/snapshots.js";
-export type { CountersRepo, CredentialsRepo, DoorsRepo, InboxRepo, KeycardsRepo, KeysRepo, LocksRepo, MetaRepo, OutboxRepo, SiteRepo, SlotsRepo, SnapshotPagesRepo };
+export type { CountersRepo, LinkStateRepo, CredentialsRepo, DoorsRepo, InboxRepo, KeycardsRepo, KeysRepo, LocksRepo, MetaRepo, OutboxRepo, SiteRepo, SlotsRepo, SnapshotPagesRepo };
 
 export interface OpenStoreOptions {
   logger?: Logger;
@@ -67,6 +69,8 @@ export interface Store {
   readonly site: SiteRepo;
   readonly locks: LocksRepo;
   readonly counters: CountersRepo;
+  /** The lock layer's LinkStateStore: sealing counters and link keys, durable before use. */
+  readonly linkState: LinkStateRepo;
   readonly doors: DoorsRepo;
   readonly keys: KeysRepo;
   readonly credentials: CredentialsRepo;
@@ -130,6 +134,8 @@ class SqliteStore implements Store {
   readonly site: SiteRepo;
   readonly locks: LocksRepo;
   readonly counters: CountersRepo;
+  /** The lock layer's LinkStateStore: sealing counters and link keys, durable before use. */
+  readonly linkState: LinkStateRepo;
   readonly doors: DoorsRepo;
   readonly keys: KeysRepo;
   readonly credentials: CredentialsRepo;
@@ -150,6 +156,7 @@ class SqliteStore implements Store {
     this.site = new SiteRepo(ctx);
     this.locks = new LocksRepo(ctx);
     this.counters = new CountersRepo(ctx);
+    this.linkState = new LinkStateRepo(ctx, this.counters);
     this.doors = new DoorsRepo(ctx);
     this.keys = new KeysRepo(ctx);
     this.credentials = new CredentialsRepo(ctx);

@@ -222,7 +222,21 @@ const v3SlotRetry: Migration = {
   },
 };
 
+/**
+ * v4: a link key stored before PAIR is sent and not yet confirmed, so that a hub that dies
+ * between sending PAIR and hearing the ACK can still reach a lock that took the new key.
+ */
+const v4PendingLinkKey: Migration = {
+  version: 4,
+  name: "pending link key",
+  up(db) {
+    db.exec(`
+      ALTER TABLE locks ADD COLUMN pending_link_key BLOB CHECK (pending_link_key IS NULL OR length(pending_link_key) = 16);
+    `);
+  },
+};
+
 /** Every shipped migration, in order. The last one's version is the current schema version. */
-export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry];
+export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry, v4PendingLinkKey];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
