@@ -40,6 +40,7 @@ export const ENV_OVERRIDES: readonly { name: string; path: readonly string[]; pa
   { name: "LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY", path: ["cloud", "commandPublicKey"], parse: "string" },
   { name: "LOCKBRIDGE_OUTBOX_MAX_EVENTS", path: ["outbox", "maxEvents"], parse: "int" },
   { name: "LOCKBRIDGE_BLE_ENABLED", path: ["ble", "enabled"], parse: "bool" },
+  { name: "LOCKBRIDGE_BLE_PROXY", path: ["ble", "proxy"], parse: "string" },
 ];
 
 /** Config fields holding file system paths, resolved against the file's directory. */

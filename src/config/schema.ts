@@ -85,6 +85,18 @@ const bool = z.boolean({ error: "expected true or false" });
 const section = <T extends z.core.$ZodLooseShape>(shape: T) =>
   z.strictObject(shape, { error: "expected a mapping (key: value)" });
 
+const bleProxy = z
+  .string({ error: 'expected "host:port" of a BLE proxy' })
+  .transform((value, ctx) => {
+    const m = /^\[?([^\]\s]+?)\]?:(\d{1,5})$/.exec(value);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535) {
+      ctx.addIssue({ code: "custom", message: `expected "host:port" of a BLE proxy (port 1..65535), got "${value}"` });
+      return z.NEVER;
+    }
+    return { host: m[1]!, port };
+  });
+
 export const configSchema = section({
   /** This hub's name in MQTT topics: lockbridge/v1/{hubId}/... */
   hubId: z
@@ -142,6 +154,11 @@ export const configSchema = section({
   ble: section({
     enabled: bool.default(true),
     maxConnections: int(1, 16).default(3),
+    /**
+     * A BLE proxy reached over TCP ("host:port", like ESPHome's Bluetooth proxies; the
+     * simulator serves one). Unset: the hub's own adapter through noble.
+     */
+    proxy: bleProxy.optional(),
   }).prefault({}),
 });
 

@@ -84,8 +84,10 @@ describe("loadConfig file and env", () => {
         LOCKBRIDGE_MQTT_EMBEDDED_PORT: "2000",
         LOCKBRIDGE_BLE_ENABLED: "false",
         LOCKBRIDGE_OUTBOX_MAX_EVENTS: "5000",
+        LOCKBRIDGE_BLE_PROXY: "127.0.0.1:6053",
       },
     });
+    expect(config.ble.proxy).toEqual({ host: "127.0.0.1", port: 6053 });
     expect(config.hubId).toBe("from-env");
     expect(config.dataDir).toBe("/tmp/rel/state");
     expect(config.log.level).toBe("debug");
@@ -142,6 +144,7 @@ describe("config errors name the bad path and the expected form", () => {
     { name: "bad env URL", env: { LOCKBRIDGE_MQTT_URL: "ftp://x" }, path: "mqtt.url (from LOCKBRIDGE_MQTT_URL)", expected: /expected an mqtt/ },
     { name: "bad env integer", env: { LOCKBRIDGE_MQTT_EMBEDDED_PORT: "18x3" }, path: "LOCKBRIDGE_MQTT_EMBEDDED_PORT (mqtt.embedded.port)", expected: /expected an integer, got "18x3"/ },
     { name: "bad env boolean", env: { LOCKBRIDGE_BLE_ENABLED: "maybe" }, path: "LOCKBRIDGE_BLE_ENABLED (ble.enabled)", expected: /expected true or false/ },
+    { name: "bad BLE proxy", env: { LOCKBRIDGE_BLE_PROXY: "localhost" }, path: "ble.proxy (from LOCKBRIDGE_BLE_PROXY)", expected: /expected "host:port"/ },
   ];
 
   it.each(cases)("$name -> $path", ({ name, yaml, env, path, expected }) => {
