@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./cloud/embedded-broker.js";
 import { cloudSyncFromConfig, type CloudSync } from "./cloud/index.js";
 import { packageRoot, type Config } from "./config/index.js";
+import { createProvisioningService } from "./provisioning/service.js";
 import { systemClock } from "./shared/clock.js";
 import { errorMessage, LockBridgeError } from "./shared/errors.js";
 import type { Logger } from "./shared/logger.js";
@@ -112,6 +113,16 @@ export function createHub(config: Config, log: Logger, options: HubOptions = {})
   const hub = new Hub(config, log);
   hub.use(storeService(hub, log));
   if (config.mqtt.url === undefined) hub.use(embeddedBrokerService(hub, log.child({ module: "broker" })));
+  hub.use(
+    createProvisioningService({
+      store: () => hub.store,
+      cloud: () => hub.cloud,
+      profilesDir: config.profilesDir,
+      clock: systemClock,
+      log,
+      ble: config.ble,
+    }),
+  );
   hub.use(cloudSyncService(hub));
   if (options.demo) hub.use(demoPropertyService(hub, log.child({ module: "demo" })));
   return hub;

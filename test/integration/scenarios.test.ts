@@ -25,7 +25,7 @@ async function grantedEvent(p: Property, doorId: string, keyId: string, credenti
   expect(e.lockId).toBe(p.lockIdOf(doorId));
 }
 
-const door = (s: { doors: { doorId: string }[] }, doorId: string) => {
+const door = <D extends { doorId: string }>(s: { doors: D[] }, doorId: string): D => {
   const d = s.doors.find((x) => x.doorId === doorId);
   if (!d) throw new Error(`no door ${doorId} in ${JSON.stringify(s)}`);
   return d;

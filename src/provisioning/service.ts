@@ -1,0 +1,92 @@
+/**
+ * The provisioning engine as a hub service: built from the store, the cloud sync (events,
+ * statuses, command registry) and the lock layer, plugged into the cloud BEFORE it connects
+ * (so no command is handled by the store-only stand-ins once the hub runs).
+ */
+import { randomInt } from "node:crypto";
+import type { CloudSync } from "../cloud/index.js";
+import { LockLinks } from "../lock/index.js";
+import { loadProfiles } from "../profiles/index.js";
+import type { Clock } from "../shared/clock.js";
+import type { Logger } from "../shared/logger.js";
+import type { Store } from "../store/index.js";
+import type { BleCentral } from "../transport/ble/central.js";
+import { createNobleCentral } from "../transport/ble/noble-central.js";
+import { diagnose } from "./diagnosis.js";
+import { ProvisioningEngine, type EngineOptions } from "./engine.js";
+import { FirmwareService } from "./firmware.js";
+import { registerProvisioningHandlers } from "./handlers.js";
+import { KeyService } from "./key-service.js";
+import { engineLockLinks } from "./lock-links.js";
+import { StoreLinkState } from "./link-state.js";
+import { LockService } from "./lock-service.js";
+
+export interface ProvisioningServiceDeps {
+  store: () => Store;
+  cloud: () => CloudSync;
+  profilesDir: string;
+  clock: Clock;
+  log: Logger;
+  ble: { enabled: boolean; maxConnections: number };
+  engine?: EngineOptions;
+}
+
+export interface ProvisioningService {
+  readonly name: "provisioning";
+  readonly engine: ProvisioningEngine | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createProvisioningService(deps: ProvisioningServiceDeps): ProvisioningService {
+  let engine: ProvisioningEngine | undefined;
+  let links: LockLinks | undefined;
+  let firmware: FirmwareService | undefined;
+  const log = deps.log.child({ module: "provisioning" });
+  return {
+    name: "provisioning",
+    get engine() {
+      return engine;
+    },
+    async start() {
+      const store = deps.store();
+      const cloud = deps.cloud();
+      const profiles = loadProfiles(deps.profilesDir);
+      let bleCentral: Promise<BleCentral> | undefined;
+      if (deps.ble.enabled) {
+        bleCentral = createNobleCentral({ logger: log });
+        // Failures surface as ble_unavailable on BLE locks; never as an unhandled rejection.
+        bleCentral.catch(() => undefined);
+      }
+      links = new LockLinks({ profiles, linkState: new StoreLinkState(store), logger: log, clock: deps.clock, bleCentral, bleMaxConnections: deps.ble.maxConnections });
+      engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: cloud.events, status: cloud.status, links: engineLockLinks(links), options: deps.engine ?? {} });
+      const keys = new KeyService(engine, { random: { int: (n) => randomInt(n) } });
+      const locks = new LockService(engine, log, (id) => void profiles.get(id));
+      firmware = new FirmwareService(engine, log);
+      const e = engine;
+      cloud.useKeyCommands(keys);
+      cloud.useStatusSource({
+        keyStatus: (keyId) => e.keyStatus(keyId),
+        lockStatus: (lockId) => {
+          const s = e.lockStatus(lockId);
+          if (!s) return null;
+          const { state: _state, ...payload } = s;
+          return payload;
+        },
+        keyIds: () => store.keys.ids(),
+        lockIds: () => store.locks.list().map((l) => l.lockId),
+      });
+      registerProvisioningHandlers(cloud.registry, { engine, keys, locks, firmware, diagnose: (t) => diagnose(e, t) });
+      await engine.start();
+      log.info({ locks: engine.lockIds().length, profiles: profiles.list().length }, "provisioning engine started");
+    },
+    async stop() {
+      // Stopping the engine fails the firmware tasks in flight; their jobs then end.
+      await engine?.stop();
+      await firmware?.idle();
+      await links?.close();
+      engine = undefined;
+      links = undefined;
+    },
+  };
+}
