@@ -12,6 +12,7 @@ import type { Logger } from "../shared/logger.js";
 import type { Store } from "../store/index.js";
 import type { BleCentral } from "../transport/ble/central.js";
 import { createNobleCentral } from "../transport/ble/noble-central.js";
+import { ProxyCentral } from "../transport/ble/proxy-central.js";
 import { diagnose } from "./diagnosis.js";
 import { ProvisioningEngine, type EngineOptions } from "./engine.js";
 import { FirmwareService } from "./firmware.js";
@@ -27,7 +28,8 @@ export interface ProvisioningServiceDeps {
   profilesDir: string;
   clock: Clock;
   log: Logger;
-  ble: { enabled: boolean; maxConnections: number };
+  /** BLE through the hub's adapter (noble), or a BLE proxy over TCP when `proxy` is set. */
+  ble: { enabled: boolean; maxConnections: number; proxy?: { host: string; port: number } | undefined };
   engine?: EngineOptions;
 }
 
@@ -53,7 +55,9 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       const cloud = deps.cloud();
       const profiles = loadProfiles(deps.profilesDir);
       let bleCentral: Promise<BleCentral> | undefined;
-      if (deps.ble.enabled) {
+      if (deps.ble.enabled && deps.ble.proxy) {
+        bleCentral = Promise.resolve(new ProxyCentral({ host: deps.ble.proxy.host, port: deps.ble.proxy.port, logger: log }));
+      } else if (deps.ble.enabled) {
         bleCentral = createNobleCentral({ logger: log });
         // Failures surface as ble_unavailable on BLE locks; never as an unhandled rejection.
         bleCentral.catch(() => undefined);
