@@ -18,3 +18,9 @@ export { startPtyBus, type PtyBus, type PtyBusOptions } from "./links/pty-bus.js
 export { startBleProxy, type BleProxy, type BleProxyOptions } from "./ble/proxy-server.js";
 export { StandInCentral, type StandInCentralOptions } from "./ble/stand-in-central.js";
 export { advertisementOf, peripheralIdOf, GattLink, LLP_SERVICE_UUID, LLP_RX_UUID, LLP_TX_UUID } from "./ble/gatt.js";
+export { Fleet, derivedLockId, type FleetOptions, type FleetDoor, type ReadyInfo, type ContractLink } from "./fleet/fleet.js";
+export { loadProperty, parseProperty, propertySchema, type Property, type PropertyInput } from "./fleet/property.js";
+export { loadLockProfile } from "./fleet/profiles.js";
+export { commissionIntoHub, type CommissionOptions, type CommissionReport } from "./fleet/commission.js";
+export { startControlServer, type ControlServer } from "./control/server.js";
+export { ControlClient } from "./control/client.js";
