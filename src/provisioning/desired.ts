@@ -13,9 +13,11 @@ import { targetDoors } from "../access/linked-doors.js";
 import type { CredentialType, Door, Key, Site } from "../access/model.js";
 import { secretDigest } from "../protocol/llp/digest.js";
 import type { CredentialRecord, Store } from "../store/index.js";
+import type { SlotIndex } from "./slot-index.js";
 
 export interface DesiredContext {
   store: Store;
+  index: SlotIndex;
   site: Site | undefined;
   doors: ReadonlyMap<string, Door>;
   nowMs: number;
@@ -87,10 +89,11 @@ export function syncKeyDesired(keyId: string, ctx: DesiredContext): DesiredOutco
 
   // Rows this key desires today but should not any more: the slot is to be emptied.
   for (const c of history) {
-    for (const row of store.slots.byCredential(c.credentialId)) {
+    for (const row of ctx.index.rows(c.credentialId)) {
       if (row.desired?.credentialId !== c.credentialId) continue;
       if (wanted.has(`${row.lockId}|${c.credentialId}`)) continue;
       store.slots.clearDesired(row.lockId, row.kind, row.slot);
+      ctx.index.refresh(row.lockId, row.kind, row.slot);
       outcome.changedLocks.add(row.lockId);
     }
   }
@@ -116,6 +119,7 @@ export function syncKeyDesired(keyId: string, ctx: DesiredContext): DesiredOutco
             { credentialId: w.credentialId, validFrom: w.validFrom, validUntil: w.validUntil, flags: w.flags, secretDigest: w.digest },
             count,
           );
+    if (assigned !== null) ctx.index.refresh(w.lockId, w.kind, assigned);
     if (assigned === null) {
       const m = outcome.unplaced.get(w.lockId) ?? new Map<number, "lock_memory_full" | "not_supported">();
       m.set(w.credentialId, count === 0 ? "not_supported" : "lock_memory_full");

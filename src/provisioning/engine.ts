@@ -37,6 +37,7 @@ import { currentCredentials, syncKeyDesired, type DesiredContext } from "./desir
 import type { HubEvent } from "./lock-events.js";
 import { LockWorker, type LockHealthFacts } from "./lock-worker.js";
 import type { LockLinkPort } from "./ports.js";
+import { SlotIndex } from "./slot-index.js";
 import { StoreLockTables, toEventInput } from "./store-adapter.js";
 
 /** A lock's link as the engine holds it while the lock is in service. */
@@ -104,6 +105,7 @@ const LIFECYCLE_META = (keyId: string): string => `key.lifecycle:${keyId}`;
 const CODE_UNAVAILABLE_META = (keyId: string): string => `key.codeUnavailable:${keyId}`;
 export type DoorCodeUnavailable = Extract<DoorCodeOutcome, { state: "unavailable" }>["reason"];
 const DEFAULT_AT_RISK_GRACE_MS = 30_000;
+const LAST_SEEN_WRITE_MS = 30_000;
 
 export class ProvisioningEngine {
   readonly store: Store;
@@ -114,6 +116,8 @@ export class ProvisioningEngine {
   private readonly links: LockLinks;
   private readonly options: EngineOptions;
   private readonly tables: StoreLockTables;
+  /** credentialId -> slot rows (the store's lookup by credential scans the whole table). */
+  readonly index: SlotIndex;
   private readonly locks = new Map<string, LockEntry>();
   private readonly online = new Map<string, boolean>();
   /** Credentials the store found no slot for: lockId -> credentialId -> reason. */
@@ -135,7 +139,8 @@ export class ProvisioningEngine {
     this.status = deps.status;
     this.links = deps.links;
     this.options = deps.options ?? {};
-    this.tables = new StoreLockTables(deps.store, deps.events);
+    this.index = new SlotIndex(deps.store);
+    this.tables = new StoreLockTables(deps.store, deps.events, this.index);
     this.windowAgenda = new Agenda(deps.clock, (keyId) => this.onWindowEdge(keyId));
     this.atRiskAgenda = new Agenda(deps.clock, (keyId) => this.onAtRiskCheck(keyId));
   }
@@ -150,6 +155,7 @@ export class ProvisioningEngine {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.index.rebuild(this.store.locks.list().map((l) => l.lockId));
     this.rebuildCodeIndex();
     this.resyncKeys(this.store.keys.ids({ includeRemoved: true }));
     for (const lock of this.store.locks.list()) {
@@ -199,6 +205,7 @@ export class ProvisioningEngine {
   resyncKeys(keyIds: Iterable<string>): void {
     const ids = [...new Set(keyIds)];
     if (ids.length === 0) return;
+    for (const id of ids) this.resynced.set(id, ++this.resyncSeq);
     const changedLocks = new Set<string>();
     this.store.transaction(() => {
       const ctx = this.desiredContext();
@@ -240,6 +247,20 @@ export class ProvisioningEngine {
   }
 
   private retryingUnplaced = false;
+  private resyncSeq = 0;
+  private readonly resynced = new Map<string, number>();
+
+  /** A mark to ask later which keys were not re-derived since (resyncKeysNotSince). */
+  resyncMark(): number {
+    return this.resyncSeq;
+  }
+
+  /** Re-derives the keys (of `keyIds`) not re-derived since `mark`. */
+  resyncKeysNotSince(mark: number, keyIds: Iterable<string>): void {
+    const stale = [...keyIds].filter((k) => (this.resynced.get(k) ?? 0) <= mark);
+    for (const k of stale) this.indexKeyCode(k);
+    this.resyncKeys(stale);
+  }
 
   /** Every live key that reaches one of these doors (directly or through a linked room). */
   keysReachingDoors(doorIds: Iterable<string>): Set<string> {
@@ -267,6 +288,7 @@ export class ProvisioningEngine {
   private desiredContext(): DesiredContext {
     return {
       store: this.store,
+      index: this.index,
       site: this.store.site.get(),
       doors: this.doors(),
       nowMs: this.clock.now(),
@@ -283,12 +305,24 @@ export class ProvisioningEngine {
   }
 
   isCommissioned(lockId: string): boolean {
-    return this.store.locks.get(lockId)?.state === "commissioned";
+    return this.lockRecord(lockId)?.state === "commissioned";
   }
+
+  /** The lock's store record, cached (JSON columns are parsed once); forgetLock() after writing it. */
+  lockRecord(lockId: string): LockRecord | undefined {
+    if (!this.lockCache.has(lockId)) this.lockCache.set(lockId, this.store.locks.get(lockId) ?? null);
+    return this.lockCache.get(lockId) ?? undefined;
+  }
+
+  forgetLock(lockId: string): void {
+    this.lockCache.delete(lockId);
+  }
+
+  private readonly lockCache = new Map<string, LockRecord | null>();
 
   /** Slot count of a kind from the lock's last IDENT (0: unknown or lacking). */
   slotCount(lockId: string, kind: CredentialType): number {
-    const ident = this.store.locks.get(lockId)?.ident as Partial<IdentInfo> | null | undefined;
+    const ident = this.lockRecord(lockId)?.ident as Partial<IdentInfo> | null | undefined;
     if (!ident) return 0;
     const n = kind === "doorCode" ? ident.codeSlots : kind === "keycard" ? ident.cardSlots : ident.mobileKeySlots;
     return typeof n === "number" ? n : 0;
@@ -296,7 +330,7 @@ export class ProvisioningEngine {
 
   /** The code length range of a lock (IDENT), for code allocation. */
   codeRange(lockId: string): { codeMinLen: number; codeMaxLen: number } | undefined {
-    const ident = this.store.locks.get(lockId)?.ident as Partial<IdentInfo> | null | undefined;
+    const ident = this.lockRecord(lockId)?.ident as Partial<IdentInfo> | null | undefined;
     if (!ident || typeof ident.codeMinLen !== "number" || typeof ident.codeMaxLen !== "number") return undefined;
     return { codeMinLen: ident.codeMinLen, codeMaxLen: ident.codeMaxLen };
   }
@@ -408,7 +442,7 @@ export class ProvisioningEngine {
     let anyPresent = false;
     for (const c of history) {
       const ref = credentialRef(key.keyId, c.kind);
-      for (const row of this.store.slots.byCredential(c.credentialId)) {
+      for (const row of this.index.rows(c.credentialId)) {
         const k = `${row.lockId}|${ref}`;
         if (row.desired?.credentialId === c.credentialId) {
           let fact: CredentialFact;
@@ -444,7 +478,7 @@ export class ProvisioningEngine {
   }
 
   private lockFact(lockId: string): LockFact | undefined {
-    const lock = this.store.locks.get(lockId);
+    const lock = this.lockRecord(lockId);
     if (!lock) return undefined;
     const entry = this.locks.get(lockId);
     return {
@@ -461,7 +495,7 @@ export class ProvisioningEngine {
 
   /** The retained lock status (mqtt-api.md §4). */
   lockStatus(lockId: string): LockStatusPayload | null {
-    const lock = this.store.locks.get(lockId);
+    const lock = this.lockRecord(lockId);
     if (!lock) return null;
     const ident = lock.ident as Partial<IdentInfo> | null;
     const used = this.store.slots.usedCounts(lockId);
@@ -640,7 +674,7 @@ export class ProvisioningEngine {
       const c = this.store.credentials.get(id);
       if (!c) continue;
       keys.add(c.keyId);
-      const row = this.store.slots.byCredential(id).find((r) => r.lockId === lockId && r.desired?.credentialId === id);
+      const row = this.index.rows(id).find((r) => r.lockId === lockId && r.desired?.credentialId === id);
       const k = `${lockId}|${id}`;
       const state = !row ? undefined : row.lastError !== null && !row.inSync ? "failed" : this.isVerified(lockId, row) ? "verified" : "pending";
       const before = this.lastFacts.get(k);
@@ -659,8 +693,21 @@ export class ProvisioningEngine {
   private onHealth(lockId: string, facts: Partial<LockHealthFacts>): void {
     const before = this.online.get(lockId);
     if (facts.online !== undefined) this.online.set(lockId, facts.online);
+    // Only what changed is written (a poll every few seconds per lock would otherwise cost a
+    // durable write each); lastSeen is refreshed at most every LAST_SEEN_WRITE_MS.
+    const last = this.healthWritten.get(lockId) ?? {};
+    const changes: Partial<LockHealthFacts> = {};
+    for (const k of ["online", "battery", "doorOpen", "clockDriftS"] as const) {
+      if (facts[k] !== undefined && facts[k] !== last[k]) (changes as Record<string, unknown>)[k] = facts[k];
+    }
+    if (facts.lastSeen !== undefined && (last.lastSeen === undefined || facts.lastSeen - last.lastSeen >= LAST_SEEN_WRITE_MS || Object.keys(changes).length > 0)) {
+      changes.lastSeen = facts.lastSeen;
+    }
+    if (Object.keys(changes).length === 0) return;
     try {
-      this.store.locks.updateHealth(lockId, facts);
+      this.store.locks.updateHealth(lockId, changes);
+      this.healthWritten.set(lockId, { ...last, ...changes });
+      this.forgetLock(lockId);
     } catch (e) {
       this.log.error({ lockId, err: errorMessage(e) }, "storing lock health failed");
     }
@@ -671,16 +718,20 @@ export class ProvisioningEngine {
     this.status.lockChanged(lockId);
   }
 
+  private readonly healthWritten = new Map<string, Partial<LockHealthFacts>>();
+
   private onIdent(lockId: string, ident: IdentInfo): void {
-    const stored = this.store.locks.get(lockId)?.ident;
+    const stored = this.lockRecord(lockId)?.ident;
     if (JSON.stringify(stored) === JSON.stringify(ident)) return;
     this.store.locks.setIdent(lockId, { ...ident });
+    this.forgetLock(lockId);
     this.status.lockChanged(lockId);
   }
 
   private onReplaced(lockId: string, seen: IdentInfo): void {
     this.store.transaction(() => {
       this.store.locks.setState(lockId, "replaced");
+      this.forgetLock(lockId);
       this.emit([{ type: "lock.replaced", at: isoNow(this.clock.now()), lockId, newLockId: seen.lockId.toUpperCase(), model: seen.model, ...this.doorOf(lockId) }]);
     });
     // Its keys are no longer deliverable there (not_commissioned) until an installer acts.

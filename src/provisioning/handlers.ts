@@ -166,18 +166,21 @@ export function registerProvisioningHandlers(registry: CommandRegistry, deps: Pr
     engine.resyncKeys(holders);
   });
 
+  let snapshotMark = 0;
   extendCommit(
     registry,
     engine,
     "sync.snapshot",
     () => {
+      // Keys the snapshot applied were re-derived one by one; the others (stale, or left
+      // alone) still see the new doors and site.
       engine.doorsChanged();
-      for (const k of engine.store.keys.ids()) engine.indexKeyCode(k);
-      engine.resyncKeys(engine.store.keys.ids({ includeRemoved: true }));
+      engine.resyncKeysNotSince(snapshotMark, engine.store.keys.ids({ includeRemoved: true }));
     },
     () => {
       // Doors change inside the snapshot before its keys are applied.
       engine.doorsChanged();
+      snapshotMark = engine.resyncMark();
       return [];
     },
   );

@@ -48,6 +48,7 @@ export class LockService {
     const existing = this.store.locks.get(req.lockId);
     if (existing?.state === "commissioned") await this.engine.closeLock(req.lockId);
     this.store.locks.upsert({ lockId: req.lockId, profileId: req.profileId, link: req.link });
+    this.engine.forgetLock(req.lockId);
     const record = this.store.locks.get(req.lockId)!;
     // A fresh session for commissioning; the worker opens its own afterwards.
     const handle = await this.engine.openLink(record);
@@ -73,6 +74,7 @@ export class LockService {
         this.store.locks.resetLastEventSeq(req.lockId, status.eventHead);
         this.store.locks.updateHealth(req.lockId, { online: true, lastSeen: this.engine.now(), battery: status.battery, clockDriftS: 0 });
       });
+      this.engine.forgetLock(req.lockId);
       return ident;
     } catch (e) {
       throw toCommandError(e, req.lockId);
@@ -84,8 +86,10 @@ export class LockService {
   /** Inside the command's transaction: in service. */
   finishCommission(lockId: string): void {
     this.store.locks.setState(lockId, "commissioned");
+    this.engine.forgetLock(lockId);
     // Every slot row of the lock is unknown until verified (a recommissioned lock may hold anything).
     this.store.slots.resetApplied(lockId, "unknown");
+    this.engine.index.refreshLock(lockId);
   }
 
   /** After the commit: start the worker and deliver every key that reaches the lock's doors. */
@@ -134,6 +138,8 @@ export class LockService {
   finishDecommission(lockId: string): string[] {
     const keys = [...this.engine.keysOnLock(lockId)];
     this.store.locks.remove(lockId);
+    this.engine.forgetLock(lockId);
+    this.engine.index.dropLock(lockId);
     return keys;
   }
 

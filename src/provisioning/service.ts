@@ -11,6 +11,7 @@ import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { Store } from "../store/index.js";
 import type { BleCentral } from "../transport/ble/central.js";
+import type { TransportStatus } from "../transport/types.js";
 import { createNobleCentral } from "../transport/ble/noble-central.js";
 import { ProxyCentral } from "../transport/ble/proxy-central.js";
 import { diagnose } from "./diagnosis.js";
@@ -36,6 +37,8 @@ export interface ProvisioningServiceDeps {
 export interface ProvisioningService {
   readonly name: "provisioning";
   readonly engine: ProvisioningEngine | undefined;
+  /** The lock links' transports with their byte counters (status.get, benchmarks). */
+  transports(): TransportStatus[];
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -50,6 +53,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
     get engine() {
       return engine;
     },
+    transports: () => links?.transports() ?? [],
     async start() {
       const store = deps.store();
       const cloud = deps.cloud();

@@ -10,6 +10,7 @@ import type { SlotInfo } from "../protocol/llp/commands.js";
 import type { SlotRecord, Store } from "../store/index.js";
 import type { HubEvent, SlotOwner } from "./lock-events.js";
 import type { LockTableStore, SlotContent, SlotRow } from "./ports.js";
+import type { SlotIndex } from "./slot-index.js";
 
 const toRow = (r: SlotRecord): SlotRow => ({
   kind: r.kind,
@@ -31,6 +32,7 @@ export class StoreLockTables implements LockTableStore {
   constructor(
     private readonly store: Store,
     private readonly events: EventSink,
+    private readonly index: SlotIndex,
   ) {}
 
   slots(lockId: string, kind?: CredentialType): SlotRow[] {
@@ -44,10 +46,12 @@ export class StoreLockTables implements LockTableStore {
 
   markApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null): void {
     this.store.slots.markApplied(lockId, kind, slot, content);
+    this.index.refresh(lockId, kind, slot);
   }
 
   markFailed(lockId: string, kind: CredentialType, slot: number, reason: string, nextAttemptAt: number | null): void {
     this.store.slots.markFailed(lockId, kind, slot, reason, nextAttemptAt);
+    this.index.refresh(lockId, kind, slot);
   }
 
   recordObserved(lockId: string, kind: CredentialType, firstSlot: number, count: number, observed: SlotInfo[]): void {
@@ -58,10 +62,12 @@ export class StoreLockTables implements LockTableStore {
       count,
       observed.map((o) => ({ ...o, secretDigest: Buffer.from(o.secretDigest) })),
     );
+    this.index.refreshLock(lockId, kind);
   }
 
   resetApplied(lockId: string, state: "empty" | "unknown"): void {
     this.store.slots.resetApplied(lockId, state);
+    this.index.refreshLock(lockId);
   }
 
   secretOf(credentialId: number): Uint8Array | undefined {
