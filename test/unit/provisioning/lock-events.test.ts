@@ -67,3 +67,27 @@ describe("sequenceBatch", () => {
     expect(sequenceBatch(8, [])).toEqual({ ordered: [], gaps: [], nextSeq: 8 });
   });
 });
+
+describe("NAK mapping and error classes", async () => {
+  const { nakReason, isTransientNak } = await import("../../../src/provisioning/reasons.js");
+  const { classifyLockError } = await import("../../../src/provisioning/lock-errors.js");
+  const { LockNakError, lockTimeout } = await import("../../../src/lock/errors.js");
+  it.each([
+    ["MEMORY_FULL", "lock_memory_full"],
+    ["SLOT_OUT_OF_RANGE", "lock_memory_full"],
+    ["NOT_SUPPORTED", "not_supported"],
+    ["MALFORMED", "lock_rejected"],
+    ["DUPLICATE_CREDENTIAL", "lock_rejected"],
+  ] as const)("%s -> %s", (nak, reason) => expect(nakReason(nak)).toBe(reason));
+  it("BUSY and NOT_AUTHENTICATED are not final", () => {
+    expect(isTransientNak("BUSY")).toBe(true);
+    expect(isTransientNak("MEMORY_FULL")).toBe(false);
+  });
+  it("classifies the lock layer's errors by code", () => {
+    expect(classifyLockError(new LockNakError("x", "PUT_CREDENTIAL", { code: 5, name: "MEMORY_FULL" }))).toEqual({ kind: "nak", nak: "MEMORY_FULL" });
+    expect(classifyLockError(new LockNakError("x", "PUT_CREDENTIAL", { code: 6, name: "DUPLICATE_CREDENTIAL", conflictingSlot: 3 }))).toMatchObject({ conflictingSlot: 3 });
+    expect(classifyLockError(new LockNakError("x", "STATUS", { code: 3, name: "NOT_AUTHENTICATED" }))).toEqual({ kind: "not_paired" });
+    expect(classifyLockError(lockTimeout("x", "STATUS", 3, true))).toEqual({ kind: "unreachable" });
+    expect(classifyLockError(new Error("boom"))).toEqual({ kind: "other" });
+  });
+});
