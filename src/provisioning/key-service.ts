@@ -137,7 +137,16 @@ export class KeyService implements KeyCommands {
   private finish(keyId: string, ctx: KeyChangeContext, warnings: string[]): KeyChangeOutcome {
     this.engine.resyncKeys([keyId]);
     ctx.keyChanged(keyId);
-    return { status: this.engine.keyStatusForResponse(keyId), warnings };
+    // Computed when read: a command answers with it; a snapshot applying 2,000 keys does not ask.
+    const engine = this.engine;
+    let status: KeyStatus | undefined;
+    return {
+      get status(): KeyStatus {
+        status ??= engine.keyStatusForResponse(keyId);
+        return status;
+      },
+      warnings,
+    };
   }
 
   /**

@@ -13,6 +13,11 @@ import type { Store } from "../store/index.js";
 const PENDING_META = (lockId: string): string => `lock.pendingLinkKey:${lockId}`;
 
 export class StoreLinkState implements LinkStateStore {
+  /** Lock counters accepted in this turn of the event loop, committed together (group commit). */
+  private pendingCounters = new Map<string, number>();
+  private waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private scheduled = false;
+
   constructor(private readonly store: Store) {}
 
   reserveHubCounters(lockId: string, count: number): number {
@@ -23,8 +28,34 @@ export class StoreLinkState implements LinkStateStore {
     return this.store.counters.lastLockCounter(lockId) ?? 0;
   }
 
-  saveLastLockCounter(lockId: string, counter: number): void {
-    this.store.counters.acceptLockCounter(lockId, counter);
+  /**
+   * Durable before the promise resolves, as the session requires; the counters of every lock
+   * answered in the same turn share one commit (one fsync instead of one per response).
+   */
+  saveLastLockCounter(lockId: string, counter: number): Promise<void> {
+    this.pendingCounters.set(lockId, Math.max(counter, this.pendingCounters.get(lockId) ?? 0));
+    const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flushCounters());
+    }
+    return done;
+  }
+
+  private flushCounters(): void {
+    const counters = this.pendingCounters;
+    const waiting = this.waiting;
+    this.pendingCounters = new Map();
+    this.waiting = [];
+    this.scheduled = false;
+    try {
+      this.store.transaction(() => {
+        for (const [lockId, counter] of counters) this.store.counters.acceptLockCounter(lockId, counter);
+      });
+      for (const w of waiting) w.resolve();
+    } catch (e) {
+      for (const w of waiting) w.reject(e);
+    }
   }
 
   linkKeys(lockId: string): LinkKeys {
