@@ -26,6 +26,7 @@ import { deriveKeyStatus, type CredentialFact, type DoorCodeOutcome, type LockFa
 import { isoFromEpochSeconds, nextWindowEdgeMs } from "../access/windows.js";
 import type { EventSink, HubEventInput } from "../cloud/events.js";
 import type { IdentInfo } from "../protocol/llp/commands.js";
+import { Capability } from "../protocol/llp/constants.js";
 import type { CredentialRecord, LockRecord, Store } from "../store/index.js";
 import type { Clock } from "../shared/clock.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
@@ -324,6 +325,9 @@ export class ProvisioningEngine {
   slotCount(lockId: string, kind: CredentialType): number {
     const ident = this.lockRecord(lockId)?.ident as Partial<IdentInfo> | null | undefined;
     if (!ident) return 0;
+    // Slots of a kind the lock does not claim the capability for are not usable (not_supported).
+    const cap = kind === "doorCode" ? Capability.DOOR_CODES : kind === "keycard" ? Capability.KEYCARDS : Capability.MOBILE_KEYS;
+    if (typeof ident.capabilities === "number" && (ident.capabilities & cap) === 0) return 0;
     const n = kind === "doorCode" ? ident.codeSlots : kind === "keycard" ? ident.cardSlots : ident.mobileKeySlots;
     return typeof n === "number" ? n : 0;
   }
