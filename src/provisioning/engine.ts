@@ -736,7 +736,7 @@ export class ProvisioningEngine {
     this.store.transaction(() => {
       this.store.locks.setState(lockId, "replaced");
       this.forgetLock(lockId);
-      this.emit([{ type: "lock.replaced", at: isoNow(this.clock.now()), lockId, newLockId: seen.lockId.toUpperCase(), model: seen.model, ...this.doorOf(lockId) }]);
+      this.emit([{ type: "lock.replaced", at: isoNow(this.clock.now()), lockId, newLockId: seen.lockId.toLowerCase(), model: seen.model, ...this.doorOf(lockId) }]);
     });
     // Its keys are no longer deliverable there (not_commissioned) until an installer acts.
     this.resyncKeys(this.keysOnLock(lockId));

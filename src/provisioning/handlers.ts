@@ -39,7 +39,7 @@ export interface ProvisioningHandlersDeps {
 
 export function identPayload(ident: IdentInfo): Record<string, unknown> {
   return {
-    lockId: ident.lockId.toUpperCase(),
+    lockId: ident.lockId.toLowerCase(),
     protocolVersion: ident.protocolVersion,
     model: ident.model,
     firmware: ident.firmware,

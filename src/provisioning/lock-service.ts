@@ -55,7 +55,7 @@ export class LockService {
     try {
       const ident = await handle.port.ident();
       if (ident.lockId.toLowerCase() !== req.lockId.toLowerCase()) {
-        throw new LockBridgeError("lock_rejected", `the lock at this link reports lockId ${ident.lockId.toUpperCase()}, not ${req.lockId}`, "lockId");
+        throw new LockBridgeError("lock_rejected", `the lock at this link reports lockId ${ident.lockId.toLowerCase()}, not ${req.lockId}`, "lockId");
       }
       // The hub holds no key (a new lock), or the lock refuses ours (factory reset): pair.
       if (!handle.port.paired || !(await this.acceptsOurKey(handle.port))) {

@@ -81,7 +81,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
           const { state: _state, ...payload } = s;
           return payload;
         },
-        keyIds: () => store.keys.ids(),
+        keyIds: () => store.keys.ids({ includeRemoved: true }),
         lockIds: () => store.locks.list().map((l) => l.lockId),
       });
       registerProvisioningHandlers(cloud.registry, { engine, keys, locks, firmware, diagnose: (t) => diagnose(e, t) });

@@ -59,7 +59,7 @@ describe("the hub over MQTT with simulated locks", () => {
       await ok({ cmd: "site.configure", siteId: "s1", timezone: "Europe/Prague", credentialTypes: { doorCode: true, keycard: true, smartKey: false } });
       const link = (address: number) => ({ type: "tcp", host: bus.host, port: bus.port, address });
       const ident = await ok({ cmd: "lock.commission", lockId: "4C42000000000101", profile: "rs485-mortise", link: link(1) });
-      expect(ident.ident).toMatchObject({ lockId: "4C42000000000101", model: "NV-M485" });
+      expect(ident.ident).toMatchObject({ lockId: "4c42000000000101", model: "NV-M485" });
       await ok({ cmd: "lock.commission", lockId: "4C42000000000F01", profile: "common-door-controller", link: link(2) });
       await ok({ cmd: "door.upsert", doorId: "lobby", name: "Lobby", lockId: "4C42000000000F01", kind: "common", linkedDoorIds: [], protectConfiguration: false });
       await ok({ cmd: "door.upsert", doorId: "room-101", name: "101", lockId: "4C42000000000101", kind: "room", linkedDoorIds: ["lobby"], protectConfiguration: false });

@@ -74,7 +74,7 @@ describe("drift repair", () => {
       const newId = "4c42aaaaaaaaaaaa";
       p.sim("room-101").replace(newId);
       const ev = await p.waitFor("lock.replaced", () => p.events("lock.replaced").find((e) => e.lockId === oldId));
-      expect(ev).toMatchObject({ newLockId: newId.toUpperCase(), doorId: "room-101" });
+      expect(ev).toMatchObject({ newLockId: newId, doorId: "room-101" });
       const waiting = await p.waitForKey("k-1", (x) => x.state === "pending");
       expect(waiting.doors[0]).toMatchObject({ state: "pending", reasons: ["not_commissioned"] });
       // The stranger is not accepted on its own: nothing is written to it.
