@@ -190,13 +190,13 @@ export function hubRig(
 }
 
 /** Profiles for real-link tests: the simulator's "sim-room" model behind each link type, with short timeouts. */
-export function testProfiles(overrides: Partial<DeviceProfileInput> = {}): ProfileRegistry {
+export function testProfiles(overrides: Partial<DeviceProfileInput> = {}, bleIdleDisconnectS = 1): ProfileRegistry {
   const base = { responseTimeoutMs: 150, retries: 3, offlineAfterTimeouts: 3, ...overrides };
   return new ProfileRegistry([
     simRoomProfile({ ...base, id: "sim-rs485", link: "serial-rs485", serial: { baudRate: 19200, parity: "none", dataBits: 8, stopBits: 1 } }),
     simRoomProfile({ ...base, id: "sim-uart", link: "serial-uart", serial: { baudRate: 115200, parity: "none", dataBits: 8, stopBits: 1 } }),
     simRoomProfile({ ...base, id: "sim-tcp", link: "tcp" }),
-    simRoomProfile({ responseTimeoutMs: 300, retries: 3, offlineAfterTimeouts: 3, ...overrides, id: "sim-ble", link: "ble", ble: { idleDisconnectS: 1, scanTimeoutMs: 2000, connectTimeoutMs: 2000 } }),
+    simRoomProfile({ responseTimeoutMs: 300, retries: 3, offlineAfterTimeouts: 3, ...overrides, id: "sim-ble", link: "ble", ble: { idleDisconnectS: bleIdleDisconnectS, scanTimeoutMs: 2000, connectTimeoutMs: 2000 } }),
   ]);
 }
 
