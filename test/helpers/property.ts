@@ -24,7 +24,8 @@ import { Dispatcher } from "../../src/cloud/dispatcher.js";
 import { Outbox } from "../../src/cloud/outbox.js";
 import type { CommandRegistry } from "../../src/cloud/registry.js";
 import type { CommandResponse } from "../../src/cloud/responses.js";
-import { LockLinks, MemoryLinkStateStore } from "../../src/lock/index.js";
+import { LockLinks } from "../../src/lock/index.js";
+import { StoreLinkState } from "../../src/provisioning/link-state.js";
 import { deviceProfileSchema, ProfileRegistry, capabilityBits, type DeviceProfile, type DeviceProfileInput } from "../../src/profiles/index.js";
 import { ProvisioningEngine, type EngineOptions, type StatusSink } from "../../src/provisioning/engine.js";
 import { diagnose } from "../../src/provisioning/diagnosis.js";
@@ -220,7 +221,6 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
     for (const x of g) busOf.set(x.doorId, bus);
   }
 
-  const linkState = new MemoryLinkStateStore();
   const statusChanges = { keys: [] as string[], locks: [] as string[] };
   let seq = 0;
 
@@ -241,7 +241,7 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
       keyChanged: (k) => void statusChanges.keys.push(k),
       lockChanged: (l) => void statusChanges.locks.push(l),
     };
-    const links = new LockLinks({ profiles, linkState, logger: log, clock });
+    const links = new LockLinks({ profiles, linkState: new StoreLinkState(store), logger: log, clock });
     const engine = new ProvisioningEngine({
       store,
       clock,
