@@ -141,7 +141,7 @@ export class ProvisioningEngine {
     this.links = deps.links;
     this.options = deps.options ?? {};
     this.index = new SlotIndex(deps.store);
-    this.tables = new StoreLockTables(deps.store, deps.events, this.index);
+    this.tables = new StoreLockTables(deps.store, deps.events, this.index, deps.clock);
     this.windowAgenda = new Agenda(deps.clock, (keyId) => this.onWindowEdge(keyId));
     this.atRiskAgenda = new Agenda(deps.clock, (keyId) => this.onAtRiskCheck(keyId));
   }
@@ -172,6 +172,7 @@ export class ProvisioningEngine {
     const entries = [...this.locks.values()];
     this.locks.clear();
     await Promise.all(entries.map((e) => this.closeEntry(e)));
+    this.tables.flush();
   }
 
   // ------------------------------------------------------------------ desired state
@@ -606,6 +607,7 @@ export class ProvisioningEngine {
       ...(this.options.clockPolicy ? { clockPolicy: this.options.clockPolicy } : {}),
       hooks: {
         slotsChanged: (id, credIds) => this.onSlotsChanged(id, credIds),
+        tableChanged: (id) => this.status.lockChanged(id),
         health: (id, facts) => this.onHealth(id, facts),
         ident: (id, ident) => this.onIdent(id, ident),
         replaced: (id, seen) => this.onReplaced(id, seen),

@@ -48,6 +48,8 @@ export interface LockHealthFacts {
 export interface LockWorkerHooks {
   /** Slots changed on the lock or were verified: the keys of these credentials need a status. */
   slotsChanged(lockId: string, credentialIds: readonly number[]): void;
+  /** A slot was written that changes no key's status yet (the lock's slot use did change). */
+  tableChanged?(lockId: string): void;
   health(lockId: string, facts: Partial<LockHealthFacts>): void;
   /** IDENT answered with this lock's id (store it: firmware version, slot counts). */
   ident(lockId: string, ident: IdentInfo): void;
@@ -424,7 +426,7 @@ export class LockWorker {
     this.needs.events = true;
     this.needs.replan = true;
     for (const k of CREDENTIAL_TYPES) this.needs.verify.add(k);
-    this.o.hooks.slotsChanged(this.lockId, this.credentialIds(this.o.store.slots(this.lockId)));
+    this.notifySlots(this.lockId, this.credentialIds(this.o.store.slots(this.lockId)));
   }
 
   private async pollStatus(): Promise<void> {
@@ -587,7 +589,10 @@ export class LockWorker {
       this.retryAt.delete(key);
       this.needs.verify.add(op.kind);
       this.verifyRounds = 0;
-      this.o.hooks.slotsChanged(this.lockId, this.credentialIds([row]));
+      // A put changes no key's status until the table is verified (pending -> active); a
+      // delete may end a revocation (revoking -> revoked) at once.
+      if (row.desired && row.lastError === null) this.o.hooks.tableChanged?.(this.lockId);
+      else this.notifySlots(this.lockId, this.credentialIds([row]));
     } catch (e) {
       const f = classifyLockError(e);
       if (f.kind !== "nak" || isTransientNak(f.nak)) throw e;
@@ -605,7 +610,7 @@ export class LockWorker {
       this.retryAt.delete(key);
       this.o.log.warn({ lockId: this.lockId, kind: op.kind, slot: op.slot, nak: f.nak, reason }, "lock refused a credential");
       this.o.store.markFailed(this.lockId, op.kind, op.slot, reason, null);
-      this.o.hooks.slotsChanged(this.lockId, this.credentialIds([row]));
+      this.notifySlots(this.lockId, this.credentialIds([row]));
     }
   }
 
@@ -652,7 +657,7 @@ export class LockWorker {
       this.needs.verify.delete(kind);
       this.verifiedAt.set(kind, this.o.clock.now());
       this.verifyRounds = 0;
-      this.o.hooks.slotsChanged(this.lockId, this.credentialIds(rows));
+      this.notifySlots(this.lockId, this.credentialIds(rows));
       return;
     }
     if (this.verifyRounds >= MAX_VERIFY_ROUNDS) {
@@ -688,7 +693,7 @@ export class LockWorker {
         break;
       }
     }
-    this.o.hooks.slotsChanged(this.lockId, this.credentialIds(rows));
+    this.notifySlots(this.lockId, this.credentialIds(rows));
   }
 
   // ------------------------------------------------------------------ unlock
@@ -723,6 +728,12 @@ export class LockWorker {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  /** Tells the engine (statuses) once what it will read is recorded. */
+  private notifySlots(lockId: string, credentialIds: readonly number[]): void {
+    this.o.store.flush();
+    this.o.hooks.slotsChanged(lockId, credentialIds);
+  }
 
   private supports(kind: CredentialType): boolean {
     const ident = this.ident;

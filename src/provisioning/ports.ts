@@ -69,7 +69,10 @@ export interface SlotRow {
 export interface LockTableStore {
   slots(lockId: string, kind?: CredentialType): SlotRow[];
   slot(lockId: string, kind: CredentialType, slot: number): SlotRow | undefined;
+  /** The lock confirmed a write; may be recorded a little later (flush), reads here see it at once. */
   markApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null): void;
+  /** Records confirmed writes still pending. */
+  flush(): void;
   markFailed(lockId: string, kind: CredentialType, slot: number, reason: string, nextAttemptAt: number | null): void;
   recordObserved(lockId: string, kind: CredentialType, firstSlot: number, count: number, observed: SlotInfo[]): void;
   /** The lock lost everything (factory reset): every applied record becomes `state`. */

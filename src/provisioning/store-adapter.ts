@@ -7,7 +7,8 @@ import type { CredentialType } from "../access/model.js";
 import { keycardSecret, smartKeySecret, doorCodeSecret } from "../access/desired.js";
 import type { EventSink, HubEventInput } from "../cloud/events.js";
 import type { SlotInfo } from "../protocol/llp/commands.js";
-import type { SlotRecord, Store } from "../store/index.js";
+import { sameContent, type SlotRecord, type Store } from "../store/index.js";
+import type { Clock, TimerHandle } from "../shared/clock.js";
 import type { HubEvent, SlotOwner } from "./lock-events.js";
 import type { LockTableStore, SlotContent, SlotRow } from "./ports.js";
 import type { SlotIndex } from "./slot-index.js";
@@ -24,37 +25,97 @@ const toRow = (r: SlotRecord): SlotRow => ({
   updatedAt: r.updatedAt,
 });
 
+/** A row as it is once a pending confirmed write is recorded. */
+function overlay(row: SlotRow | undefined, p: PendingApplied, now: number): SlotRow {
+  const desired = row?.desired ?? null;
+  const applied = p.content;
+  const inSync =
+    desired === null ? applied === null : applied !== null && applied.credentialId === desired.credentialId && sameContent(applied, desired);
+  return {
+    kind: p.kind,
+    slot: p.slot,
+    desired,
+    appliedState: applied ? "held" : "empty",
+    applied,
+    inSync,
+    lastError: null,
+    attempts: 0,
+    updatedAt: row?.updatedAt ?? now,
+  };
+}
+
 export function toEventInput(e: HubEvent): HubEventInput {
   return e as unknown as HubEventInput;
 }
 
+/** How long confirmed writes may wait to be recorded together (see markApplied). */
+const APPLIED_FLUSH_MS = 25;
+const APPLIED_FLUSH_MAX = 256;
+
+interface PendingApplied {
+  lockId: string;
+  kind: CredentialType;
+  slot: number;
+  content: SlotContent | null;
+}
+
 export class StoreLockTables implements LockTableStore {
+  /** Confirmed writes not recorded yet, by `${lockId}|${kind}|${slot}`. */
+  private readonly pending = new Map<string, PendingApplied>();
+  private flushTimer: TimerHandle | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly events: EventSink,
     private readonly index: SlotIndex,
+    private readonly clock: Clock,
   ) {}
 
   slots(lockId: string, kind?: CredentialType): SlotRow[] {
+    this.flush();
     return this.store.slots.forLock(lockId, kind).map(toRow);
   }
 
   slot(lockId: string, kind: CredentialType, slot: number): SlotRow | undefined {
     const r = this.store.slots.get(lockId, kind, slot);
-    return r && toRow(r);
+    const p = this.pending.get(`${lockId}|${kind}|${slot}`);
+    return p ? overlay(r ? toRow(r) : undefined, p, this.clock.now()) : r && toRow(r);
   }
 
+  /**
+   * What the lock confirmed (ACK of PUT/DELETE). Recorded within APPLIED_FLUSH_MS, many in
+   * one transaction, rather than one durable commit per request: losing the last few to a
+   * crash only means those idempotent requests are sent again (the slots are not in sync
+   * after the restart). Reads through this adapter see them at once.
+   */
   markApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null): void {
-    this.store.slots.markApplied(lockId, kind, slot, content);
-    this.index.refresh(lockId, kind, slot);
+    this.pending.set(`${lockId}|${kind}|${slot}`, { lockId, kind, slot, content });
+    // A deletion can end a revocation: recorded at once so statuses see it.
+    if (content === null || this.pending.size >= APPLIED_FLUSH_MAX) this.flush();
+    else this.flushTimer ??= this.clock.setTimeout(() => this.flush(), APPLIED_FLUSH_MS);
+  }
+
+  /** Records the pending confirmed writes (also before any other write or a table read). */
+  flush(): void {
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+    if (this.pending.size === 0) return;
+    const writes = [...this.pending.values()];
+    this.pending.clear();
+    this.store.transaction(() => {
+      for (const w of writes) this.store.slots.markApplied(w.lockId, w.kind, w.slot, w.content);
+    });
+    for (const w of writes) this.index.refresh(w.lockId, w.kind, w.slot);
   }
 
   markFailed(lockId: string, kind: CredentialType, slot: number, reason: string, nextAttemptAt: number | null): void {
+    this.flush();
     this.store.slots.markFailed(lockId, kind, slot, reason, nextAttemptAt);
     this.index.refresh(lockId, kind, slot);
   }
 
   recordObserved(lockId: string, kind: CredentialType, firstSlot: number, count: number, observed: SlotInfo[]): void {
+    this.flush();
     this.store.slots.recordObserved(
       lockId,
       kind,
@@ -66,6 +127,7 @@ export class StoreLockTables implements LockTableStore {
   }
 
   resetApplied(lockId: string, state: "empty" | "unknown"): void {
+    this.flush();
     this.store.slots.resetApplied(lockId, state);
     this.index.refreshLock(lockId);
   }
