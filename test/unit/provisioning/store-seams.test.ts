@@ -1,0 +1,67 @@
+/** The engine's seams over the real store: group-committed lock counters, batched confirmed writes. */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { StoreLinkState } from "../../../src/provisioning/link-state.js";
+import { SlotIndex } from "../../../src/provisioning/slot-index.js";
+import { StoreLockTables } from "../../../src/provisioning/store-adapter.js";
+import { openStore, type Store } from "../../../src/store/index.js";
+import { tempStore } from "../../helpers/store.js";
+
+let t: ReturnType<typeof tempStore>;
+let store: Store;
+beforeEach(() => {
+  t = tempStore();
+  store = t.store;
+  for (const lockId of ["4c42000000000001", "4c42000000000002"]) store.locks.upsert({ lockId, profileId: "p", link: { type: "tcp", host: "h", port: 1, address: 1 } });
+});
+afterEach(() => t.cleanup());
+
+describe("StoreLinkState", () => {
+  it("lock counters of one turn share a commit, and each save resolves only once durable", async () => {
+    const ls = new StoreLinkState(store);
+    const a = ls.saveLastLockCounter("4c42000000000001", 5);
+    const b = ls.saveLastLockCounter("4c42000000000002", 9);
+    const c = ls.saveLastLockCounter("4c42000000000001", 7);
+    expect(store.linkState.lastLockCounter("4c42000000000001")).toBe(0); // not yet committed
+    expect(ls.lastLockCounter("4c42000000000001")).toBe(7); // but never forgotten by the reader
+    await Promise.all([a, b, c]);
+    // Durable: another connection to the file sees them.
+    const other = openStore(t.file);
+    try {
+      expect(other.linkState.lastLockCounter("4c42000000000001")).toBe(7);
+      expect(other.linkState.lastLockCounter("4c42000000000002")).toBe(9);
+    } finally {
+      other.close();
+    }
+  });
+
+  it("a confirmed new key lands after the old key's counters (they restart at 0)", async () => {
+    const ls = new StoreLinkState(store);
+    const saved = ls.saveLastLockCounter("4c42000000000001", 40);
+    ls.savePendingLinkKey("4c42000000000001", Buffer.alloc(16, 1));
+    ls.confirmPendingLinkKey("4c42000000000001");
+    await saved;
+    expect(ls.lastLockCounter("4c42000000000001")).toBe(0);
+    expect(ls.linkKeys("4c42000000000001").active?.equals(Buffer.alloc(16, 1))).toBe(true);
+  });
+});
+
+describe("StoreLockTables", () => {
+  it("confirmed puts are seen at once through the adapter and recorded in one batch", () => {
+    const index = new SlotIndex(store);
+    const tables = new StoreLockTables(store, { emit: () => 0 }, index, t.clock);
+    const lockId = "4c42000000000001";
+    store.credentials.assign({ keyId: "k-1", kind: "doorCode", value: "482916" });
+    const cred = store.credentials.currentOf("k-1", "doorCode")!;
+    const content = { credentialId: cred.credentialId, validFrom: 1, validUntil: 2, flags: 0, secretDigest: Buffer.from("1a0774b3", "hex") };
+    store.slots.assign(lockId, "doorCode", content, 32);
+    tables.markApplied(lockId, "doorCode", 0, content);
+    expect(tables.slot(lockId, "doorCode", 0)?.inSync).toBe(true);
+    expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(false); // not recorded yet
+    t.clock.advance(30); // the batch is due
+    expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(true);
+    expect(index.rows(cred.credentialId).map((r) => r.slot)).toEqual([0]);
+    // A deletion is recorded at once.
+    tables.markApplied(lockId, "doorCode", 3, null);
+    expect(store.slots.get(lockId, "doorCode", 3)?.appliedState).toBe("empty");
+  });
+});
