@@ -693,6 +693,8 @@ export class ProvisioningEngine {
     }
     if (events.length > 0) this.emit(events);
     for (const k of keys) this.status.keyChanged(k);
+    // A refusal may put an arriving guest at risk.
+    if (events.some((e) => e.type === "credential.failed")) for (const k of keys) this.scheduleKey(k);
     this.status.lockChanged(lockId);
   }
 
@@ -719,7 +721,11 @@ export class ProvisioningEngine {
     }
     if (facts.online !== undefined && facts.online !== before) {
       this.emit([{ type: facts.online ? "lock.online" : "lock.offline", at: isoNow(this.clock.now()), lockId, ...this.doorOf(lockId) }]);
-      for (const k of this.keysOnLock(lockId)) this.status.keyChanged(k);
+      for (const k of this.keysOnLock(lockId)) {
+        this.status.keyChanged(k);
+        // A lock lost shortly before a guest arrives puts the key at risk: judge it again.
+        if (!facts.online) this.scheduleKey(k);
+      }
     }
     this.status.lockChanged(lockId);
   }

@@ -156,6 +156,21 @@ describe("key.at_risk", () => {
     });
   });
 
+  it("a ready key that stops being ready inside the horizon is judged again, before arrival", async () => {
+    await withProperty({ rooms: 1, commons: [], engine: { verifyIntervalMs: 1000, atRiskGraceMs: 500 } }, async (p) => {
+      await p.ok("key.upsert", keyPayload(p, "k-1", [{ doorId: "room-101", from: localDate(p, 0), to: localDate(p, 2), arrivalTime: "13:50" }]));
+      await p.waitForKey("k-1", (x) => x.state === "inactive" && x.doors[0]?.reasons[0] === "access_period_not_started");
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(p.events("key.at_risk")).toHaveLength(0); // ready: judged and not at risk
+      // The lock loses its memory and refuses to take the code again.
+      p.sim("room-101").table(1)!.clear();
+      p.sim("room-101").setMemoryFull(true);
+      const ev = await p.waitFor("key.at_risk", () => p.events("key.at_risk").find((e) => e.keyId === "k-1"));
+      expect(ev.doors).toEqual([{ doorId: "room-101", state: "failed", reasons: ["lock_memory_full"] }]);
+      expect(Date.parse(ev.at as string)).toBeLessThan(Date.parse(ev.arrival as string));
+    });
+  });
+
   it("a key arriving later is judged when it enters the horizon (timer from the Clock)", async () => {
     await withProperty({ rooms: 1, commons: [] }, async (p) => {
       p.sim("room-101").setOffline(true);
