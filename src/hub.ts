@@ -108,8 +108,13 @@ export class Hub {
   }
 }
 
+/** Where `lockbridge sim demo` serves its BLE proxy (sim/properties/demo.yaml). */
+export const DEMO_BLE_PROXY = { host: "127.0.0.1", port: 4010 } as const;
+
 /** The hub with its standard services. Later issues add theirs here, in dependency order. */
 export function createHub(config: Config, log: Logger, options: HubOptions = {}): Hub {
+  // The demo property's BLE locks sit behind the simulator's BLE proxy on its fixed port.
+  if (options.demo && config.ble.proxy === undefined) config = { ...config, ble: { ...config.ble, proxy: DEMO_BLE_PROXY } };
   const hub = new Hub(config, log);
   hub.use(storeService(hub, log));
   if (config.mqtt.url === undefined) hub.use(embeddedBrokerService(hub, log.child({ module: "broker" })));
@@ -203,7 +208,9 @@ function demoPropertyService(hub: Hub, log: Logger): Service {
         log.warn("demo property not available yet: the simulator (sim/) is not built; the hub runs alone");
         return;
       }
-      const proc = spawn(process.execPath, [join(root, "bin", "lockbridge.js"), "sim", "demo"], {
+      // --commission: the simulator acts as the cloud once (site, locks, doors) so the demo
+      // property is ready to take keys; the hub's BLE locks are reached through its BLE proxy.
+      const proc = spawn(process.execPath, [join(root, "bin", "lockbridge.js"), "sim", "demo", "--commission"], {
         stdio: ["ignore", "inherit", "inherit"],
         env: {
           ...process.env,

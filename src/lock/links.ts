@@ -71,7 +71,7 @@ export class LockLinks {
 
   constructor(private readonly opts: LockLinksOptions) {
     this.clock = opts.clock ?? systemClock;
-    this.log = opts.logger.child({ module: "lock-links" });
+    this.log = opts.logger.child({ part: "lock-links" });
   }
 
   /** The client for a lock, created on first use. Throws unknown_profile or invalid_payload (link does not fit the profile). */
@@ -96,12 +96,12 @@ export class LockLinks {
         wireBaud: profile.serial?.baudRate,
       },
       linkState: this.opts.linkState,
-      logger: this.log.child({ lockId }),
+      logger: this.log,
       clock: this.clock,
       counterBlockSize: this.opts.counterBlockSize,
       sealingRequired: profile.sealingRequired,
     });
-    const client = new LockClient({ session, profile, linkState: this.opts.linkState, logger: this.log.child({ lockId }) });
+    const client = new LockClient({ session, profile, linkState: this.opts.linkState, logger: this.log });
     link.locks.add(lockId);
     this.clients.set(lockId, { client, link });
     return client;

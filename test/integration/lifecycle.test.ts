@@ -41,6 +41,14 @@ async function startHub(name: string, args: string[] = []) {
   return { proc, started, dataDir, port };
 }
 
+function parseLog(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
 async function stopWithin(proc: RunningProcess, signal: NodeJS.Signals) {
   const t0 = performance.now();
   proc.kill(signal);
@@ -80,10 +88,18 @@ describe("lockbridge run", () => {
     expect(exit).toEqual({ code: EXIT.ok, signal: null });
   });
 
-  it("says honestly that the demo property is not there when the simulator is missing", async () => {
+  it("--demo runs the simulated property and commissions its 16 locks into the hub (or says the simulator is missing)", async () => {
     const { proc } = await startHub("demo", ["--demo"]);
     if (existsSync(join(__dirname, "..", "..", "sim", "cli.ts"))) {
       await proc.waitForLog("demo property started");
+      // The hub itself answers lock.commission for every lock of the demo property: 12 rooms,
+      // lobby and gym on TCP buses, two BLE suites through the simulator's BLE proxy.
+      const commissioned = new Set<string>();
+      await proc.waitForLine((l) => {
+        const rec = parseLog(l);
+        if (rec?.msg === "command answered" && rec.cmd === "lock.commission" && rec.ok === true && typeof rec.id === "string") commissioned.add(rec.id);
+        return commissioned.size === 16;
+      }, 60_000);
     } else {
       await proc.waitForLine((l) => l.includes("demo property not available yet"));
     }
