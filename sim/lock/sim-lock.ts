@@ -13,7 +13,7 @@ import * as door from "./door.js";
 import { EventRing } from "./event-ring.js";
 import { LockClock } from "./lock-clock.js";
 import { resolveProfile, type BuiltinProfileName, type LockProfile } from "./profile.js";
-import { seededRandom } from "./rng.js";
+import { seededRandom } from "../../src/shared/random.js";
 import type { SimLockState } from "./state.js";
 
 export interface SimLockOptions {

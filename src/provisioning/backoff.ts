@@ -18,15 +18,3 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BA
   // Half fixed, half jitter: never retries at once, never waits much longer than asked.
   return Math.round(exp / 2 + random() * (exp / 2));
 }
-
-/** A small seeded PRNG (mulberry32) for tests and the simulator-driven property tests. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -2,20 +2,12 @@
  * Deterministic RandomSources for tests (the hub uses crypto.randomInt).
  */
 import type { RandomSource } from "../../src/access/codes.js";
+import { seededRandom as seededUnit } from "../../src/shared/random.js";
 
-/** mulberry32: a small seeded PRNG; same seed, same sequence. */
+/** A RandomSource over the shared seeded PRNG (mulberry32); same seed, same sequence. */
 export function seededRandom(seed: number): RandomSource {
-  let a = seed >>> 0;
-  return {
-    int(max: number): number {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      return Math.floor(u * max);
-    },
-  };
+  const next = seededUnit(seed);
+  return { int: (max: number): number => Math.floor(next() * max) };
 }
 
 /**

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { targetDoors } from "../../src/access/linked-doors.js";
 import type { Door, Key } from "../../src/access/model.js";
 import { CredentialKind, secretDigest, tableDigest } from "../../src/protocol/llp/index.js";
-import { seededRandom } from "../../src/provisioning/backoff.js";
+import { seededRandom } from "../../src/shared/random.js";
 import { keyPayload, localDate, startProperty, type Property } from "../helpers/property.js";
 
 const SEED = Number(process.env.CONVERGENCE_SEED ?? 20261201);

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Key } from "../../../src/access/model.js";
 import type { KeyChangeContext } from "../../../src/cloud/handlers/key-commands.js";
-import { seededRandom } from "../../../src/provisioning/backoff.js";
+import { seededRandom } from "../../../src/shared/random.js";
 import { ProvisioningEngine } from "../../../src/provisioning/engine.js";
 import { KeyService } from "../../../src/provisioning/key-service.js";
 import type { ManualClock } from "../../../src/shared/clock.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { WorkQueue, type WorkClass } from "../../../src/provisioning/work-queue.js";
-import { seededRandom } from "../../../src/provisioning/backoff.js";
+import { seededRandom } from "../../../src/shared/random.js";
 
 const item = (id: string, cls: WorkClass, order: number) => ({ id, class: cls, order, payload: id });
 

@@ -1,4 +1,4 @@
-/** Seeded PRNG (mulberry32): flaky links are reproducible from their seed. */
+/** Seeded PRNG (mulberry32): same seed, same sequence, so flaky links and test runs are reproducible. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
