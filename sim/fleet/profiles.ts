@@ -2,22 +2,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { Capability } from "../../src/protocol/llp/index.js";
+import { CAPABILITY_BITS, capabilityBits, type CapabilityName } from "../../src/profiles/schema.js";
 import { LockBridgeError } from "../../src/shared/errors.js";
 import { BUILTIN_PROFILES, isBuiltinProfile, resolveProfile, type LockProfile } from "../lock/profile.js";
 
 /** The repository's device-profiles/ (sim/fleet -> ../../device-profiles). */
 export const DEFAULT_PROFILES_DIR = fileURLToPath(new URL("../../device-profiles/", import.meta.url));
-
-const CAPABILITY_BY_NAME: Record<string, number> = {
-  doorCodes: Capability.DOOR_CODES,
-  keycards: Capability.KEYCARDS,
-  mobileKeys: Capability.MOBILE_KEYS,
-  remoteUnlock: Capability.REMOTE_UNLOCK,
-  doorSensor: Capability.DOOR_SENSOR,
-  firmwareUpdate: Capability.FIRMWARE_UPDATE,
-  sealing: Capability.SEALING,
-};
 
 /**
  * The fields of a device-profile file the simulator needs to behave as that model in IDENT.
@@ -25,7 +15,7 @@ const CAPABILITY_BY_NAME: Record<string, number> = {
  */
 const deviceProfileFields = z.object({
   model: z.string().min(1),
-  capabilities: z.array(z.enum(Object.keys(CAPABILITY_BY_NAME) as [string, ...string[]])),
+  capabilities: z.array(z.enum(Object.keys(CAPABILITY_BITS) as [CapabilityName, ...CapabilityName[]])),
   slots: z.object({ doorCode: z.number().int().min(0), keycard: z.number().int().min(0), smartKey: z.number().int().min(0) }),
   code: z.object({ minLength: z.number().int().min(1), maxLength: z.number().int().min(1) }),
 });
@@ -53,7 +43,7 @@ export function loadLockProfile(ref: string | Partial<LockProfile>, profilesDir 
   return {
     model: p.model,
     firmware: "1.0.0",
-    capabilities: p.capabilities.reduce((bits, n) => bits | (CAPABILITY_BY_NAME[n] ?? 0), 0),
+    capabilities: capabilityBits(p.capabilities),
     codeSlots: p.slots.doorCode,
     cardSlots: p.slots.keycard,
     mobileKeySlots: p.slots.smartKey,
