@@ -1,20 +1,11 @@
-import { Capability } from "../../src/protocol/llp/index.js";
+import { Capability, type IdentInfo } from "../../src/protocol/llp/index.js";
 
 /**
- * What a lock model is, as far as the wire shows it (IDENT). Shaped like a device
- * profile so a fleet can take one from device-profiles/ or write one inline.
+ * What a lock model is, as far as the wire shows it: IDENT's answer without the per-lock
+ * fields (protocol version, lock id). Capabilities are the bits of lock-link-protocol.md §3.
+ * Shaped like a device profile so a fleet can take one from device-profiles/ or write one inline.
  */
-export interface LockProfile {
-  model: string;
-  firmware: string;
-  /** Capability bits (lock-link-protocol.md §3). */
-  capabilities: number;
-  codeSlots: number;
-  cardSlots: number;
-  mobileKeySlots: number;
-  codeMinLen: number;
-  codeMaxLen: number;
-}
+export type LockProfile = Omit<IdentInfo, "protocolVersion" | "lockId">;
 
 const ALL_CAPABILITIES =
   Capability.DOOR_CODES | Capability.KEYCARDS | Capability.MOBILE_KEYS | Capability.REMOTE_UNLOCK |
