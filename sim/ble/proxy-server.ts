@@ -2,6 +2,7 @@ import { createServer, type Socket } from "node:net";
 import { z } from "zod";
 import type { SimLock } from "../lock/sim-lock.js";
 import { advertisementOf, DEFAULT_MTU, GattLink, peripheralIdOf } from "./gatt.js";
+import { listenOn } from "../listen.js";
 
 export interface BleProxyOptions {
   host?: string;
@@ -172,19 +173,10 @@ export async function startBleProxy(locks: readonly SimLock[], opts: BleProxyOpt
       clients.delete(client);
     });
   });
-  const host = opts.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  if (!addr || typeof addr === "string") throw new Error("BLE proxy has no port");
+  const { host, port } = await listenOn(server, opts, "BLE proxy");
   return {
     host,
-    port: addr.port,
+    port,
     peripheralId: idOf,
     dropConnections(lock) {
       const l = live.get(lock);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { isLockBridgeError } from "../../src/shared/errors.js";
 import type { Fleet } from "../fleet/fleet.js";
 import { applyAction, describeLock, recentEvents } from "./actions.js";
+import { listenOn } from "../listen.js";
 
 export interface ControlServer {
   port: number;
@@ -76,18 +77,10 @@ export async function startControlServer(fleet: Fleet, opts: { port?: number; ho
       }
     })();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  if (!addr || typeof addr === "string") throw new Error("control server has no port");
-  boundPort = addr.port;
+  const { port } = await listenOn(server, opts, "control server");
+  boundPort = port;
   return {
-    port: addr.port,
+    port,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

@@ -1,6 +1,7 @@
 import { createServer, type Socket } from "node:net";
 import type { SimLock } from "../lock/sim-lock.js";
 import { LockBus, type BusOptions } from "./bus.js";
+import { listenOn } from "../listen.js";
 
 export interface TcpBusOptions extends BusOptions {
   host?: string;
@@ -34,19 +35,10 @@ export async function startTcpBus(locks: readonly SimLock[], opts: TcpBusOptions
       sockets.delete(sock);
     });
   });
-  const host = opts.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  if (!addr || typeof addr === "string") throw new Error("TCP bus has no port");
+  const { host, port } = await listenOn(server, opts, "TCP bus");
   return {
     host,
-    port: addr.port,
+    port,
     bus,
     get connections() {
       return sockets.size;
