@@ -202,27 +202,7 @@ export class SlotsRepo {
 
   /** The lock confirmed the slot now holds `content` (null: empty). Clears the error and retry. */
   markApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null): void {
-    this.q(
-      `INSERT INTO lock_slots (lock_id, kind, slot, applied_state, applied_credential_id, applied_valid_from, applied_valid_until,
-         applied_flags, applied_digest, updated_at)
-       VALUES (@lockId, @kind, @slot, @state, @credentialId, @validFrom, @validUntil, @flags, @digest, @now)
-       ON CONFLICT (lock_id, kind, slot) DO UPDATE SET applied_state = excluded.applied_state,
-         applied_credential_id = excluded.applied_credential_id, applied_valid_from = excluded.applied_valid_from,
-         applied_valid_until = excluded.applied_valid_until, applied_flags = excluded.applied_flags,
-         applied_digest = excluded.applied_digest, last_error = NULL, attempts = 0, next_attempt_at = NULL,
-         updated_at = excluded.updated_at`,
-    ).run({
-      lockId,
-      kind,
-      slot,
-      state: content ? "held" : "empty",
-      credentialId: content?.credentialId ?? null,
-      validFrom: content?.validFrom ?? null,
-      validUntil: content?.validUntil ?? null,
-      flags: content?.flags ?? null,
-      digest: content?.secretDigest ?? null,
-      now: this.ctx.clock.now(),
-    });
+    this.writeApplied(lockId, kind, slot, content, true);
   }
 
   /** An attempt on the slot failed (`reason`: a DoorReason or NAK name); schedule a retry or not. */
@@ -348,6 +328,11 @@ export class SlotsRepo {
 
   /** Like markApplied but keeps error and retry bookkeeping: an observation is not a success. */
   private setApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null): void {
+    this.writeApplied(lockId, kind, slot, content, false);
+  }
+
+  /** Records what the slot holds; `resetRetry` also clears the last error and the retry schedule. */
+  private writeApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null, resetRetry: boolean): void {
     this.q(
       `INSERT INTO lock_slots (lock_id, kind, slot, applied_state, applied_credential_id, applied_valid_from, applied_valid_until,
          applied_flags, applied_digest, updated_at)
@@ -355,7 +340,7 @@ export class SlotsRepo {
        ON CONFLICT (lock_id, kind, slot) DO UPDATE SET applied_state = excluded.applied_state,
          applied_credential_id = excluded.applied_credential_id, applied_valid_from = excluded.applied_valid_from,
          applied_valid_until = excluded.applied_valid_until, applied_flags = excluded.applied_flags,
-         applied_digest = excluded.applied_digest, updated_at = excluded.updated_at`,
+         applied_digest = excluded.applied_digest, ${resetRetry ? "last_error = NULL, attempts = 0, next_attempt_at = NULL, " : ""}updated_at = excluded.updated_at`,
     ).run({
       lockId,
       kind,
