@@ -178,6 +178,24 @@ describe("lock slots", () => {
     expect(t.store.slots.forLock("L1").map((s) => s.slot)).toEqual([0, 1]);
   });
 
+  it("a READ_SLOTS observation is not a success: the slot keeps its error and retry schedule", () => {
+    const t = setup();
+    const a = t.cred("k-a", "111111");
+    t.store.slots.assign("L1", "doorCode", content(a), 10);
+    t.store.slots.markFailed("L1", "doorCode", 0, "lock_offline", t.clock.now() + 5000);
+    const { credentialId: _a, ...aSeen } = content(a);
+    t.store.slots.recordObserved("L1", "doorCode", 0, 10, [{ slot: 0, ...aSeen }]);
+    expect(t.store.slots.get("L1", "doorCode", 0)).toMatchObject({
+      appliedState: "held",
+      inSync: true,
+      lastError: "lock_offline",
+      attempts: 1,
+      nextAttemptAt: t.clock.now() + 5000,
+    });
+    t.store.slots.markApplied("L1", "doorCode", 0, content(a));
+    expect(t.store.slots.get("L1", "doorCode", 0)).toMatchObject({ lastError: null, attempts: 0, nextAttemptAt: null });
+  });
+
   it("removing a lock removes its slot table", () => {
     const t = setup();
     const a = t.cred("k-a", "111111");
