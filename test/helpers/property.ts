@@ -37,6 +37,7 @@ import { LockService } from "../../src/provisioning/lock-service.js";
 import type { Clock, TimerHandle } from "../../src/shared/clock.js";
 import { openStore, type OutboxEvent, type Store } from "../../src/store/index.js";
 import { SimLock, startTcpBus, type LockProfile, type TcpBus } from "../../sim/index.js";
+import { makeSite } from "./access-fixtures.js";
 
 // ---------------------------------------------------------------- clock
 
@@ -362,15 +363,7 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
   };
 
   // The property as the cloud would set it up.
-  await p.ok("site.configure", {
-    siteId: "site-1",
-    timezone: "Europe/Prague",
-    credentialTypes: { doorCode: true, keycard: true, smartKey: true },
-    doorCodeLength: 6,
-    doorHeldOpenSeconds: 120,
-    atRiskMinutes: 60,
-    ...spec.site,
-  });
+  await p.ok("site.configure", { ...makeSite(), ...spec.site });
   for (const c of commons) await p.ok("door.upsert", { doorId: c, name: c, lockId: lockIds.get(c), kind: "common", linkedDoorIds: [], protectConfiguration: false });
   for (const r of rooms) await p.ok("door.upsert", { doorId: r, name: r, lockId: lockIds.get(r), kind: "room", linkedDoorIds: commons, protectConfiguration: false });
   if (spec.commission ?? true) {

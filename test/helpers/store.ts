@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Door, Key, Site } from "../../src/access/model.js";
+import type { Door, Key } from "../../src/access/model.js";
 import { ManualClock } from "../../src/shared/clock.js";
 import { openStore, type OpenStoreOptions, type Store } from "../../src/store/index.js";
 
@@ -37,16 +37,6 @@ export function tempStore(options: OpenStoreOptions = {}): { store: Store; clock
     },
   };
 }
-
-export const sampleSite = (over: Partial<Site> = {}): Site => ({
-  siteId: "site-1",
-  timezone: "Europe/Prague",
-  credentialTypes: { doorCode: true, keycard: true, smartKey: true },
-  doorCodeLength: 6,
-  doorHeldOpenSeconds: 120,
-  atRiskMinutes: 60,
-  ...over,
-});
 
 export const sampleDoor = (doorId: string, over: Partial<Door> = {}): Door => ({
   doorId,

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { isLockBridgeError } from "../../../src/shared/errors.js";
-import { sampleDoor, sampleSite, tempStore } from "../../helpers/store.js";
+import { makeSite } from "../../helpers/access-fixtures.js";
+import { sampleDoor, tempStore } from "../../helpers/store.js";
 
 describe("site, doors, meta, snapshot pages", () => {
   let t: ReturnType<typeof tempStore>;
@@ -9,8 +10,8 @@ describe("site, doors, meta, snapshot pages", () => {
   it("site: none until configured, then exactly what was put", () => {
     t = tempStore();
     expect(t.store.site.get()).toBeUndefined();
-    t.store.site.put(sampleSite());
-    const changed = sampleSite({ timezone: "America/New_York", credentialTypes: { doorCode: true, keycard: false, smartKey: true }, doorCodeLength: 8 });
+    t.store.site.put(makeSite());
+    const changed = makeSite({ timezone: "America/New_York", credentialTypes: { doorCode: true, keycard: false, smartKey: true }, doorCodeLength: 8 });
     t.store.site.put(changed);
     expect(t.store.site.get()).toEqual(changed);
     expect(t.store.site.clear()).toBe(true);
