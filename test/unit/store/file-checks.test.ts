@@ -2,10 +2,11 @@ import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isLockBridgeError, type ErrorCode } from "../../../src/shared/errors.js";
 import { openStore } from "../../../src/store/index.js";
-import { sampleKey, tempDir } from "../../helpers/store.js";
+import { sampleKey } from "../../helpers/store.js";
+import { tempStoreFiles } from "../../helpers/temp-store-file.js";
 
 /** Everything in the dir with a digest of its bytes: proves nothing was written or created. */
 function dirState(dir: string): Record<string, string> {
@@ -30,13 +31,7 @@ function expectRefused(file: string, code: ErrorCode, message: RegExp): void {
 }
 
 describe("corrupt and foreign files are refused and left untouched", () => {
-  const cleanups: (() => void)[] = [];
-  afterEach(() => cleanups.splice(0).forEach((c) => c()));
-  const fileIn = (): string => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    return path.join(dir, "lockbridge.db");
-  };
+  const fileIn = tempStoreFiles();
 
   /** A LockBridge store with enough rows to span many pages. */
   function realStore(file: string): void {

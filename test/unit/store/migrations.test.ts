@@ -1,10 +1,9 @@
 import fs from "node:fs";
-import path from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isLockBridgeError, type LockBridgeError } from "../../../src/shared/errors.js";
 import { LOCKBRIDGE_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, openStore, type Migration, type Store } from "../../../src/store/index.js";
-import { tempDir } from "../../helpers/store.js";
+import { tempStoreFiles } from "../../helpers/temp-store-file.js";
 
 /** Schema facts of a database file, read without the store. */
 function schemaOf(file: string): { version: number; appId: number; objects: string[]; columns: (table: string) => string[] } {
@@ -87,13 +86,7 @@ function expectDataKept(store: Store): void {
 }
 
 describe("store migrations", () => {
-  const cleanups: (() => void)[] = [];
-  afterEach(() => cleanups.splice(0).forEach((c) => c()));
-  const fileIn = (): string => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    return path.join(dir, "lockbridge.db");
-  };
+  const fileIn = tempStoreFiles();
 
   it("ships contiguous migrations, at least two", () => {
     expect(MIGRATIONS.length).toBeGreaterThanOrEqual(2);
