@@ -177,6 +177,11 @@ export class CloudSync {
     return this.connection.connected;
   }
 
+  /** Events acknowledged by the broker since start (benchmarks, diagnostics). */
+  get eventsSent(): number {
+    return this.sender.sentCount;
+  }
+
   async start(): Promise<void> {
     this.started = true;
     this.startedAt = formatInstant(this.clock.now());
@@ -239,13 +244,13 @@ export class CloudSync {
     const payload = JSON.stringify(response);
     this.log.info({ id: response.id, cmd: response.cmd, ok: response.ok, duplicate, ...(!response.ok && { error: response.error.code }) }, "command answered");
     // Not awaited: PUBACKs are read only after this command's own PUBACK is sent.
-    this.connection.publish(this.topics.res, payload, { qos: 1 }).catch((e: unknown) => this.log.warn({ err: errorMessage(e), id: response.id }, "response not published"));
+    this.connection.publish(this.topics.res, payload, { qos: 1, priority: true }).catch((e: unknown) => this.log.warn({ err: errorMessage(e), id: response.id }, "response not published"));
     const responseTopic = packet.properties?.responseTopic;
     if (this.options.protocolVersion === 5 && responseTopic !== undefined) {
       if (isPublishableTopic(responseTopic)) {
         const correlationData = packet.properties?.correlationData;
         this.connection
-          .publish(responseTopic, payload, { qos: 1, ...(correlationData !== undefined && { properties: { correlationData } }) })
+          .publish(responseTopic, payload, { qos: 1, priority: true, ...(correlationData !== undefined && { properties: { correlationData } }) })
           .catch((e: unknown) => this.log.warn({ err: errorMessage(e), id: response.id }, "response not published on the response topic"));
       } else {
         this.log.warn({ id: response.id }, "response topic ignored: not a topic one can publish to");

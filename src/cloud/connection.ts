@@ -64,6 +64,12 @@ export interface PublishOptions {
   qos?: 0 | 1;
   retain?: boolean;
   properties?: IPublishPacket["properties"];
+  /**
+   * Written at once, even past the Receive Maximum budget (command responses, hub state):
+   * a response must leave before its command's PUBACK, and waiting for a slot inside the
+   * command would wait for PUBACKs the held packet pump cannot read.
+   */
+  priority?: boolean;
 }
 
 /** Thrown by publish() when there is no connection (nothing was sent). */
@@ -94,6 +100,10 @@ export class CloudConnection {
   private retryTimer: TimerHandle | undefined;
   private stableTimer: TimerHandle | undefined;
   private pending = new Set<PendingPublish>();
+  /** QoS 1 publishes awaiting PUBACK, within sendLimit (the broker's Receive Maximum). */
+  private inFlight = 0;
+  private sendLimit = 65_535;
+  private slotWaiters: (() => void)[] = [];
   /** A command is in mqtt.js's pump: PUBACKs of our publishes cannot be read meanwhile. */
   private commandsInProgress = 0;
   private readonly opts: Required<Pick<ConnectionOptions, keyof typeof DEFAULTS>> & ConnectionOptions;
@@ -130,7 +140,7 @@ export class CloudConnection {
     if (!client) return;
     if (client.connected) {
       try {
-        await this.publish(this.opts.topics.state, JSON.stringify(this.hooks.offlineState(this.sessionId)), { qos: 1, retain: true }, Math.min(timeoutMs, 2000));
+        await this.publish(this.opts.topics.state, JSON.stringify(this.hooks.offlineState(this.sessionId)), { qos: 1, retain: true, priority: true }, Math.min(timeoutMs, 2000));
       } catch (e) {
         this.log.warn({ err: errorMessage(e) }, "offline state not published at shutdown");
       }
@@ -155,12 +165,19 @@ export class CloudConnection {
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}, timeoutMs = this.opts.publishTimeoutMs): Promise<void> {
     const client = this.client;
     if (!client || !client.connected || (this.stopping && topic !== this.opts.topics.state)) return Promise.reject(new NotConnectedError());
+    const qos = options.qos ?? 1;
     return new Promise<void>((resolve, reject) => {
       let timer: TimerHandle | undefined;
+      let holdsSlot = false;
+      const release = () => {
+        if (holdsSlot) this.releaseSlot();
+        holdsSlot = false;
+      };
       const entry: PendingPublish = {
         reject: (e) => {
           timer?.cancel();
           this.pending.delete(entry);
+          release();
           reject(e);
         },
       };
@@ -173,16 +190,53 @@ export class CloudConnection {
           if (this.client === client) client.end(true);
         }, timeoutMs);
       };
-      arm();
+      const send = (): void => {
+        if (!this.pending.has(entry)) return; // dropped while waiting for a slot
+        holdsSlot = qos === 1;
+        arm();
+        client.publish(topic, payload, { qos, retain: options.retain ?? false, ...(options.properties && { properties: options.properties }) }, (err) => {
+          if (!this.pending.has(entry)) return;
+          timer?.cancel();
+          this.pending.delete(entry);
+          release();
+          if (err) reject(err);
+          else resolve();
+        });
+      };
       this.pending.add(entry);
-      client.publish(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false, ...(options.properties && { properties: options.properties }) }, (err) => {
-        if (!this.pending.has(entry)) return;
-        timer?.cancel();
-        this.pending.delete(entry);
-        if (err) reject(err);
-        else resolve();
-      });
+      if (qos === 1 && options.priority !== true) this.acquireSlot(send);
+      else {
+        if (qos === 1) this.inFlight++;
+        send();
+      }
     });
+  }
+
+  /**
+   * QoS 1 publishes in flight are kept within the broker's Receive Maximum (MQTT 5 CONNACK;
+   * Mosquitto's default is 20; a strict broker disconnects a client that exceeds it). A
+   * quarter of it is kept for priority publishes (responses), so they rarely overshoot.
+   * Waiters go in order, so events keep their seq order on the wire.
+   */
+  private get budget(): number {
+    return Math.max(1, this.sendLimit - Math.max(1, Math.floor(this.sendLimit / 4)));
+  }
+
+  private acquireSlot(send: () => void): void {
+    if (this.inFlight < this.budget && this.slotWaiters.length === 0) {
+      this.inFlight++;
+      send();
+    } else {
+      this.slotWaiters.push(send);
+    }
+  }
+
+  private releaseSlot(): void {
+    this.inFlight--;
+    while (this.inFlight < this.budget && this.slotWaiters.length > 0) {
+      this.inFlight++;
+      this.slotWaiters.shift()!();
+    }
   }
 
   // ------------------------------------------------------------ connection attempts
@@ -237,6 +291,8 @@ export class CloudConnection {
     client.on("close", () => this.onClose(client));
     this.log.info({ sessionId, protocolVersion: this.opts.protocolVersion, attempt: this.attempt }, "connecting to the MQTT broker");
     client.connect();
+    // Commands and their responses are small, latency-bound messages: no Nagle delay.
+    (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
   }
 
   /**
@@ -286,6 +342,7 @@ export class CloudConnection {
   private onConnect(client: MqttClient, connack: IConnackPacket): void {
     if (this.client !== client) return;
     const sessionPresent = connack.sessionPresent;
+    this.sendLimit = Math.max(1, Math.min(65_535, connack.properties?.receiveMaximum ?? 65_535));
     this.log.info({ sessionId: this.sessionId, sessionPresent }, "connected to the MQTT broker");
     const { topics } = this.opts;
     void (async () => {
@@ -310,7 +367,7 @@ export class CloudConnection {
   /** Publishes the retained online state of the current session. */
   async publishState(client: MqttClient | undefined = this.client): Promise<void> {
     if (!client || client !== this.client) throw new NotConnectedError();
-    await this.publish(this.opts.topics.state, JSON.stringify(this.hooks.onlineState(this.sessionId)), { qos: 1, retain: true });
+    await this.publish(this.opts.topics.state, JSON.stringify(this.hooks.onlineState(this.sessionId)), { qos: 1, retain: true, priority: true });
   }
 
   private onStateMessage(client: MqttClient, payload: Buffer): void {
@@ -343,7 +400,11 @@ export class CloudConnection {
     this.client = undefined;
     this.online = false;
     this.stableTimer?.cancel();
+    const waiters = this.slotWaiters;
+    this.slotWaiters = [];
     for (const p of [...this.pending]) p.reject(new NotConnectedError());
+    for (const send of waiters) send(); // each finds its entry rejected and returns
+    this.inFlight = 0;
     client.removeAllListeners("connect");
     // Keep an error listener: a late socket error must not become an uncaught exception.
     client.on("error", () => undefined);

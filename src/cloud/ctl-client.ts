@@ -74,6 +74,7 @@ export class CloudClient {
       }),
     };
     const client = await mqtt.connectAsync(options.url, opts);
+    (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
     const cloud = new CloudClient(client, options);
     await client.subscribeAsync(cloud.topics.res, { qos: 1 });
     return cloud;

@@ -21,7 +21,7 @@ export interface OutboxSenderOptions {
   flushMs: number;
 }
 
-export const DEFAULT_SENDER_OPTIONS: OutboxSenderOptions = { window: 32, batch: 500, flushMs: 50 };
+export const DEFAULT_SENDER_OPTIONS: OutboxSenderOptions = { window: 128, batch: 500, flushMs: 50 };
 
 export class OutboxSender {
   private running = false;
@@ -121,10 +121,11 @@ export class OutboxSender {
 
   private read(): { seq: number; payload: string }[] {
     try {
-      return this.store.outbox.pendingAfter(this.cursor, this.options.batch).map((e) => {
-        const { seq, ...body } = e.event;
-        return { seq, payload: JSON.stringify({ seq, ...body }) }; // seq first, for people reading the stream
-      });
+      // The stored JSON is the event without its seq; seq goes first, for people reading the stream.
+      return this.store.outbox.pendingAfterRaw(this.cursor, this.options.batch).map((e) => ({
+        seq: e.seq,
+        payload: e.json === "{}" ? `{"seq":${e.seq}}` : `{"seq":${e.seq},${e.json.slice(1)}`,
+      }));
     } catch (e) {
       this.log.error({ err: errorMessage(e) }, "cannot read the outbox");
       return [];
@@ -159,8 +160,19 @@ export class OutboxSender {
     this.acked = [];
     try {
       const at = this.clock.now();
+      seqs.sort((a, b) => a - b);
       this.store.transaction(() => {
-        for (const seq of seqs) this.store.outbox.markSent(seq, at);
+        // PUBACKs come mostly in order: contiguous runs become one UPDATE each.
+        let from = seqs[0]!;
+        let to = from;
+        for (const seq of seqs.slice(1)) {
+          if (seq === to + 1) to = seq;
+          else {
+            this.store.outbox.markSentRange(from, to, at);
+            from = to = seq;
+          }
+        }
+        this.store.outbox.markSentRange(from, to, at);
       });
     } catch (e) {
       // Not fatal: the events stay unsent and go again (the cloud drops duplicates by seq).

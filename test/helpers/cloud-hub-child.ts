@@ -8,6 +8,7 @@
  *                     carrying the command id, so the cloud can count applications per command
  * Prints JSON lines: {"online": true} once connected, {"holding": id}.
  */
+import { pino } from "pino";
 import { CloudSync } from "../../src/cloud/cloud-sync.js";
 import type { CommandHandler, HandlerFor } from "../../src/cloud/registry.js";
 import { createLogger } from "../../src/shared/logger.js";
@@ -28,7 +29,10 @@ const cloud = new CloudSync({
   maxEvents: 1_000_000,
   version: "0.0.0-test",
   store,
-  log: createLogger({ level: (process.env.HUB_LOG_LEVEL as "info" | undefined) ?? "silent", destination: undefined }),
+  log: createLogger({
+    level: (process.env.HUB_LOG_LEVEL as "info" | undefined) ?? "silent",
+    destination: process.env.HUB_LOG_FILE ? pino.destination({ dest: process.env.HUB_LOG_FILE, append: true, sync: true }) : undefined,
+  }),
   connection: { backoff: { baseMs: 50, capMs: 300 }, publishTimeoutMs: 5000 },
 });
 

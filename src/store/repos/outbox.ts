@@ -69,6 +69,18 @@ export class OutboxRepo {
     ).map(toEntry);
   }
 
+  /** pendingAfter() without parsing: the stored event JSON (no seq in it), for the sender's hot path. */
+  pendingAfterRaw(afterSeq: number, limit: number): { seq: number; json: string }[] {
+    return (
+      this.q("SELECT seq, event FROM outbox WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?").all(afterSeq, limit) as { seq: number; event: string }[]
+    ).map((r) => ({ seq: r.seq, json: r.event }));
+  }
+
+  /** Records PUBACKs for every event in [fromSeq, toSeq] at once. @returns how many were unsent. */
+  markSentRange(fromSeq: number, toSeq: number, at: number = this.ctx.clock.now()): number {
+    return this.q("UPDATE outbox SET sent_at = ? WHERE seq BETWEEN ? AND ? AND sent_at IS NULL").run(at, fromSeq, toSeq).changes;
+  }
+
   /** Records the broker's PUBACK for `seq`. @returns false if unknown or already sent. */
   markSent(seq: number, at: number = this.ctx.clock.now()): boolean {
     return this.q("UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL").run(at, seq).changes > 0;
