@@ -10,7 +10,7 @@
  * 2. Backlog drain: 100,000 events stored while offline, then the hub connects and drains
  *    them (QoS 1, in order, each marked sent after its PUBACK) to a QoS 1 subscriber; events/s
  *    from connect until the last is acknowledged, next to raw mqtt.js QoS 1 publishing of the
- *    same payloads to the same subscriber (all published at once, no store). Ratio = hub /
+ *    same payloads to the same subscriber (windowed, no store). Ratio = hub /
  *    raw (higher is better; <= 1 expected). Both sides may have the broker's Receive Maximum
  *    (1000 here) in flight; the hub's sender keeps at most 128.
  */
