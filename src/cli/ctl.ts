@@ -200,7 +200,7 @@ async function watch(args: string[], values: Values): Promise<number> {
       void client.close().finally(() => resolve(code));
     };
     client.onMessage((m: ReceivedMessage) => {
-      if (!topics.some((topic) => matches(topic, m.topic))) return;
+      if (done || !topics.some((topic) => matches(topic, m.topic))) return;
       process.stdout.write(`${JSON.stringify({ topic: m.topic, retained: m.retained, payload: m.payload })}\n`);
       if (count !== undefined && ++seen >= count) finish(EXIT.ok);
     });
