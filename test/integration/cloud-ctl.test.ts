@@ -92,6 +92,7 @@ describe("lockbridge ctl against a hub through Mosquitto", () => {
     hub.cloud.status.keyChanged("k-none"); // a key that does not exist: empty retained payload
     const ran = await watching;
     expect(ran.code).toBe(0);
+    expect(ran.lines).toHaveLength(3);
     const events = ran.lines.filter((l) => String(l.topic).endsWith("/evt")).map((l) => (l.payload as { type: string }).type);
     expect(events).toEqual(["door.opened", "door.closed"]);
     expect(ran.lines.find((l) => String(l.topic).endsWith("/status/keys/k-none"))).toMatchObject({ payload: null });
