@@ -110,6 +110,25 @@ describe("broker restart and network loss", () => {
   });
 });
 
+describe("clean shutdown", () => {
+  it("publishes the offline state of its session itself, and the next start comes back with a higher sessionId", async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.close());
+    const sub = await eventSubscriber(broker.url, "cloud-shutdown");
+    const file = (await startHubCloud({ url: broker.url }).then(async (hub) => {
+      await eventually(() => sub.states.at(-1)?.online === true, 10_000, "online");
+      await hub.stop();
+      return hub.file;
+    }));
+    await eventually(() => sub.states.at(-1)?.online === false, 5000, "offline state");
+    expect(sub.states.at(-1)).toMatchObject({ online: false, hubId: "hub-1", sessionId: 1 });
+    const again = await startHubCloud({ url: broker.url, file });
+    cleanups.push(() => again.stop());
+    await eventually(() => sub.states.at(-1)?.online === true, 10_000, "online again");
+    expect(sub.states.at(-1)).toMatchObject({ online: true, sessionId: 2 });
+  });
+});
+
 describe("broker authentication", () => {
   it("connects with mutual TLS to a pinned CA, and not without a client certificate or to another CA", async () => {
     const broker = await startMosquitto({ tls: true });
