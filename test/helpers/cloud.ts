@@ -123,9 +123,13 @@ export interface HubCloud {
   stop(): Promise<void>;
 }
 
-/** The hub's cloud sync on a real store file (system clock) against `url`. */
-export async function startHubCloud(options: Partial<CloudSyncOptions> & { url: string; file?: string }): Promise<HubCloud> {
-  const file = options.file ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lockbridge-cloud-")), "lockbridge.db");
+/**
+ * The hub's cloud sync on a real store file (system clock) against `url`. Without `file`,
+ * the store lives in a temp dir that stop() removes, unless `keepFile` (to start again on it).
+ */
+export async function startHubCloud(options: Partial<CloudSyncOptions> & { url: string; file?: string; keepFile?: boolean }): Promise<HubCloud> {
+  const ownDir = options.file === undefined && options.keepFile !== true ? fs.mkdtempSync(path.join(os.tmpdir(), "lockbridge-cloud-")) : undefined;
+  const file = options.file ?? path.join(ownDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "lockbridge-cloud-")), "lockbridge.db");
   const store = openStore(file);
   const cloud = new CloudSync({
     hubId: "hub-1",
@@ -137,7 +141,7 @@ export async function startHubCloud(options: Partial<CloudSyncOptions> & { url: 
     store,
     connection: { backoff: { baseMs: 50, capMs: 500 }, publishTimeoutMs: 5000 },
     status: { debounceMs: 20, maxWaitMs: 200, concurrency: 16 },
-    ...options,
+    ...withoutHarnessOptions(options),
   });
   await cloud.start();
   return {
@@ -147,8 +151,14 @@ export async function startHubCloud(options: Partial<CloudSyncOptions> & { url: 
     async stop() {
       await cloud.stop();
       store.close();
+      if (ownDir) fs.rmSync(ownDir, { recursive: true, force: true });
     },
   };
+}
+
+function withoutHarnessOptions(options: Partial<CloudSyncOptions> & { url: string; file?: string; keepFile?: boolean }): Partial<CloudSyncOptions> & { url: string } {
+  const { file: _file, keepFile: _keep, ...rest } = options;
+  return rest;
 }
 
 /** Resolves once `pred` holds (polling), or rejects after timeoutMs. */

@@ -138,7 +138,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     clearTimeout(timer);
     child = undefined;
   };
-  await start().catch((e: unknown) => {
+  await start().catch(async (e: unknown) => {
+    await stop();
+    fs.rmSync(dir, { recursive: true, force: true });
     throw new Error(`mosquitto did not start: ${String(e)}\n${output}`);
   });
   return {

@@ -68,8 +68,12 @@ function startChild(env: Record<string, string>): Child {
   return child;
 }
 
+/** Closed after each test even when it timed out (no orphaned broker). */
+const resources: (() => Promise<void>)[] = [];
+
 afterEach(async () => {
   for (const c of [...children]) await c.kill();
+  for (const close of resources.splice(0).reverse()) await close().catch(() => undefined);
 });
 
 const tempFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lockbridge-crash-")), "hub.db");
@@ -130,10 +134,13 @@ describe.each([
 ])("SIGKILL while commands and events stream, over $name", ({ protocolVersion }) => {
   it("applies every acknowledged command exactly once and delivers every event", async () => {
     const broker = await startMosquitto();
+    resources.push(() => broker.close());
     const file = tempFile();
+    resources.push(async () => rm(file));
     const env = { HUB_URL: broker.url, HUB_STORE: file, HUB_PROTOCOL: String(protocolVersion), HUB_MARK_APPLIED: "1", HUB_EVENT_EVERY_MS: "4" };
     // The cloud: a persistent session, so nothing published while it reconnects is lost.
     const cloud = await CloudClient.connect({ url: broker.url, hubId: "hub-crash", protocolVersion, persistent: true, clientId: `cloud-${protocolVersion}` });
+    resources.push(() => cloud.close());
     const events = new Map<number, Record<string, unknown>>();
     let duplicates = 0;
     const responses = new Map<string, CommandResponse>();
@@ -148,7 +155,7 @@ describe.each([
       }
     });
     await cloud.watch([cloud.topics.evt]);
-    try {
+    {
       let hub = startChild(env);
       await hub.waitFor((l) => l.online === true);
       expect((await cloud.send(site()))?.ok).toBe(true);
@@ -204,10 +211,6 @@ describe.each([
       expect(lastSeq).toBeGreaterThan(500);
       // Not an assertion, a fact worth seeing in the output when it fails: duplicates are allowed.
       expect(duplicates).toBeGreaterThanOrEqual(0);
-    } finally {
-      await cloud.close();
-      await broker.close();
-      rm(file);
     }
   }, 180_000); // five hub process starts; slow on a loaded 2-core CI machine
 });

@@ -4,6 +4,8 @@
  * commands queued at the broker answered afterwards), mutual TLS with a pinned CA, and
  * username/password.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CloudClient, type ReceivedMessage } from "../../src/cloud/ctl-client.js";
 import type { CommandResponse } from "../../src/cloud/responses.js";
@@ -115,7 +117,7 @@ describe("clean shutdown", () => {
     const broker = await startMosquitto();
     cleanups.push(() => broker.close());
     const sub = await eventSubscriber(broker.url, "cloud-shutdown");
-    const file = (await startHubCloud({ url: broker.url }).then(async (hub) => {
+    const file = (await startHubCloud({ url: broker.url, keepFile: true }).then(async (hub) => {
       await eventually(() => sub.states.at(-1)?.online === true, 10_000, "online");
       await hub.stop();
       return hub.file;
@@ -123,7 +125,10 @@ describe("clean shutdown", () => {
     await eventually(() => sub.states.at(-1)?.online === false, 5000, "offline state");
     expect(sub.states.at(-1)).toMatchObject({ online: false, hubId: "hub-1", sessionId: 1 });
     const again = await startHubCloud({ url: broker.url, file });
-    cleanups.push(() => again.stop());
+    cleanups.push(async () => {
+      await again.stop();
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    });
     await eventually(() => sub.states.at(-1)?.online === true, 10_000, "online again");
     expect(sub.states.at(-1)).toMatchObject({ online: true, sessionId: 2 });
   });
