@@ -20,7 +20,7 @@ export { StandInCentral, type StandInCentralOptions } from "./ble/stand-in-centr
 export { advertisementOf, peripheralIdOf, GattLink, LLP_SERVICE_UUID, LLP_RX_UUID, LLP_TX_UUID } from "./ble/gatt.js";
 export { Fleet, derivedLockId, type FleetOptions, type FleetDoor, type ReadyInfo, type ContractLink } from "./fleet/fleet.js";
 export { loadProperty, parseProperty, propertySchema, type Property, type PropertyInput } from "./fleet/property.js";
-export { loadLockProfile } from "./fleet/profiles.js";
+export { loadLockProfile, lockProfileFromDevice } from "./fleet/profiles.js";
 export { commissionIntoHub, type CommissionOptions, type CommissionReport } from "./fleet/commission.js";
 export { startControlServer, type ControlServer } from "./control/server.js";
 export { ControlClient } from "./control/client.js";

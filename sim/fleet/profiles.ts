@@ -39,7 +39,19 @@ export function loadLockProfile(ref: string | Partial<LockProfile>, profilesDir 
     const i = r.error.issues[0]!;
     throw new LockBridgeError("profile_invalid", `profile "${ref}" (${file}): ${i.path.join(".")}: ${i.message}`, file);
   }
-  const p = r.data;
+  return lockProfileFromDevice(r.data);
+}
+
+/** The fields of a device profile a simulated lock needs (a hub DeviceProfile has them all). */
+export interface DeviceProfileFields {
+  model: string;
+  capabilities: readonly CapabilityName[];
+  slots: { doorCode: number; keycard: number; smartKey: number };
+  code: { minLength: number; maxLength: number };
+}
+
+/** The IDENT a simulated lock of this device profile reports. */
+export function lockProfileFromDevice(p: DeviceProfileFields, over: Partial<LockProfile> = {}): LockProfile {
   return {
     model: p.model,
     firmware: "1.0.0",
@@ -49,5 +61,6 @@ export function loadLockProfile(ref: string | Partial<LockProfile>, profilesDir 
     mobileKeySlots: p.slots.smartKey,
     codeMinLen: p.code.minLength,
     codeMaxLen: p.code.maxLength,
+    ...over,
   };
 }

@@ -26,7 +26,7 @@ import type { CommandRegistry } from "../../src/cloud/registry.js";
 import type { CommandResponse } from "../../src/cloud/responses.js";
 import { LockLinks } from "../../src/lock/index.js";
 import { StoreLinkState } from "../../src/provisioning/link-state.js";
-import { deviceProfileSchema, ProfileRegistry, capabilityBits, type DeviceProfile, type DeviceProfileInput } from "../../src/profiles/index.js";
+import { deviceProfileSchema, ProfileRegistry, type DeviceProfile, type DeviceProfileInput } from "../../src/profiles/index.js";
 import { ProvisioningEngine, type EngineOptions, type StatusSink } from "../../src/provisioning/engine.js";
 import { diagnose } from "../../src/provisioning/diagnosis.js";
 import { FirmwareService, type ImageFetcher } from "../../src/provisioning/firmware.js";
@@ -36,7 +36,7 @@ import { engineLockLinks } from "../../src/provisioning/lock-links.js";
 import { LockService } from "../../src/provisioning/lock-service.js";
 import type { Clock, TimerHandle } from "../../src/shared/clock.js";
 import { openStore, type OutboxEvent, type Store } from "../../src/store/index.js";
-import { SimLock, startTcpBus, type LockProfile, type TcpBus } from "../../sim/index.js";
+import { SimLock, lockProfileFromDevice, startTcpBus, type LockProfile, type TcpBus } from "../../sim/index.js";
 import { makeSite } from "./access-fixtures.js";
 
 // ---------------------------------------------------------------- clock
@@ -108,19 +108,7 @@ export const TEST_COMMON_PROFILE: DeviceProfileInput = {
 };
 
 /** The IDENT a simulated lock of this profile reports. */
-export function simProfileOf(p: DeviceProfile, over: Partial<LockProfile> = {}): LockProfile {
-  return {
-    model: p.model,
-    firmware: "1.0.0",
-    capabilities: capabilityBits(p.capabilities),
-    codeSlots: p.slots.doorCode,
-    cardSlots: p.slots.keycard,
-    mobileKeySlots: p.slots.smartKey,
-    codeMinLen: p.code.minLength,
-    codeMaxLen: p.code.maxLength,
-    ...over,
-  };
-}
+export const simProfileOf = (p: DeviceProfile, over: Partial<LockProfile> = {}): LockProfile => lockProfileFromDevice(p, over);
 
 // ---------------------------------------------------------------- the property
 
