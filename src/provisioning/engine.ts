@@ -25,6 +25,7 @@ import { credentialRef } from "../access/plan.js";
 import { deriveKeyStatus, type CredentialFact, type DoorCodeOutcome, type LockFact, type ProvisioningFacts } from "../access/status.js";
 import { isoFromEpochSeconds, nextWindowEdgeMs } from "../access/windows.js";
 import type { EventSink, HubEventInput } from "../cloud/events.js";
+import type { LockStatus } from "../cloud/status-publisher.js";
 import type { IdentInfo } from "../protocol/llp/commands.js";
 import { Capability } from "../protocol/llp/constants.js";
 import type { CredentialRecord, LockRecord, Store } from "../store/index.js";
@@ -62,16 +63,9 @@ export interface StatusSink {
   lockChanged(lockId: string): void;
 }
 
-export interface LockStatusPayload {
-  lockId: string;
-  online: boolean;
-  lastSeen: string | null;
-  profile: string;
-  model: string | null;
-  firmware: string | null;
-  battery: number | null;
-  doorOpen: boolean | null;
-  clockDriftS: number | null;
+/** The contract's lock status (mqtt-api.md §4) plus the lock's commissioning state (an extension). */
+export interface LockStatusPayload extends Omit<LockStatus, "slots"> {
+  /** The engine always knows a slot total: from IDENT, else the profile. */
   slots: Record<CredentialType, { used: number; total: number }>;
   state: LockRecord["state"];
 }

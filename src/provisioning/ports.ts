@@ -7,6 +7,7 @@
 import type { CredentialType } from "../access/model.js";
 import type { CredentialEntry, IdentInfo, LockEvent, SlotInfo, StatusInfo, TableDigestInfo } from "../protocol/llp/commands.js";
 import type { HubEvent, SlotOwner } from "./lock-events.js";
+import type { SlotContent } from "../store/index.js";
 
 /** One lock as the engine drives it. Errors are LockBridgeErrors (see lock-errors.ts). */
 export interface LockLinkPort {
@@ -45,13 +46,7 @@ export interface LockLinkSignals {
 }
 
 /** One slot's content, as the store keeps it. */
-export interface SlotContent {
-  credentialId: number | null;
-  validFrom: number;
-  validUntil: number;
-  flags: number;
-  secretDigest: Buffer;
-}
+export type { SlotContent };
 
 export interface SlotRow {
   kind: CredentialType;
