@@ -236,7 +236,16 @@ const v4PendingLinkKey: Migration = {
   },
 };
 
+/** v5: slots no credential wants, by lock and kind, so finding a free slot does not walk the table. */
+const v5UnwantedSlots: Migration = {
+  version: 5,
+  name: "index of unwanted slots",
+  up(db) {
+    db.exec(`CREATE INDEX lock_slots_unwanted ON lock_slots (lock_id, kind, slot) WHERE desired_credential_id IS NULL;`);
+  },
+};
+
 /** Every shipped migration, in order. The last one's version is the current schema version. */
-export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry, v4PendingLinkKey];
+export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry, v4PendingLinkKey, v5UnwantedSlots];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -284,23 +284,40 @@ export class SlotsRepo {
   private freeSlot(lockId: string, kind: CredentialType, slotCount: number): number | undefined {
     const params = { lockId, kind, slotCount };
     // Lowest slot that is known empty or has no row at all (never used)...
-    const clean = this.q(
-      `SELECT min(s) AS s FROM (
-         SELECT slot AS s FROM lock_slots
-           WHERE lock_id = @lockId AND kind = @kind AND desired_credential_id IS NULL AND applied_state = 'empty'
-         UNION ALL
-         SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM lock_slots WHERE lock_id = @lockId AND kind = @kind AND slot = 0)
-         UNION ALL
-         SELECT a.slot + 1 FROM lock_slots a WHERE a.lock_id = @lockId AND a.kind = @kind
-           AND NOT EXISTS (SELECT 1 FROM lock_slots b WHERE b.lock_id = @lockId AND b.kind = @kind AND b.slot = a.slot + 1)
-       ) WHERE s < @slotCount`,
+    const knownEmpty = this.q(
+      `SELECT min(slot) AS s FROM lock_slots
+         WHERE lock_id = @lockId AND kind = @kind AND desired_credential_id IS NULL AND applied_state = 'empty'`,
     ).get(params) as { s: number | null };
-    if (clean.s !== null) return clean.s;
+    const candidates = [knownEmpty.s, this.lowestSlotWithoutRow(params)].filter((s): s is number => s !== null && s < slotCount);
+    if (candidates.length > 0) return Math.min(...candidates);
     // ...else one that is not wanted but still holds something (a PUT overwrites it).
     const reusable = this.q(
       "SELECT min(slot) AS s FROM lock_slots WHERE lock_id = @lockId AND kind = @kind AND desired_credential_id IS NULL AND slot < @slotCount",
     ).get(params) as { s: number | null };
     return reusable.s ?? undefined;
+  }
+
+  /**
+   * The lowest slot number with no row. Rows are keyed by slot, so when there are as many rows
+   * as the highest slot + 1 there is no gap and the answer is the next slot: the common case on
+   * a lobby lock filling up, answered without walking its thousands of rows for a gap.
+   */
+  private lowestSlotWithoutRow(params: { lockId: string; kind: CredentialType }): number | null {
+    const { n, hi } = this.q("SELECT count(*) AS n, max(slot) AS hi FROM lock_slots WHERE lock_id = @lockId AND kind = @kind").get(params) as {
+      n: number;
+      hi: number | null;
+    };
+    if (hi === null) return 0;
+    if (n === hi + 1) return hi + 1;
+    const gap = this.q(
+      `SELECT min(s) AS s FROM (
+         SELECT 0 AS s WHERE NOT EXISTS (SELECT 1 FROM lock_slots WHERE lock_id = @lockId AND kind = @kind AND slot = 0)
+         UNION ALL
+         SELECT a.slot + 1 FROM lock_slots a WHERE a.lock_id = @lockId AND a.kind = @kind
+           AND NOT EXISTS (SELECT 1 FROM lock_slots b WHERE b.lock_id = @lockId AND b.kind = @kind AND b.slot = a.slot + 1)
+       )`,
+    ).get(params) as { s: number | null };
+    return gap.s;
   }
 
   private observeRows(lockId: string, kind: CredentialType, firstSlot: number, count: number, observed: ObservedSlot[]): void {

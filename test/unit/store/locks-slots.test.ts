@@ -152,6 +152,17 @@ describe("lock slots", () => {
     expect(t.store.slots.byCredential(d).map((s) => s.slot)).toEqual([0]);
   });
 
+  it("finds the lowest free slot across gaps: below a stranger's slot first, then past the last row, then an unwanted one", () => {
+    const t = setup();
+    // The lock holds something nobody put there in slot 3: rows exist only for slot 3.
+    t.store.slots.recordObserved("L1", "doorCode", 3, 1, [{ slot: 3, validFrom: 0, validUntil: 0, flags: 0, secretDigest: digest(99) }]);
+    const ids = ["1", "2", "3", "4", "5", "6"].map((n) => t.cred(`k-${n}`, n.repeat(6)));
+    // Slots 0..2 have no row (a gap below 3), then 4 and 5 are past the last row; 3 is not clean.
+    expect(ids.slice(0, 5).map((id) => t.store.slots.assign("L1", "doorCode", content(id), 6))).toEqual([0, 1, 2, 4, 5]);
+    // Only the stranger's slot is left: a PUT may overwrite what nobody wants.
+    expect(t.store.slots.assign("L1", "doorCode", content(ids[5]!), 6)).toBe(3);
+  });
+
   it("records a READ_SLOTS answer: known content keeps its credential, strangers are foreign, missing slots empty", () => {
     const t = setup();
     const a = t.cred("k-a", "111111");
