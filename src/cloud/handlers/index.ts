@@ -28,7 +28,7 @@ export function createCommandRegistry(deps: CommandHandlersDeps): CommandRegistr
   return registry;
 }
 
-export { storeOnlyKeyCommands, provisionalKeyStatus, worstState, type KeyCommands, type KeyChangeContext, type KeyChangeOutcome } from "./key-commands.js";
+export { storeOnlyKeyCommands, provisionalKeyStatus, type KeyCommands, type KeyChangeContext, type KeyChangeOutcome } from "./key-commands.js";
 export { PROVISIONING_COMMANDS, type ProvisioningCommand } from "./pending.js";
 export { hubSummary, needsSnapshot, type HubFacts } from "./hub.js";
 export { applySnapshot, type SnapshotResult } from "./snapshot.js";

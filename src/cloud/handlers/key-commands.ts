@@ -15,7 +15,7 @@
  */
 import { keyActivation, type KeyLifecycle } from "../../access/key-activation.js";
 import type { DoorReason, DoorState, DoorStatus, Key, KeyStatus, Site } from "../../access/model.js";
-import { DOOR_STATE_SEVERITY } from "../../access/model.js";
+import { worstState } from "../../access/status.js";
 import { accessWindow, windowState } from "../../access/windows.js";
 import type { KeyRecord, Store } from "../../store/index.js";
 import type { Clock } from "../../shared/clock.js";
@@ -118,7 +118,7 @@ export function provisionalKeyStatus(key: KeyRecord, store: Store, nowMs: number
     if (site && !anyCredentialEnabled(site, key)) return with_("pending", ["credential_type_disabled"]);
     return with_("pending", []);
   });
-  const state = doors.length === 0 ? (activation.state === "revoked" ? "revoked" : "pending") : worstState(doors.map((d) => d.state));
+  const state = worstState(doors.map((d) => d.state)) ?? (activation.state === "revoked" ? "revoked" : "pending");
   const card = store.keycards.assignedTo(key.keyId);
   const typeOn = (t: keyof Site["credentialTypes"]) => site?.credentialTypes[t] ?? true;
   return {
@@ -141,9 +141,3 @@ function anyCredentialEnabled(site: Site, key: Key): boolean {
   );
 }
 
-/** The worst of the doors' states (mqtt-api.md §4). */
-export function worstState(states: readonly DoorState[]): DoorState {
-  let worst: DoorState = "active";
-  for (const s of states) if (DOOR_STATE_SEVERITY.indexOf(s) < DOOR_STATE_SEVERITY.indexOf(worst)) worst = s;
-  return worst;
-}
