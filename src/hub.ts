@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./cloud/embedded-broker.js";
-import { cloudSyncFromConfig, type CloudSync } from "./cloud/index.js";
+import { cloudSyncFromConfig, ensureDemoKeyPair, SIGNING_KEY_ENV, type CloudSync } from "./cloud/index.js";
 import { packageRoot, type Config } from "./config/index.js";
 import { createProvisioningService } from "./provisioning/service.js";
 import { systemClock } from "./shared/clock.js";
@@ -115,6 +115,14 @@ export const DEMO_BLE_PROXY = { host: "127.0.0.1", port: 4010 } as const;
 export function createHub(config: Config, log: Logger, options: HubOptions = {}): Hub {
   // The demo property's BLE locks sit behind the simulator's BLE proxy on its fixed port.
   if (options.demo && config.ble.proxy === undefined) config = { ...config, ble: { ...config.ble, proxy: DEMO_BLE_PROXY } };
+  // The demo checks signatures like a real hub: its own key pair, its simulated cloud signs.
+  let demoSigningKeyFile: string | undefined;
+  if (options.demo && config.cloud.commandPublicKey === undefined) {
+    const pair = ensureDemoKeyPair(demoDataDir(config));
+    demoSigningKeyFile = pair.privateKeyFile;
+    config = { ...config, cloud: { ...config.cloud, commandPublicKey: pair.publicKeyPem } };
+    log.info({ signingKeyFile: pair.privateKeyFile }, `demo: commands are checked against the demo's own cloud key; tools sign with ${SIGNING_KEY_ENV}=${pair.privateKeyFile}`);
+  }
   const hub = new Hub(config, log);
   hub.use(storeService(hub, log));
   if (config.mqtt.url === undefined) hub.use(embeddedBrokerService(hub, log.child({ module: "broker" })));
@@ -129,8 +137,13 @@ export function createHub(config: Config, log: Logger, options: HubOptions = {})
     }),
   );
   hub.use(cloudSyncService(hub));
-  if (options.demo) hub.use(demoPropertyService(hub, log.child({ module: "demo" })));
+  if (options.demo) hub.use(demoPropertyService(hub, log.child({ module: "demo" }), demoSigningKeyFile));
   return hub;
+}
+
+/** The demo property's own data (simulator state, the demo's cloud key). */
+export function demoDataDir(config: Config): string {
+  return join(config.dataDir, "demo");
 }
 
 /** Connects to the broker and serves the MQTT contract; stops first (no command after it). */
@@ -197,7 +210,7 @@ function embeddedBrokerService(hub: Hub, log: Logger): Service {
  * The demo hook: runs the simulated property as a child process (`lockbridge sim demo`),
  * pointed at this hub through the environment. The hub never imports sim/.
  */
-function demoPropertyService(hub: Hub, log: Logger): Service {
+function demoPropertyService(hub: Hub, log: Logger, signingKeyFile: string | undefined): Service {
   let child: ChildProcess | undefined;
   return {
     name: "demo-property",
@@ -216,7 +229,10 @@ function demoPropertyService(hub: Hub, log: Logger): Service {
           ...process.env,
           LOCKBRIDGE_MQTT_URL: hub.brokerUrl ?? "",
           LOCKBRIDGE_HUB_ID: hub.config.hubId,
-          LOCKBRIDGE_DATA_DIR: join(hub.config.dataDir, "demo"),
+          LOCKBRIDGE_DATA_DIR: demoDataDir(hub.config),
+          // The simulated cloud signs its commissioning (an explicitly configured key's
+          // private half, if any, comes from the caller's own environment).
+          ...(signingKeyFile !== undefined && { [SIGNING_KEY_ENV]: signingKeyFile }),
         },
       });
       child = proc;

@@ -1,8 +1,10 @@
 /**
  * One command in, one response out (mqtt-api.md §3), with the delivery rules:
  *
- *   parse JSON -> usable id? (else id null) -> seen before? (stored response) -> envelope
- *   -> known cmd? -> signature + fresh ts (signed commands) -> expiry -> params schema
+ *   size <= 128 KiB? (else payload_too_large, id null, nothing stored) -> parse JSON
+ *   -> usable id? (else id null) -> seen before? (stored response) -> envelope -> known cmd?
+ *   -> door.unlock dated in the future? -> signature + fresh ts (every state-changing
+ *   command, when the hub has the cloud's key) -> expiry -> params schema
  *   -> handler (its writes + the stored response in one transaction) -> response
  *
  * Every response to a command with a usable id is stored in the inbox, refusals included,
@@ -19,7 +21,10 @@ import { verifyCommandSignature } from "./canonical.js";
 import type { HubEventInput } from "./events.js";
 import type { CommandContext, CommandMeta, CommandRegistry, HandlerOutcome } from "./registry.js";
 import { errorResponse, okResponse, toContractError, type CommandResponse } from "./responses.js";
-import { commandIdSchema, envelopeSchema, firstIssue, isCommandName, SIGNED_COMMANDS } from "./schemas.js";
+import { commandIdSchema, echo, envelopeSchema, firstIssue, isCommandName, SIGNED_COMMANDS } from "./schemas.js";
+
+/** The largest command payload (mqtt-api.md §3 "Size limits"); larger is refused unparsed. */
+export const MAX_COMMAND_BYTES = 128 * 1024;
 
 /** A signed command's ts must be within this of the hub's clock. */
 export const SIGNATURE_MAX_SKEW_MS = 5 * 60 * 1000;
@@ -51,6 +56,12 @@ export class Dispatcher {
 
   async dispatch(payload: Buffer | string): Promise<Dispatched> {
     const { log } = this.deps;
+    const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
+    if (size > MAX_COMMAND_BYTES) {
+      // Neither parsed nor stored: a flood of huge commands must not grow memory or the store.
+      log.warn({ bytes: size }, "command refused unread: payload too large");
+      return { response: errorResponse(null, null, "payload_too_large", `payload is ${size} bytes; at most ${MAX_COMMAND_BYTES} bytes (128 KiB)`), duplicate: false };
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(typeof payload === "string" ? payload : payload.toString("utf8"));
@@ -61,7 +72,7 @@ export class Dispatcher {
       return { response: errorResponse(null, null, "invalid_payload", "expected a JSON object"), duplicate: false };
     }
     const raw = parsed as Record<string, unknown>;
-    const cmdName = typeof raw.cmd === "string" ? raw.cmd : null;
+    const cmdName = typeof raw.cmd === "string" && raw.cmd.length <= 64 ? raw.cmd : null;
     const id = commandIdSchema.safeParse(raw.id);
     if (!id.success) {
       return { response: errorResponse(null, cmdName, "invalid_payload", id.error.issues[0]?.message ?? "expected an id", "id"), duplicate: false };
@@ -86,7 +97,7 @@ export class Dispatcher {
   private async handle(id: string, raw: Record<string, unknown>): Promise<CommandResponse> {
     const { clock } = this.deps;
     const receivedAt = clock.now();
-    const cmdName = typeof raw.cmd === "string" ? raw.cmd : null;
+    const cmdName = typeof raw.cmd === "string" && raw.cmd.length <= 64 ? raw.cmd : null;
     const refuse = (code: Parameters<typeof errorResponse>[2], message: string, path?: string) =>
       this.store(errorResponse(id, cmdName, code, message, path));
 
@@ -96,10 +107,15 @@ export class Dispatcher {
       return refuse("invalid_payload", issue.message, issue.path);
     }
     const env = envelope.data;
-    if (!isCommandName(env.cmd)) return refuse("unknown_command", `unknown command "${env.cmd}"`, "cmd");
+    if (!isCommandName(env.cmd)) return refuse("unknown_command", `unknown command "${echo(env.cmd)}"`, "cmd");
     const handler = this.deps.registry.get(env.cmd);
     if (!handler) return refuse("unknown_command", `no handler for "${env.cmd}"`, "cmd");
     const ts = Date.parse(env.ts);
+
+    // A remote opening dated ahead would otherwise stay valid until then: never, key or not.
+    if (env.cmd === "door.unlock" && ts - receivedAt > SIGNATURE_MAX_SKEW_MS) {
+      return refuse("invalid_payload", "door.unlock ts is more than 5 minutes ahead of the hub's clock", "ts");
+    }
 
     const signed = handler.signed ?? SIGNED_COMMANDS.has(env.cmd);
     if (signed && this.deps.commandKey) {

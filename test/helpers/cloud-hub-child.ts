@@ -13,6 +13,7 @@ import { CloudSync } from "../../src/cloud/cloud-sync.js";
 import type { CommandHandler, HandlerFor } from "../../src/cloud/registry.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { openStore } from "../../src/store/index.js";
+import { TEST_CLOUD_KEY } from "./cloud.js";
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -29,6 +30,8 @@ const cloud = new CloudSync({
   maxEvents: 1_000_000,
   version: "0.0.0-test",
   store,
+  // The tests' cloud key (helpers/cloud.ts TEST_CLOUD_KEY), unless the test says otherwise.
+  commandPublicKey: process.env.HUB_COMMAND_PUBLIC_KEY ?? TEST_CLOUD_KEY.publicPem,
   log: createLogger({
     level: (process.env.HUB_LOG_LEVEL as "info" | undefined) ?? "silent",
     destination: process.env.HUB_LOG_FILE ? pino.destination({ dest: process.env.HUB_LOG_FILE, append: true, sync: true }) : undefined,

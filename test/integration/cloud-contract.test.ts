@@ -5,10 +5,10 @@
  * hub state and the late-will rule; the MQTT 5 response path.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CloudClient, type ReceivedMessage } from "../../src/cloud/ctl-client.js";
+import type { CloudClient, ReceivedMessage } from "../../src/cloud/ctl-client.js";
 import { startEmbeddedBroker } from "../../src/cloud/embedded-broker.js";
 import type { CommandResponse } from "../../src/cloud/responses.js";
-import { door, eventually, keyUpsert, silentLog, site, startHubCloud, type HubCloud } from "../helpers/cloud.js";
+import { connectCloud, door, eventually, keyUpsert, silentLog, site, startHubCloud, type HubCloud } from "../helpers/cloud.js";
 import { startMosquitto } from "../helpers/mosquitto.js";
 
 interface Broker {
@@ -34,7 +34,7 @@ describe.each(BROKERS)("cloud contract over $name", ({ protocolVersion, start })
   beforeAll(async () => {
     broker = await start();
     hub = await startHubCloud({ url: broker.url, protocolVersion });
-    cloud = await CloudClient.connect({ url: broker.url, hubId: "hub-1", protocolVersion });
+    cloud = await connectCloud({ url: broker.url, hubId: "hub-1", protocolVersion });
     cloud.onMessage((m) => seen.push(m));
     await cloud.watch([cloud.topics.state, cloud.topics.evt, cloud.topics.keyStatusAll, cloud.topics.lockStatusAll]);
     await eventually(() => last(cloud.topics.state), 10_000, "hub state");
