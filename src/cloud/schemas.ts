@@ -24,6 +24,11 @@ const str = (what: string) => z.string({ error: `expected ${what}` });
 export const MAX_ID_LENGTH = 64;
 export const MAX_NAME_LENGTH = 200;
 export const MAX_TEXT_LENGTH = 1000;
+/**
+ * Largest firmware image a firmware.update may announce (hub-wide; device profiles carry no
+ * image size): the hub holds one image in memory while it updates the locks.
+ */
+export const MAX_FIRMWARE_BYTES = 16 * 1024 * 1024;
 /** An error message never quotes more than this much of what it received. */
 export const MAX_ECHO_LENGTH = 64;
 
@@ -259,7 +264,7 @@ export const COMMAND_SCHEMAS = {
     version: bounded("a firmware version string", 64).min(1, { error: "expected a firmware version string" }),
     url: bounded("an http(s) URL", 2048).pipe(z.url({ protocol: /^https?$/, error: "expected an http(s) URL" })),
     sha256: sha256Hex,
-    size: int(1, 2 ** 31),
+    size: int(1, MAX_FIRMWARE_BYTES),
   }),
   "events.resend": p({ fromSeq: int(0, Number.MAX_SAFE_INTEGER) }),
   "status.get": p({}),
