@@ -136,15 +136,27 @@ export class Dispatcher {
     }
 
     const meta: CommandMeta = { id, cmd: env.cmd, ts, receivedAt };
-    return this.run(meta, handler.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS, (ctx) => handler.handle(params.data, ctx));
+    return this.run(meta, handler.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS, handler.cancelGraceMs ?? 0, (ctx) => handler.handle(params.data, ctx));
   }
 
-  private async run(meta: CommandMeta, timeoutMs: number, call: (ctx: CommandContext) => HandlerOutcome | Promise<HandlerOutcome>): Promise<CommandResponse> {
+  /**
+   * Runs a handler within its budget. Past it, ctx.signal is aborted; a handler that honours
+   * it (cancelGraceMs > 0: its queued lock work is cancelled) is waited for that long, so the
+   * answer says what really happened (cancelled, or done after all). Once answered, commit()
+   * refuses: nothing acts after the caller was answered.
+   */
+  private async run(
+    meta: CommandMeta,
+    timeoutMs: number,
+    cancelGraceMs: number,
+    call: (ctx: CommandContext) => HandlerOutcome | Promise<HandlerOutcome>,
+  ): Promise<CommandResponse> {
     const { store, clock, log } = this.deps;
     const keys = new Set<string>();
     const locks = new Set<string>();
     const abort = new AbortController();
     let committed: CommandResponse | undefined;
+    let answered = false;
 
     const ctx: CommandContext = {
       meta,
@@ -155,7 +167,7 @@ export class Dispatcher {
       keyChanged: (keyId) => void keys.add(keyId),
       lockChanged: (lockId) => void locks.add(lockId),
       commit: (fn) => {
-        if (abort.signal.aborted) throw new LockBridgeError("internal", "the command was already answered (timed out)");
+        if (answered) throw new LockBridgeError("internal", "the command was already answered (timed out)");
         if (committed) throw new LockBridgeError("internal", "commit() called twice");
         return store.transaction(() => {
           const outcome = fn();
@@ -169,13 +181,21 @@ export class Dispatcher {
 
     let response: CommandResponse;
     let timer: { cancel(): void } | undefined;
+    const handled = Promise.resolve().then(() => call(ctx));
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = clock.setTimeout(() => reject(new HandlerTimeout(timeoutMs)), timeoutMs);
       });
-      const outcome = await Promise.race([Promise.resolve().then(() => call(ctx)), timeout]);
+      const outcome = await Promise.race([handled, timeout]).catch(async (e: unknown) => {
+        if (!(e instanceof HandlerTimeout) || cancelGraceMs <= 0) throw e;
+        abort.abort();
+        timer?.cancel();
+        return this.afterCancel(handled, e, cancelGraceMs);
+      });
+      answered = true;
       response = committed ?? this.store(okResponse(meta.id, meta.cmd, outcome.result, outcome.warnings));
     } catch (e) {
+      answered = true;
       abort.abort();
       if (committed) {
         // The effect is committed with its response; what went wrong after it does not change the answer.
@@ -198,6 +218,21 @@ export class Dispatcher {
       }
     }
     return response;
+  }
+
+  /** After a cancel: the handler's own outcome if it settles within the grace, else the timeout. */
+  private async afterCancel(handled: Promise<HandlerOutcome>, timedOut: HandlerTimeout, graceMs: number): Promise<HandlerOutcome> {
+    let grace: { cancel(): void } | undefined;
+    try {
+      return await Promise.race([
+        handled,
+        new Promise<never>((_, reject) => {
+          grace = this.deps.clock.setTimeout(() => reject(timedOut), graceMs);
+        }),
+      ]);
+    } finally {
+      grace?.cancel();
+    }
   }
 
   /** Stores a response in the inbox; a store failure still answers (internal), unstored. */
