@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./cloud/embedded-broker.js";
-import { cloudSyncFromConfig, ensureDemoKeyPair, SIGNING_KEY_ENV, type CloudSync } from "./cloud/index.js";
+import { checkCloudSecurity, cloudSyncFromConfig, ensureDemoKeyPair, SIGNING_KEY_ENV, type CloudSync } from "./cloud/index.js";
 import { packageRoot, type Config } from "./config/index.js";
 import { createProvisioningService } from "./provisioning/service.js";
 import { systemClock } from "./shared/clock.js";
@@ -124,6 +124,7 @@ export function createHub(config: Config, log: Logger, options: HubOptions = {})
     log.info({ signingKeyFile: pair.privateKeyFile }, `demo: commands are checked against the demo's own cloud key; tools sign with ${SIGNING_KEY_ENV}=${pair.privateKeyFile}`);
   }
   const hub = new Hub(config, log);
+  hub.use(securityPreflight(config));
   hub.use(storeService(hub, log));
   if (config.mqtt.url === undefined) hub.use(embeddedBrokerService(hub, log.child({ module: "broker" })));
   hub.use(
@@ -144,6 +145,27 @@ export function createHub(config: Config, log: Logger, options: HubOptions = {})
 /** The demo property's own data (simulator state, the demo's cloud key). */
 export function demoDataDir(config: Config): string {
   return join(config.dataDir, "demo");
+}
+
+/**
+ * Refuses, before anything starts, what must not run (no command key on a real broker);
+ * the cloud sync logs the warnings when it starts.
+ */
+function securityPreflight(config: Config): Service {
+  return {
+    name: "security-preflight",
+    start: async () => {
+      checkCloudSecurity({
+        url: config.mqtt.url ?? "mqtt://127.0.0.1",
+        embeddedBroker: config.mqtt.url === undefined,
+        hasCommandKey: config.cloud.commandPublicKey !== undefined,
+        allowUnsignedCommands: config.cloud.allowUnsignedCommands,
+        password: config.mqtt.password,
+        rejectUnauthorized: config.mqtt.tls?.rejectUnauthorized,
+      });
+    },
+    stop: async () => undefined,
+  };
 }
 
 /** Connects to the broker and serves the MQTT contract; stops first (no command after it). */

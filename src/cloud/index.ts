@@ -20,6 +20,7 @@ export type { CommandResponse, ErrorResponse, OkResponse } from "./responses.js"
 export type { LockStatus, StatusSink, StatusSource } from "./status-publisher.js";
 export { PROVISIONING_COMMANDS, storeOnlyKeyCommands, type KeyChangeContext, type KeyChangeOutcome, type KeyCommands } from "./handlers/index.js";
 export { canonicalJson } from "./canonical.js";
+export { checkCloudSecurity, type SecurityFacts, type StartupWarning } from "./startup-checks.js";
 export { ensureDemoKeyPair, loadSigningKey, signCommand, signingKeyFrom, SIGNING_KEY_ENV } from "./signing.js";
 
 export interface CloudSyncDeps {
