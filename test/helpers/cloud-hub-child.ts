@@ -6,6 +6,8 @@
  *   HUB_EVENT_EVERY_MS  emit an access event this often (a lock streaming events)
  *   HUB_MARK_APPLIED  "1": key.upsert also emits, inside its own commit, a marker event
  *                     carrying the command id, so the cloud can count applications per command
+ *   HUB_KILL_AFTER_COMMIT  a command name: right after its commit (effect and response stored)
+ *                     the process SIGKILLs itself, before the response is published
  * Prints JSON lines: {"online": true} once connected, {"holding": id}.
  */
 import { pino } from "pino";
@@ -69,6 +71,24 @@ if (process.env.HUB_MARK_APPLIED === "1") {
           }),
       }),
   });
+}
+
+const killAfter = process.env.HUB_KILL_AFTER_COMMIT;
+if (killAfter) {
+  const inner = cloud.registry.get(killAfter as "site.configure") as CommandHandler;
+  cloud.registry.register(killAfter as "site.configure", {
+    ...inner,
+    handle: (cmd, ctx) =>
+      inner.handle(cmd, {
+        ...ctx,
+        commit: (fn) => {
+          const outcome = ctx.commit(fn);
+          print({ committed: ctx.meta.id });
+          process.kill(process.pid, "SIGKILL");
+          return outcome;
+        },
+      }),
+  } as HandlerFor<"site.configure">);
 }
 
 await cloud.start();
