@@ -142,7 +142,7 @@ export class CloudSync {
       this.clock,
       this.log.child({ part: "connection" }),
     );
-    this.responses = new ResponseDelivery(store, this.connection, this.topics.res, this.log.child({ part: "responses" }));
+    this.responses = new ResponseDelivery(store, this.connection, this.topics.res, this.clock, this.log.child({ part: "responses" }));
     this.sender = new OutboxSender(store, this.events, this.connection, this.topics.evt, this.clock, this.log.child({ part: "sender" }), {
       ...DEFAULT_SENDER_OPTIONS,
       ...options.sender,
@@ -215,6 +215,7 @@ export class CloudSync {
     this.status.stop();
     await this.sender.stop();
     await this.connection.stop();
+    this.responses.flush();
   }
 
   /** The hub facts of status.get. */

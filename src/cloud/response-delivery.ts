@@ -4,9 +4,11 @@
  * this publishes it on `{base}/res` and marks it sent only once the broker acknowledged it
  * (PUBACK). What is still unsent when the connection comes back (a broker that went away, a
  * hub killed before the PUBACK) is published again, oldest first. The cloud drops a second
- * copy by `id`.
+ * copy by `id`. Sent marks are batched (one transaction per flush): a mark lost in a crash
+ * only means that response goes once more.
  */
 import type { Store } from "../store/index.js";
+import type { Clock, TimerHandle } from "../shared/clock.js";
 import { errorMessage } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { CloudConnection } from "./connection.js";
@@ -14,16 +16,37 @@ import type { CommandResponse } from "./responses.js";
 
 /** Unsent responses read from the store per round when resending. */
 const RESEND_PAGE = 100;
+/** Sent marks are written at least this often, or every MARK_BATCH acknowledgements. */
+const MARK_FLUSH_MS = 50;
+const MARK_BATCH = 256;
 
 export class ResponseDelivery {
   private resending = false;
+  private acked: string[] = [];
+  private flushTimer: TimerHandle | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly connection: Pick<CloudConnection, "publish" | "connected">,
     private readonly topic: string,
+    private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
+
+  /** Writes the pending sent marks now (also at shutdown). */
+  flush(): void {
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+    const ids = this.acked;
+    if (ids.length === 0) return;
+    this.acked = [];
+    try {
+      this.store.inbox.markSent(ids);
+    } catch (e) {
+      // Left unsent: published again after the next reconnect (a duplicate the cloud drops).
+      this.log.error({ err: errorMessage(e), count: ids.length }, "cannot mark responses sent");
+    }
+  }
 
   /**
    * Publishes a response now (not awaited by the caller: a command's PUBACK goes after its
@@ -86,11 +109,8 @@ export class ResponseDelivery {
   }
 
   private markSent(id: string): void {
-    try {
-      this.store.inbox.markSent(id);
-    } catch (e) {
-      // Left unsent: published again after the next reconnect (a duplicate the cloud drops).
-      this.log.error({ err: errorMessage(e), id }, "cannot mark the response sent");
-    }
+    this.acked.push(id);
+    if (this.acked.length >= MARK_BATCH) this.flush();
+    else this.flushTimer ??= this.clock.setTimeout(() => this.flush(), MARK_FLUSH_MS);
   }
 }

@@ -44,9 +44,12 @@ export class InboxRepo {
     ).run(commandId, cmd, toJson(response), receivedAt);
   }
 
-  /** The broker acknowledged the response's publish. */
-  markSent(commandId: string): void {
-    this.q("UPDATE inbox SET response_unsent = 0 WHERE command_id = ? AND response_unsent = 1").run(commandId);
+  /** The broker acknowledged these responses' publishes (one transaction). */
+  markSent(commandIds: readonly string[]): void {
+    const stmt = this.q("UPDATE inbox SET response_unsent = 0 WHERE command_id = ? AND response_unsent = 1");
+    this.ctx.db.transaction(() => {
+      for (const id of commandIds) stmt.run(id);
+    })();
   }
 
   /** The response is to be published again (a redelivered command). */
