@@ -93,6 +93,25 @@ describe("a hub without a command key on a real broker", () => {
   });
 });
 
+describe("start warnings for a weak broker connection", () => {
+  it("logs one for unchecked TLS certificates and one for a password sent in clear to another host; never the password", async () => {
+    const dir = dataDirWithLock();
+    const tls = path.join(dir, "tls.yaml");
+    fs.writeFileSync(tls, "mqtt:\n  url: mqtts://192.0.2.10:8883\n  tls:\n    rejectUnauthorized: false\n");
+    const clear = spawnLockbridge(["run"], { env: { ...hubEnv(dir, "hub-warn", { LOCKBRIDGE_MQTT_URL: "mqtt://192.0.2.10:1883", LOCKBRIDGE_MQTT_USERNAME: "hub", LOCKBRIDGE_MQTT_PASSWORD: "s3cret-in-clear" }) } });
+    procs.push(clear);
+    const warned = await clear.waitForLine((l) => l.includes('"security":"password_in_clear"'));
+    expect(warned).toContain("mqtts://");
+    clear.kill("SIGTERM");
+    await clear.waitForExit(10_000);
+    expect(clear.stdout.join("\n")).not.toContain("s3cret-in-clear");
+
+    const unchecked = spawnLockbridge(["run", "--config", tls], { env: { ...hubEnv(dir, "hub-warn"), LOCKBRIDGE_MQTT_URL: "" } });
+    procs.push(unchecked);
+    expect(await unchecked.waitForLine((l) => l.includes('"security":"tls_not_verified"'))).toContain("rejectUnauthorized is false");
+  });
+});
+
 describe("a broker-level attacker against a hub with the cloud's command key", () => {
   let hub: RunningProcess;
   let dataDir: string;
