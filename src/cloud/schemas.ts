@@ -6,10 +6,12 @@
  * Choices where the contract is silent (documented in docs/mqtt-api.md):
  * - Unknown fields are refused (`invalid_payload` naming the field): a misspelt optional
  *   flag must not silently fall back to its default on a door lock.
- * - Entity ids (keyId, doorId, cardId, snapshotId, jobId) are 1..64 characters without
+ * - Entity ids (keyId, doorId, cardId, snapshotId, jobId) are 1..128 characters without
  *   '/', '+', '#' or NUL, because keyId and lockId are MQTT topic segments.
- * - Every string is bounded (mqtt-api.md §3 "Size limits"): ids 64, names and labels 200,
- *   free text 1,000, URLs 2,048; error messages quote at most 64 characters of the input.
+ * - Every string is bounded (mqtt-api.md §3 "Size limits"): command id and cmd 64; entity ids
+ *   128 as in v1.0 (the contract bounds only `id` and `cmd`, and ids the cloud already uses must
+ *   still fit); names and labels 200, free text 1,000, URLs 2,048; error messages quote at most
+ *   64 characters of the input.
  * - lockId is the lock's 8-byte id as 16 hex digits (lock-link-protocol.md), lower-cased.
  */
 import { z } from "zod";
@@ -21,7 +23,7 @@ import { isTopicSafeId } from "./topics.js";
 const str = (what: string) => z.string({ error: `expected ${what}` });
 
 /** Longest entity id (keyId, doorId...): they are MQTT topic segments and appear in messages. */
-export const MAX_ID_LENGTH = 64;
+export const MAX_ID_LENGTH = 128;
 export const MAX_NAME_LENGTH = 200;
 export const MAX_TEXT_LENGTH = 1000;
 /**

@@ -196,7 +196,7 @@ describe("dispatcher: size limits", () => {
     expect(unknownField).toMatchObject({ error: { code: "invalid_payload" } });
     expect(JSON.stringify(unknownField).length).toBeLessThan(400);
     expect(errorOf(await h.send(door("room-101", { name: "n".repeat(201) })))).toMatchObject({ path: "name" });
-    expect(errorOf(await h.send(door("d".repeat(65))))).toMatchObject({ path: "doorId" });
+    expect(errorOf(await h.send(door("d".repeat(129))))).toMatchObject({ path: "doorId" });
     expect(errorOf(await h.send(keyUpsert("k-1", 1, { holder: { name: "h".repeat(201) } })))).toMatchObject({ path: "holder.name" });
   });
 });
