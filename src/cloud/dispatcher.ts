@@ -93,13 +93,15 @@ export class Dispatcher {
     return { response, duplicate: false };
   }
 
-  /** Everything after dedup; the response is stored unless the handler's commit stored it. */
+  /** Everything after dedup; a refusal is not stored, a handled command's response is (by its commit or here). */
   private async handle(id: string, raw: Record<string, unknown>): Promise<CommandResponse> {
     const { clock } = this.deps;
     const receivedAt = clock.now();
     const cmdName = typeof raw.cmd === "string" && raw.cmd.length <= 64 ? raw.cmd : null;
+    // A refusal changed nothing, so it is not stored: a flood of unsigned or malformed commands
+    // with fresh ids must not grow the store, and the same bytes sent again are refused again.
     const refuse = (code: Parameters<typeof errorResponse>[2], message: string, path?: string) =>
-      this.store(errorResponse(id, cmdName, code, message, path));
+      errorResponse(id, cmdName, code, message, path);
 
     const envelope = envelopeSchema.safeParse(raw);
     if (!envelope.success) {

@@ -152,6 +152,8 @@ describe("dispatcher: signed commands", () => {
     }
     expect(h.store.site.get()).toBeUndefined();
     expect(h.store.keys.ids()).toEqual([]);
+    // Refusals are not stored: a flood of unsigned commands with fresh ids leaves the inbox as it was.
+    expect(h.store.inbox.count()).toBe(0);
     expect(await h.send(signCommand({ ...site(), id: nextId(), ts: new Date(h.clock.now()).toISOString() }, cloud.privateKey))).toMatchObject({ ok: true });
     expect(await h.send({ cmd: "status.get" })).toMatchObject({ ok: true });
     expect(await h.send({ cmd: "keycards.list" })).toMatchObject({ ok: true });
