@@ -53,7 +53,7 @@ function startChild(env: Record<string, string>): Child {
   const child: Child = {
     proc,
     lines,
-    waitFor: (pred, timeoutMs = 20_000) =>
+    waitFor: (pred, timeoutMs = 60_000) =>
       eventually(() => {
         if (proc.exitCode !== null) throw new Error(`hub child exited (${proc.exitCode}): ${stderr}`);
         return lines.find(pred);
