@@ -9,11 +9,13 @@ import { join } from "node:path";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./cloud/embedded-broker.js";
 import { cloudSyncFromConfig, type CloudSync } from "./cloud/index.js";
 import { packageRoot, type Config } from "./config/index.js";
-import { createProvisioningService } from "./provisioning/service.js";
+import { createApiService } from "./api/service.js";
+import type { HubView } from "./api/hub-view.js";
+import { createProvisioningService, type ProvisioningService } from "./provisioning/service.js";
 import { systemClock } from "./shared/clock.js";
 import { errorMessage, LockBridgeError } from "./shared/errors.js";
 import type { Logger } from "./shared/logger.js";
-import { acquireDataDir, openStore, type DataDirLease, type Store } from "./store/index.js";
+import { acquireDataDir, backupStoreFile, openStore, type DataDirLease, type Store } from "./store/index.js";
 
 export interface Service {
   readonly name: string;
@@ -32,6 +34,8 @@ export class Hub {
   /** The broker the hub's clients connect to; final once the broker service has started. */
   brokerUrl: string | undefined;
   private running: Service[] = [];
+  private allStarted = false;
+  private stopRequested = false;
   private openedStore: Store | undefined;
   private cloudSync: CloudSync | undefined;
 
@@ -52,6 +56,25 @@ export class Hub {
 
   set store(store: Store | undefined) {
     this.openedStore = store;
+  }
+
+  /** The open store, or undefined (no throw): for health checks and read models. */
+  get openStoreOrUndefined(): Store | undefined {
+    return this.openedStore === undefined || this.openedStore.closed ? undefined : this.openedStore;
+  }
+
+  /** The cloud sync if it was built (never builds it). */
+  get cloudIfBuilt(): CloudSync | undefined {
+    return this.cloudSync;
+  }
+
+  /** Every service started and the hub is not stopping. */
+  get ready(): boolean {
+    return this.allStarted && !this.stopRequested;
+  }
+
+  get stopping(): boolean {
+    return this.stopRequested;
   }
 
   /**
@@ -89,10 +112,12 @@ export class Hub {
       }
       this.running.push(service);
     }
+    this.allStarted = true;
   }
 
   /** Stops the running services in reverse order; every one is asked even if another fails. */
   async stop(): Promise<void> {
+    this.stopRequested = true;
     const failures: unknown[] = [];
     for (const service of this.running.reverse()) {
       try {
@@ -118,17 +143,17 @@ export function createHub(config: Config, log: Logger, options: HubOptions = {})
   const hub = new Hub(config, log);
   hub.use(storeService(hub, log));
   if (config.mqtt.url === undefined) hub.use(embeddedBrokerService(hub, log.child({ module: "broker" })));
-  hub.use(
-    createProvisioningService({
+  const provisioning = createProvisioningService({
       store: () => hub.store,
       cloud: () => hub.cloud,
       profilesDir: config.profilesDir,
       clock: systemClock,
       log,
       ble: config.ble,
-    }),
-  );
+  });
+  hub.use(provisioning);
   hub.use(cloudSyncService(hub));
+  if (config.api.enabled) hub.use(createApiService(hubView(hub, provisioning), log.child({ module: "api" })));
   if (options.demo) hub.use(demoPropertyService(hub, log.child({ module: "demo" })));
   return hub;
 }
@@ -142,7 +167,22 @@ function cloudSyncService(hub: Hub): Service {
   };
 }
 
-function hubVersion(): string {
+/** What the local API reads of this hub. */
+function hubView(hub: Hub, provisioning: ProvisioningService): HubView {
+  return {
+    config: hub.config,
+    version: hubVersion(),
+    ready: () => hub.ready,
+    stopping: () => hub.stopping,
+    store: () => hub.openStoreOrUndefined,
+    cloud: () => hub.cloudIfBuilt,
+    engine: () => provisioning.engine,
+    linkStats: () => provisioning.linkStats(),
+    backup: (file) => backupStoreFile(hub.store.path, file),
+  };
+}
+
+export function hubVersion(): string {
   try {
     return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
   } catch {

@@ -41,6 +41,10 @@ export const ENV_OVERRIDES: readonly { name: string; path: readonly string[]; pa
   { name: "LOCKBRIDGE_OUTBOX_MAX_EVENTS", path: ["outbox", "maxEvents"], parse: "int" },
   { name: "LOCKBRIDGE_BLE_ENABLED", path: ["ble", "enabled"], parse: "bool" },
   { name: "LOCKBRIDGE_BLE_PROXY", path: ["ble", "proxy"], parse: "string" },
+  { name: "LOCKBRIDGE_API_ENABLED", path: ["api", "enabled"], parse: "bool" },
+  { name: "LOCKBRIDGE_API_BIND", path: ["api", "bind"], parse: "string" },
+  { name: "LOCKBRIDGE_API_PORT", path: ["api", "port"], parse: "int" },
+  { name: "LOCKBRIDGE_API_TOKEN_FILE", path: ["api", "tokenFile"], parse: "path" },
 ];
 
 /** Config fields holding file system paths, resolved against the file's directory. */
@@ -50,6 +54,7 @@ const PATH_FIELDS: readonly (readonly string[])[] = [
   ["mqtt", "tls", "ca"],
   ["mqtt", "tls", "cert"],
   ["mqtt", "tls", "key"],
+  ["api", "tokenFile"],
 ];
 
 export interface LoadConfigOptions {

@@ -6,6 +6,7 @@
  */
 import { createPublicKey } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { LOG_LEVELS } from "../shared/logger.js";
 
@@ -97,6 +98,11 @@ const bleProxy = z
     return { host: m[1]!, port };
   });
 
+/** An IPv4/IPv6 literal the local API binds to (a host name could resolve to anything). */
+const bindAddress = z
+  .string({ error: "expected an IP address to bind to (127.0.0.1, 0.0.0.0, ::1, a LAN address)" })
+  .refine((v) => isIP(v) !== 0, { error: "expected an IP address to bind to (127.0.0.1, 0.0.0.0, ::1, a LAN address), not a host name" });
+
 export const configSchema = section({
   /** This hub's name in MQTT topics: lockbridge/v1/{hubId}/... */
   hubId: z
@@ -150,6 +156,17 @@ export const configSchema = section({
   outbox: section({
     /** Bound on the local event backlog; beyond it the oldest go, with hub.events_dropped. */
     maxEvents: int(1000, 10_000_000).default(100_000),
+  }).prefault({}),
+  /** The local API (src/api): CLI, metrics scraper, systemd health checks, web console. */
+  api: section({
+    enabled: bool.default(true),
+    /** Loopback by default; a LAN address exposes it (the installer token is then needed for every request). */
+    bind: bindAddress.default("127.0.0.1"),
+    port: int(0, 65535).default(8620),
+    /** The installer token (created 0600 on first start when missing). Default: <dataDir>/installer-token. */
+    tokenFile: pathString("a file").optional(),
+    /** Host names the API answers to besides its address, localhost and the loopback addresses (DNS-rebinding guard). */
+    allowedHosts: z.array(z.string({ error: "expected a host name string" }).regex(/^[A-Za-z0-9.-]{1,253}$/, { error: "expected a host name" }), { error: "expected a list of host names" }).max(16).default([]),
   }).prefault({}),
   ble: section({
     enabled: bool.default(true),

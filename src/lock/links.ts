@@ -47,6 +47,16 @@ export interface LockLinksOptions {
   counterBlockSize?: number | undefined;
 }
 
+/** One bus ("serial:/dev/ttyUSB0", "tcp:host:port", "ble:<lockId>") with its error counters. */
+export interface LinkStats {
+  bus: string;
+  transport: TransportStatus;
+  timeouts: number;
+  crcErrors: number;
+  retries: number;
+  locks: string[];
+}
+
 interface SharedLink {
   key: string;
   transport: Transport;
@@ -128,6 +138,15 @@ export class LockLinks {
 
   transports(): TransportStatus[] {
     return [...this.links.values()].map((l) => l.transport.status());
+  }
+
+  /** Per bus: its transport and error counters since start (local API, /metrics). */
+  linkStats(): LinkStats[] {
+    return [...this.links.values()].map((l) => {
+      let retries = 0;
+      for (const id of l.locks) retries += this.clients.get(id)?.client.session.stats.retries ?? 0;
+      return { bus: l.key, transport: l.transport.status(), timeouts: l.bus.stats.timeouts, crcErrors: l.bus.decoder.stats.badCrc, retries, locks: [...l.locks] };
+    });
   }
 
   async close(): Promise<void> {

@@ -39,6 +39,7 @@ import { currentCredentials, syncKeyDesired, type DesiredContext } from "./desir
 import type { HubEvent } from "./lock-events.js";
 import { LockWorker, type LockHealthFacts } from "./lock-worker.js";
 import type { LockLinkPort } from "./ports.js";
+import { recordReplacedBy } from "./replaced.js";
 import { SlotIndex } from "./slot-index.js";
 import { StoreLockTables, toEventInput } from "./store-adapter.js";
 
@@ -737,6 +738,10 @@ export class ProvisioningEngine {
   private onReplaced(lockId: string, seen: IdentInfo): void {
     this.store.transaction(() => {
       this.store.locks.setState(lockId, "replaced");
+      // The old lock is gone from this link: offline, and the lock that answers instead is named.
+      this.store.locks.updateHealth(lockId, { online: false });
+      recordReplacedBy(this.store, lockId, seen.lockId);
+      this.online.set(lockId, false);
       this.forgetLock(lockId);
       this.emit([{ type: "lock.replaced", at: isoNow(this.clock.now()), lockId, newLockId: seen.lockId.toLowerCase(), model: seen.model, ...this.doorOf(lockId) }]);
     });

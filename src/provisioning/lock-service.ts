@@ -19,6 +19,7 @@ import type { Logger } from "../shared/logger.js";
 import { CREDENTIAL_TYPES, LLP_KIND } from "../access/model.js";
 import type { ProvisioningEngine } from "./engine.js";
 import { classifyLockError } from "./lock-errors.js";
+import { clearReplacedBy } from "./replaced.js";
 import { readRanges } from "./table-diff.js";
 
 export interface CommissionRequest {
@@ -86,6 +87,7 @@ export class LockService {
   /** Inside the command's transaction: in service. */
   finishCommission(lockId: string): void {
     this.store.locks.setState(lockId, "commissioned");
+    clearReplacedBy(this.store, lockId);
     this.engine.forgetLock(lockId);
     // Every slot row of the lock is unknown until verified (a recommissioned lock may hold anything).
     this.store.slots.resetApplied(lockId, "unknown");
@@ -138,6 +140,7 @@ export class LockService {
   finishDecommission(lockId: string): string[] {
     const keys = [...this.engine.keysOnLock(lockId)];
     this.store.locks.remove(lockId);
+    clearReplacedBy(this.store, lockId);
     this.engine.forgetLock(lockId);
     this.engine.index.dropLock(lockId);
     return keys;

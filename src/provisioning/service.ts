@@ -5,7 +5,7 @@
  */
 import { randomInt } from "node:crypto";
 import type { CloudSync } from "../cloud/index.js";
-import { LockLinks } from "../lock/index.js";
+import { LockLinks, type LinkStats } from "../lock/index.js";
 import { loadProfiles } from "../profiles/index.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
@@ -39,6 +39,8 @@ export interface ProvisioningService {
   readonly engine: ProvisioningEngine | undefined;
   /** The lock links' transports with their byte counters (status.get, benchmarks). */
   transports(): TransportStatus[];
+  /** Per bus: transport state and error counters (local API, /metrics). */
+  linkStats(): LinkStats[];
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -54,6 +56,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       return engine;
     },
     transports: () => links?.transports() ?? [],
+    linkStats: () => links?.linkStats() ?? [],
     async start() {
       const store = deps.store();
       const cloud = deps.cloud();
