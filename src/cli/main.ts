@@ -11,6 +11,7 @@ import { createHub } from "../hub.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { backupStoreFile, STORE_FILE } from "../store/index.js";
+import { systemdNotifier } from "../systemd/notify.js";
 import { runCtl } from "./ctl.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 
@@ -153,12 +154,15 @@ async function run(configFile: string | undefined, demo: boolean): Promise<ExitC
     process.once("SIGINT", resolve);
   });
   const hub = createHub(config, log, { demo });
+  const systemd = systemdNotifier(process.env, log);
   try {
     await hub.start();
   } catch (e) {
     log.fatal({ err: e }, "hub failed to start");
     process.exit(EXIT.failure);
   }
+  systemd.ready(`hub ${config.hubId} started`);
+  systemd.startWatchdog();
   log.info(
     {
       // hubId is on every line (logger base)
@@ -174,6 +178,7 @@ async function run(configFile: string | undefined, demo: boolean): Promise<ExitC
 
   const signal = await stopSignal;
   log.info({ signal }, "stopping hub");
+  systemd.stopping(`stopping on ${signal}`);
   // A second signal, or a stop that hangs past the deadline, ends the process at once.
   const force = (reason: string) => {
     log.error({ reason }, "hub did not stop cleanly; exiting");
@@ -189,6 +194,7 @@ async function run(configFile: string | undefined, demo: boolean): Promise<ExitC
     process.exit(EXIT.failure);
   }
   clearTimeout(deadline);
+  systemd.close();
   log.info("hub stopped");
   // Exit explicitly: a leftover handle must not keep a stopped hub alive.
   process.exit(EXIT.ok);
