@@ -13,6 +13,8 @@ import { createLogger, type Logger } from "../shared/logger.js";
 import { backupStoreFile, STORE_FILE } from "../store/index.js";
 import { systemdNotifier } from "../systemd/notify.js";
 import { runCtl } from "./ctl.js";
+import { lockCommand } from "./lock-commands.js";
+import { CliUsageError, diagnoseCommand, eventsCommand, inventoryCommand, statusCommand } from "./property-commands.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 
 const USAGE = `Usage: lockbridge <command> [options]
@@ -21,7 +23,14 @@ Commands:
   run [--config FILE] [--demo]       run the hub (--demo: also the simulated property)
   config check FILE                  validate a config file (+ environment) and print the effective config
   store backup FILE [--config FILE]  write a consistent online backup of the hub's store to FILE
-  ctl <command> ...                  talk to a running hub
+  status                             the hub on one screen: cloud link, locks by bus, keys needing attention
+  locks|doors|keys list|show [ID]    the property's inventory (keys list --search TEXT --state STATE)
+  events [--follow] [--type T] [--door D] [--key K]   the hub's events as readable lines
+  diagnose --key KEYID | --door DOORID                why a guest cannot get in, with the fix
+  lock commission|decommission|replace ...            installer actions (lockbridge lock for usage)
+  doctor                             check the installation: pass/warn/fail with the fix per line
+  scan [--bus PATH|HOST:PORT] [--addresses 1-32] [--ble]   serial ports, locks answering IDENT, BLE locks
+  ctl <command> ...                  talk to a running hub over MQTT (as the cloud would)
   sim <command> ...                  the simulator (see README)
   version                            print the version
   help                               print this help
@@ -44,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     code = await dispatch(argv);
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof CliUsageError) {
       process.stderr.write(`lockbridge: ${e.message}\nRun "lockbridge help" for usage.\n`);
       code = EXIT.usage;
     } else if (e instanceof ConfigError) {
@@ -80,6 +89,18 @@ async function dispatch(argv: string[]): Promise<ExitCode> {
     }
     case "ctl":
       return (await runCtl(rest)) as ExitCode;
+    case "status":
+      return statusCommand(rest);
+    case "locks":
+    case "doors":
+    case "keys":
+      return inventoryCommand(command, rest);
+    case "events":
+      return eventsCommand(rest);
+    case "diagnose":
+      return diagnoseCommand(rest);
+    case "lock":
+      return lockCommand(rest);
     case "version":
     case "--version":
       parse("version", rest, {}, 0);

@@ -63,6 +63,8 @@ interface SharedLink {
   bus: LinkBus;
   serial?: SerialSettings | undefined;
   locks: Set<string>;
+  /** Settles after the transport's first open attempt, whatever its outcome. */
+  firstOpen: Promise<void>;
 }
 
 const COMPATIBLE: Record<DeviceProfile["link"], LockLink["type"][]> = {
@@ -140,6 +142,20 @@ export class LockLinks {
     return [...this.links.values()].map((l) => l.transport.status());
   }
 
+  /**
+   * Why the lock's serial or TCP link cannot be opened ("cannot open /dev/ttyUSB9: ..."), after
+   * its first open attempt; undefined when it is open (or BLE, which connects on demand).
+   */
+  async linkFailure(lockId: string): Promise<string | undefined> {
+    const entry = this.clients.get(lockId.toLowerCase());
+    if (!entry || entry.link.key.startsWith("ble:")) return undefined;
+    await entry.link.firstOpen;
+    const status = entry.link.transport.status();
+    if (status.state === "open") return undefined;
+    const cause = (status.lastError ?? status.state).replace(/^Error: /, "");
+    return cause.includes(status.target) ? cause : `cannot open ${status.target}: ${cause}`;
+  }
+
   /** Per bus: its transport and error counters since start (local API, /metrics). */
   linkStats(): LinkStats[] {
     return [...this.links.values()].map((l) => {
@@ -182,9 +198,9 @@ export class LockLinks {
         logger,
       });
     }
-    const shared: SharedLink = { key, transport, bus: new LinkBus(transport, { clock: this.clock, logger }), serial: link.type === "ble" ? undefined : profile.serial, locks: new Set() };
+    const firstOpen = transport.open().catch(() => undefined);
+    const shared: SharedLink = { key, transport, bus: new LinkBus(transport, { clock: this.clock, logger }), serial: link.type === "ble" ? undefined : profile.serial, locks: new Set(), firstOpen };
     this.links.set(key, shared);
-    void transport.open();
     return shared;
   }
 

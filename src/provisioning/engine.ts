@@ -50,6 +50,8 @@ export interface LockLinkHandle {
   onEventNotify(listener: (eventHead: number) => void): () => void;
   /** STATUS poll period (the profile's poll interval on serial; a safety net on TCP/BLE). */
   readonly pollIntervalMs: number;
+  /** After the link's first open attempt: why it cannot be opened, or undefined. */
+  linkFailure?(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
