@@ -91,13 +91,24 @@ export function loadConfig(options: LoadConfigOptions): Config {
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
+  issues.push(...explicitConflicts(raw, fromEnv));
   raw.hubId ??= defaultHubId(options.hostname ?? osHostname());
   raw.dataDir ??= resolve(cwd, firstStateDirectory(env) ?? ".data");
   raw.profilesDir ??= join(packageRoot(), "device-profiles");
 
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(result.error.issues.map((i) => describeIssue(i, fromEnv)));
+  // Every problem at once: the schema's and the conflicts between explicitly set keys.
+  if (!result.success || issues.length > 0) throw new ConfigError([...(result.success ? [] : result.error.issues.map((i) => describeIssue(i, fromEnv))), ...issues]);
   return result.data;
+}
+
+/** Keys that make no sense together when both are set (defaults do not count). */
+function explicitConflicts(raw: Raw, fromEnv: ReadonlyMap<string, string>): ConfigIssue[] {
+  const mqtt = raw.mqtt as Raw | undefined;
+  const embedded = mqtt?.embedded as Raw | undefined;
+  if (mqtt?.url === undefined || embedded?.port === undefined) return [];
+  const env = fromEnv.get("mqtt.embedded.port");
+  return [{ path: `mqtt.embedded.port${env ? ` (from ${env})` : ""}`, message: "only applies without mqtt.url (the hub then runs its own broker); remove one of the two" }];
 }
 
 function readConfigFile(file: string): Raw {

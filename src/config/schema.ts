@@ -4,7 +4,7 @@
  * Context-dependent defaults (hubId, dataDir, profilesDir) are filled in by load.ts
  * before parsing; the static ones live here.
  */
-import { createPublicKey } from "node:crypto";
+import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
@@ -28,6 +28,31 @@ const readableFile = pathString("a file").superRefine((file, ctx) => {
     ctx.addIssue({ code: "custom", message: `expected a readable file, ${file} ${reason}` });
   }
 });
+
+/**
+ * TLS material: readable, and parsed (every certificate of a CA bundle, or the private key),
+ * so a garbage file is refused by `config check` and at start, not at the first TLS handshake.
+ */
+const pemFile = (kind: "certificate" | "private key") =>
+  readableFile.superRefine((file, ctx) => {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      return; // readableFile reported it
+    }
+    try {
+      if (kind === "private key") {
+        createPrivateKey(text);
+        return;
+      }
+      const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+      if (blocks.length === 0) throw new Error("no BEGIN CERTIFICATE block");
+      for (const b of blocks) new X509Certificate(b);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: `expected a PEM ${kind} file, ${file} does not parse as one (${e instanceof Error ? e.message.slice(0, 80) : "unreadable"})` });
+    }
+  });
 
 const mqttUrl = z.string({ error: "expected an mqtt://, mqtts://, ws:// or wss:// URL string" }).superRefine((value, ctx) => {
   let url: URL;
@@ -123,9 +148,9 @@ export const configSchema = section({
     username: z.string({ error: "expected a user name string" }).optional(),
     password: z.string({ error: "expected a password string" }).optional(),
     tls: section({
-      ca: readableFile.optional(),
-      cert: readableFile.optional(),
-      key: readableFile.optional(),
+      ca: pemFile("certificate").optional(),
+      cert: pemFile("certificate").optional(),
+      key: pemFile("private key").optional(),
       rejectUnauthorized: bool.default(true),
     }).optional(),
     /** MQTT protocol level: 5 (default with mqtt.url) or 4 (3.1.1). The embedded broker speaks 3.1.1 only. */
