@@ -13,6 +13,7 @@ import { createLogger, type Logger } from "../shared/logger.js";
 import { backupStoreFile, STORE_FILE } from "../store/index.js";
 import { systemdNotifier } from "../systemd/notify.js";
 import { runCtl } from "./ctl.js";
+import { doctorCommand } from "./doctor.js";
 import { lockCommand } from "./lock-commands.js";
 import { CliUsageError, diagnoseCommand, eventsCommand, inventoryCommand, statusCommand } from "./property-commands.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
@@ -49,6 +50,13 @@ class UsageError extends LockBridgeError {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `lockbridge status | head`: a closed pipe ends the command quietly.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(EXIT.ok);
+      throw e;
+    });
+  }
   let code: ExitCode;
   try {
     code = await dispatch(argv);
@@ -101,6 +109,8 @@ async function dispatch(argv: string[]): Promise<ExitCode> {
       return diagnoseCommand(rest);
     case "lock":
       return lockCommand(rest);
+    case "doctor":
+      return doctorCommand(rest);
     case "version":
     case "--version":
       parse("version", rest, {}, 0);
