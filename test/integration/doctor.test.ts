@@ -62,16 +62,16 @@ describe("lockbridge doctor", () => {
   it("passes the broker with the right password and fails it with a wrong one, naming the fix", async () => {
     const env = { LOCKBRIDGE_DATA_DIR: dataDir("pw"), LOCKBRIDGE_MQTT_URL: broker.url, LOCKBRIDGE_MQTT_USERNAME: "hub-doctor" };
     const right = await doctor({ ...env, LOCKBRIDGE_MQTT_PASSWORD: "right-password" });
-    expect(lineOf(right.stdout, "broker")).toMatch(/^PASS  broker\s+connected to mqtt:\/\/127\.0\.0\.1:\d+ as hub-doctor/);
+    expect(lineOf(right.stdout, "broker")).toMatch(/^PASS {2}broker\s+connected to mqtt:\/\/127\.0\.0\.1:\d+ as hub-doctor/);
     const wrong = await doctor({ ...env, LOCKBRIDGE_MQTT_PASSWORD: "wrong-password" });
     expect(wrong.code).toBe(1);
-    expect(lineOf(wrong.stdout, "broker")).toMatch(/^FAIL  broker\s+mqtt:\/\/127\.0\.0\.1:\d+ refused the user name or password.*\n\s+fix: set mqtt\.username and LOCKBRIDGE_MQTT_PASSWORD/);
+    expect(lineOf(wrong.stdout, "broker")).toMatch(/^FAIL {2}broker\s+mqtt:\/\/127\.0\.0\.1:\d+ refused the user name or password.*\n\s+fix: set mqtt\.username and LOCKBRIDGE_MQTT_PASSWORD/);
   }, 30_000);
 
   it("fails on no command key with a cloud broker, naming the key to set", async () => {
     const r = await doctor({ LOCKBRIDGE_DATA_DIR: dataDir("key"), LOCKBRIDGE_MQTT_URL: broker.url, LOCKBRIDGE_MQTT_USERNAME: "hub-doctor", LOCKBRIDGE_MQTT_PASSWORD: "right-password" });
     expect(r.code).toBe(1);
-    expect(lineOf(r.stdout, "command key")).toMatch(/^FAIL  command key\s+no cloud command key.*\n\s+fix: set cloud\.commandPublicKey \(LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY\)/);
+    expect(lineOf(r.stdout, "command key")).toMatch(/^FAIL {2}command key\s+no cloud command key.*\n\s+fix: set cloud\.commandPublicKey \(LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY\)/);
   }, 30_000);
 
   it("fails on a CA file that is not a certificate, naming the file", async () => {
@@ -92,7 +92,7 @@ describe("lockbridge doctor", () => {
     store.close();
     const r = await doctor({ LOCKBRIDGE_DATA_DIR: d });
     expect(r.code).toBe(1);
-    expect(lineOf(r.stdout, "serial /dev/ttyLB-unplugged")).toMatch(/^FAIL  serial \/dev\/ttyLB-unplugged\s+missing serial device \/dev\/ttyLB-unplugged \(1 lock\(s\) use it\)\n\s+fix: plug the USB-RS485 adapter in/);
+    expect(lineOf(r.stdout, "serial /dev/ttyLB-unplugged")).toMatch(/^FAIL {2}serial \/dev\/ttyLB-unplugged\s+missing serial device \/dev\/ttyLB-unplugged \(1 lock\(s\) use it\)\n\s+fix: plug the USB-RS485 adapter in/);
   }, 30_000);
 
   it("fails on a data dir the user running it cannot read, saying whom to run it as", async () => {
@@ -103,6 +103,6 @@ describe("lockbridge doctor", () => {
     const r = await doctor({ LOCKBRIDGE_DATA_DIR: d, HOME: "/tmp" }, asRoot ? { uid: 65534 } : {});
     if (!asRoot) chmodSync(d, 0o700);
     expect(r.code, r.stderr).toBe(1);
-    expect(lineOf(r.stdout, "data dir")).toMatch(/^FAIL  data dir\s+.*(permission denied|not readable and writable).*\n\s+fix: run doctor as the hub's user \(sudo -u lockbridge lockbridge doctor\)/);
+    expect(lineOf(r.stdout, "data dir")).toMatch(/^FAIL {2}data dir\s+.*(permission denied|not readable and writable).*\n\s+fix: run doctor as the hub's user \(sudo -u lockbridge lockbridge doctor\)/);
   }, 30_000);
 });
