@@ -15,6 +15,7 @@ import { systemdNotifier } from "../systemd/notify.js";
 import { runCtl } from "./ctl.js";
 import { doctorCommand } from "./doctor.js";
 import { lockCommand } from "./lock-commands.js";
+import { scanCommand } from "./scan.js";
 import { CliUsageError, diagnoseCommand, eventsCommand, inventoryCommand, statusCommand } from "./property-commands.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 
@@ -111,6 +112,8 @@ async function dispatch(argv: string[]): Promise<ExitCode> {
       return lockCommand(rest);
     case "doctor":
       return doctorCommand(rest);
+    case "scan":
+      return scanCommand(rest);
     case "version":
     case "--version":
       parse("version", rest, {}, 0);

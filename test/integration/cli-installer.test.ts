@@ -117,6 +117,26 @@ describe("installer CLI", async () => {
     expect(r.stdout + r.stderr).toMatch(/fix: /);
   });
 
+  it("scan --bus: the locks answering IDENT, the hub's own addresses skipped and left alone", async () => {
+    const before = h.fleet.find("room-101").lock;
+    const r = await cli(["scan", "--bus", `127.0.0.1:${bus().port}`, "--addresses", "1-5", "--timeout", "150"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe("skipping addresses 1, 2: locks this hub already has\n");
+    expect(r.stdout).toMatch(/^ADDR\s+LOCK\s+MODEL/);
+    expect(r.stdout).toMatch(/\n3\s+4c4200000000a103\s+NV-M485/);
+    expect(r.stdout).not.toMatch(/4c4200000000a10[12]/);
+    expect(r.stdout).toContain(`Commission one with: lockbridge lock commission 4c4200000000a103 --profile PROFILE --tcp 127.0.0.1:${bus().port} --address 3`);
+    const status = await (await h.get("/api/locks/4c4200000000a101")).json();
+    expect(status).toMatchObject({ online: true, state: "commissioned" });
+    expect(before.battery).toBeGreaterThan(0);
+  });
+
+  it("scan --ble without a radio says so plainly", async () => {
+    const r = await cli(["scan", "--ble", "--seconds", "1"], { LOCKBRIDGE_BLE_PROXY: `127.0.0.1:${await freePort()}` });
+    expect(r.stdout).toMatch(/^no BLE adapter: /);
+    expect(r.code).toBe(1);
+  });
+
   it("no hub at the address: a clear message, exit 1", async () => {
     const port = await freePort();
     const r = await cli(["status"], { LOCKBRIDGE_DATA_DIR: join(h.dir, "nowhere"), LOCKBRIDGE_API_PORT: String(port) });
