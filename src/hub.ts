@@ -3,8 +3,7 @@
  * Services start in order and stop in reverse, so a service can rely on everything added
  * before it (the store before the cloud connection, the broker before its clients).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./cloud/embedded-broker.js";
 import { cloudSyncFromConfig, type CloudSync } from "./cloud/index.js";
@@ -13,7 +12,8 @@ import { createApiService } from "./api/service.js";
 import type { HubView } from "./api/hub-view.js";
 import { createProvisioningService, type ProvisioningService } from "./provisioning/service.js";
 import { systemClock } from "./shared/clock.js";
-import { errorMessage, LockBridgeError } from "./shared/errors.js";
+import { demoPropertyServices } from "./demo/demo-property.js";
+import { LockBridgeError } from "./shared/errors.js";
 import type { Logger } from "./shared/logger.js";
 import { acquireDataDir, backupStoreFile, openStore, type DataDirLease, type Store } from "./store/index.js";
 
@@ -143,6 +143,9 @@ export function createHub(config: Config, log: Logger, options: HubOptions = {})
   const hub = new Hub(config, log);
   hub.use(storeService(hub, log));
   if (config.mqtt.url === undefined) hub.use(embeddedBrokerService(hub, log.child({ module: "broker" })));
+  const demo = options.demo ? demoPropertyServices({ brokerUrl: () => hub.brokerUrl, hubId: config.hubId, dataDir: config.dataDir }, log.child({ module: "demo" })) : undefined;
+  // Stopped after everything that talks to the demo's locks (services stop in reverse).
+  if (demo) hub.use(demo.stopper);
   const provisioning = createProvisioningService({
       store: () => hub.store,
       cloud: () => hub.cloud,
@@ -154,7 +157,7 @@ export function createHub(config: Config, log: Logger, options: HubOptions = {})
   hub.use(provisioning);
   hub.use(cloudSyncService(hub));
   if (config.api.enabled) hub.use(createApiService(hubView(hub, provisioning), log.child({ module: "api" })));
-  if (options.demo) hub.use(demoPropertyService(hub, log.child({ module: "demo" })));
+  if (demo) hub.use(demo.starter);
   return hub;
 }
 
@@ -229,53 +232,6 @@ function embeddedBrokerService(hub: Hub, log: Logger): Service {
     async stop() {
       await broker?.close();
       broker = undefined;
-    },
-  };
-}
-
-/**
- * The demo hook: runs the simulated property as a child process (`lockbridge sim demo`),
- * pointed at this hub through the environment. The hub never imports sim/.
- */
-function demoPropertyService(hub: Hub, log: Logger): Service {
-  let child: ChildProcess | undefined;
-  return {
-    name: "demo-property",
-    async start() {
-      const root = packageRoot();
-      const simAvailable = existsSync(join(root, "sim", "cli.ts")) || existsSync(join(root, "dist", "sim", "cli.js"));
-      if (!simAvailable) {
-        log.warn("demo property not available yet: the simulator (sim/) is not built; the hub runs alone");
-        return;
-      }
-      // --commission: the simulator acts as the cloud once (site, locks, doors) so the demo
-      // property is ready to take keys; the hub's BLE locks are reached through its BLE proxy.
-      const proc = spawn(process.execPath, [join(root, "bin", "lockbridge.js"), "sim", "demo", "--commission"], {
-        stdio: ["ignore", "inherit", "inherit"],
-        env: {
-          ...process.env,
-          LOCKBRIDGE_MQTT_URL: hub.brokerUrl ?? "",
-          LOCKBRIDGE_HUB_ID: hub.config.hubId,
-          LOCKBRIDGE_DATA_DIR: join(hub.config.dataDir, "demo"),
-        },
-      });
-      child = proc;
-      proc.on("exit", (code, signal) => {
-        if (child === proc) log.error({ code, signal }, "demo property exited on its own");
-        child = undefined;
-      });
-      proc.on("error", (err) => log.error({ err: errorMessage(err) }, "demo property failed to start"));
-      log.info({ pid: proc.pid }, "demo property started");
-    },
-    async stop() {
-      const proc = child;
-      if (!proc || proc.exitCode !== null) return;
-      child = undefined;
-      const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-      proc.kill("SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 3000);
-      await exited;
-      clearTimeout(timer);
     },
   };
 }

@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { signedBytes } from "../cloud/canonical.js";
 import { CloudClient, type CloudClientOptions, type ReceivedMessage } from "../cloud/ctl-client.js";
 import { COMMAND_NAMES, SIGNED_COMMANDS, type CommandName } from "../cloud/schemas.js";
-import { brokerUrl, ConfigError, loadConfig, type Config } from "../config/index.js";
+import { brokerUrl, ConfigError, DEMO_HUB_ID, loadConfig, type Config } from "../config/index.js";
 import { errorMessage } from "../shared/errors.js";
 import { EXIT } from "./exit-codes.js";
 
@@ -107,6 +107,8 @@ function clientOptions(values: Values): CloudClientOptions {
   let config: Config | undefined;
   const needConfig = values.url === undefined || values.hub === undefined;
   if (needConfig || values.config !== undefined) config = loadConfig({ file: values.config, env: process.env });
+  // On the embedded (demo) broker the hub is the demo's unless configured otherwise.
+  if (config?.mqtt.url === undefined && values.url === undefined) config = loadConfig({ file: values.config, env: process.env, defaultHubId: DEMO_HUB_ID });
   const url = values.url ?? brokerUrl(config!);
   const protocol = values.protocol ?? (values.url === undefined && config?.mqtt.url === undefined ? "4" : String(config?.mqtt.protocolVersion ?? 5));
   if (protocol !== "4" && protocol !== "5") throw new CtlUsage(`--protocol: expected 4 or 5, got "${protocol}"`);

@@ -6,10 +6,10 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { stringify as toYaml } from "yaml";
-import { ConfigError, displayUrl, loadConfig, packageRoot, redactConfig, type Config } from "../config/index.js";
+import { ConfigError, DEMO_HUB_ID, displayUrl, loadConfig, packageRoot, redactConfig, type Config } from "../config/index.js";
 import { createHub } from "../hub.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
-import { createLogger, type Logger } from "../shared/logger.js";
+import { createLogger, wantsPrettyLogs, type Logger } from "../shared/logger.js";
 import { backupStoreFile, STORE_FILE } from "../store/index.js";
 import { systemdNotifier } from "../systemd/notify.js";
 import { runCtl } from "./ctl.js";
@@ -178,8 +178,8 @@ async function storeBackup(file: string, configFile: string | undefined): Promis
 
 /** Runs the hub until SIGTERM/SIGINT; resolves with the exit code once stopped. */
 async function run(configFile: string | undefined, demo: boolean): Promise<ExitCode> {
-  const config = loadConfig({ file: configFile, env: process.env });
-  const log = createLogger({ level: config.log.level, base: { hubId: config.hubId } });
+  const config = loadConfig({ file: configFile, env: process.env, ...(demo && { defaultHubId: DEMO_HUB_ID }) });
+  const log = createLogger({ level: config.log.level, base: { hubId: config.hubId }, pretty: wantsPrettyLogs(process.stdout, process.env) });
   installCrashHandlers(log);
 
   // Listen before starting: a signal during start-up stops the hub right after it.

@@ -63,6 +63,8 @@ export interface LoadConfigOptions {
   env: Readonly<Record<string, string | undefined>>;
   cwd?: string;
   hostname?: string;
+  /** The hub id when neither the file nor the environment sets one (the demo's); default hub-<hostname>. */
+  defaultHubId?: string;
 }
 
 type Raw = Record<string, unknown>;
@@ -92,7 +94,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
   if (issues.length > 0) throw new ConfigError(issues);
 
   issues.push(...explicitConflicts(raw, fromEnv));
-  raw.hubId ??= defaultHubId(options.hostname ?? osHostname());
+  raw.hubId ??= options.defaultHubId ?? defaultHubId(options.hostname ?? osHostname());
   raw.dataDir ??= resolve(cwd, firstStateDirectory(env) ?? ".data");
   raw.profilesDir ??= join(packageRoot(), "device-profiles");
 
@@ -205,6 +207,9 @@ function nonEmpty(value: string | undefined): string | undefined {
 function firstStateDirectory(env: LoadConfigOptions["env"]): string | undefined {
   return nonEmpty(env.STATE_DIRECTORY?.split(":")[0]);
 }
+
+/** The demo hub's id, the same for `npm start`, `ctl` on the embedded broker and the README. */
+export const DEMO_HUB_ID = "demo-hub";
 
 export function defaultHubId(host: string): string {
   const clean = host.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "");

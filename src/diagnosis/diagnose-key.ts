@@ -150,7 +150,7 @@ function doorFindings(ctx: Ctx, d: DoorStatus): void {
         ctx.out.push(finding("access_period_ended", "warning", door, `The access period for door ${door} has ended; its credentials were removed from the lock.`, `Edit door: extend Access Period / Departure Time (key.upsert ${entryPath(ctx, door, "accessPeriod")}).`));
         break;
       case "lock_memory_full":
-        ctx.out.push(finding("lock_memory_full", "error", door, `Lock ${lockId ?? "?"} of door ${door} has no free credential slot for this key.`, "Remove keys no longer needed on this door (key.remove; ended stays free their slots automatically), or disable a credential type for this key, or install a lock model with more slots."));
+        ctx.out.push(finding("lock_memory_full", "error", door, `Lock ${lockId ?? "?"} of door ${door} has no free credential slot for this key.`, "Remove keys no longer needed on this door (key.remove; keys whose stay has ended free their slots automatically), or disable a credential type for this key, or install a lock model with more slots."));
         break;
       case "not_supported":
         ctx.out.push(finding("not_supported", "error", door, `Lock ${lockId ?? "?"} of door ${door} does not support a credential type this key uses.`, "Disable that credential type for this key (key.upsert doorCode/keycard/smartKey enabled: false) and use one the lock supports."));

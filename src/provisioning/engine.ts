@@ -717,6 +717,8 @@ export class ProvisioningEngine {
       this.log.error({ lockId, err: errorMessage(e) }, "storing lock health failed");
     }
     if (facts.online !== undefined && facts.online !== before) {
+      if (facts.online) this.log.info({ lockId, ...this.doorOf(lockId) }, "lock online");
+      else this.log.warn({ lockId, ...this.doorOf(lockId) }, "lock offline");
       this.emit([{ type: facts.online ? "lock.online" : "lock.offline", at: isoNow(this.clock.now()), lockId, ...this.doorOf(lockId) }]);
       for (const k of this.keysOnLock(lockId)) {
         this.status.keyChanged(k);
