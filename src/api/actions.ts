@@ -60,6 +60,14 @@ export class InstallerActions {
     if (seen !== null && seen !== newId) step(`note: lock ${seen} answered at this link, not ${newId}`);
     const doors = store.doors.byLock(oldId);
     const link = old.link.type === "ble" ? { type: "ble" as const, lockId: newId } : old.link;
+    // A lock still in service holds its bus address: it goes first (its link key is useless
+    // once it is off the door), then the new lock can take the address.
+    const stillInService = old.state !== "replaced";
+    if (stillInService) {
+      step(`0/3 taking ${oldId} out of service (it is still commissioned on this link)`);
+      const out = await this.command("lock.decommission", { lockId: oldId, wipe: false });
+      if (!out.ok) return out;
+    }
     step(`1/3 commissioning ${newId} on ${describeLink(link)}`);
     const commissioned = await this.command("lock.commission", { lockId: newId, profile: body.profile ?? old.profileId, link, ...(body.setupKey !== undefined && { setupKey: body.setupKey }) });
     if (!commissioned.ok) return commissioned;
@@ -68,9 +76,11 @@ export class InstallerActions {
       const moved = await this.command("door.upsert", { doorId: door.doorId, name: door.name, lockId: newId, kind: door.kind, linkedDoorIds: door.linkedDoorIds, protectConfiguration: door.protectConfiguration });
       if (!moved.ok) return moved;
     }
-    step(`3/3 forgetting ${oldId}`);
-    const forgotten = await this.command("lock.decommission", { lockId: oldId, wipe: false });
-    if (!forgotten.ok) return forgotten;
+    if (!stillInService) {
+      step(`3/3 forgetting ${oldId}`);
+      const forgotten = await this.command("lock.decommission", { lockId: oldId, wipe: false });
+      if (!forgotten.ok) return forgotten;
+    }
     return { id: commissioned.id, cmd: "lock.replace", ok: true, result: { oldLockId: oldId, newLockId: newId, doorIds: doors.map((d) => d.doorId), ident: commissioned.result.ident } };
   }
 

@@ -7,12 +7,11 @@
 import type { KeyStatus } from "../access/model.js";
 import type { LinkStats } from "../lock/index.js";
 import type { ProvisioningEngine } from "../provisioning/engine.js";
+import { LOW_BATTERY_PERCENT } from "../provisioning/battery.js";
 import { replacedBy } from "../provisioning/replaced.js";
 import type { LockRecord, Store } from "../store/index.js";
 import type { BusView, DoorView, KeyView, LockView, Progress } from "./schemas.js";
 
-/** Battery at or below this is named as an alert (the demo's 18 % lock is one). */
-export const LOW_BATTERY_PERCENT = 20;
 const CLOCK_DRIFT_ALERT_S = 60;
 
 export function busOf(lock: Pick<LockRecord, "link" | "lockId">): { bus: string; address: number | null } {

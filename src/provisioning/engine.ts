@@ -39,6 +39,7 @@ import { currentCredentials, syncKeyDesired, type DesiredContext } from "./desir
 import type { HubEvent } from "./lock-events.js";
 import { LockWorker, type LockHealthFacts } from "./lock-worker.js";
 import type { LockLinkPort } from "./ports.js";
+import { batteryLowDue, markBatteryLowReported } from "./battery.js";
 import { recordReplacedBy } from "./replaced.js";
 import { SlotIndex } from "./slot-index.js";
 import { StoreLockTables, toEventInput } from "./store-adapter.js";
@@ -705,6 +706,9 @@ export class ProvisioningEngine {
     for (const k of ["online", "battery", "doorOpen", "clockDriftS"] as const) {
       if (facts[k] !== undefined && facts[k] !== last[k]) (changes as Record<string, unknown>)[k] = facts[k];
     }
+    if (facts.battery !== undefined && facts.battery !== null && batteryLowDue(this.store, lockId, facts.battery)) {
+      this.emit([{ type: "lock.battery_low", at: isoNow(this.clock.now()), lockId, battery: facts.battery, ...this.doorOf(lockId) }]);
+    }
     if (facts.lastSeen !== undefined && (last.lastSeen === undefined || facts.lastSeen - last.lastSeen >= LAST_SEEN_WRITE_MS || Object.keys(changes).length > 0)) {
       changes.lastSeen = facts.lastSeen;
     }
@@ -763,7 +767,10 @@ export class ProvisioningEngine {
   emit(events: readonly (HubEvent | HubEventInput)[]): void {
     if (events.length === 0) return;
     this.store.transaction(() => {
-      for (const e of events) this.events.emit(toEventInput(e as HubEvent));
+      for (const e of events) {
+        if (e.type === "lock.battery_low" && typeof e.lockId === "string" && typeof e.battery === "number") markBatteryLowReported(this.store, e.lockId, e.battery);
+        this.events.emit(toEventInput(e as HubEvent));
+      }
     });
   }
 

@@ -87,7 +87,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
         keyIds: () => store.keys.ids({ includeRemoved: true }),
         lockIds: () => store.locks.list().map((l) => l.lockId),
       });
-      registerProvisioningHandlers(cloud.registry, { engine, keys, locks, firmware, diagnose: (t) => diagnose(e, t) });
+      registerProvisioningHandlers(cloud.registry, { engine, keys, locks, firmware, diagnose: (t) => diagnose(e, t, (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId)) });
       await engine.start();
       log.info({ locks: engine.lockIds().length, profiles: profiles.list().length }, "provisioning engine started");
     },
@@ -100,4 +100,10 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       links = undefined;
     },
   };
+}
+
+/** The error counters of the bus a lock hangs on (shared by every lock of that bus). */
+function busErrorsOf(stats: readonly LinkStats[], lockId: string): { timeouts: number; crcErrors: number; retries: number } | undefined {
+  const bus = stats.find((l) => l.locks.includes(lockId.toLowerCase()));
+  return bus ? { timeouts: bus.timeouts, crcErrors: bus.crcErrors, retries: bus.retries } : undefined;
 }

@@ -103,6 +103,43 @@ describe("local API", () => {
     h.fleet.find("room-101").lock.setOffline(false);
   }, 30_000);
 
+  it("raises lock.battery_low once for a lock installed at 18 % (it never logs the crossing itself)", async () => {
+    h.fleet.find("room-102").lock.setBattery(18);
+    const res = await h.post("/api/actions/commission", { lockId: "4c4200000000a102", profile: "rs485-mortise", link: link(2) });
+    expect(actionResponseSchema.parse(await res.json()).ok).toBe(true);
+    const lowEvents = async () => {
+      const { events } = (await (await h.get("/api/events?since=0&type=lock.battery_low")).json()) as { events: { lockId: string; battery: number }[] };
+      return events.filter((e) => e.lockId === "4c4200000000a102");
+    };
+    for (let i = 0; i < 100 && (await lowEvents()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await lowEvents()).toEqual([expect.objectContaining({ battery: 18, doorId: "room-102" })]);
+    // Further polls at 18 % raise nothing more.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await lowEvents()).toHaveLength(1);
+    const lock = lockViewSchema.parse(await (await h.get("/api/locks/4c4200000000a102")).json());
+    expect(lock.alerts).toContain("battery 18 %");
+  }, 30_000);
+
+  it("a replaced lock shows offline naming the new lock; lock replace puts the new one in service on the door", async () => {
+    h.fleet.find("room-101").lock.replace("4c4200000000b101");
+    let lock = lockViewSchema.parse(await (await h.get("/api/locks/4c4200000000a101")).json());
+    for (let i = 0; i < 200 && lock.state !== "replaced"; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      lock = lockViewSchema.parse(await (await h.get("/api/locks/4c4200000000a101")).json());
+    }
+    expect(lock).toMatchObject({ state: "replaced", online: false, replacedBy: "4c4200000000b101" });
+    expect(lock.alerts[0]).toBe("replaced: lock 4c4200000000b101 answers at its link");
+    const diag = actionResponseSchema.parse(await (await h.post("/api/actions/diagnose", { doorId: "room-101" })).json());
+    expect(diag.ok && JSON.stringify(diag.result)).toContain("lockbridge lock replace 4c4200000000a101 4c4200000000b101");
+    const res = await h.post("/api/actions/replace", { oldLockId: "4c4200000000a101", newLockId: "4c4200000000b101" }, { headers: { accept: "application/x-ndjson" } });
+    const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l) as { step?: string; response?: unknown });
+    expect(lines.filter((l) => l.step).map((l) => l.step!.slice(0, 3))).toEqual(["1/3", "2/3", "3/3"]);
+    expect(actionResponseSchema.parse(lines.at(-1)!.response)).toMatchObject({ ok: true, result: { oldLockId: "4c4200000000a101", newLockId: "4c4200000000b101", doorIds: ["room-101"] } });
+    expect((await h.get("/api/locks/4c4200000000a101")).status).toBe(404);
+    const replacement = lockViewSchema.parse(await (await h.get("/api/locks/4c4200000000b101")).json());
+    expect(replacement).toMatchObject({ state: "commissioned", online: true, doorIds: ["room-101"], address: 1 });
+  }, 30_000);
+
   it("flips /health to unavailable with the cause when the store file is deleted", async () => {
     const before = healthSchema.parse(await (await h.get("/health")).json());
     expect(before.ready).toBe(true);
