@@ -18,6 +18,7 @@ import { CloudClient, type CloudClientOptions, type ReceivedMessage } from "../c
 import { COMMAND_NAMES, SIGNED_COMMANDS, type CommandName } from "../cloud/schemas.js";
 import { brokerUrl, ConfigError, DEMO_HUB_ID, loadConfig, type Config } from "../config/index.js";
 import { errorMessage } from "../shared/errors.js";
+import { hubAnswers } from "./ctl-hub-check.js";
 import { EXIT } from "./exit-codes.js";
 
 const USAGE = `Usage:
@@ -162,8 +163,10 @@ async function send(args: string[], values: Values): Promise<number> {
   }
   const wait = values["no-wait"] !== true;
   const timeoutMs = seconds(values.timeout, "timeout", 30) * 1000;
-  const client = await CloudClient.connect(clientOptions(values));
+  const options = clientOptions(values);
+  const client = await CloudClient.connect(options);
   try {
+    if (wait && !(await hubAnswers(client, options))) return EXIT.failure;
     const response = await client.send(command, { wait, timeoutMs });
     if (!wait) {
       process.stdout.write(`${JSON.stringify({ published: command.id, cmd })}\n`);

@@ -11,6 +11,7 @@ import { createHub } from "../hub.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
 import { createLogger, wantsPrettyLogs, type Logger } from "../shared/logger.js";
 import { backupStoreFile, STORE_FILE } from "../store/index.js";
+import { probeBroker } from "../cloud/probe.js";
 import { systemdNotifier } from "../systemd/notify.js";
 import { runCtl } from "./ctl.js";
 import { doctorCommand } from "./doctor.js";
@@ -23,7 +24,8 @@ const USAGE = `Usage: lockbridge <command> [options]
 
 Commands:
   run [--config FILE] [--demo]       run the hub (--demo: also the simulated property)
-  config check FILE                  validate a config file (+ environment) and print the effective config
+  config check FILE [--connect]      validate a config file (+ environment), print the effective config;
+                                     --connect also tries the broker with its TLS and credentials
   store backup FILE [--config FILE]  write a consistent online backup of the hub's store to FILE
   status                             the hub on one screen: cloud link, locks by bus, keys needing attention
   locks|doors|keys list|show [ID]    the property's inventory (keys list --search TEXT --state STATE)
@@ -87,8 +89,8 @@ async function dispatch(argv: string[]): Promise<ExitCode> {
     case "config": {
       const [sub, ...args] = rest;
       if (sub !== "check") throw new UsageError(sub === undefined ? "config: missing sub-command (check)" : `config: unknown sub-command "${sub}"`);
-      const { positionals } = parse("config check", args, {}, 1, "a FILE argument");
-      return configCheck(positionals[0]!);
+      const { values, positionals } = parse("config check", args, { connect: { type: "boolean" } }, 1, "a FILE argument");
+      return configCheck(positionals[0]!, values.connect === true);
     }
     case "store": {
       const [sub, ...args] = rest;
@@ -149,7 +151,7 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
 }
 
-function configCheck(file: string): ExitCode {
+async function configCheck(file: string, connect: boolean): Promise<ExitCode> {
   let config: Config;
   try {
     config = loadConfig({ file, env: process.env });
@@ -159,7 +161,15 @@ function configCheck(file: string): ExitCode {
     return EXIT.badConfig;
   }
   process.stdout.write(`config OK\n${toYaml(redactConfig(config))}`);
-  return EXIT.ok;
+  if (!connect) return EXIT.ok;
+  // --connect: one real attempt with the configured TLS material and credentials.
+  const probe = await probeBroker(config);
+  if (probe.ok) {
+    process.stdout.write(`broker: ${probe.detail}\n`);
+    return EXIT.ok;
+  }
+  process.stderr.write(`broker: ${probe.detail}\n  fix: ${probe.fix ?? "check mqtt.url"}\n`);
+  return EXIT.failure;
 }
 
 /** Backs up the store of the configured data dir; works beside a running hub (WAL reader). */

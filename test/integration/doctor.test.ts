@@ -68,6 +68,25 @@ describe("lockbridge doctor", () => {
     expect(lineOf(wrong.stdout, "broker")).toMatch(/^FAIL {2}broker\s+mqtt:\/\/127\.0\.0\.1:\d+ refused the user name or password.*\n\s+fix: set mqtt\.username and LOCKBRIDGE_MQTT_PASSWORD/);
   }, 30_000);
 
+  it("config check --connect tries the broker with the configured credentials", async () => {
+    const config = join(dir, "connect.yaml");
+    writeFileSync(config, `hubId: hub-doctor\nmqtt:\n  url: ${broker.url}\n  username: hub-doctor\n`);
+    const run = (password: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, [LOCKBRIDGE_BIN, "config", "check", config, "--connect"], { cwd: REPO_ROOT, env: { PATH: process.env.PATH, LOCKBRIDGE_MQTT_PASSWORD: password }, stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+        child.on("close", (code) => resolve({ code, out }));
+      });
+    const right = await run("right-password");
+    expect(right.code, right.out).toBe(0);
+    expect(right.out).toMatch(/broker: connected to mqtt:\/\/127\.0\.0\.1:\d+ as hub-doctor/);
+    const wrong = await run("nope");
+    expect(wrong.code).toBe(1);
+    expect(wrong.out).toMatch(/broker: mqtt:\/\/127\.0\.0\.1:\d+ refused the user name or password/);
+  }, 30_000);
+
   it("fails on no command key with a cloud broker, naming the key to set", async () => {
     const r = await doctor({ LOCKBRIDGE_DATA_DIR: dataDir("key"), LOCKBRIDGE_MQTT_URL: broker.url, LOCKBRIDGE_MQTT_USERNAME: "hub-doctor", LOCKBRIDGE_MQTT_PASSWORD: "right-password" });
     expect(r.code).toBe(1);
