@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { LockBridgeError, errorMessage } from "../shared/errors.js";
+import { didYouMean, knownKeys } from "../shared/did-you-mean.js";
 import { configSchema, type Config } from "./schema.js";
 
 export interface ConfigIssue {
@@ -148,7 +149,10 @@ function describeIssue(issue: z.core.$ZodIssue, fromEnv: ReadonlyMap<string, str
   const dotted = issue.path.map(String).join(".");
   if (issue.code === "unrecognized_keys") {
     const at = dotted === "" ? "" : `${dotted}.`;
-    return { path: `${at}${issue.keys.join(`, ${at}`)}`, message: `unknown key${issue.keys.length > 1 ? "s" : ""}` };
+    const known = knownKeys(configSchema, issue.path);
+    const guesses = issue.keys.map((k) => didYouMean(k, known)).filter((g): g is string => g !== undefined);
+    const hint = guesses.length > 0 ? ` (did you mean ${guesses.map((g) => `"${at}${g}"`).join(", ")}?)` : "";
+    return { path: `${at}${issue.keys.join(`, ${at}`)}`, message: `unknown key${issue.keys.length > 1 ? "s" : ""}${hint}` };
   }
   const envName = fromEnv.get(dotted);
   return { path: envName === undefined ? dotted || "(top level)" : `${dotted} (from ${envName})`, message: issue.message };
