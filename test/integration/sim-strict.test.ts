@@ -3,7 +3,6 @@
  * faults are refused (not "applied"), bad property files report every problem once in plain
  * words, and `sim code` exits 1 when the lock says no.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startControlServer, type ControlServer } from "../../sim/control/server.js";
 import { Fleet } from "../../sim/fleet/fleet.js";
 import { parseProperty } from "../../sim/fleet/property.js";
-import { LOCKBRIDGE_BIN, REPO_ROOT } from "../helpers/process.js";
+import { runLockbridge } from "../helpers/process.js";
 
 let fleet: Fleet;
 let control: ControlServer;
@@ -26,17 +25,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function sim(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LOCKBRIDGE_BIN, "sim", ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH, LOCKBRIDGE_SIM_CONTROL: String(control.port) }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const sim = (args: string[]) => runLockbridge(["sim", ...args], { env: { LOCKBRIDGE_SIM_CONTROL: String(control.port) } });
 
 describe("simulator strictness", () => {
   it("refuses fault flaky 2 and battery 150, naming the range; applies sane values", async () => {
