@@ -50,7 +50,8 @@ export async function startApiHub(opts: { env?: Record<string, string>; rooms?: 
   const config = loadConfig({
     env: {
       LOCKBRIDGE_DATA_DIR: join(dir, "data"),
-      LOCKBRIDGE_MQTT_EMBEDDED_PORT: "0",
+      // The embedded broker on a free port, unless the test brings its own broker.
+      ...(opts.env?.LOCKBRIDGE_MQTT_URL === undefined && { LOCKBRIDGE_MQTT_EMBEDDED_PORT: "0" }),
       LOCKBRIDGE_API_PORT: "0",
       LOCKBRIDGE_BLE_ENABLED: "false",
       LOCKBRIDGE_HUB_ID: "hub-api-test",
