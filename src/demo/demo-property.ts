@@ -42,6 +42,9 @@ export function demoPropertyServices(target: DemoTarget, log: Logger): { starter
       // property is ready to take keys; the hub's BLE locks are reached through its BLE proxy.
       const proc = spawn(process.execPath, [join(root, "bin", "lockbridge.js"), "sim", "demo", "--commission"], {
         stdio: ["ignore", "pipe", "inherit"],
+        // Its own process group: Ctrl-C on the terminal reaches the hub only, which stops the
+        // property after its lock links (the stopper below), not before them.
+        detached: true,
         env: { ...process.env, LOCKBRIDGE_MQTT_URL: target.brokerUrl() ?? "", LOCKBRIDGE_HUB_ID: target.hubId, LOCKBRIDGE_DATA_DIR: join(target.dataDir, "demo") },
       });
       child = proc;
