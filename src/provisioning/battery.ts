@@ -20,7 +20,8 @@ export function batteryLowDue(store: Store, lockId: string, battery: number): bo
   return false;
 }
 
-/** The lock's own BATTERY_LOW event was forwarded: the hub does not raise another. */
-export function markBatteryLowReported(store: Store, lockId: string, battery: number): void {
-  store.meta.set(REPORTED_META(lockId), String(battery));
+/** Passes an event through; the lock's own BATTERY_LOW forwarded means the hub raises no other. */
+export function noteBatteryLow<E extends { type: string; lockId?: unknown; battery?: unknown }>(store: Store, event: E): E {
+  if (event.type === "lock.battery_low" && typeof event.lockId === "string") store.meta.set(REPORTED_META(event.lockId), String(event.battery));
+  return event;
 }

@@ -39,8 +39,8 @@ import { currentCredentials, syncKeyDesired, type DesiredContext } from "./desir
 import type { HubEvent } from "./lock-events.js";
 import { LockWorker, type LockHealthFacts } from "./lock-worker.js";
 import type { LockLinkPort } from "./ports.js";
-import { batteryLowDue, markBatteryLowReported } from "./battery.js";
-import { recordReplacedBy } from "./replaced.js";
+import { batteryLowDue, noteBatteryLow } from "./battery.js";
+import { markReplaced } from "./replaced.js";
 import { SlotIndex } from "./slot-index.js";
 import { StoreLockTables, toEventInput } from "./store-adapter.js";
 
@@ -721,8 +721,7 @@ export class ProvisioningEngine {
       this.log.error({ lockId, err: errorMessage(e) }, "storing lock health failed");
     }
     if (facts.online !== undefined && facts.online !== before) {
-      if (facts.online) this.log.info({ lockId, ...this.doorOf(lockId) }, "lock online");
-      else this.log.warn({ lockId, ...this.doorOf(lockId) }, "lock offline");
+      this.log[facts.online ? "info" : "warn"]({ lockId, ...this.doorOf(lockId) }, facts.online ? "lock online" : "lock offline");
       this.emit([{ type: facts.online ? "lock.online" : "lock.offline", at: isoNow(this.clock.now()), lockId, ...this.doorOf(lockId) }]);
       for (const k of this.keysOnLock(lockId)) {
         this.status.keyChanged(k);
@@ -745,10 +744,7 @@ export class ProvisioningEngine {
 
   private onReplaced(lockId: string, seen: IdentInfo): void {
     this.store.transaction(() => {
-      this.store.locks.setState(lockId, "replaced");
-      // The old lock is gone from this link: offline, and the lock that answers instead is named.
-      this.store.locks.updateHealth(lockId, { online: false });
-      recordReplacedBy(this.store, lockId, seen.lockId);
+      markReplaced(this.store, lockId, seen.lockId);
       this.online.set(lockId, false);
       this.forgetLock(lockId);
       this.emit([{ type: "lock.replaced", at: isoNow(this.clock.now()), lockId, newLockId: seen.lockId.toLowerCase(), model: seen.model, ...this.doorOf(lockId) }]);
@@ -767,10 +763,7 @@ export class ProvisioningEngine {
   emit(events: readonly (HubEvent | HubEventInput)[]): void {
     if (events.length === 0) return;
     this.store.transaction(() => {
-      for (const e of events) {
-        if (e.type === "lock.battery_low" && typeof e.lockId === "string" && typeof e.battery === "number") markBatteryLowReported(this.store, e.lockId, e.battery);
-        this.events.emit(toEventInput(e as HubEvent));
-      }
+      for (const e of events) this.events.emit(toEventInput(noteBatteryLow(this.store, e as HubEvent)));
     });
   }
 

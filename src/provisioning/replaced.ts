@@ -7,7 +7,10 @@ import type { Store } from "../store/index.js";
 
 const REPLACED_BY_META = (lockId: string): string => `lock.replacedBy:${lockId}`;
 
-export function recordReplacedBy(store: Store, lockId: string, newLockId: string): void {
+/** State `replaced`, offline (the old lock is gone from this link), and the lock seen instead named. */
+export function markReplaced(store: Store, lockId: string, newLockId: string): void {
+  store.locks.setState(lockId, "replaced");
+  store.locks.updateHealth(lockId, { online: false });
   store.meta.set(REPLACED_BY_META(lockId), newLockId.toLowerCase());
 }
 
