@@ -22,6 +22,7 @@ import { CloudSync } from "../src/cloud/cloud-sync.js";
 import { CloudClient } from "../src/cloud/ctl-client.js";
 import { createLogger } from "../src/shared/logger.js";
 import { openStore, type Store } from "../src/store/index.js";
+import { TEST_CLOUD_KEY } from "../test/helpers/cloud.js";
 import { startMosquitto, type Mosquitto } from "../test/helpers/mosquitto.js";
 import type { BenchResult } from "./run.js";
 
@@ -45,7 +46,8 @@ function tempStore(): { store: Store; cleanup(): void } {
 }
 
 function hubFor(broker: Mosquitto, store: Store, hubId: string): CloudSync {
-  return new CloudSync({ hubId, url: broker.url, topicPrefix: "lockbridge", protocolVersion: 5, maxEvents: 1_000_000, version: "bench", store, log });
+  // Signed commands, as a production hub runs (the signature check is part of the round trip).
+  return new CloudSync({ hubId, url: broker.url, topicPrefix: "lockbridge", protocolVersion: 5, maxEvents: 1_000_000, version: "bench", store, log, commandPublicKey: TEST_CLOUD_KEY.publicPem });
 }
 
 const until = async (pred: () => boolean, timeoutMs: number, what: string) => {
@@ -74,13 +76,13 @@ async function commandRoundTrip(broker: Mosquitto): Promise<BenchResult[]> {
   const hub = hubFor(broker, store, "bench-rt");
   await hub.start();
   await until(() => hub.connected, 10_000, "hub online");
-  const cloud = await CloudClient.connect({ url: broker.url, hubId: "bench-rt", protocolVersion: 5 });
+  const cloud = await CloudClient.connect({ url: broker.url, hubId: "bench-rt", protocolVersion: 5, signingKey: TEST_CLOUD_KEY.privateKey });
   const hubTimes = await roundTrips((i) => cloud.send({ cmd: "door.upsert", doorId: `room-${i}`, name: `Room ${i}`, kind: "room" }));
 
   // The bare responder: same broker, same topics shape, answers at once.
   const bare = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: "bench-bare" });
   noDelay(bare);
-  const bareCloud = await CloudClient.connect({ url: broker.url, hubId: "bench-bare", protocolVersion: 5 });
+  const bareCloud = await CloudClient.connect({ url: broker.url, hubId: "bench-bare", protocolVersion: 5, signingKey: TEST_CLOUD_KEY.privateKey });
   await bare.subscribeAsync(bareCloud.topics.cmd, { qos: 1 });
   bare.on("message", (_topic, payload) => {
     const { id, cmd } = JSON.parse(payload.toString()) as { id: string; cmd: string };

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { signingKeyFrom } from "../src/cloud/signing.js";
 import { errorMessage, isLockBridgeError } from "../src/shared/errors.js";
 import { ControlClient } from "./control/client.js";
 import { FAULTS } from "./control/actions.js";
@@ -30,11 +31,13 @@ Start a fleet:
                                   prints one "ready" JSON line with the ports, runs until SIGINT/SIGTERM;
                                   --commission: then put the property into the hub over MQTT (as the cloud:
                                   site.configure, lock.commission, door.upsert) [--mqtt URL --hub-id ID --prefix P,
-                                  default $LOCKBRIDGE_MQTT_URL $LOCKBRIDGE_HUB_ID $LOCKBRIDGE_MQTT_TOPIC_PREFIX]
+                                  default $LOCKBRIDGE_MQTT_URL $LOCKBRIDGE_HUB_ID $LOCKBRIDGE_MQTT_TOPIC_PREFIX;
+                                  --sign-key FILE, default $LOCKBRIDGE_CLOUD_SIGNING_KEY: the cloud's Ed25519
+                                  private key, which signs every command]
   demo [--state FILE] [--control PORT] [--ephemeral] [--commission]
                                   the same with the demo property (sim/properties/demo.yaml)
   check PROPERTY                  validate a property file
-  commission [--mqtt URL --hub-id ID]   commission a running fleet into the hub (as --commission)
+  commission [--mqtt URL --hub-id ID --sign-key FILE]   commission a running fleet into the hub (as --commission)
 
 Act on a running fleet (LOCK is a doorId or a lockId; --control PORT, default ${DEFAULT_CONTROL_PORT} or $LOCKBRIDGE_SIM_CONTROL):
   list                            every lock: link, battery, flags, faults
@@ -88,6 +91,7 @@ const fleetOptions = {
   mqtt: { type: "string" },
   "hub-id": { type: "string" },
   prefix: { type: "string" },
+  "sign-key": { type: "string" },
 } as const;
 
 function commissionTarget(values: Record<string, unknown>): { url: string; hubId: string; prefix: string } {
@@ -100,7 +104,8 @@ function commissionTarget(values: Record<string, unknown>): { url: string; hubId
 async function commission(ready: ReadyInfo, values: Record<string, unknown>, skipLockIds: ReadonlySet<string>): Promise<number> {
   const target = commissionTarget(values);
   const log = (line: string) => process.stderr.write(`lockbridge sim: ${line}\n`);
-  const report = await commissionIntoHub(ready, { ...target, skipLockIds, log });
+  const signingKey = signingKeyFrom(values["sign-key"] as string | undefined, process.env);
+  const report = await commissionIntoHub(ready, { ...target, skipLockIds, log, signingKey });
   log(`commissioned into hub ${target.hubId}: ${report.sent} commands, ${report.failed.length} failed`);
   return report.failed.length === 0 ? EXIT.ok : EXIT.failure;
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./cloud/embedded-broker.js";
-import { cloudSyncFromConfig, type CloudSync } from "./cloud/index.js";
+import { checkCloudSecurity, cloudSyncFromConfig, ensureDemoKeyPair, SIGNING_KEY_ENV, type CloudSync } from "./cloud/index.js";
 import { packageRoot, type Config } from "./config/index.js";
 import { createApiService } from "./api/service.js";
 import type { HubView } from "./api/hub-view.js";
@@ -140,10 +140,21 @@ export const DEMO_BLE_PROXY = { host: "127.0.0.1", port: 4010 } as const;
 export function createHub(config: Config, log: Logger, options: HubOptions = {}): Hub {
   // The demo property's BLE locks sit behind the simulator's BLE proxy on its fixed port.
   if (options.demo && config.ble.proxy === undefined) config = { ...config, ble: { ...config.ble, proxy: DEMO_BLE_PROXY } };
+  // The demo checks signatures like a real hub: its own key pair, its simulated cloud signs.
+  let demoSigningKeyFile: string | undefined;
+  if (options.demo && config.cloud.commandPublicKey === undefined) {
+    const pair = ensureDemoKeyPair(demoDataDir(config));
+    demoSigningKeyFile = pair.privateKeyFile;
+    config = { ...config, cloud: { ...config.cloud, commandPublicKey: pair.publicKeyPem } };
+    log.info({ signingKeyFile: pair.privateKeyFile }, `demo: commands are checked against the demo's own cloud key; tools sign with ${SIGNING_KEY_ENV}=${pair.privateKeyFile}`);
+  }
   const hub = new Hub(config, log);
+  hub.use(securityPreflight(config));
   hub.use(storeService(hub, log));
   if (config.mqtt.url === undefined) hub.use(embeddedBrokerService(hub, log.child({ module: "broker" })));
-  const demo = options.demo ? demoPropertyServices({ brokerUrl: () => hub.brokerUrl, hubId: config.hubId, dataDir: config.dataDir }, log.child({ module: "demo" })) : undefined;
+  const demo = options.demo
+    ? demoPropertyServices({ brokerUrl: () => hub.brokerUrl, hubId: config.hubId, simDataDir: demoDataDir(config), signingKeyFile: demoSigningKeyFile }, log.child({ module: "demo" }))
+    : undefined;
   // Stopped after everything that talks to the demo's locks (services stop in reverse).
   if (demo) hub.use(demo.stopper);
   const provisioning = createProvisioningService({
@@ -159,6 +170,32 @@ export function createHub(config: Config, log: Logger, options: HubOptions = {})
   if (config.api.enabled) hub.use(createApiService(hubView(hub, provisioning), log.child({ module: "api" })));
   if (demo) hub.use(demo.starter);
   return hub;
+}
+
+/** The demo property's own data (simulator state, the demo's cloud key). */
+export function demoDataDir(config: Config): string {
+  return join(config.dataDir, "demo");
+}
+
+/**
+ * Refuses, before anything starts, what must not run (no command key on a real broker);
+ * the cloud sync logs the warnings when it starts.
+ */
+function securityPreflight(config: Config): Service {
+  return {
+    name: "security-preflight",
+    start: async () => {
+      checkCloudSecurity({
+        url: config.mqtt.url ?? "mqtt://127.0.0.1",
+        embeddedBroker: config.mqtt.url === undefined,
+        hasCommandKey: config.cloud.commandPublicKey !== undefined,
+        allowUnsignedCommands: config.cloud.allowUnsignedCommands,
+        password: config.mqtt.password,
+        rejectUnauthorized: config.mqtt.tls?.rejectUnauthorized,
+      });
+    },
+    stop: async () => undefined,
+  };
 }
 
 /** Connects to the broker and serves the MQTT contract; stops first (no command after it). */

@@ -3,6 +3,7 @@ import { isLockBridgeError } from "../../src/shared/errors.js";
 import type { Fleet } from "../fleet/fleet.js";
 import { applyAction, describeLock, recentEvents } from "./actions.js";
 import { listenOn } from "../listen.js";
+import { refuseNonLocal } from "./local-only.js";
 
 export interface ControlServer {
   port: number;
@@ -39,13 +40,16 @@ function send(res: ServerResponse, status: number, body: unknown): void {
  *   POST /locks/:ref/:action         code {code} | card {uid} | phone {privateKey} | open | close |
  *                                    bolt {thrown} | pair-button | fault {fault, args}
  *   POST /save                       write the state file now
- * :ref is a doorId or a lockId.
+ * :ref is a doorId or a lockId. Requests from a browser page (foreign Origin) or through a
+ * name other than loopback (DNS rebinding) are refused with 403 (local-only.ts).
  */
 export async function startControlServer(fleet: Fleet, opts: { port?: number; host?: string } = {}): Promise<ControlServer> {
   let boundPort: number | null = null;
   const server = createServer((req, res) => {
     void (async () => {
       try {
+        const refused = refuseNonLocal(req.headers);
+        if (refused !== undefined) return send(res, 403, { ok: false, error: { code: "forbidden", message: `${refused}: the control endpoint answers local tools only` } });
         const url = new URL(req.url ?? "/", "http://localhost");
         const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
         if (req.method === "GET" && parts.length === 1 && parts[0] === "ready") {

@@ -1,5 +1,6 @@
-import { randomUUID } from "node:crypto";
+import { randomUUID, type KeyObject } from "node:crypto";
 import mqtt from "mqtt";
+import { signCommand } from "../../src/cloud/signing.js";
 import type { ReadyInfo } from "./fleet.js";
 
 export interface CommissionOptions {
@@ -13,6 +14,8 @@ export interface CommissionOptions {
   /** Locks already paired (a restarted fleet with its state file): not commissioned again. */
   skipLockIds?: ReadonlySet<string>;
   log?: (line: string) => void;
+  /** The cloud's Ed25519 private key: every command is signed with it (a hub with a command key requires it). */
+  signingKey?: KeyObject | undefined;
 }
 
 export interface CommissionReport {
@@ -57,7 +60,8 @@ export async function commissionIntoHub(ready: ReadyInfo, opts: CommissionOption
         resolve(r);
       });
     });
-    await client.publishAsync(`${base}/cmd`, JSON.stringify({ id, cmd, ts: new Date().toISOString(), ...params }), { qos: 1 });
+    const command = { id, cmd, ts: new Date().toISOString(), ...params };
+    await client.publishAsync(`${base}/cmd`, JSON.stringify(opts.signingKey ? signCommand(command, opts.signingKey) : command), { qos: 1 });
     report.sent++;
     const r = await answer;
     waiting.delete(id);

@@ -9,11 +9,9 @@
  * no option is needed): --url, --hub, --prefix, --protocol 4|5, --ca, --cert, --key,
  * --insecure, --username, --password (or LOCKBRIDGE_CTL_PASSWORD), --config FILE.
  */
-import { createPrivateKey, sign } from "node:crypto";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { signedBytes } from "../cloud/canonical.js";
+import { signCommand, signingKeyFrom, SIGNING_KEY_ENV } from "../cloud/signing.js";
 import { CloudClient, type CloudClientOptions, type ReceivedMessage } from "../cloud/ctl-client.js";
 import { COMMAND_NAMES, SIGNED_COMMANDS, type CommandName } from "../cloud/schemas.js";
 import { brokerUrl, ConfigError, DEMO_HUB_ID, loadConfig, type Config } from "../config/index.js";
@@ -24,6 +22,10 @@ import { EXIT } from "./exit-codes.js";
 const USAGE = `Usage:
   lockbridge ctl send <cmd> [--json '{...}'] [--id ID] [--no-wait] [--timeout S] [--sign-key FILE]
   lockbridge ctl watch [events|status|state|responses|all ...] [--count N] [--timeout S]
+
+--sign-key FILE (or ${SIGNING_KEY_ENV}: a PEM file path or the PEM itself) is the cloud's
+Ed25519 private key: every command sent is signed with it (the hub needs a signature on
+every command that changes state when it has the cloud's command key).
 
 Sends a command of the MQTT contract and prints the hub's response (one JSON line; exit 0
 when ok, 1 when the hub refused it or did not answer), or prints what the hub publishes.
@@ -154,12 +156,10 @@ async function send(args: string[], values: Values): Promise<number> {
     params = parsed as Record<string, unknown>;
   }
   let command: Record<string, unknown> = { id: values.id ?? params.id ?? randomUUID(), cmd, ts: params.ts ?? new Date().toISOString(), ...params, ...(values.id !== undefined && { id: values.id }) };
-  if (values["sign-key"] !== undefined) {
-    const key = createPrivateKey(readFileSync(values["sign-key"]));
-    const { sig: _old, ...unsigned } = command;
-    command = { ...unsigned, sig: sign(null, signedBytes(unsigned), key).toString("base64") };
-  } else if (SIGNED_COMMANDS.has(cmd as CommandName)) {
-    process.stderr.write(`lockbridge ctl: note: ${cmd} must be signed when the hub has a cloud command key (--sign-key FILE)\n`);
+  const key = signingKeyFrom(values["sign-key"], process.env);
+  if (key) command = signCommand(command, key);
+  else if (SIGNED_COMMANDS.has(cmd as CommandName)) {
+    process.stderr.write(`lockbridge ctl: note: ${cmd} must be signed when the hub has a cloud command key (--sign-key FILE or ${SIGNING_KEY_ENV})\n`);
   }
   const wait = values["no-wait"] !== true;
   const timeoutMs = seconds(values.timeout, "timeout", 30) * 1000;

@@ -26,8 +26,10 @@ import { DEFAULT_SENDER_OPTIONS, OutboxSender, type OutboxSenderOptions } from "
 import type { CommandRegistry } from "./registry.js";
 import { storeStatusSource } from "./status-source.js";
 import { DEFAULT_STATUS_OPTIONS, StatusPublisher, type StatusPublisherOptions, type StatusSource } from "./status-publisher.js";
-import { topicsFor, type Topics } from "./topics.js";
+import { isAllowedResponseTopic, topicsFor, type Topics } from "./topics.js";
 import { formatInstant } from "./instant.js";
+import { ResponseDelivery } from "./response-delivery.js";
+import { checkCloudSecurity } from "./startup-checks.js";
 
 export interface CloudSyncOptions {
   hubId: string;
@@ -41,6 +43,10 @@ export interface CloudSyncOptions {
   tls?: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined; rejectUnauthorized?: boolean | undefined } | undefined;
   /** The cloud's Ed25519 command key as SPKI PEM (config normalises it). */
   commandPublicKey?: string | undefined;
+  /** Accept unsigned commands on a broker other than the embedded one (no command key). */
+  allowUnsignedCommands?: boolean | undefined;
+  /** `url` is the hub's own loopback demo broker: unsigned commands are accepted there. */
+  embeddedBroker?: boolean | undefined;
   /** Bound on the event backlog. */
   maxEvents: number;
   /** The hub's software version (state payload). */
@@ -89,6 +95,7 @@ export class CloudSync {
    */
   private readonly localDispatcher: Dispatcher;
   private readonly answeredListeners = new Set<(answer: AnsweredCommand) => void>();
+  private readonly responses: ResponseDelivery;
   private readonly clock: Clock;
   private readonly log: Logger;
   private startedAt = "";
@@ -139,6 +146,7 @@ export class CloudSync {
         onOnline: (sessionPresent) => {
           this.sender.setOnline(true);
           this.status.setOnline(true, sessionPresent);
+          void this.responses.resendUnsent();
         },
         onOffline: () => {
           this.sender.setOnline(false);
@@ -148,6 +156,7 @@ export class CloudSync {
       this.clock,
       this.log.child({ part: "connection" }),
     );
+    this.responses = new ResponseDelivery(store, this.connection, this.topics.res, this.clock, this.log.child({ part: "responses" }));
     this.sender = new OutboxSender(store, this.events, this.connection, this.topics.evt, this.clock, this.log.child({ part: "sender" }), {
       ...DEFAULT_SENDER_OPTIONS,
       ...options.sender,
@@ -226,6 +235,16 @@ export class CloudSync {
   }
 
   async start(): Promise<void> {
+    const { options } = this;
+    const warnings = checkCloudSecurity({
+      url: options.url,
+      embeddedBroker: options.embeddedBroker === true,
+      hasCommandKey: options.commandPublicKey !== undefined,
+      allowUnsignedCommands: options.allowUnsignedCommands === true,
+      password: options.password,
+      rejectUnauthorized: options.tls?.rejectUnauthorized,
+    });
+    for (const w of warnings) this.log.warn({ security: w.reason }, w.message);
     this.started = true;
     this.startedAt = formatInstant(this.clock.now());
     this.runHousekeeping();
@@ -239,6 +258,7 @@ export class CloudSync {
     this.status.stop();
     await this.sender.stop();
     await this.connection.stop();
+    this.responses.flush();
   }
 
   /** The hub facts of status.get. */
@@ -288,17 +308,19 @@ export class CloudSync {
     this.answered(response, started);
     const payload = JSON.stringify(response);
     this.log.info({ id: response.id, cmd: response.cmd, ok: response.ok, duplicate, ...(!response.ok && { error: response.error.code }) }, "command answered");
-    // Not awaited: PUBACKs are read only after this command's own PUBACK is sent.
-    this.connection.publish(this.topics.res, payload, { qos: 1, priority: true }).catch((e: unknown) => this.log.warn({ err: errorMessage(e), id: response.id }, "response not published"));
+    // Not awaited: PUBACKs are read only after this command's own PUBACK is sent. Kept in
+    // the store until the broker acknowledges it (ResponseDelivery).
+    void (duplicate ? this.responses.sendAgain(response) : this.responses.send(response, payload));
     const responseTopic = packet.properties?.responseTopic;
     if (this.options.protocolVersion === 5 && responseTopic !== undefined) {
-      if (isPublishableTopic(responseTopic)) {
+      if (isAllowedResponseTopic(responseTopic, this.options.topicPrefix)) {
         const correlationData = packet.properties?.correlationData;
         this.connection
           .publish(responseTopic, payload, { qos: 1, priority: true, ...(correlationData !== undefined && { properties: { correlationData } }) })
           .catch((e: unknown) => this.log.warn({ err: errorMessage(e), id: response.id }, "response not published on the response topic"));
       } else {
-        this.log.warn({ id: response.id }, "response topic ignored: not a topic one can publish to");
+        // Only the first 64 characters: the topic is the sender's text.
+        this.log.warn({ id: response.id, responseTopic: responseTopic.slice(0, 64) }, `response topic refused: not a topic under "${this.options.topicPrefix}/" (answered on ${this.topics.res} only)`);
       }
     }
     this.republishStateIfChanged();
@@ -336,9 +358,4 @@ function readTls(tls: CloudSyncOptions["tls"]): ConnectionOptions["tls"] {
   if (!tls) return undefined;
   const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file));
   return { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key), rejectUnauthorized: tls.rejectUnauthorized };
-}
-
-/** A response topic must be a concrete topic: wildcards in a PUBLISH get us disconnected. */
-function isPublishableTopic(topic: string): boolean {
-  return topic.length > 0 && Buffer.byteLength(topic) <= 65_535 && !/[+#]/.test(topic) && !topic.includes("\0");
 }

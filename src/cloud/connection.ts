@@ -24,6 +24,10 @@ import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, ty
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
+import { MAX_COMMAND_BYTES } from "./dispatcher.js";
+
+/** The largest MQTT 5 packet the hub accepts: a command at the payload limit plus room for topic and properties. */
+export const MAX_INCOMING_PACKET_BYTES = MAX_COMMAND_BYTES + 64 * 1024;
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
 import type { Topics } from "./topics.js";
 
@@ -263,7 +267,9 @@ export class CloudConnection {
       queueQoSZero: false,
       keepalive: this.opts.keepaliveS,
       connectTimeout: this.opts.connectTimeoutMs,
-      ...(v5 && { properties: { sessionExpiryInterval: this.opts.sessionExpiryS } }),
+      // MQTT 5: the broker must not deliver us larger packets (it drops them): a 32 MiB
+      // command never reaches the hub. Between 128 KiB and this, the hub answers payload_too_large.
+      ...(v5 && { properties: { sessionExpiryInterval: this.opts.sessionExpiryS, maximumPacketSize: MAX_INCOMING_PACKET_BYTES } }),
       will: { topic: topics.state, payload: Buffer.from(JSON.stringify(this.hooks.offlineState(sessionId))), qos: 1, retain: true },
       ...(this.opts.username !== undefined && { username: this.opts.username }),
       ...(this.opts.password !== undefined && { password: this.opts.password }),

@@ -3,10 +3,11 @@
  * responses), watch events, statuses and the hub state. `lockbridge ctl` is built on it;
  * the integration tests use it as "the cloud".
  */
-import { randomUUID } from "node:crypto";
+import { randomUUID, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { CommandResponse } from "./responses.js";
+import { signCommand } from "./signing.js";
 import { topicsFor, type Topics } from "./topics.js";
 
 export interface CloudClientOptions {
@@ -22,6 +23,8 @@ export interface CloudClientOptions {
   /** File paths. */
   tls?: { ca?: string; cert?: string; key?: string; insecure?: boolean };
   connectTimeoutMs?: number;
+  /** The cloud's Ed25519 private key: send() signs every command that has no `sig` yet. */
+  signingKey?: KeyObject | undefined;
 }
 
 export interface ReceivedMessage {
@@ -92,10 +95,12 @@ export class CloudClient {
 
   /**
    * Publishes a command (QoS 1; resolves after the broker's PUBACK, and with wait after the
-   * hub's response). `id` and `ts` are filled in when absent.
+   * hub's response). `id` and `ts` are filled in when absent; signed with the client's
+   * signing key unless it already carries `sig`.
    */
   async send(command: Record<string, unknown>, options: SendOptions = {}): Promise<CommandResponse | undefined> {
-    const full = { id: randomUUID(), ts: new Date().toISOString(), ...command };
+    const filled: Record<string, unknown> = { id: randomUUID(), ts: new Date().toISOString(), ...command };
+    const full = this.options.signingKey && filled.sig === undefined ? signCommand(filled, this.options.signingKey) : filled;
     return this.sendRaw(JSON.stringify(full), String(full.id), options);
   }
 

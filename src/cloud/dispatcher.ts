@@ -1,8 +1,10 @@
 /**
  * One command in, one response out (mqtt-api.md §3), with the delivery rules:
  *
- *   parse JSON -> usable id? (else id null) -> seen before? (stored response) -> envelope
- *   -> known cmd? -> signature + fresh ts (signed commands) -> expiry -> params schema
+ *   size <= 128 KiB? (else payload_too_large, id null, nothing stored) -> parse JSON
+ *   -> usable id? (else id null) -> seen before? (stored response) -> envelope -> known cmd?
+ *   -> door.unlock dated in the future? -> signature + fresh ts (every state-changing
+ *   command, when the hub has the cloud's key) -> expiry -> params schema
  *   -> handler (its writes + the stored response in one transaction) -> response
  *
  * Every response to a command with a usable id is stored in the inbox, refusals included,
@@ -19,7 +21,10 @@ import { verifyCommandSignature } from "./canonical.js";
 import type { HubEventInput } from "./events.js";
 import type { CommandContext, CommandMeta, CommandRegistry, HandlerOutcome } from "./registry.js";
 import { errorResponse, okResponse, toContractError, type CommandResponse } from "./responses.js";
-import { commandIdSchema, envelopeSchema, firstIssue, isCommandName, SIGNED_COMMANDS } from "./schemas.js";
+import { commandIdSchema, echo, envelopeSchema, firstIssue, isCommandName, SIGNED_COMMANDS } from "./schemas.js";
+
+/** The largest command payload (mqtt-api.md §3 "Size limits"); larger is refused unparsed. */
+export const MAX_COMMAND_BYTES = 128 * 1024;
 
 /** A signed command's ts must be within this of the hub's clock. */
 export const SIGNATURE_MAX_SKEW_MS = 5 * 60 * 1000;
@@ -51,6 +56,12 @@ export class Dispatcher {
 
   async dispatch(payload: Buffer | string): Promise<Dispatched> {
     const { log } = this.deps;
+    const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
+    if (size > MAX_COMMAND_BYTES) {
+      // Neither parsed nor stored: a flood of huge commands must not grow memory or the store.
+      log.warn({ bytes: size }, "command refused unread: payload too large");
+      return { response: errorResponse(null, null, "payload_too_large", `payload is ${size} bytes; at most ${MAX_COMMAND_BYTES} bytes (128 KiB)`), duplicate: false };
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(typeof payload === "string" ? payload : payload.toString("utf8"));
@@ -61,7 +72,7 @@ export class Dispatcher {
       return { response: errorResponse(null, null, "invalid_payload", "expected a JSON object"), duplicate: false };
     }
     const raw = parsed as Record<string, unknown>;
-    const cmdName = typeof raw.cmd === "string" ? raw.cmd : null;
+    const cmdName = typeof raw.cmd === "string" && raw.cmd.length <= 64 ? raw.cmd : null;
     const id = commandIdSchema.safeParse(raw.id);
     if (!id.success) {
       return { response: errorResponse(null, cmdName, "invalid_payload", id.error.issues[0]?.message ?? "expected an id", "id"), duplicate: false };
@@ -82,13 +93,15 @@ export class Dispatcher {
     return { response, duplicate: false };
   }
 
-  /** Everything after dedup; the response is stored unless the handler's commit stored it. */
+  /** Everything after dedup; a refusal is not stored, a handled command's response is (by its commit or here). */
   private async handle(id: string, raw: Record<string, unknown>): Promise<CommandResponse> {
     const { clock } = this.deps;
     const receivedAt = clock.now();
-    const cmdName = typeof raw.cmd === "string" ? raw.cmd : null;
+    const cmdName = typeof raw.cmd === "string" && raw.cmd.length <= 64 ? raw.cmd : null;
+    // A refusal changed nothing, so it is not stored: a flood of unsigned or malformed commands
+    // with fresh ids must not grow the store, and the same bytes sent again are refused again.
     const refuse = (code: Parameters<typeof errorResponse>[2], message: string, path?: string) =>
-      this.store(errorResponse(id, cmdName, code, message, path));
+      errorResponse(id, cmdName, code, message, path);
 
     const envelope = envelopeSchema.safeParse(raw);
     if (!envelope.success) {
@@ -96,10 +109,15 @@ export class Dispatcher {
       return refuse("invalid_payload", issue.message, issue.path);
     }
     const env = envelope.data;
-    if (!isCommandName(env.cmd)) return refuse("unknown_command", `unknown command "${env.cmd}"`, "cmd");
+    if (!isCommandName(env.cmd)) return refuse("unknown_command", `unknown command "${echo(env.cmd)}"`, "cmd");
     const handler = this.deps.registry.get(env.cmd);
     if (!handler) return refuse("unknown_command", `no handler for "${env.cmd}"`, "cmd");
     const ts = Date.parse(env.ts);
+
+    // A remote opening dated ahead would otherwise stay valid until then: never, key or not.
+    if (env.cmd === "door.unlock" && ts - receivedAt > SIGNATURE_MAX_SKEW_MS) {
+      return refuse("invalid_payload", "door.unlock ts is more than 5 minutes ahead of the hub's clock", "ts");
+    }
 
     const signed = handler.signed ?? SIGNED_COMMANDS.has(env.cmd);
     if (signed && this.deps.commandKey) {
@@ -120,15 +138,27 @@ export class Dispatcher {
     }
 
     const meta: CommandMeta = { id, cmd: env.cmd, ts, receivedAt };
-    return this.run(meta, handler.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS, (ctx) => handler.handle(params.data, ctx));
+    return this.run(meta, handler.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS, handler.cancelGraceMs ?? 0, (ctx) => handler.handle(params.data, ctx));
   }
 
-  private async run(meta: CommandMeta, timeoutMs: number, call: (ctx: CommandContext) => HandlerOutcome | Promise<HandlerOutcome>): Promise<CommandResponse> {
+  /**
+   * Runs a handler within its budget. Past it, ctx.signal is aborted; a handler that honours
+   * it (cancelGraceMs > 0: its queued lock work is cancelled) is waited for that long, so the
+   * answer says what really happened (cancelled, or done after all). Once answered, commit()
+   * refuses: nothing acts after the caller was answered.
+   */
+  private async run(
+    meta: CommandMeta,
+    timeoutMs: number,
+    cancelGraceMs: number,
+    call: (ctx: CommandContext) => HandlerOutcome | Promise<HandlerOutcome>,
+  ): Promise<CommandResponse> {
     const { store, clock, log } = this.deps;
     const keys = new Set<string>();
     const locks = new Set<string>();
     const abort = new AbortController();
     let committed: CommandResponse | undefined;
+    let answered = false;
 
     const ctx: CommandContext = {
       meta,
@@ -139,7 +169,7 @@ export class Dispatcher {
       keyChanged: (keyId) => void keys.add(keyId),
       lockChanged: (lockId) => void locks.add(lockId),
       commit: (fn) => {
-        if (abort.signal.aborted) throw new LockBridgeError("internal", "the command was already answered (timed out)");
+        if (answered) throw new LockBridgeError("internal", "the command was already answered (timed out)");
         if (committed) throw new LockBridgeError("internal", "commit() called twice");
         return store.transaction(() => {
           const outcome = fn();
@@ -153,13 +183,21 @@ export class Dispatcher {
 
     let response: CommandResponse;
     let timer: { cancel(): void } | undefined;
+    const handled = Promise.resolve().then(() => call(ctx));
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = clock.setTimeout(() => reject(new HandlerTimeout(timeoutMs)), timeoutMs);
       });
-      const outcome = await Promise.race([Promise.resolve().then(() => call(ctx)), timeout]);
+      const outcome = await Promise.race([handled, timeout]).catch(async (e: unknown) => {
+        if (!(e instanceof HandlerTimeout) || cancelGraceMs <= 0) throw e;
+        abort.abort();
+        timer?.cancel();
+        return this.afterCancel(handled, e, cancelGraceMs);
+      });
+      answered = true;
       response = committed ?? this.store(okResponse(meta.id, meta.cmd, outcome.result, outcome.warnings));
     } catch (e) {
+      answered = true;
       abort.abort();
       if (committed) {
         // The effect is committed with its response; what went wrong after it does not change the answer.
@@ -182,6 +220,21 @@ export class Dispatcher {
       }
     }
     return response;
+  }
+
+  /** After a cancel: the handler's own outcome if it settles within the grace, else the timeout. */
+  private async afterCancel(handled: Promise<HandlerOutcome>, timedOut: HandlerTimeout, graceMs: number): Promise<HandlerOutcome> {
+    let grace: { cancel(): void } | undefined;
+    try {
+      return await Promise.race([
+        handled,
+        new Promise<never>((_, reject) => {
+          grace = this.deps.clock.setTimeout(() => reject(timedOut), graceMs);
+        }),
+      ]);
+    } finally {
+      grace?.cancel();
+    }
   }
 
   /** Stores a response in the inbox; a store failure still answers (internal), unstored. */

@@ -20,6 +20,8 @@ export type { CommandResponse, ErrorResponse, OkResponse } from "./responses.js"
 export type { LockStatus, StatusSink, StatusSource } from "./status-publisher.js";
 export { PROVISIONING_COMMANDS, storeOnlyKeyCommands, type KeyChangeContext, type KeyChangeOutcome, type KeyCommands } from "./handlers/index.js";
 export { canonicalJson } from "./canonical.js";
+export { checkCloudSecurity, type SecurityFacts, type StartupWarning } from "./startup-checks.js";
+export { ensureDemoKeyPair, loadSigningKey, signCommand, signingKeyFrom, SIGNING_KEY_ENV } from "./signing.js";
 
 export interface CloudSyncDeps {
   store: Store;
@@ -43,6 +45,8 @@ export function cloudSyncFromConfig(config: Config, deps: CloudSyncDeps): CloudS
     password: mqtt.password,
     tls: mqtt.tls,
     commandPublicKey: config.cloud.commandPublicKey,
+    allowUnsignedCommands: config.cloud.allowUnsignedCommands,
+    embeddedBroker: mqtt.url === undefined,
     maxEvents: config.outbox.maxEvents,
     version: deps.version,
     store: deps.store,

@@ -5,6 +5,8 @@
  */
 import type { z } from "zod";
 import { didYouMean, knownKeys } from "../shared/did-you-mean.js";
+// A function import only (called after both modules loaded): schemas.ts imports this module.
+import { echo } from "./schemas.js";
 
 export interface DescribedIssues {
   /** The first bad field ("doors[0].doorId"). */
@@ -31,7 +33,8 @@ export function describeIssues(error: z.ZodError, schema?: z.ZodType): Described
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
         const guess = didYouMean(key, knownKeys(schema, issue.path));
-        const at = formatPath([...issue.path, key]);
+        // An unknown key is received text: quoted at most MAX_ECHO_LENGTH characters.
+        const at = echo(formatPath([...issue.path, key]));
         items.push({ path: at, message: `unknown field${guess ? ` (did you mean "${guess}"?)` : ""}`, misspelt: guess !== undefined, ...(guess && { replaces: formatPath([...issue.path, guess]) }) });
       }
     } else if (issue.code === "invalid_union" && issue.errors.length > 0 && issue.errors.flat()[0]) {

@@ -65,6 +65,11 @@ export interface CommandHandler<S extends z.ZodType = z.ZodType> {
   readonly signed?: boolean;
   /** Budget for handle(); past it the command is answered `internal` (timed out). Default 20 s. */
   readonly timeoutMs?: number;
+  /**
+   * The handler honours ctx.signal (its queued lock work is cancelled when the budget runs
+   * out): it is waited for this long after the abort, and its own outcome is the answer.
+   */
+  readonly cancelGraceMs?: number;
   handle(cmd: z.output<S>, ctx: CommandContext): HandlerOutcome | Promise<HandlerOutcome>;
 }
 
@@ -74,7 +79,7 @@ export type HandlerFor<N extends CommandName> = CommandHandler<(typeof COMMAND_S
 export function defineHandler<N extends CommandName>(
   name: N,
   handle: HandlerFor<N>["handle"],
-  options: { signed?: boolean; timeoutMs?: number } = {},
+  options: { signed?: boolean; timeoutMs?: number; cancelGraceMs?: number } = {},
 ): HandlerFor<N> {
   return { schema: COMMAND_SCHEMAS[name], handle, ...options };
 }

@@ -8,6 +8,10 @@
  *   flag must not silently fall back to its default on a door lock.
  * - Entity ids (keyId, doorId, cardId, snapshotId, jobId) are 1..128 characters without
  *   '/', '+', '#' or NUL, because keyId and lockId are MQTT topic segments.
+ * - Every string is bounded (mqtt-api.md §3 "Size limits"): command id and cmd 64; entity ids
+ *   128 as in v1.0 (the contract bounds only `id` and `cmd`, and ids the cloud already uses must
+ *   still fit); names and labels 200, free text 1,000, URLs 2,048; error messages quote at most
+ *   64 characters of the input.
  * - lockId is the lock's 8-byte id as 16 hex digits (lock-link-protocol.md), lower-cased.
  */
 import { z } from "zod";
@@ -19,14 +23,33 @@ import { isTopicSafeId } from "./topics.js";
 
 const str = (what: string) => z.string({ error: `expected ${what}` });
 
+/** Longest entity id (keyId, doorId...): they are MQTT topic segments and appear in messages. */
+export const MAX_ID_LENGTH = 128;
+export const MAX_NAME_LENGTH = 200;
+export const MAX_TEXT_LENGTH = 1000;
+/**
+ * Largest firmware image a firmware.update may announce (hub-wide; device profiles carry no
+ * image size): the hub holds one image in memory while it updates the locks.
+ */
+export const MAX_FIRMWARE_BYTES = 16 * 1024 * 1024;
+/** An error message never quotes more than this much of what it received. */
+export const MAX_ECHO_LENGTH = 64;
+
+/** A received value as an error message may quote it: at most MAX_ECHO_LENGTH characters. */
+export function echo(value: string): string {
+  return value.length <= MAX_ECHO_LENGTH ? value : `${value.slice(0, MAX_ECHO_LENGTH)}…`;
+}
+
+const bounded = (what: string, max: number) => str(what).max(max, { error: `expected ${what} (at most ${max} characters)` });
+
 export const commandIdSchema = str("a command id string of 1..64 characters")
   .min(1, { error: "expected a command id string of 1..64 characters" })
   .max(64, { error: "expected a command id string of 1..64 characters" });
 
 const entityId = (what: string) =>
   str(`a ${what} string`)
-    .min(1, { error: `expected a ${what} string of 1..128 characters` })
-    .max(128, { error: `expected a ${what} string of 1..128 characters` })
+    .min(1, { error: `expected a ${what} string of 1..${MAX_ID_LENGTH} characters` })
+    .max(MAX_ID_LENGTH, { error: `expected a ${what} string of 1..${MAX_ID_LENGTH} characters` })
     .refine(isTopicSafeId, { error: `expected a ${what} without '/', '+', '#' or NUL (it is an MQTT topic segment)` });
 
 export const keyIdSchema = entityId("keyId");
@@ -34,14 +57,14 @@ export const doorIdSchema = entityId("doorId");
 export const cardIdSchema = entityId("cardId");
 
 /** Case-insensitive on input; lower-case inside the hub, like the LLP codec's IDENT lockId. */
-export const lockIdSchema = str("a lockId of 16 hex digits")
+export const lockIdSchema = bounded("a lockId of 16 hex digits", 16)
   .regex(/^[0-9A-Fa-f]{16}$/, { error: "expected a lockId of 16 hex digits" })
   .transform((s) => s.toLowerCase());
 
 /** An ISO-8601 UTC instant, e.g. 2026-12-01T14:00:00Z (fractional seconds allowed). */
 export const instantSchema = z.iso.datetime({ error: "expected an ISO-8601 UTC instant such as 2026-12-01T14:00:00Z" });
 
-const localDate = str("a local date YYYY-MM-DD").refine(
+const localDate = bounded("a local date YYYY-MM-DD", 10).refine(
   (s) => {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
     if (!m) return false;
@@ -51,7 +74,7 @@ const localDate = str("a local date YYYY-MM-DD").refine(
   { error: "expected a local date YYYY-MM-DD" },
 );
 
-const localTime = str("a local time HH:MM").regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: "expected a local time HH:MM (00:00..23:59)" });
+const localTime = bounded("a local time HH:MM", 5).regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: "expected a local time HH:MM (00:00..23:59)" });
 
 const bool = z.boolean({ error: "expected true or false" });
 
@@ -62,22 +85,22 @@ const int = (min: number, max: number) =>
     .min(min, { error: `expected an integer ${min}..${max}` })
     .max(max, { error: `expected an integer ${min}..${max}` });
 
-const timezone = str("an IANA time zone such as Europe/Prague").refine(isValidTimeZone, {
+const timezone = bounded("an IANA time zone such as Europe/Prague", 64).refine(isValidTimeZone, {
   error: "expected an IANA time zone such as Europe/Prague",
 });
 
 const hex = (what: string, minBytes: number, maxBytes: number) =>
-  str(`${what} as hex, ${minBytes}..${maxBytes} bytes`)
+  bounded(`${what} as hex, ${minBytes}..${maxBytes} bytes`, 2 * maxBytes)
     .regex(new RegExp(`^([0-9A-Fa-f]{2}){${minBytes},${maxBytes}}$`), { error: `expected ${what} as hex, ${minBytes}..${maxBytes} bytes` })
     .transform((s) => s.toLowerCase());
 
 const base64Bytes = (what: string, bytes: number) =>
-  str(`${what} as base64 of ${bytes} bytes`).refine(
+  bounded(`${what} as base64 of ${bytes} bytes`, 4 * Math.ceil(bytes / 3)).refine(
     (s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s) && Buffer.from(s, "base64").length === bytes,
     { error: `expected ${what} as base64 of ${bytes} bytes` },
   );
 
-const sha256Hex = str("a SHA-256 as 64 hex digits")
+const sha256Hex = bounded("a SHA-256 as 64 hex digits", 64)
   .regex(/^[0-9A-Fa-f]{64}$/, { error: "expected a SHA-256 as 64 hex digits" })
   .transform((s) => s.toLowerCase());
 
@@ -90,12 +113,12 @@ const list = <T extends z.ZodType>(item: T, what: string, max = 10_000) =>
 /** Fields every command may carry besides its params. */
 export const envelopeShape = {
   id: commandIdSchema,
-  cmd: str("a command name string"),
+  cmd: bounded("a command name string", 64),
   ts: instantSchema,
   /** Not applied after this instant (`expired`). */
   expiresAt: instantSchema.optional(),
   /** Ed25519 signature, base64, over the canonical JSON without `sig` (signed commands). */
-  sig: str("a base64 signature string").optional(),
+  sig: bounded("a base64 signature string", 128).optional(),
 };
 
 /** The envelope alone, read before the command is known: other fields pass through. */
@@ -119,7 +142,7 @@ export const siteShape = obj({
 
 export const doorShape = obj({
   doorId: doorIdSchema,
-  name: str("a door name string").max(200, { error: "expected a door name of at most 200 characters" }),
+  name: bounded("a door name string", MAX_NAME_LENGTH),
   /** null (or absent) while the door has no lock yet. */
   lockId: lockIdSchema.nullable().default(null),
   kind: z.enum(["room", "common"], { error: 'expected "room" or "common"' }),
@@ -139,7 +162,7 @@ const keyDoorShape = obj({
   allowLinkedDoorsAccess: bool.default(false),
 });
 
-const doorCodeDigits = str("a door code of 4..12 digits").regex(/^\d{4,12}$/, { error: "expected a door code of 4..12 digits" });
+const doorCodeDigits = bounded("a door code of 4..12 digits", 12).regex(/^\d{4,12}$/, { error: "expected a door code of 4..12 digits" });
 
 const keyObject = obj({
   keyId: keyIdSchema,
@@ -147,9 +170,9 @@ const keyObject = obj({
   source: z.enum(["manual", "pms"], { error: 'expected "manual" or "pms"' }),
   pms: obj({
     provider: z.enum(["mews", "cloudbeds"], { error: 'expected "mews" or "cloudbeds"' }),
-    reservationId: str("a reservationId string").min(1, { error: "expected a reservationId string" }).max(128),
+    reservationId: bounded("a reservationId string", MAX_ID_LENGTH).min(1, { error: "expected a reservationId string" }),
   }).optional(),
-  holder: obj({ name: str("a holder name string").max(200) }).optional(),
+  holder: obj({ name: bounded("a holder name string", MAX_NAME_LENGTH) }).optional(),
   /** Default: true for manual keys, false for PMS keys (they work only once checked in). */
   checkedIn: bool.optional(),
   doors: list(keyDoorShape, "door entries", 200),
@@ -189,14 +212,14 @@ export const keyShape = keyObject.superRefine(checkKey).transform(withCheckedIn)
 export const keycardShape = obj({
   cardId: cardIdSchema,
   uid: hex("the card UID", 4, 10),
-  label: str("a label string").max(200).default(""),
+  label: bounded("a label string", MAX_NAME_LENGTH).default(""),
 });
 
 const lockLink = z.discriminatedUnion(
   "type",
   [
-    obj({ type: z.literal("serial"), path: str("a serial device path").min(1), address: int(0, 255) }),
-    obj({ type: z.literal("tcp"), host: str("a host name").min(1).max(255), port: int(1, 65535), address: int(0, 255) }),
+    obj({ type: z.literal("serial"), path: bounded("a serial device path", 255).min(1, { error: "expected a serial device path" }), address: int(0, 255) }),
+    obj({ type: z.literal("tcp"), host: bounded("a host name", 255).min(1, { error: "expected a host name" }), port: int(1, 65535), address: int(0, 255) }),
     obj({ type: z.literal("ble"), lockId: lockIdSchema }),
   ],
   { error: 'expected a link {"type":"serial"|"tcp"|"ble", ...}' },
@@ -208,7 +231,7 @@ const p = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject({ ...env
 
 export const COMMAND_SCHEMAS = {
   "site.configure": p(siteShape.shape),
-  "lock.commission": p({ lockId: lockIdSchema, profile: str("a device-profile id").min(1).max(128), link: lockLink }),
+  "lock.commission": p({ lockId: lockIdSchema, profile: bounded("a device-profile id", MAX_ID_LENGTH).min(1, { error: "expected a device-profile id" }), link: lockLink }),
   "lock.decommission": p({ lockId: lockIdSchema, wipe: bool.default(false) }),
   "door.upsert": p(doorShape.shape),
   "door.remove": p({ doorId: doorIdSchema }),
@@ -241,10 +264,10 @@ export const COMMAND_SCHEMAS = {
   "firmware.update": p({
     jobId: entityId("jobId"),
     lockIds: list(lockIdSchema, "lockIds", 1000).min(1, { error: "expected at least one lockId" }),
-    version: str("a firmware version string").min(1).max(64),
-    url: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }),
+    version: bounded("a firmware version string", 64).min(1, { error: "expected a firmware version string" }),
+    url: bounded("an http(s) URL", 2048).pipe(z.url({ protocol: /^https?$/, error: "expected an http(s) URL" })),
     sha256: sha256Hex,
-    size: int(1, 2 ** 31),
+    size: int(1, MAX_FIRMWARE_BYTES),
   }),
   "events.resend": p({ fromSeq: int(0, Number.MAX_SAFE_INTEGER) }),
   "status.get": p({}),
@@ -255,8 +278,13 @@ export const COMMAND_NAMES = Object.keys(COMMAND_SCHEMAS) as CommandName[];
 export type CommandOf<N extends CommandName> = z.output<(typeof COMMAND_SCHEMAS)[N]>;
 export type CommandInput<N extends CommandName> = z.input<(typeof COMMAND_SCHEMAS)[N]>;
 
-/** Commands that need `sig` when the cloud's command key is configured (mqtt-api.md §3). */
-export const SIGNED_COMMANDS: ReadonlySet<CommandName> = new Set(["door.unlock", "lock.decommission", "firmware.update"]);
+/** The read-only commands: they change nothing, so they may come unsigned (mqtt-api.md §3). */
+export const UNSIGNED_COMMANDS: ReadonlySet<CommandName> = new Set(["status.get", "diagnose", "keycards.list", "events.resend"]);
+
+/** Every state-changing command: needs `sig` when the cloud's command key is configured (mqtt-api.md §3). */
+export const SIGNED_COMMANDS: ReadonlySet<CommandName> = new Set(
+  (Object.keys(COMMAND_SCHEMAS) as CommandName[]).filter((name) => !UNSIGNED_COMMANDS.has(name)),
+);
 
 export const isCommandName = (cmd: string): cmd is CommandName => Object.hasOwn(COMMAND_SCHEMAS, cmd);
 

@@ -38,3 +38,12 @@ function topicSegment(id: string): string {
 }
 
 export const isTopicSafeId = (id: string): boolean => id.length > 0 && !id.includes("\0") && !/[/+#]/.test(id);
+
+/**
+ * An MQTT 5 response topic the hub will publish to: a concrete topic (no wildcards: they get
+ * the hub disconnected) under the configured prefix, so a command cannot make the hub write
+ * into another application's topics (issue 9).
+ */
+export function isAllowedResponseTopic(topic: string, prefix: string): boolean {
+  return topic.startsWith(`${prefix}/`) && Buffer.byteLength(topic) <= 65_535 && !/[+#]/.test(topic) && !topic.includes("\0");
+}

@@ -39,6 +39,7 @@ export const ENV_OVERRIDES: readonly { name: string; path: readonly string[]; pa
   { name: "LOCKBRIDGE_MQTT_EMBEDDED_PORT", path: ["mqtt", "embedded", "port"], parse: "int" },
   { name: "LOCKBRIDGE_MQTT_PROTOCOL_VERSION", path: ["mqtt", "protocolVersion"], parse: "int" },
   { name: "LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY", path: ["cloud", "commandPublicKey"], parse: "string" },
+  { name: "LOCKBRIDGE_CLOUD_ALLOW_UNSIGNED_COMMANDS", path: ["cloud", "allowUnsignedCommands"], parse: "bool" },
   { name: "LOCKBRIDGE_OUTBOX_MAX_EVENTS", path: ["outbox", "maxEvents"], parse: "int" },
   { name: "LOCKBRIDGE_BLE_ENABLED", path: ["ble", "enabled"], parse: "bool" },
   { name: "LOCKBRIDGE_BLE_PROXY", path: ["ble", "proxy"], parse: "string" },

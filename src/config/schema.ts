@@ -175,8 +175,13 @@ export const configSchema = section({
       }
     }),
   cloud: section({
-    /** The cloud's Ed25519 key that signs door.unlock, lock.decommission, firmware.update. */
+    /** The cloud's Ed25519 key that signs every state-changing command (mqtt-api.md §3). */
     commandPublicKey: commandPublicKey.optional(),
+    /**
+     * Without a command key the hub refuses to start on a broker other than its embedded demo
+     * one; true accepts unsigned commands there knowingly (a warning is logged at every start).
+     */
+    allowUnsignedCommands: bool.default(false),
   }).prefault({}),
   outbox: section({
     /** Bound on the local event backlog; beyond it the oldest go, with hub.events_dropped. */

@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { SIGNING_KEY_ENV } from "../cloud/index.js";
 import { packageRoot } from "../config/index.js";
 import { errorMessage } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
@@ -24,7 +25,10 @@ interface ServiceLike {
 export interface DemoTarget {
   brokerUrl: () => string | undefined;
   hubId: string;
-  dataDir: string;
+  /** The simulator's own data (its state, the demo's cloud key). */
+  simDataDir: string;
+  /** The demo cloud's private key: the simulated cloud signs its commissioning with it. */
+  signingKeyFile: string | undefined;
 }
 
 export function demoPropertyServices(target: DemoTarget, log: Logger): { starter: ServiceLike; stopper: ServiceLike } {
@@ -45,7 +49,14 @@ export function demoPropertyServices(target: DemoTarget, log: Logger): { starter
         // Its own process group: Ctrl-C on the terminal reaches the hub only, which stops the
         // property after its lock links (the stopper below), not before them.
         detached: true,
-        env: { ...process.env, LOCKBRIDGE_MQTT_URL: target.brokerUrl() ?? "", LOCKBRIDGE_HUB_ID: target.hubId, LOCKBRIDGE_DATA_DIR: join(target.dataDir, "demo") },
+        env: {
+          ...process.env,
+          LOCKBRIDGE_MQTT_URL: target.brokerUrl() ?? "",
+          LOCKBRIDGE_HUB_ID: target.hubId,
+          LOCKBRIDGE_DATA_DIR: target.simDataDir,
+          // An explicitly configured key's private half, if any, comes from the caller's environment.
+          ...(target.signingKeyFile !== undefined && { [SIGNING_KEY_ENV]: target.signingKeyFile }),
+        },
       });
       child = proc;
       createInterface({ input: proc.stdout! }).on("line", (line) => {

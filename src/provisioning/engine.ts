@@ -654,13 +654,13 @@ export class ProvisioningEngine {
   }
 
   /** Remote unlock of a door (door.unlock). */
-  async unlock(doorId: string, seconds: number, deadlineMs: number): Promise<void> {
+  async unlock(doorId: string, seconds: number, deadlineMs: number, signal?: AbortSignal): Promise<void> {
     const door = this.store.doors.get(doorId);
     if (!door) throw new LockBridgeError("unknown_door", `no door ${doorId}`, "doorId");
     if (door.lockId === null) throw new LockBridgeError("unknown_lock", `door ${doorId} has no lock`, "doorId");
     const worker = this.locks.get(door.lockId)?.worker;
     if (!worker) throw new LockBridgeError("lock_offline", `lock ${door.lockId} of door ${doorId} is not in service`, "doorId");
-    await worker.unlock(seconds, deadlineMs);
+    await worker.unlock(seconds, deadlineMs, signal);
   }
 
   /** True when every lock in service has nothing queued (tests and benchmarks). */

@@ -27,13 +27,35 @@ export interface FirmwareJob {
 
 export type ImageFetcher = (url: string, maxBytes: number) => Promise<Buffer>;
 
-/** Fetches over http(s) with the runtime's fetch, refusing images larger than announced. */
+/**
+ * Fetches over http(s) with the runtime's fetch, streamed: a Content-Length over `maxBytes`
+ * is refused before the body is read, and a body that runs past `maxBytes` (a server that
+ * lies about the size, or sends without end) is aborted at that point, so the hub never holds
+ * more than the announced image.
+ */
 export const httpImageFetcher: ImageFetcher = async (url, maxBytes) => {
-  const res = await fetch(url);
-  if (!res.ok) throw new LockBridgeError("invalid_payload", `firmware download failed: HTTP ${res.status}`, "url");
-  const buf = Buffer.from(await res.arrayBuffer());
-  if (buf.length > maxBytes) throw new LockBridgeError("invalid_payload", `firmware image is larger than announced (${buf.length} > ${maxBytes})`, "size");
-  return buf;
+  const abort = new AbortController();
+  const res = await fetch(url, { signal: abort.signal });
+  try {
+    if (!res.ok) throw new LockBridgeError("invalid_payload", `firmware download failed: HTTP ${res.status}`, "url");
+    const announced = Number(res.headers.get("content-length") ?? NaN);
+    if (Number.isFinite(announced) && announced > maxBytes) {
+      throw new LockBridgeError("invalid_payload", `firmware image is larger than announced (server says ${announced} bytes > ${maxBytes})`, "size");
+    }
+    const image = Buffer.alloc(maxBytes);
+    let length = 0;
+    if (res.body) {
+      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+        if (length + chunk.length > maxBytes) throw new LockBridgeError("invalid_payload", `firmware image is larger than announced (more than ${maxBytes} bytes): download aborted`, "size");
+        image.set(chunk, length);
+        length += chunk.length;
+      }
+    }
+    return image.subarray(0, length);
+  } finally {
+    // Whatever is left unread is not wanted: close the connection rather than drain it.
+    abort.abort();
+  }
 };
 
 /** How long a lock may take to come back with the new version after FW_COMMIT. */

@@ -94,11 +94,19 @@ export function registerProvisioningHandlers(registry: CommandRegistry, deps: Pr
 
   registry.register(
     "door.unlock",
-    defineHandler("door.unlock", async (cmd, ctx) => {
-      const deadline = cmd.expiresAt !== undefined ? Date.parse(cmd.expiresAt) : ctx.meta.ts + UNLOCK_EXPIRY_MS;
-      await engine.unlock(cmd.doorId, cmd.seconds, deadline);
-      return ctx.commit(() => ({ result: {} }));
-    }),
+    defineHandler(
+      "door.unlock",
+      async (cmd, ctx) => {
+        const deadline = cmd.expiresAt !== undefined ? Date.parse(cmd.expiresAt) : ctx.meta.ts + UNLOCK_EXPIRY_MS;
+        // The signal cancels the queued unlock when the command's budget runs out: a door
+        // must not open after the cloud was told the unlock failed.
+        await engine.unlock(cmd.doorId, cmd.seconds, deadline, ctx.signal);
+        return ctx.commit(() => ({ result: {} }));
+      },
+      // An unlock already on the link when the budget runs out finishes within the link's
+      // own timeouts; the answer then says whether the door opened.
+      { cancelGraceMs: 10_000 },
+    ),
   );
 
   registry.register(

@@ -30,7 +30,7 @@ import { expectedDigest, readRanges } from "./table-diff.js";
 import { WorkQueue, type WorkClass } from "./work-queue.js";
 
 export type SlotOp = { type: "put" | "delete"; kind: CredentialType; slot: number };
-type UnlockOp = { type: "unlock"; seconds: number; deadlineMs: number; settle: (err?: Error) => void };
+type UnlockOp = { type: "unlock"; seconds: number; deadlineMs: number; settle: (err?: Error) => void; signal?: AbortSignal | undefined };
 /** A one-off exchange run in the loop (a firmware chunk...): its errors go to its caller. */
 type TaskOp = { type: "task"; run: (port: LockLinkPort) => Promise<void>; fail: (err: Error) => void };
 type Op = SlotOp | UnlockOp | TaskOp;
@@ -216,12 +216,17 @@ export class LockWorker {
    * when the lock is not reachable (a remote opening is never deferred), `expired` when the
    * deadline passes before the lock could be asked, lock_rejected on a NAK.
    */
-  unlock(seconds: number, deadlineMs: number): Promise<void> {
+  unlock(seconds: number, deadlineMs: number, signal?: AbortSignal): Promise<void> {
     if (this.replaced || this.stopped) return Promise.reject(new LockBridgeError("lock_offline", `lock ${this.lockId} is not in service`));
     if (this.o.link.online === false) return Promise.reject(new LockBridgeError("lock_offline", `lock ${this.lockId} is offline`));
     return new Promise((resolve, reject) => {
       const settle = (err?: Error): void => (err ? reject(err) : resolve());
-      this.queue.push({ id: `unlock:${++this.unlockSeq}`, class: "unlock", order: this.o.clock.now(), payload: { type: "unlock", seconds, deadlineMs, settle } });
+      const id = `unlock:${++this.unlockSeq}`;
+      // Cancelled while still queued (its command timed out): taken off the queue, never sent.
+      signal?.addEventListener("abort", () => {
+        if (this.queue.remove(id)) settle(unlockCancelled(this.lockId));
+      }, { once: true });
+      this.queue.push({ id, class: "unlock", order: this.o.clock.now(), payload: { type: "unlock", seconds, deadlineMs, settle, signal } });
       this.kick();
     });
   }
@@ -699,6 +704,7 @@ export class LockWorker {
   // ------------------------------------------------------------------ unlock
 
   private async execUnlock(op: UnlockOp): Promise<void> {
+    if (op.signal?.aborted) return op.settle(unlockCancelled(this.lockId));
     if (this.o.clock.now() > op.deadlineMs) {
       op.settle(new LockBridgeError("expired", "the remote unlock expired before the lock could be asked"));
       return;
@@ -765,4 +771,9 @@ export class LockWorker {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** A queued unlock whose command ran out of time: the door was not opened. */
+function unlockCancelled(lockId: string): LockBridgeError {
+  return new LockBridgeError("lock_offline", `lock ${lockId} could not be asked before the command's time ran out: the door was not opened`);
 }

@@ -5,6 +5,7 @@
  */
 export const CONTRACT_ERROR_CODES = [
   "invalid_payload",
+  "payload_too_large",
   "expired",
   "unknown_command",
   "unknown_site",

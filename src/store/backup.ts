@@ -10,6 +10,7 @@ import Database from "better-sqlite3";
 import { LockBridgeError, errorMessage } from "../shared/errors.js";
 import type { Db } from "./db.js";
 import { inspectDatabaseFile } from "./inspect.js";
+import { ownerOnlyFile, restrictIfPresent } from "./owner-only.js";
 import { SCHEMA_VERSION } from "./schema.js";
 
 export interface BackupResult {
@@ -33,6 +34,8 @@ export async function backupDatabase(db: Db, file: string, allAtOnce = false): P
   const tmp = `${target}.tmp-${process.pid}`;
   fs.rmSync(tmp, { force: true });
   try {
+    // A backup holds what the store holds: 0600 from its first byte (owner-only.ts).
+    ownerOnlyFile(tmp);
     await (allAtOnce ? db.backup(tmp, { progress: () => 0x7fffffff }) : db.backup(tmp));
     const copy = new Database(tmp);
     let schemaVersion: number;
@@ -45,6 +48,7 @@ export async function backupDatabase(db: Db, file: string, allAtOnce = false): P
       copy.close();
     }
     fs.renameSync(tmp, target);
+    restrictIfPresent(target);
     fsyncDir(path.dirname(target));
     return { file: target, bytes: fs.statSync(target).size, schemaVersion, ms: Date.now() - started };
   } catch (e) {

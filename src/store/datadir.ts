@@ -9,6 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { LockBridgeError, errorMessage } from "../shared/errors.js";
+import { ownerOnlyDir, ownerOnlyFile } from "./owner-only.js";
 
 export const STORE_FILE = "lockbridge.db";
 export const LOCK_FILE = "lockbridge.lock";
@@ -28,11 +29,12 @@ export interface DataDirLease {
  */
 export function acquireDataDir(dir: string): DataDirLease {
   const abs = path.resolve(dir);
-  fs.mkdirSync(abs, { recursive: true, mode: 0o750 });
   const lockPath = path.join(abs, LOCK_FILE);
   const pidPath = path.join(abs, PID_FILE);
   let db: Database.Database;
   try {
+    ownerOnlyDir(abs);
+    ownerOnlyFile(lockPath);
     db = new Database(lockPath, { timeout: 0 });
   } catch (e) {
     throw new LockBridgeError("store_locked", `data dir ${abs} cannot be locked: ${errorMessage(e)}`, abs);
@@ -81,6 +83,6 @@ function readPid(pidPath: string): number | undefined {
 
 function writePid(pidPath: string): void {
   const tmp = `${pidPath}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${process.pid}\n`);
+  fs.writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
   fs.renameSync(tmp, pidPath);
 }

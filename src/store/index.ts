@@ -20,6 +20,7 @@ import { systemClock, type Clock } from "../shared/clock.js";
 import { backupDatabase, type BackupResult } from "./backup.js";
 import type { Db, RepoContext } from "./db.js";
 import { inspectDatabaseFile } from "./inspect.js";
+import { ownerOnlyFile, restrictIfPresent } from "./owner-only.js";
 import { migrate, schemaVersionOf } from "./migrate.js";
 import { CountersRepo } from "./repos/counters.js";
 import { CredentialsRepo } from "./repos/credentials.js";
@@ -111,6 +112,9 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   const found = inspectDatabaseFile(path, migrations.length);
   let db: Db;
   try {
+    // 0600 before SQLite opens it, so its -wal and -shm are created 0600 too (owner-only.ts).
+    ownerOnlyFile(path);
+    for (const extra of ["-wal", "-shm", "-journal"]) restrictIfPresent(`${path}${extra}`);
     db = new Database(path);
   } catch (e) {
     // Not the file's fault (it passed inspection): a missing directory, permissions...

@@ -245,7 +245,23 @@ const v5UnwantedSlots: Migration = {
   },
 };
 
+/**
+ * v6: durable command responses (mqtt-api.md v1.1 §3): a stored response is marked unsent
+ * until the broker acknowledges its publish, and unsent ones go again after a reconnect or a
+ * restart. Responses stored before v6 were published by the hub that stored them: sent.
+ */
+const v6UnsentResponses: Migration = {
+  version: 6,
+  name: "unsent command responses",
+  up(db) {
+    db.exec(`
+      ALTER TABLE inbox ADD COLUMN response_unsent INTEGER NOT NULL DEFAULT 0 CHECK (response_unsent IN (0, 1));
+      CREATE INDEX inbox_unsent ON inbox (received_at) WHERE response_unsent = 1;
+    `);
+  },
+};
+
 /** Every shipped migration, in order. The last one's version is the current schema version. */
-export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry, v4PendingLinkKey, v5UnwantedSlots];
+export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry, v4PendingLinkKey, v5UnwantedSlots, v6UnsentResponses];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

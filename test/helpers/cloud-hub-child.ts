@@ -6,6 +6,8 @@
  *   HUB_EVENT_EVERY_MS  emit an access event this often (a lock streaming events)
  *   HUB_MARK_APPLIED  "1": key.upsert also emits, inside its own commit, a marker event
  *                     carrying the command id, so the cloud can count applications per command
+ *   HUB_KILL_AFTER_COMMIT  a command name: right after its commit (effect and response stored)
+ *                     the process SIGKILLs itself, before the response is published
  * Prints JSON lines: {"online": true} once connected, {"holding": id}.
  */
 import { pino } from "pino";
@@ -13,6 +15,7 @@ import { CloudSync } from "../../src/cloud/cloud-sync.js";
 import type { CommandHandler, HandlerFor } from "../../src/cloud/registry.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { openStore } from "../../src/store/index.js";
+import { TEST_CLOUD_KEY } from "./cloud.js";
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -29,6 +32,8 @@ const cloud = new CloudSync({
   maxEvents: 1_000_000,
   version: "0.0.0-test",
   store,
+  // The tests' cloud key (helpers/cloud.ts TEST_CLOUD_KEY), unless the test says otherwise.
+  commandPublicKey: process.env.HUB_COMMAND_PUBLIC_KEY ?? TEST_CLOUD_KEY.publicPem,
   log: createLogger({
     level: (process.env.HUB_LOG_LEVEL as "info" | undefined) ?? "silent",
     destination: process.env.HUB_LOG_FILE ? pino.destination({ dest: process.env.HUB_LOG_FILE, append: true, sync: true }) : undefined,
@@ -66,6 +71,24 @@ if (process.env.HUB_MARK_APPLIED === "1") {
           }),
       }),
   });
+}
+
+const killAfter = process.env.HUB_KILL_AFTER_COMMIT;
+if (killAfter) {
+  const inner = cloud.registry.get(killAfter as "site.configure") as CommandHandler;
+  cloud.registry.register(killAfter as "site.configure", {
+    ...inner,
+    handle: (cmd, ctx) =>
+      inner.handle(cmd, {
+        ...ctx,
+        commit: (fn) => {
+          const outcome = ctx.commit(fn);
+          print({ committed: ctx.meta.id });
+          process.kill(process.pid, "SIGKILL");
+          return outcome;
+        },
+      }),
+  } as HandlerFor<"site.configure">);
 }
 
 await cloud.start();

@@ -2,11 +2,12 @@
  * Test utilities for the cloud contract: the command layer on a real store (temp dir,
  * manual clock), command builders, an Ed25519 command key, and contract fixtures.
  */
-import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CloudSync, type CloudSyncOptions } from "../../src/cloud/cloud-sync.js";
+import { CloudClient, type CloudClientOptions } from "../../src/cloud/ctl-client.js";
 import { signedBytes } from "../../src/cloud/canonical.js";
 import { Dispatcher } from "../../src/cloud/dispatcher.js";
 import { createCommandRegistry, storeOnlyKeyCommands, type HubFacts, type KeyCommands } from "../../src/cloud/handlers/index.js";
@@ -71,6 +72,22 @@ export function commandHarness(options: { commandKey?: KeyObject; maxEvents?: nu
     sendRaw: (payload) => dispatcher.dispatch(payload),
     cleanup: t.cleanup,
   };
+}
+
+/**
+ * The cloud's command key of the integration tests, the same in every process (a hub child
+ * process checks what the test signs): from a fixed seed, never a real key.
+ */
+export const TEST_CLOUD_KEY = (() => {
+  const seed = Buffer.from("6c6f636b6272696467652074657374206b6579206f6e6c79202d206e6f742021", "hex");
+  const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
+  const publicKey = createPublicKey(privateKey);
+  return { privateKey, publicKey, publicPem: publicKey.export({ format: "pem", type: "spki" }).toString() };
+})();
+
+/** The cloud as the tests play it: signs every command with TEST_CLOUD_KEY unless told otherwise (signingKey: undefined). */
+export function connectCloud(options: CloudClientOptions): Promise<CloudClient> {
+  return CloudClient.connect({ signingKey: TEST_CLOUD_KEY.privateKey, ...options });
 }
 
 /** An Ed25519 key pair standing in for the cloud's command key. */
@@ -139,6 +156,7 @@ export async function startHubCloud(options: Partial<CloudSyncOptions> & { url: 
     version: "0.0.0-test",
     log: silentLog,
     store,
+    commandPublicKey: TEST_CLOUD_KEY.publicPem,
     connection: { backoff: { baseMs: 50, capMs: 500 }, publishTimeoutMs: 5000 },
     status: { debounceMs: 20, maxWaitMs: 200, concurrency: 16 },
     ...withoutHarnessOptions(options),

@@ -11,7 +11,7 @@ let broker: Mosquitto;
 let h: ApiHub;
 beforeAll(async () => {
   broker = await startMosquitto();
-  h = await startApiHub({ env: { LOCKBRIDGE_MQTT_URL: broker.url }, rooms: 1 });
+  h = await startApiHub({ env: { LOCKBRIDGE_MQTT_URL: broker.url, LOCKBRIDGE_CLOUD_ALLOW_UNSIGNED_COMMANDS: "true" }, rooms: 1 });
 }, 30_000);
 afterAll(async () => {
   await h?.close();

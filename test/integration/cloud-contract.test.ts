@@ -5,10 +5,10 @@
  * hub state and the late-will rule; the MQTT 5 response path.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CloudClient, type ReceivedMessage } from "../../src/cloud/ctl-client.js";
+import type { CloudClient, ReceivedMessage } from "../../src/cloud/ctl-client.js";
 import { startEmbeddedBroker } from "../../src/cloud/embedded-broker.js";
 import type { CommandResponse } from "../../src/cloud/responses.js";
-import { door, eventually, keyUpsert, silentLog, site, startHubCloud, type HubCloud } from "../helpers/cloud.js";
+import { connectCloud, door, eventually, keyUpsert, silentLog, site, startHubCloud, type HubCloud } from "../helpers/cloud.js";
 import { startMosquitto } from "../helpers/mosquitto.js";
 
 interface Broker {
@@ -34,7 +34,7 @@ describe.each(BROKERS)("cloud contract over $name", ({ protocolVersion, start })
   beforeAll(async () => {
     broker = await start();
     hub = await startHubCloud({ url: broker.url, protocolVersion });
-    cloud = await CloudClient.connect({ url: broker.url, hubId: "hub-1", protocolVersion });
+    cloud = await connectCloud({ url: broker.url, hubId: "hub-1", protocolVersion });
     cloud.onMessage((m) => seen.push(m));
     await cloud.watch([cloud.topics.state, cloud.topics.evt, cloud.topics.keyStatusAll, cloud.topics.lockStatusAll]);
     await eventually(() => last(cloud.topics.state), 10_000, "hub state");
@@ -175,7 +175,7 @@ describe.each(BROKERS)("cloud contract over $name", ({ protocolVersion, start })
   });
 
   it.runIf(protocolVersion === 5)("answers on the MQTT 5 response topic with the correlation data", async () => {
-    const reply = `reply/${Date.now()}`;
+    const reply = `lockbridge/reply/${Date.now()}`;
     await cloud.client.subscribeAsync(reply, { qos: 1 });
     const got = new Promise<ReceivedMessage>((resolve) => {
       const off = cloud.onMessage((m) => {
@@ -190,6 +190,26 @@ describe.each(BROKERS)("cloud contract over $name", ({ protocolVersion, start })
     expect(m.payload).toEqual(response);
     expect(Buffer.from(m.packet.properties?.correlationData ?? []).toString()).toBe("corr-42");
     // A wildcard response topic is not published to (it would get the hub disconnected); /res still answers.
-    expect(await cloud.send({ cmd: "status.get" }, { responseTopic: "reply/+/x" })).toMatchObject({ ok: true });
+    expect(await cloud.send({ cmd: "status.get" }, { responseTopic: "lockbridge/reply/+/x" })).toMatchObject({ ok: true });
+  });
+
+  it.runIf(protocolVersion === 5)("never publishes to a response topic outside its prefix (issue 9): answered on {base}/res only", async () => {
+    // A broker client aims the hub's answer at another application's topic.
+    const foreign = `other-app/${Date.now()}/control`;
+    const seen: ReceivedMessage[] = [];
+    await cloud.client.subscribeAsync(foreign, { qos: 1 });
+    const off = cloud.onMessage((m) => {
+      if (m.topic === foreign) seen.push(m);
+    });
+    const response = await cloud.send({ cmd: "status.get" }, { responseTopic: foreign, correlationData: Buffer.from("x") });
+    expect(response).toMatchObject({ ok: true });
+    // A response to a later command arrives on its reply topic: by then the foreign one would have too.
+    const reply = `lockbridge/reply/${Date.now()}`;
+    await cloud.client.subscribeAsync(reply, { qos: 1 });
+    const got = new Promise<void>((resolve) => cloud.onMessage((m) => m.topic === reply && resolve()));
+    await cloud.send({ cmd: "status.get" }, { responseTopic: reply });
+    await got;
+    off();
+    expect(seen).toEqual([]);
   });
 });

@@ -11,11 +11,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CloudClient, type ReceivedMessage } from "../../src/cloud/ctl-client.js";
+import type { ReceivedMessage } from "../../src/cloud/ctl-client.js";
 import { startEmbeddedBroker } from "../../src/cloud/embedded-broker.js";
 import type { CommandResponse } from "../../src/cloud/responses.js";
 import { openStore } from "../../src/store/index.js";
-import { eventually, keyUpsert, silentLog, site } from "../helpers/cloud.js";
+import { connectCloud, eventually, keyUpsert, silentLog, site } from "../helpers/cloud.js";
 import { startMosquitto } from "../helpers/mosquitto.js";
 import { REPO_ROOT } from "../helpers/store.js";
 
@@ -96,7 +96,7 @@ describe.each([
   it("a hub killed after receiving a command but before committing it gets the command again", async () => {
     const file = tempFile();
     const env = { HUB_URL: broker.url, HUB_STORE: file, HUB_PROTOCOL: String(protocolVersion) };
-    const cloud = await CloudClient.connect({ url: broker.url, hubId: "hub-crash", protocolVersion });
+    const cloud = await connectCloud({ url: broker.url, hubId: "hub-crash", protocolVersion });
     try {
       const first = startChild({ ...env, HUB_HOLD_CMD: "site.configure" });
       await first.waitFor((l) => l.online === true);
@@ -139,7 +139,7 @@ describe.each([
     resources.push(async () => rm(file));
     const env = { HUB_URL: broker.url, HUB_STORE: file, HUB_PROTOCOL: String(protocolVersion), HUB_MARK_APPLIED: "1", HUB_EVENT_EVERY_MS: "4" };
     // The cloud: a persistent session, so nothing published while it reconnects is lost.
-    const cloud = await CloudClient.connect({ url: broker.url, hubId: "hub-crash", protocolVersion, persistent: true, clientId: `cloud-${protocolVersion}` });
+    const cloud = await connectCloud({ url: broker.url, hubId: "hub-crash", protocolVersion, persistent: true, clientId: `cloud-${protocolVersion}` });
     resources.push(() => cloud.close());
     const events = new Map<number, Record<string, unknown>>();
     let duplicates = 0;

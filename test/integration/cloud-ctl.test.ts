@@ -59,14 +59,15 @@ describe("lockbridge ctl against a hub through Mosquitto", () => {
   });
 
   it("sends a command, waits, prints the response as a JSON line and exits 0", async () => {
-    const ran = await ctl(["send", "site.configure", "--json", JSON.stringify({ siteId: "s1", timezone: "Europe/Prague" }), ...common()]);
+    const ran = await ctl(["send", "site.configure", "--json", JSON.stringify({ siteId: "s1", timezone: "Europe/Prague" }), "--sign-key", keyFile, ...common()]);
     expect(ran.code).toBe(0);
     expect(ran.lines).toEqual([expect.objectContaining({ cmd: "site.configure", ok: true, result: {} })]);
     expect(hub.store.site.get()?.siteId).toBe("s1");
   });
 
   it("exits 1 with the hub's refusal, and 64 for a usage error", async () => {
-    const refused = await ctl(["send", "door.remove", "--json", '{"doorId":"nope"}', ...common()]);
+    // The signing key from the environment (a PEM file path), as on a cloud operator's machine.
+    const refused = await ctl(["send", "door.remove", "--json", '{"doorId":"nope"}', ...common()], { LOCKBRIDGE_CLOUD_SIGNING_KEY: keyFile });
     expect(refused.code).toBe(1);
     expect(refused.lines[0]).toMatchObject({ ok: false, error: { code: "unknown_door", path: "doorId" } });
     const usage = await ctl(["send", "door.remove", "--json", "{broken", ...common()]);
@@ -74,7 +75,11 @@ describe("lockbridge ctl against a hub through Mosquitto", () => {
     expect(usage.stderr).toContain("--json: not valid JSON");
   });
 
-  it("signs door.unlock with --sign-key (the hub checks it before anything else)", async () => {
+  it("signs with --sign-key; unsigned state-changing commands are refused and change nothing", async () => {
+    const unsignedSite = await ctl(["send", "site.configure", "--json", JSON.stringify({ siteId: "s-evil", timezone: "Europe/Prague" }), ...common()]);
+    expect(unsignedSite.code).toBe(1);
+    expect(unsignedSite.lines[0]).toMatchObject({ ok: false, error: { code: "unauthorized", path: "sig" } });
+    expect(hub.store.site.get()?.siteId).not.toBe("s-evil");
     const unsigned = await ctl(["send", "door.unlock", "--json", '{"doorId":"room-101","seconds":3}', ...common()]);
     expect(unsigned.lines[0]).toMatchObject({ ok: false, error: { code: "unauthorized", path: "sig" } });
     const signed = await ctl(["send", "door.unlock", "--json", '{"doorId":"room-101","seconds":3}', "--sign-key", keyFile, ...common()]);

@@ -4,9 +4,9 @@
  * must wait for the first delivery instead of running a second time.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { CloudClient, type ReceivedMessage } from "../../src/cloud/ctl-client.js";
+import type { ReceivedMessage } from "../../src/cloud/ctl-client.js";
 import { defineHandler } from "../../src/cloud/registry.js";
-import { eventually, startHubCloud } from "../helpers/cloud.js";
+import { connectCloud, eventually, startHubCloud } from "../helpers/cloud.js";
 import { startMosquitto } from "../helpers/mosquitto.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
 
@@ -28,7 +28,7 @@ describe("long-running commands", () => {
       await sleep(4000);
       return ctx.commit(() => ({ result: { slow: true } }));
     }));
-    const cloud = await CloudClient.connect({ url: broker.url, hubId: "hub-1", protocolVersion: 5 });
+    const cloud = await connectCloud({ url: broker.url, hubId: "hub-1", protocolVersion: 5 });
     cleanups.push(() => cloud.close());
     const states: ReceivedMessage[] = [];
     cloud.onMessage((m) => m.topic === cloud.topics.state && states.push(m));
@@ -62,7 +62,7 @@ describe("long-running commands", () => {
       });
     }));
     hub.store.doors.upsert({ doorId: "room-101", name: "101", lockId: null, kind: "room", linkedDoorIds: [], protectConfiguration: false });
-    const cloud = await CloudClient.connect({ url: broker.url, hubId: "hub-1", protocolVersion: 5 });
+    const cloud = await connectCloud({ url: broker.url, hubId: "hub-1", protocolVersion: 5 });
     cleanups.push(() => cloud.close());
     await eventually(() => hub.cloud.connected, 10_000, "online");
     const firstSession = hub.store.meta.currentSessionId();

@@ -7,9 +7,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CloudClient, type ReceivedMessage } from "../../src/cloud/ctl-client.js";
+import type { ReceivedMessage } from "../../src/cloud/ctl-client.js";
 import type { CommandResponse } from "../../src/cloud/responses.js";
-import { eventually, site, startHubCloud, type HubCloud } from "../helpers/cloud.js";
+import { connectCloud, eventually, site, startHubCloud, type HubCloud } from "../helpers/cloud.js";
 import { startMosquitto, type Mosquitto } from "../helpers/mosquitto.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
@@ -22,7 +22,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The cloud's event subscriber: persistent session, first occurrence of each seq in arrival order. */
 async function eventSubscriber(url: string, clientId: string) {
-  const cloud = await CloudClient.connect({ url, hubId: "hub-1", protocolVersion: 5, persistent: true, clientId });
+  const cloud = await connectCloud({ url, hubId: "hub-1", protocolVersion: 5, persistent: true, clientId });
   const order: number[] = [];
   const seen = new Set<number>();
   const states: Record<string, unknown>[] = [];
@@ -142,7 +142,7 @@ describe("broker authentication", () => {
     const good = await startHubCloud({ url: broker.tlsUrl!, tls: { ca: tls.ca, cert: tls.clientCert, key: tls.clientKey } });
     cleanups.push(() => good.stop());
     await eventually(() => good.cloud.connected, 10_000, "hub online over mutual TLS");
-    const cloud = await CloudClient.connect({ url: broker.tlsUrl!, hubId: "hub-1", protocolVersion: 5, tls: { ca: tls.ca, cert: tls.clientCert, key: tls.clientKey } });
+    const cloud = await connectCloud({ url: broker.tlsUrl!, hubId: "hub-1", protocolVersion: 5, tls: { ca: tls.ca, cert: tls.clientCert, key: tls.clientKey } });
     cleanups.push(() => cloud.close());
     expect(await cloud.send({ cmd: "status.get" })).toMatchObject({ ok: true, result: { connected: true } });
 
@@ -166,7 +166,7 @@ describe("broker authentication", () => {
     const bad = await startHubCloud({ hubId: "hub-bad", url: broker.url, username: "hub", password: "wrong" });
     cleanups.push(() => bad.stop());
     await eventually(() => good.cloud.connected, 10_000, "hub online");
-    const cloud = await CloudClient.connect({ url: broker.url, hubId: "hub-1", username: "cloud", password: "s3cret-cloud" });
+    const cloud = await connectCloud({ url: broker.url, hubId: "hub-1", username: "cloud", password: "s3cret-cloud" });
     cleanups.push(() => cloud.close());
     expect(await cloud.send({ cmd: "status.get" })).toMatchObject({ ok: true });
     await sleep(1000);

@@ -89,7 +89,9 @@ describe("lockbridge run", () => {
   });
 
   it("--demo runs the simulated property and commissions its 16 locks into the hub (or says the simulator is missing)", async () => {
-    const { proc } = await startHub("demo", ["--demo"]);
+    const { proc, dataDir } = await startHub("demo", ["--demo"]);
+    // The demo checks signatures like a real hub: its own key pair, the private half owner-only.
+    expect((statSync(join(dataDir, "demo", "demo-cloud-signing-key.pem")).mode & 0o777).toString(8)).toBe("600");
     if (existsSync(join(__dirname, "..", "..", "sim", "cli.ts"))) {
       await proc.waitForLog("demo property started");
       // The hub itself answers lock.commission for every lock of the demo property: 12 rooms,

@@ -129,16 +129,76 @@ describe("dispatcher: signed commands", () => {
     expect(errorOf(await h.send(signCommand(unlock(), other.privateKey)))).toMatchObject({ code: "unauthorized", path: "sig" });
     const old = signCommand(unlock({ ts: new Date(h.clock.now() - 301_000).toISOString(), expiresAt: new Date(h.clock.now() + 60_000).toISOString() }), cloud.privateKey);
     expect(errorOf(await h.send(old))).toMatchObject({ code: "unauthorized", path: "ts" });
-    const future = signCommand(unlock({ ts: new Date(h.clock.now() + 301_000).toISOString() }), cloud.privateKey);
-    expect(errorOf(await h.send(future))).toMatchObject({ code: "unauthorized", path: "ts" });
+    const ahead = signCommand({ ...site(), id: nextId(), ts: new Date(h.clock.now() + 301_000).toISOString() }, cloud.privateKey);
+    expect(errorOf(await h.send(ahead))).toMatchObject({ code: "unauthorized", path: "ts" });
+    expect(h.store.site.get()).toBeUndefined();
   });
 
-  it("checks lock.decommission and firmware.update too, but not unsigned commands", async () => {
+  it("refuses a door.unlock dated more than 5 minutes ahead as invalid_payload, signed or not", async () => {
+    const future = signCommand(unlock({ ts: new Date(h.clock.now() + 301_000).toISOString() }), cloud.privateKey);
+    expect(errorOf(await h.send(future))).toMatchObject({ code: "invalid_payload", path: "ts" });
+    const unkeyed = commandHarness();
+    try {
+      const in2030 = { id: nextId(), cmd: "door.unlock", ts: "2030-01-01T00:00:00Z", doorId: "room-101", seconds: 5 };
+      expect(errorOf(await unkeyed.send(in2030))).toMatchObject({ code: "invalid_payload", path: "ts", message: expect.stringContaining("ahead") });
+    } finally {
+      unkeyed.cleanup();
+    }
+  });
+
+  it("needs sig on every state-changing command; only status.get, diagnose, keycards.list, events.resend may come unsigned", async () => {
+    for (const c of [site(), door("room-101"), keyUpsert("k-1", 1), { cmd: "keycards.upsert", cards: [{ cardId: "c1", uid: "04a1b2c3" }] }, { cmd: "lock.commission", lockId: "4c42000000000001", profile: "p", link: { type: "tcp", host: "10.0.0.9", port: 4001, address: 1 } }]) {
+      expect(errorOf(await h.send(c)), String(c.cmd)).toMatchObject({ code: "unauthorized", path: "sig" });
+    }
+    expect(h.store.site.get()).toBeUndefined();
+    expect(h.store.keys.ids()).toEqual([]);
+    // Refusals are not stored: a flood of unsigned commands with fresh ids leaves the inbox as it was.
+    expect(h.store.inbox.count()).toBe(0);
+    expect(await h.send(signCommand({ ...site(), id: nextId(), ts: new Date(h.clock.now()).toISOString() }, cloud.privateKey))).toMatchObject({ ok: true });
+    expect(await h.send({ cmd: "status.get" })).toMatchObject({ ok: true });
+    expect(await h.send({ cmd: "keycards.list" })).toMatchObject({ ok: true });
+    expect(await h.send({ cmd: "events.resend", fromSeq: 0 })).toMatchObject({ ok: true });
+  });
+
+  it("checks lock.decommission and firmware.update too, but not read-only commands", async () => {
     const decommission = { id: nextId(), cmd: "lock.decommission", ts: new Date(h.clock.now()).toISOString(), lockId: "4C42000000000001", wipe: true };
     expect(errorOf(await h.send(decommission))).toMatchObject({ code: "unauthorized" });
     const fw = { id: nextId(), cmd: "firmware.update", ts: new Date(h.clock.now()).toISOString(), jobId: "j1", lockIds: ["4C42000000000001"], version: "2.0.0", url: "https://fw.example/x.bin", sha256: "a".repeat(64), size: 1024 };
     expect(errorOf(await h.send(fw))).toMatchObject({ code: "unauthorized" });
     expect(errorOf(await h.send(signCommand({ ...fw, id: nextId() }, cloud.privateKey)))).toMatchObject({ code: "internal", message: "firmware.update is not available yet" });
-    expect(await h.send(site())).toMatchObject({ ok: true });
+    expect(await h.send({ cmd: "status.get" })).toMatchObject({ ok: true });
+  });
+});
+
+describe("dispatcher: size limits", () => {
+  let h: CommandHarness;
+  beforeEach(() => (h = commandHarness()));
+  afterEach(() => h.cleanup());
+
+  it("refuses a payload over 128 KiB unread: payload_too_large, id null, nothing stored", async () => {
+    const id = nextId();
+    const big = JSON.stringify({ ...site(), id, ts: new Date(h.clock.now()).toISOString(), siteId: "x".repeat(128 * 1024) });
+    const { response } = await h.sendRaw(big);
+    expect(response).toMatchObject({ id: null, cmd: null, ok: false, error: { code: "payload_too_large" } });
+    expect(JSON.stringify(response).length).toBeLessThan(300);
+    expect(h.store.inbox.count()).toBe(0);
+    expect(h.store.site.get()).toBeUndefined();
+    // Just under the limit is parsed (and refused for its own reason).
+    const under = JSON.stringify({ ...site(), id: nextId(), ts: new Date(h.clock.now()).toISOString(), siteId: "x".repeat(100 * 1024) });
+    expect((await h.sendRaw(under)).response).toMatchObject({ ok: false, error: { code: "invalid_payload", path: "siteId" } });
+  });
+
+  it("bounds id, cmd and every string; messages quote at most 64 characters of the input", async () => {
+    expect((await h.sendRaw(JSON.stringify({ id: "i".repeat(65), cmd: "status.get", ts: new Date(h.clock.now()).toISOString() }))).response).toMatchObject({ id: null, error: { code: "invalid_payload", path: "id" } });
+    const longCmd = await h.send({ cmd: "c".repeat(5000) });
+    expect(longCmd).toMatchObject({ cmd: null, error: { code: "invalid_payload", path: "cmd" } });
+    expect(JSON.stringify(longCmd).length).toBeLessThan(400);
+    const field = "f".repeat(5000);
+    const unknownField = await h.send({ cmd: "status.get", [field]: 1 });
+    expect(unknownField).toMatchObject({ error: { code: "invalid_payload" } });
+    expect(JSON.stringify(unknownField).length).toBeLessThan(400);
+    expect(errorOf(await h.send(door("room-101", { name: "n".repeat(201) })))).toMatchObject({ path: "name" });
+    expect(errorOf(await h.send(door("d".repeat(129))))).toMatchObject({ path: "doorId" });
+    expect(errorOf(await h.send(keyUpsert("k-1", 1, { holder: { name: "h".repeat(201) } })))).toMatchObject({ path: "holder.name" });
   });
 });

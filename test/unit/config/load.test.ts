@@ -187,6 +187,6 @@ describe("empty keys", () => {
     const config = loadConfig({ file, env: {}, hostname: "h" });
     expect(config.hubId).toBe("hub-h");
     expect(config.mqtt.topicPrefix).toBe("lockbridge");
-    expect(config.cloud).toEqual({});
+    expect(config.cloud).toEqual({ allowUnsignedCommands: false });
   });
 });
