@@ -77,7 +77,8 @@ export function checkCommandKey(config: Config): CheckResult {
   const name = "command key";
   if (config.cloud.commandPublicKey !== undefined) return pass(name, "cloud.commandPublicKey set: door.unlock, decommission and firmware need the cloud's signature");
   if (config.mqtt.url === undefined) return warn(name, "no command key (fine for the embedded demo broker only)", "set cloud.commandPublicKey (LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY) before connecting to the cloud");
-  return fail(name, "no cloud command key: anyone who can publish on the broker could open doors", "set cloud.commandPublicKey (LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY) to the cloud's Ed25519 public key (PEM file path or base64)");
+  if (config.cloud.allowUnsignedCommands) return warn(name, "no cloud command key, and cloud.allowUnsignedCommands lets any client of the broker send commands (open doors)", "set cloud.commandPublicKey and remove cloud.allowUnsignedCommands");
+  return fail(name, "no cloud command key: the hub refuses to start without one on a cloud broker", "set cloud.commandPublicKey (LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY) to the cloud's Ed25519 public key (PEM file path or base64)");
 }
 
 export function checkClock(run: typeof spawnSync = spawnSync): CheckResult {

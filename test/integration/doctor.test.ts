@@ -90,7 +90,7 @@ describe("lockbridge doctor", () => {
   it("fails on no command key with a cloud broker, naming the key to set", async () => {
     const r = await doctor({ LOCKBRIDGE_DATA_DIR: dataDir("key"), LOCKBRIDGE_MQTT_URL: broker.url, LOCKBRIDGE_MQTT_USERNAME: "hub-doctor", LOCKBRIDGE_MQTT_PASSWORD: "right-password" });
     expect(r.code).toBe(1);
-    expect(lineOf(r.stdout, "command key")).toMatch(/^FAIL {2}command key\s+no cloud command key.*\n\s+fix: set cloud\.commandPublicKey \(LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY\)/);
+    expect(lineOf(r.stdout, "command key")).toMatch(/^FAIL {2}command key\s+no cloud command key: the hub refuses to start without one.*\n\s+fix: set cloud\.commandPublicKey \(LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY\)/);
   }, 30_000);
 
   it("fails on a CA file that is not a certificate, naming the file", async () => {
