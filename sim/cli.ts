@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { signingKeyFrom } from "../src/cloud/signing.js";
@@ -15,7 +15,7 @@ import { FAULTS } from "./control/actions.js";
 import { startControlServer } from "./control/server.js";
 import { commissionIntoHub } from "./fleet/commission.js";
 import { Fleet, propertyBaseDir, type ReadyInfo } from "./fleet/fleet.js";
-import { loadProperty } from "./fleet/property.js";
+import { checkProfiles, loadProperty } from "./fleet/property.js";
 import { ed25519RawPublicKey } from "./lock/door.js";
 
 /** Same numbers as the hub's CLI (src/cli/exit-codes.ts). */
@@ -66,9 +66,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`lockbridge sim: ${e.message}\nRun "lockbridge sim help" for usage.\n`);
       code = EXIT.usage;
     } else if (isLockBridgeError(e, "config_invalid") || isLockBridgeError(e, "profile_invalid")) {
-      process.stderr.write(`lockbridge sim: ${e.message}\n`);
+      // Every problem once: the first is the message, the others listed under it.
       const issues = (e.context?.issues as string[] | undefined) ?? [];
-      if (issues.length > 1) process.stderr.write(issues.map((i) => `  ${i}\n`).join(""));
+      process.stderr.write(`lockbridge sim: ${e.message}\n${issues.slice(1).map((i) => `  also ${i}\n`).join("")}`);
       code = EXIT.badConfig;
     } else {
       process.stderr.write(`lockbridge sim: ${errorMessage(e)}\n`);
@@ -166,6 +166,8 @@ async function dispatch(argv: string[]): Promise<number> {
       const { positionals, values } = parse(rest);
       const [file] = need(positionals, 1, "PROPERTY file");
       const p = await loadProperty(file!);
+      // As strict as the hub: every lock's profile must resolve, as `sim run` will need it.
+      checkProfiles(p, dirname(resolve(file!)));
       const n = p.rooms.length + p.commonDoors.length;
       print(values.json === true, { ok: true, name: p.name, locks: n }, `${file}: ok (${p.name}, ${n} locks)`);
       return EXIT.ok;
@@ -234,6 +236,8 @@ async function act(cmd: string, rest: string[]): Promise<number> {
     const reasons = ["", "unknown credential", "outside validity window", "wrong code length"];
     return a.granted ? `ACCESS GRANTED (slot ${a.slot})` : `ACCESS DENIED: ${reasons[a.reason ?? 0] ?? a.reason}`;
   };
+  // A script can test the outcome: exit 1 when the lock said no.
+  const granted = (r: unknown) => ((r as { granted?: unknown }).granted === true ? EXIT.ok : EXIT.failure);
   switch (cmd) {
     case "list": {
       const r = (await client.list()) as { name: string; locks: Record<string, unknown>[] };
@@ -255,20 +259,20 @@ async function act(cmd: string, rest: string[]): Promise<number> {
       const [ref, code] = need(positionals, 2, "LOCK and CODE");
       const r = await client.act(ref!, "code", { code: code! });
       print(json, r, accessText(r));
-      return EXIT.ok;
+      return granted(r);
     }
     case "card": {
       const [ref, uid] = need(positionals, 2, "LOCK and UID");
       const r = await client.act(ref!, "card", { uid: uid! });
       print(json, r, accessText(r));
-      return EXIT.ok;
+      return granted(r);
     }
     case "phone": {
       const [ref, key] = need(positionals, 2, "LOCK and PRIVATE_KEY");
       const privateKey = key!.startsWith("@") ? readFileSync(key!.slice(1), "utf8").trim() : key!;
       const r = await client.act(ref!, "phone", { privateKey });
       print(json, r, accessText(r));
-      return EXIT.ok;
+      return granted(r);
     }
     case "open":
     case "close":

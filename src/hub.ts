@@ -3,17 +3,19 @@
  * Services start in order and stop in reverse, so a service can rely on everything added
  * before it (the store before the cloud connection, the broker before its clients).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./cloud/embedded-broker.js";
 import { checkCloudSecurity, cloudSyncFromConfig, ensureDemoKeyPair, SIGNING_KEY_ENV, type CloudSync } from "./cloud/index.js";
 import { packageRoot, type Config } from "./config/index.js";
-import { createProvisioningService } from "./provisioning/service.js";
+import { createApiService } from "./api/service.js";
+import type { HubView } from "./api/hub-view.js";
+import { createProvisioningService, type ProvisioningService } from "./provisioning/service.js";
 import { systemClock } from "./shared/clock.js";
-import { errorMessage, LockBridgeError } from "./shared/errors.js";
+import { demoPropertyServices } from "./demo/demo-property.js";
+import { LockBridgeError } from "./shared/errors.js";
 import type { Logger } from "./shared/logger.js";
-import { acquireDataDir, openStore, type DataDirLease, type Store } from "./store/index.js";
+import { acquireDataDir, backupStoreFile, openStore, type DataDirLease, type Store } from "./store/index.js";
 
 export interface Service {
   readonly name: string;
@@ -32,6 +34,8 @@ export class Hub {
   /** The broker the hub's clients connect to; final once the broker service has started. */
   brokerUrl: string | undefined;
   private running: Service[] = [];
+  private allStarted = false;
+  private stopRequested = false;
   private openedStore: Store | undefined;
   private cloudSync: CloudSync | undefined;
 
@@ -52,6 +56,25 @@ export class Hub {
 
   set store(store: Store | undefined) {
     this.openedStore = store;
+  }
+
+  /** The open store, or undefined (no throw): for health checks and read models. */
+  get openStoreOrUndefined(): Store | undefined {
+    return this.openedStore === undefined || this.openedStore.closed ? undefined : this.openedStore;
+  }
+
+  /** The cloud sync if it was built (never builds it). */
+  get cloudIfBuilt(): CloudSync | undefined {
+    return this.cloudSync;
+  }
+
+  /** Every service started and the hub is not stopping. */
+  get ready(): boolean {
+    return this.allStarted && !this.stopRequested;
+  }
+
+  get stopping(): boolean {
+    return this.stopRequested;
   }
 
   /**
@@ -89,10 +112,12 @@ export class Hub {
       }
       this.running.push(service);
     }
+    this.allStarted = true;
   }
 
   /** Stops the running services in reverse order; every one is asked even if another fails. */
   async stop(): Promise<void> {
+    this.stopRequested = true;
     const failures: unknown[] = [];
     for (const service of this.running.reverse()) {
       try {
@@ -127,18 +152,23 @@ export function createHub(config: Config, log: Logger, options: HubOptions = {})
   hub.use(securityPreflight(config));
   hub.use(storeService(hub, log));
   if (config.mqtt.url === undefined) hub.use(embeddedBrokerService(hub, log.child({ module: "broker" })));
-  hub.use(
-    createProvisioningService({
+  const demo = options.demo
+    ? demoPropertyServices({ brokerUrl: () => hub.brokerUrl, hubId: config.hubId, simDataDir: demoDataDir(config), signingKeyFile: demoSigningKeyFile }, log.child({ module: "demo" }))
+    : undefined;
+  // Stopped after everything that talks to the demo's locks (services stop in reverse).
+  if (demo) hub.use(demo.stopper);
+  const provisioning = createProvisioningService({
       store: () => hub.store,
       cloud: () => hub.cloud,
       profilesDir: config.profilesDir,
       clock: systemClock,
       log,
       ble: config.ble,
-    }),
-  );
+  });
+  hub.use(provisioning);
   hub.use(cloudSyncService(hub));
-  if (options.demo) hub.use(demoPropertyService(hub, log.child({ module: "demo" }), demoSigningKeyFile));
+  if (config.api.enabled) hub.use(createApiService(hubView(hub, provisioning), log.child({ module: "api" })));
+  if (demo) hub.use(demo.starter);
   return hub;
 }
 
@@ -177,7 +207,22 @@ function cloudSyncService(hub: Hub): Service {
   };
 }
 
-function hubVersion(): string {
+/** What the local API reads of this hub. */
+function hubView(hub: Hub, provisioning: ProvisioningService): HubView {
+  return {
+    config: hub.config,
+    version: hubVersion(),
+    ready: () => hub.ready,
+    stopping: () => hub.stopping,
+    store: () => hub.openStoreOrUndefined,
+    cloud: () => hub.cloudIfBuilt,
+    engine: () => provisioning.engine,
+    linkStats: () => provisioning.linkStats(),
+    backup: (file) => backupStoreFile(hub.store.path, file),
+  };
+}
+
+export function hubVersion(): string {
   try {
     return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
   } catch {
@@ -224,56 +269,6 @@ function embeddedBrokerService(hub: Hub, log: Logger): Service {
     async stop() {
       await broker?.close();
       broker = undefined;
-    },
-  };
-}
-
-/**
- * The demo hook: runs the simulated property as a child process (`lockbridge sim demo`),
- * pointed at this hub through the environment. The hub never imports sim/.
- */
-function demoPropertyService(hub: Hub, log: Logger, signingKeyFile: string | undefined): Service {
-  let child: ChildProcess | undefined;
-  return {
-    name: "demo-property",
-    async start() {
-      const root = packageRoot();
-      const simAvailable = existsSync(join(root, "sim", "cli.ts")) || existsSync(join(root, "dist", "sim", "cli.js"));
-      if (!simAvailable) {
-        log.warn("demo property not available yet: the simulator (sim/) is not built; the hub runs alone");
-        return;
-      }
-      // --commission: the simulator acts as the cloud once (site, locks, doors) so the demo
-      // property is ready to take keys; the hub's BLE locks are reached through its BLE proxy.
-      const proc = spawn(process.execPath, [join(root, "bin", "lockbridge.js"), "sim", "demo", "--commission"], {
-        stdio: ["ignore", "inherit", "inherit"],
-        env: {
-          ...process.env,
-          LOCKBRIDGE_MQTT_URL: hub.brokerUrl ?? "",
-          LOCKBRIDGE_HUB_ID: hub.config.hubId,
-          LOCKBRIDGE_DATA_DIR: demoDataDir(hub.config),
-          // The simulated cloud signs its commissioning (an explicitly configured key's
-          // private half, if any, comes from the caller's own environment).
-          ...(signingKeyFile !== undefined && { [SIGNING_KEY_ENV]: signingKeyFile }),
-        },
-      });
-      child = proc;
-      proc.on("exit", (code, signal) => {
-        if (child === proc) log.error({ code, signal }, "demo property exited on its own");
-        child = undefined;
-      });
-      proc.on("error", (err) => log.error({ err: errorMessage(err) }, "demo property failed to start"));
-      log.info({ pid: proc.pid }, "demo property started");
-    },
-    async stop() {
-      const proc = child;
-      if (!proc || proc.exitCode !== null) return;
-      child = undefined;
-      const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-      proc.kill("SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 3000);
-      await exited;
-      clearTimeout(timer);
     },
   };
 }

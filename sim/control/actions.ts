@@ -71,12 +71,17 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   return r.data;
 }
 
-const num = (s: string | undefined, what: string, def?: number): number => {
+/** A number argument within [min, max]: a fault that cannot happen is refused, never "applied". */
+const num = (s: string | undefined, what: string, def?: number, range: [number, number, string?] = [-Infinity, Infinity]): number => {
   if (s === undefined && def !== undefined) return def;
   const n = Number(s);
-  if (s === undefined || !Number.isFinite(n)) throw new LockBridgeError("invalid_payload", `${what}: expected a number`);
+  const [min, max, unit] = range;
+  const expected = Number.isFinite(min) && Number.isFinite(max) ? `a number from ${min} to ${max}${unit ? ` ${unit}` : ""}` : "a number";
+  if (s === undefined || s.trim() === "" || !Number.isFinite(n)) throw new LockBridgeError("invalid_payload", `${what}: expected ${expected}${s === undefined ? "" : `, got "${s}"`}`);
+  if (n < min || n > max) throw new LockBridgeError("invalid_payload", `${what}: expected ${expected}, got ${s}`);
   return n;
 };
+const PROBABILITY: [number, number, string] = [0, 1, "(a probability)"];
 
 /** Apply one action to a door's lock; returns what happened. */
 export function applyAction(fleet: Fleet, ref: string, action: string, body: unknown): unknown {
@@ -123,10 +128,10 @@ function applyFault(fleet: Fleet, d: FleetDoor, fault: string, args: string[]): 
       lock.setOffline(false);
       break;
     case "flaky":
-      lock.setFlaky({ drop: num(args[0], "drop", 0.2), corrupt: num(args[1], "corrupt", 0.1), seed: num(args[2], "seed", 1) });
+      lock.setFlaky({ drop: num(args[0], "flaky drop", 0.2, PROBABILITY), corrupt: num(args[1], "flaky corrupt", 0.1, PROBABILITY), seed: num(args[2], "flaky seed", 1) });
       break;
     case "slow":
-      lock.setSlow(num(args[0], "ms"));
+      lock.setSlow(num(args[0], "slow", undefined, [0, 60_000, "ms"]));
       break;
     case "memory-full":
       lock.setMemoryFull(onOff(args[0]));
@@ -135,7 +140,7 @@ function applyFault(fleet: Fleet, d: FleetDoor, fault: string, args: string[]): 
       lock.powerLoss();
       break;
     case "drift":
-      lock.setDrift(num(args[0], "ppm"));
+      lock.setDrift(num(args[0], "drift", undefined, [-100_000, 100_000, "ppm"]));
       break;
     case "factory-reset":
       lock.factoryReset();
@@ -147,7 +152,7 @@ function applyFault(fleet: Fleet, d: FleetDoor, fault: string, args: string[]): 
       fleet.bleProxy?.dropConnections(lock);
       break;
     case "battery":
-      lock.setBattery(num(args[0], "percent"));
+      lock.setBattery(num(args[0], "battery", undefined, [0, 100, "%"]));
       break;
     case "tamper":
       lock.tamper();

@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { extname } from "node:path";
+import { extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { isValidTimeZone } from "../../src/access/timezone.js";
 import { LockBridgeError } from "../../src/shared/errors.js";
 import { lockProfileSchema } from "../lock/state.js";
+import { loadLockProfile } from "./profiles.js";
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "expected 1..64 characters of A-Z a-z 0-9 . _ -" });
 const port = z.number().int().min(0, { error: "expected a TCP port 0..65535 (0: any free port)" }).max(65535, { error: "expected a TCP port 0..65535 (0: any free port)" });
@@ -59,7 +61,10 @@ export const propertySchema = z
   .strictObject({
     name: z.string().min(1).max(100),
     /** IANA time zone of the property (for the hub's site.configure). */
-    timezone: z.string().default("Europe/Prague"),
+    timezone: z
+      .string()
+      .default("Europe/Prague")
+      .refine(isValidTimeZone, { error: (i) => `unknown time zone "${String(i.input).slice(0, 64)}": expected an IANA name such as Europe/Prague or America/New_York` }),
     /** Where device-profile JSON files are, relative to the property file. Default: the repository's device-profiles/. */
     profilesDir: z.string().optional(),
     buses: z.array(busSchema).default([]),
@@ -116,11 +121,50 @@ function formatPath(path: readonly PropertyKey[]): string {
 export function parseProperty(raw: unknown, source = "property"): Property {
   const r = propertySchema.safeParse(raw);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const at = formatPath(issue.path);
-  throw new LockBridgeError("config_invalid", `${source}: ${at || "(top level)"}: ${issue.message}`, at, {
-    issues: r.error.issues.map((i) => `${formatPath(i.path) || "(top level)"}: ${i.message}`),
-  });
+  const issues = r.error.issues.map((i) => `${formatPath(i.path) || "(top level)"}: ${plainMessage(i)}`);
+  const first = r.error.issues[0]!;
+  throw new LockBridgeError("config_invalid", `${source}: ${issues[0]!}`, formatPath(first.path), { issues });
+}
+
+/** zod's wording ("Invalid input: expected number, received string") in a property author's words. */
+function plainMessage(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "invalid_type": {
+      // zod keeps the input out of issues; its message names what it received.
+      const received = /received (\w+)/.exec(issue.message)?.[1];
+      const expected = issue.expected === "object" ? "a mapping" : issue.expected === "array" ? "a list" : `a ${issue.expected}`;
+      return received === undefined || received === "undefined" ? `missing (expected ${expected})` : `expected ${expected}, got ${received === "array" ? "a list" : received === "object" ? "a mapping" : `a ${received}`}`;
+    }
+    case "too_big":
+      return `must be at most ${String(issue.maximum)}${issue.origin === "string" ? " characters" : issue.origin === "array" ? " items" : ""}`;
+    case "too_small":
+      return `must be at least ${String(issue.minimum)}${issue.origin === "string" ? " characters" : issue.origin === "array" ? " items" : ""}`;
+    case "invalid_value":
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "unrecognized_keys":
+      return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    case "invalid_union":
+      return "not one of the accepted forms (see docs/simulator.md)";
+    default:
+      return issue.message;
+  }
+}
+
+/**
+ * Every door's profile resolves (a built-in, a device-profile file, or inline fields): the
+ * same check `sim run` makes when it builds the locks, done by `sim check` up front.
+ */
+export function checkProfiles(p: Property, baseDir: string): void {
+  const profilesDir = p.profilesDir ? resolve(baseDir, p.profilesDir) : undefined;
+  const issues: string[] = [];
+  for (const d of propertyDoors(p)) {
+    try {
+      loadLockProfile(d.profile, profilesDir);
+    } catch (e) {
+      issues.push(`${d.doorId}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (issues.length > 0) throw new LockBridgeError("config_invalid", issues[0]!, "profile", { issues });
 }
 
 /** Read a YAML or JSON property file. */

@@ -14,8 +14,9 @@ import { parseArgs } from "node:util";
 import { signCommand, signingKeyFrom, SIGNING_KEY_ENV } from "../cloud/signing.js";
 import { CloudClient, type CloudClientOptions, type ReceivedMessage } from "../cloud/ctl-client.js";
 import { COMMAND_NAMES, SIGNED_COMMANDS, type CommandName } from "../cloud/schemas.js";
-import { brokerUrl, ConfigError, loadConfig, type Config } from "../config/index.js";
+import { brokerUrl, ConfigError, DEMO_HUB_ID, loadConfig, type Config } from "../config/index.js";
 import { errorMessage } from "../shared/errors.js";
+import { hubAnswers } from "./ctl-hub-check.js";
 import { EXIT } from "./exit-codes.js";
 
 const USAGE = `Usage:
@@ -109,6 +110,8 @@ function clientOptions(values: Values): CloudClientOptions {
   let config: Config | undefined;
   const needConfig = values.url === undefined || values.hub === undefined;
   if (needConfig || values.config !== undefined) config = loadConfig({ file: values.config, env: process.env });
+  // On the embedded (demo) broker the hub is the demo's unless configured otherwise.
+  if (config?.mqtt.url === undefined && values.url === undefined) config = loadConfig({ file: values.config, env: process.env, defaultHubId: DEMO_HUB_ID });
   const url = values.url ?? brokerUrl(config!);
   const protocol = values.protocol ?? (values.url === undefined && config?.mqtt.url === undefined ? "4" : String(config?.mqtt.protocolVersion ?? 5));
   if (protocol !== "4" && protocol !== "5") throw new CtlUsage(`--protocol: expected 4 or 5, got "${protocol}"`);
@@ -160,8 +163,10 @@ async function send(args: string[], values: Values): Promise<number> {
   }
   const wait = values["no-wait"] !== true;
   const timeoutMs = seconds(values.timeout, "timeout", 30) * 1000;
-  const client = await CloudClient.connect(clientOptions(values));
+  const options = clientOptions(values);
+  const client = await CloudClient.connect(options);
   try {
+    if (wait && !(await hubAnswers(client, options))) return EXIT.failure;
     const response = await client.send(command, { wait, timeoutMs });
     if (!wait) {
       process.stdout.write(`${JSON.stringify({ published: command.id, cmd })}\n`);

@@ -6,21 +6,35 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { stringify as toYaml } from "yaml";
-import { ConfigError, displayUrl, loadConfig, packageRoot, redactConfig, type Config } from "../config/index.js";
+import { ConfigError, DEMO_HUB_ID, displayUrl, loadConfig, packageRoot, redactConfig, type Config } from "../config/index.js";
 import { createHub } from "../hub.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
-import { createLogger, type Logger } from "../shared/logger.js";
+import { createLogger, wantsPrettyLogs, type Logger } from "../shared/logger.js";
 import { backupStoreFile, STORE_FILE } from "../store/index.js";
+import { probeBroker } from "../cloud/probe.js";
+import { systemdNotifier } from "../systemd/notify.js";
 import { runCtl } from "./ctl.js";
+import { doctorCommand } from "./doctor.js";
+import { lockCommand } from "./lock-commands.js";
+import { scanCommand } from "./scan.js";
+import { CliUsageError, diagnoseCommand, eventsCommand, inventoryCommand, statusCommand } from "./property-commands.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 
 const USAGE = `Usage: lockbridge <command> [options]
 
 Commands:
   run [--config FILE] [--demo]       run the hub (--demo: also the simulated property)
-  config check FILE                  validate a config file (+ environment) and print the effective config
+  config check FILE [--connect]      validate a config file (+ environment), print the effective config;
+                                     --connect also tries the broker with its TLS and credentials
   store backup FILE [--config FILE]  write a consistent online backup of the hub's store to FILE
-  ctl <command> ...                  talk to a running hub
+  status                             the hub on one screen: cloud link, locks by bus, keys needing attention
+  locks|doors|keys list|show [ID]    the property's inventory (keys list --search TEXT --state STATE)
+  events [--follow] [--type T] [--door D] [--key K]   the hub's events as readable lines
+  diagnose --key KEYID | --door DOORID                why a guest cannot get in, with the fix
+  lock commission|decommission|replace ...            installer actions (lockbridge lock for usage)
+  doctor                             check the installation: pass/warn/fail with the fix per line
+  scan [--bus PATH|HOST:PORT] [--addresses 1-32] [--ble]   serial ports, locks answering IDENT, BLE locks
+  ctl <command> ...                  talk to a running hub over MQTT (as the cloud would)
   sim <command> ...                  the simulator (see README)
   version                            print the version
   help                               print this help
@@ -39,11 +53,18 @@ class UsageError extends LockBridgeError {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `lockbridge status | head`: a closed pipe ends the command quietly.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(EXIT.ok);
+      throw e;
+    });
+  }
   let code: ExitCode;
   try {
     code = await dispatch(argv);
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof CliUsageError) {
       process.stderr.write(`lockbridge: ${e.message}\nRun "lockbridge help" for usage.\n`);
       code = EXIT.usage;
     } else if (e instanceof ConfigError) {
@@ -68,8 +89,8 @@ async function dispatch(argv: string[]): Promise<ExitCode> {
     case "config": {
       const [sub, ...args] = rest;
       if (sub !== "check") throw new UsageError(sub === undefined ? "config: missing sub-command (check)" : `config: unknown sub-command "${sub}"`);
-      const { positionals } = parse("config check", args, {}, 1, "a FILE argument");
-      return configCheck(positionals[0]!);
+      const { values, positionals } = parse("config check", args, { connect: { type: "boolean" } }, 1, "a FILE argument");
+      return configCheck(positionals[0]!, values.connect === true);
     }
     case "store": {
       const [sub, ...args] = rest;
@@ -79,6 +100,22 @@ async function dispatch(argv: string[]): Promise<ExitCode> {
     }
     case "ctl":
       return (await runCtl(rest)) as ExitCode;
+    case "status":
+      return statusCommand(rest);
+    case "locks":
+    case "doors":
+    case "keys":
+      return inventoryCommand(command, rest);
+    case "events":
+      return eventsCommand(rest);
+    case "diagnose":
+      return diagnoseCommand(rest);
+    case "lock":
+      return lockCommand(rest);
+    case "doctor":
+      return doctorCommand(rest);
+    case "scan":
+      return scanCommand(rest);
     case "version":
     case "--version":
       parse("version", rest, {}, 0);
@@ -114,7 +151,7 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
 }
 
-function configCheck(file: string): ExitCode {
+async function configCheck(file: string, connect: boolean): Promise<ExitCode> {
   let config: Config;
   try {
     config = loadConfig({ file, env: process.env });
@@ -124,7 +161,15 @@ function configCheck(file: string): ExitCode {
     return EXIT.badConfig;
   }
   process.stdout.write(`config OK\n${toYaml(redactConfig(config))}`);
-  return EXIT.ok;
+  if (!connect) return EXIT.ok;
+  // --connect: one real attempt with the configured TLS material and credentials.
+  const probe = await probeBroker(config);
+  if (probe.ok) {
+    process.stdout.write(`broker: ${probe.detail}\n`);
+    return EXIT.ok;
+  }
+  process.stderr.write(`broker: ${probe.detail}\n  fix: ${probe.fix ?? "check mqtt.url"}\n`);
+  return EXIT.failure;
 }
 
 /** Backs up the store of the configured data dir; works beside a running hub (WAL reader). */
@@ -143,8 +188,8 @@ async function storeBackup(file: string, configFile: string | undefined): Promis
 
 /** Runs the hub until SIGTERM/SIGINT; resolves with the exit code once stopped. */
 async function run(configFile: string | undefined, demo: boolean): Promise<ExitCode> {
-  const config = loadConfig({ file: configFile, env: process.env });
-  const log = createLogger({ level: config.log.level, base: { hubId: config.hubId } });
+  const config = loadConfig({ file: configFile, env: process.env, ...(demo && { defaultHubId: DEMO_HUB_ID }) });
+  const log = createLogger({ level: config.log.level, base: { hubId: config.hubId }, pretty: wantsPrettyLogs(process.stdout, process.env) });
   installCrashHandlers(log);
 
   // Listen before starting: a signal during start-up stops the hub right after it.
@@ -153,12 +198,15 @@ async function run(configFile: string | undefined, demo: boolean): Promise<ExitC
     process.once("SIGINT", resolve);
   });
   const hub = createHub(config, log, { demo });
+  const systemd = systemdNotifier(process.env, log);
   try {
     await hub.start();
   } catch (e) {
     log.fatal({ err: e }, "hub failed to start");
     process.exit(EXIT.failure);
   }
+  systemd.ready(`hub ${config.hubId} started`);
+  systemd.startWatchdog();
   log.info(
     {
       // hubId is on every line (logger base)
@@ -174,6 +222,7 @@ async function run(configFile: string | undefined, demo: boolean): Promise<ExitC
 
   const signal = await stopSignal;
   log.info({ signal }, "stopping hub");
+  systemd.stopping(`stopping on ${signal}`);
   // A second signal, or a stop that hangs past the deadline, ends the process at once.
   const force = (reason: string) => {
     log.error({ reason }, "hub did not stop cleanly; exiting");
@@ -189,6 +238,7 @@ async function run(configFile: string | undefined, demo: boolean): Promise<ExitC
     process.exit(EXIT.failure);
   }
   clearTimeout(deadline);
+  systemd.close();
   log.info("hub stopped");
   // Exit explicitly: a leftover handle must not keep a stopped hub alive.
   process.exit(EXIT.ok);

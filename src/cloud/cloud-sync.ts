@@ -19,6 +19,7 @@ import type { Logger } from "../shared/logger.js";
 import { loadCommandKey } from "./canonical.js";
 import { CloudConnection, type ConnectionOptions } from "./connection.js";
 import { Dispatcher } from "./dispatcher.js";
+import type { CommandResponse } from "./responses.js";
 import { createCommandRegistry, needsSnapshot, storeOnlyKeyCommands, type HubFacts, type KeyCommands } from "./handlers/index.js";
 import { Outbox } from "./outbox.js";
 import { DEFAULT_SENDER_OPTIONS, OutboxSender, type OutboxSenderOptions } from "./outbox-sender.js";
@@ -63,6 +64,13 @@ export interface CloudSyncOptions {
   status?: Partial<StatusPublisherOptions>;
 }
 
+/** A command as metrics see it once answered. */
+export interface AnsweredCommand {
+  cmd: string;
+  ok: boolean;
+  ms: number;
+}
+
 const HOUSEKEEPING_MS = 60 * 60 * 1000;
 
 export class CloudSync {
@@ -81,6 +89,12 @@ export class CloudSync {
   private readonly connection: CloudConnection;
   private readonly sender: OutboxSender;
   private readonly dispatcher: Dispatcher;
+  /**
+   * The same handlers for installer actions of the local API (src/api): those never crossed
+   * the broker and are authenticated by loopback + the installer token, so no cloud signature.
+   */
+  private readonly localDispatcher: Dispatcher;
+  private readonly answeredListeners = new Set<(answer: AnsweredCommand) => void>();
   private readonly responses: ResponseDelivery;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -151,18 +165,47 @@ export class CloudSync {
       ...DEFAULT_STATUS_OPTIONS,
       ...options.status,
     });
-    this.dispatcher = new Dispatcher({
+    const dispatcherDeps = {
       store,
       registry: this.registry,
       clock: this.clock,
       log: this.log.child({ part: "commands" }),
-      emit: (e) => this.events.emit(e),
-      commandKey: options.commandPublicKey ? loadCommandKey(options.commandPublicKey) : undefined,
-      onStatusChanges: (keys, locks) => {
+      emit: (e: Parameters<Outbox["emit"]>[0]) => this.events.emit(e),
+      onStatusChanges: (keys: ReadonlySet<string>, locks: ReadonlySet<string>) => {
         for (const id of keys) this.status.keyChanged(id);
         for (const id of locks) this.status.lockChanged(id);
       },
+    };
+    this.dispatcher = new Dispatcher({ ...dispatcherDeps, commandKey: options.commandPublicKey ? loadCommandKey(options.commandPublicKey) : undefined });
+    this.localDispatcher = new Dispatcher({ ...dispatcherDeps, log: this.log.child({ part: "installer-commands" }) });
+  }
+
+  /** Told after every command is answered (metrics: latency by command and outcome). */
+  onCommandAnswered(listener: (answer: AnsweredCommand) => void): () => void {
+    this.answeredListeners.add(listener);
+    return () => this.answeredListeners.delete(listener);
+  }
+
+  /**
+   * Runs a contract command given by an installer through the local API, in the same queue
+   * as the cloud's commands (one at a time), and answers it like the cloud would be answered.
+   */
+  runLocal(command: Record<string, unknown>): Promise<CommandResponse> {
+    const run = this.commandChain.then(async () => {
+      const started = this.clock.now();
+      const { response } = await this.localDispatcher.dispatch(JSON.stringify(command));
+      this.log.info({ id: response.id, cmd: response.cmd, ok: response.ok, source: "installer", ...(!response.ok && { error: response.error.code }) }, "command answered");
+      this.answered(response, started);
+      this.republishStateIfChanged();
+      return response;
     });
+    this.commandChain = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  private answered(response: CommandResponse, started: number): void {
+    const answer = { cmd: response.cmd ?? "unknown", ok: response.ok, ms: this.clock.now() - started };
+    for (const l of this.answeredListeners) l(answer);
   }
 
   /** Plugs in the provisioning engine's key semantics. Before start() only. */
@@ -260,7 +303,9 @@ export class CloudSync {
   }
 
   private async handleCommand(packet: IPublishPacket): Promise<void> {
+    const started = this.clock.now();
     const { response, duplicate } = await this.dispatcher.dispatch(Buffer.from(packet.payload));
+    this.answered(response, started);
     const payload = JSON.stringify(response);
     this.log.info({ id: response.id, cmd: response.cmd, ok: response.ok, duplicate, ...(!response.ok && { error: response.error.code }) }, "command answered");
     // Not awaited: PUBACKs are read only after this command's own PUBACK is sent. Kept in

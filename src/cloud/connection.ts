@@ -395,7 +395,9 @@ export class CloudConnection {
     const wasOnline = this.online;
     this.dropClient(client);
     if (wasOnline) {
-      this.log.warn({ sessionId: this.sessionId }, "disconnected from the MQTT broker");
+      // A clean shutdown closes the connection on purpose: not a warning.
+      if (this.stopping) this.log.info({ sessionId: this.sessionId }, "disconnected from the MQTT broker (stopping)");
+      else this.log.warn({ sessionId: this.sessionId }, "disconnected from the MQTT broker");
       this.hooks.onOffline();
     }
     if (!this.stopping) this.scheduleRetry();

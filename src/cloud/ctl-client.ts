@@ -128,6 +128,41 @@ export class CloudClient {
     return answered;
   }
 
+  /**
+   * The hubs whose retained state the broker holds under this prefix (hubId -> online), read
+   * for at most `waitMs` (less once this client's hub showed up).
+   */
+  async hubsSeen(waitMs = 1500): Promise<Map<string, boolean>> {
+    const prefix = this.options.prefix ?? "lockbridge";
+    const filter = `${prefix}/v1/+/state`;
+    const seen = new Map<string, boolean>();
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    const onMessage = (topic: string, raw: Buffer, packet: IPublishPacket) => {
+      const m = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/v1/([^/]+)/state$`).exec(topic);
+      if (!m || !packet.retain || raw.length === 0) return;
+      let online = false;
+      try {
+        online = (JSON.parse(raw.toString("utf8")) as { online?: unknown }).online === true;
+      } catch {
+        return; // not a hub's state
+      }
+      seen.set(m[1]!, online);
+      if (m[1] === this.options.hubId) done();
+    };
+    this.client.on("message", onMessage);
+    try {
+      await this.client.subscribeAsync(filter, { qos: 0 });
+      const timer = setTimeout(done, waitMs);
+      await finished;
+      clearTimeout(timer);
+      await this.client.unsubscribeAsync(filter);
+    } finally {
+      this.client.removeListener("message", onMessage);
+    }
+    return seen;
+  }
+
   async close(): Promise<void> {
     await this.client.endAsync();
   }

@@ -133,7 +133,7 @@ export class Dispatcher {
 
     const params = handler.schema.safeParse(raw);
     if (!params.success) {
-      const issue = firstIssue(params.error);
+      const issue = firstIssue(params.error, handler.schema);
       return refuse("invalid_payload", issue.message, issue.path);
     }
 

@@ -19,7 +19,12 @@ export interface EmbeddedBroker {
 export async function startEmbeddedBroker(port: number, log: Logger): Promise<EmbeddedBroker> {
   const { Aedes } = await import("aedes");
   const broker = await Aedes.createBroker();
-  broker.on("clientError", (client, err) => log.warn({ clientId: client.id, err }, "mqtt client error"));
+  broker.on("clientError", (client, err) => {
+    // A client that goes away without DISCONNECT (killed, unplugged) is ordinary for a broker.
+    const gone = ["ECONNRESET", "EPIPE"].includes((err as NodeJS.ErrnoException).code ?? "") || /closed|reset/i.test(err.message);
+    if (gone) log.debug({ clientId: client.id, err: err.message }, "mqtt client went away");
+    else log.warn({ clientId: client.id, err }, "mqtt client error");
+  });
   broker.on("connectionError", (_client, err) => log.debug({ err }, "mqtt connection error"));
 
   const sockets = new Set<Socket>();

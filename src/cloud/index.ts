@@ -10,7 +10,7 @@ import type { Logger } from "../shared/logger.js";
 import type { Store } from "../store/index.js";
 import { CloudSync, type CloudSyncOptions } from "./cloud-sync.js";
 
-export { CloudSync, type CloudSyncOptions } from "./cloud-sync.js";
+export { CloudSync, type AnsweredCommand, type CloudSyncOptions } from "./cloud-sync.js";
 export { CloudClient, type CloudClientOptions, type ReceivedMessage } from "./ctl-client.js";
 export { startEmbeddedBroker, type EmbeddedBroker } from "./embedded-broker.js";
 export { EVENT_TYPES, type EventSink, type EventType, type HubEvent, type HubEventInput } from "./events.js";

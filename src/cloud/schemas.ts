@@ -15,6 +15,7 @@
  * - lockId is the lock's 8-byte id as 16 hex digits (lock-link-protocol.md), lower-cased.
  */
 import { z } from "zod";
+import { describeIssues } from "./issues.js";
 import { isValidTimeZone } from "../access/timezone.js";
 import { isTopicSafeId } from "./topics.js";
 
@@ -304,15 +305,7 @@ export function stripEnvelope<T extends Record<string, unknown>>(command: T): Om
 
 // ---------------------------------------------------------------- validation errors
 
-/** A zod issue path as the contract's `path`: `doors[0].accessPeriod.from`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const seg of path) {
-    if (typeof seg === "number") out += `[${seg}]`;
-    else out += out === "" ? String(seg) : `.${String(seg)}`;
-  }
-  return out;
-}
+export { formatPath } from "./issues.js";
 
 export interface FirstIssue {
   path: string;
@@ -320,17 +313,7 @@ export interface FirstIssue {
 }
 
 /** The first bad field of a failed parse, with unknown fields named individually. */
-export function firstIssue(error: z.ZodError): FirstIssue {
-  const issue = error.issues[0];
-  if (!issue) return { path: "", message: "invalid payload" };
-  if (issue.code === "unrecognized_keys") {
-    const key = issue.keys[0] ?? "";
-    return { path: echo(formatPath([...issue.path, key])), message: `unknown field "${echo(key)}"` };
-  }
-  if (issue.code === "invalid_union" && issue.path.length > 0 && issue.errors.length > 0) {
-    // A discriminated union names the branch's first problem; fall back to the union's message.
-    const inner = issue.errors.flat()[0];
-    if (inner) return { path: formatPath([...issue.path, ...inner.path]), message: inner.message };
-  }
-  return { path: formatPath(issue.path), message: issue.message };
+export function firstIssue(error: z.ZodError, schema?: z.ZodType): FirstIssue {
+  // Every problem in the message, "did you mean" for misspelt fields; path = the first.
+  return describeIssues(error, schema);
 }

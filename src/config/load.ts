@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { LockBridgeError, errorMessage } from "../shared/errors.js";
+import { didYouMean, knownKeys } from "../shared/did-you-mean.js";
 import { configSchema, type Config } from "./schema.js";
 
 export interface ConfigIssue {
@@ -42,6 +43,10 @@ export const ENV_OVERRIDES: readonly { name: string; path: readonly string[]; pa
   { name: "LOCKBRIDGE_OUTBOX_MAX_EVENTS", path: ["outbox", "maxEvents"], parse: "int" },
   { name: "LOCKBRIDGE_BLE_ENABLED", path: ["ble", "enabled"], parse: "bool" },
   { name: "LOCKBRIDGE_BLE_PROXY", path: ["ble", "proxy"], parse: "string" },
+  { name: "LOCKBRIDGE_API_ENABLED", path: ["api", "enabled"], parse: "bool" },
+  { name: "LOCKBRIDGE_API_BIND", path: ["api", "bind"], parse: "string" },
+  { name: "LOCKBRIDGE_API_PORT", path: ["api", "port"], parse: "int" },
+  { name: "LOCKBRIDGE_API_TOKEN_FILE", path: ["api", "tokenFile"], parse: "path" },
 ];
 
 /** Config fields holding file system paths, resolved against the file's directory. */
@@ -51,6 +56,7 @@ const PATH_FIELDS: readonly (readonly string[])[] = [
   ["mqtt", "tls", "ca"],
   ["mqtt", "tls", "cert"],
   ["mqtt", "tls", "key"],
+  ["api", "tokenFile"],
 ];
 
 export interface LoadConfigOptions {
@@ -59,6 +65,8 @@ export interface LoadConfigOptions {
   env: Readonly<Record<string, string | undefined>>;
   cwd?: string;
   hostname?: string;
+  /** The hub id when neither the file nor the environment sets one (the demo's); default hub-<hostname>. */
+  defaultHubId?: string;
 }
 
 type Raw = Record<string, unknown>;
@@ -87,13 +95,24 @@ export function loadConfig(options: LoadConfigOptions): Config {
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
-  raw.hubId ??= defaultHubId(options.hostname ?? osHostname());
+  issues.push(...explicitConflicts(raw, fromEnv));
+  raw.hubId ??= options.defaultHubId ?? defaultHubId(options.hostname ?? osHostname());
   raw.dataDir ??= resolve(cwd, firstStateDirectory(env) ?? ".data");
   raw.profilesDir ??= join(packageRoot(), "device-profiles");
 
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(result.error.issues.map((i) => describeIssue(i, fromEnv)));
+  // Every problem at once: the schema's and the conflicts between explicitly set keys.
+  if (!result.success || issues.length > 0) throw new ConfigError([...(result.success ? [] : result.error.issues.map((i) => describeIssue(i, fromEnv))), ...issues]);
   return result.data;
+}
+
+/** Keys that make no sense together when both are set (defaults do not count). */
+function explicitConflicts(raw: Raw, fromEnv: ReadonlyMap<string, string>): ConfigIssue[] {
+  const mqtt = raw.mqtt as Raw | undefined;
+  const embedded = mqtt?.embedded as Raw | undefined;
+  if (mqtt?.url === undefined || embedded?.port === undefined) return [];
+  const env = fromEnv.get("mqtt.embedded.port");
+  return [{ path: `mqtt.embedded.port${env ? ` (from ${env})` : ""}`, message: "only applies without mqtt.url (the hub then runs its own broker); remove one of the two" }];
 }
 
 function readConfigFile(file: string): Raw {
@@ -131,7 +150,10 @@ function describeIssue(issue: z.core.$ZodIssue, fromEnv: ReadonlyMap<string, str
   const dotted = issue.path.map(String).join(".");
   if (issue.code === "unrecognized_keys") {
     const at = dotted === "" ? "" : `${dotted}.`;
-    return { path: `${at}${issue.keys.join(`, ${at}`)}`, message: `unknown key${issue.keys.length > 1 ? "s" : ""}` };
+    const known = knownKeys(configSchema, issue.path);
+    const guesses = issue.keys.map((k) => didYouMean(k, known)).filter((g): g is string => g !== undefined);
+    const hint = guesses.length > 0 ? ` (did you mean ${guesses.map((g) => `"${at}${g}"`).join(", ")}?)` : "";
+    return { path: `${at}${issue.keys.join(`, ${at}`)}`, message: `unknown key${issue.keys.length > 1 ? "s" : ""}${hint}` };
   }
   const envName = fromEnv.get(dotted);
   return { path: envName === undefined ? dotted || "(top level)" : `${dotted} (from ${envName})`, message: issue.message };
@@ -190,6 +212,9 @@ function nonEmpty(value: string | undefined): string | undefined {
 function firstStateDirectory(env: LoadConfigOptions["env"]): string | undefined {
   return nonEmpty(env.STATE_DIRECTORY?.split(":")[0]);
 }
+
+/** The demo hub's id, the same for `npm start`, `ctl` on the embedded broker and the README. */
+export const DEMO_HUB_ID = "demo-hub";
 
 export function defaultHubId(host: string): string {
   const clean = host.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "");

@@ -4,8 +4,9 @@
  * Context-dependent defaults (hubId, dataDir, profilesDir) are filled in by load.ts
  * before parsing; the static ones live here.
  */
-import { createPublicKey } from "node:crypto";
+import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { LOG_LEVELS } from "../shared/logger.js";
 
@@ -27,6 +28,31 @@ const readableFile = pathString("a file").superRefine((file, ctx) => {
     ctx.addIssue({ code: "custom", message: `expected a readable file, ${file} ${reason}` });
   }
 });
+
+/**
+ * TLS material: readable, and parsed (every certificate of a CA bundle, or the private key),
+ * so a garbage file is refused by `config check` and at start, not at the first TLS handshake.
+ */
+const pemFile = (kind: "certificate" | "private key") =>
+  readableFile.superRefine((file, ctx) => {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      return; // readableFile reported it
+    }
+    try {
+      if (kind === "private key") {
+        createPrivateKey(text);
+        return;
+      }
+      const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+      if (blocks.length === 0) throw new Error("no BEGIN CERTIFICATE block");
+      for (const b of blocks) new X509Certificate(b);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: `expected a PEM ${kind} file, ${file} does not parse as one (${e instanceof Error ? e.message.slice(0, 80) : "unreadable"})` });
+    }
+  });
 
 const mqttUrl = z.string({ error: "expected an mqtt://, mqtts://, ws:// or wss:// URL string" }).superRefine((value, ctx) => {
   let url: URL;
@@ -97,6 +123,11 @@ const bleProxy = z
     return { host: m[1]!, port };
   });
 
+/** An IPv4/IPv6 literal the local API binds to (a host name could resolve to anything). */
+const bindAddress = z
+  .string({ error: "expected an IP address to bind to (127.0.0.1, 0.0.0.0, ::1, a LAN address)" })
+  .refine((v) => isIP(v) !== 0, { error: "expected an IP address to bind to (127.0.0.1, 0.0.0.0, ::1, a LAN address), not a host name" });
+
 export const configSchema = section({
   /** This hub's name in MQTT topics: lockbridge/v1/{hubId}/... */
   hubId: z
@@ -117,9 +148,9 @@ export const configSchema = section({
     username: z.string({ error: "expected a user name string" }).optional(),
     password: z.string({ error: "expected a password string" }).optional(),
     tls: section({
-      ca: readableFile.optional(),
-      cert: readableFile.optional(),
-      key: readableFile.optional(),
+      ca: pemFile("certificate").optional(),
+      cert: pemFile("certificate").optional(),
+      key: pemFile("private key").optional(),
       rejectUnauthorized: bool.default(true),
     }).optional(),
     /** MQTT protocol level: 5 (default with mqtt.url) or 4 (3.1.1). The embedded broker speaks 3.1.1 only. */
@@ -155,6 +186,17 @@ export const configSchema = section({
   outbox: section({
     /** Bound on the local event backlog; beyond it the oldest go, with hub.events_dropped. */
     maxEvents: int(1000, 10_000_000).default(100_000),
+  }).prefault({}),
+  /** The local API (src/api): CLI, metrics scraper, systemd health checks, web console. */
+  api: section({
+    enabled: bool.default(true),
+    /** Loopback by default; a LAN address exposes it (the installer token is then needed for every request). */
+    bind: bindAddress.default("127.0.0.1"),
+    port: int(0, 65535).default(8620),
+    /** The installer token (created 0600 on first start when missing). Default: <dataDir>/installer-token. */
+    tokenFile: pathString("a file").optional(),
+    /** Host names the API answers to besides its address, localhost and the loopback addresses (DNS-rebinding guard). */
+    allowedHosts: z.array(z.string({ error: "expected a host name string" }).regex(/^[A-Za-z0-9.-]{1,253}$/, { error: "expected a host name" }), { error: "expected a list of host names" }).max(16).default([]),
   }).prefault({}),
   ble: section({
     enabled: bool.default(true),

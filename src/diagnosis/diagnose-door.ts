@@ -6,6 +6,7 @@
 import type { DoorState } from "../access/model.js";
 import { CLOCK_DRIFT_WARN_S } from "./diagnose-key.js";
 import { finding, sortFindings, type Finding } from "./findings.js";
+import { lockHealthFindings, replacedLockFinding } from "./lock-health.js";
 import type { DoorDiagnosisSnapshot } from "./snapshot.js";
 
 /** Share of used slots from which a lock is reported as nearly full. */
@@ -24,12 +25,15 @@ export function diagnoseDoor(s: DoorDiagnosisSnapshot): Finding[] {
 
   if (door.lockId === null) {
     out.push(finding("not_commissioned", "error", door.doorId, `Door ${door.doorId} has no lock: no key works on it.`, `Install and commission a lock (lock.commission), then link it: door.upsert {doorId: "${door.doorId}", lockId}.`));
+  } else if (lock?.replaced) {
+    out.push(replacedLockFinding(lock, door.doorId));
   } else if (!lock || !lock.commissioned) {
     out.push(finding("not_commissioned", "error", door.doorId, `Lock ${door.lockId} of door ${door.doorId} is not commissioned.`, `Commission it: lock.commission {lockId: "${door.lockId}", profile, link}.`));
   } else {
     if (!lock.online) {
       out.push(finding("lock_offline", "error", door.doorId, `Lock ${lock.lockId} of door ${door.doorId} is offline${lock.link ? ` (${lock.link})` : ""}.`, "Confirm the lock is installed, powered and reachable; pending credentials are applied automatically when it answers again."));
     }
+    out.push(...lockHealthFindings(lock, door.doorId));
     if (lock.clockDriftS !== undefined && Math.abs(lock.clockDriftS) >= CLOCK_DRIFT_WARN_S) {
       out.push(finding("lock_clock_drift", "warning", door.doorId, `Lock ${lock.lockId} runs ${Math.abs(lock.clockDriftS)} s ${lock.clockDriftS > 0 ? "ahead" : "behind"}: access starts and ends at the wrong time.`, "The hub resets lock clocks on drift and daily while online; if it keeps drifting, check the lock's clock battery."));
     }

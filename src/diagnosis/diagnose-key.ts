@@ -14,6 +14,7 @@
 import { targetDoors, unreachedLinkedDoors } from "../access/linked-doors.js";
 import type { CredentialType, Door, DoorStatus, KeyDoorAccess } from "../access/model.js";
 import { accessWindow, describeWindow } from "../access/windows.js";
+import { lockHealthFindings, replacedLockFinding } from "./lock-health.js";
 import { finding, sortFindings, type Finding } from "./findings.js";
 import type { DiagnosisLock, KeyDiagnosisSnapshot } from "./snapshot.js";
 
@@ -106,8 +107,9 @@ function lockOf(ctx: Ctx, doorId: string): { lockId: string | null; lock: Diagno
 }
 
 function lockFindings(ctx: Ctx, d: DoorStatus): void {
-  if (!d.reasons.includes("lock_offline")) return;
   const { lockId, lock } = lockOf(ctx, d.doorId);
+  if (lock?.commissioned && !lock.replaced) ctx.out.push(...lockHealthFindings(lock, d.doorId));
+  if (!d.reasons.includes("lock_offline")) return;
   const what = d.state === "revoking" ? "its removal is applied" : "pending credentials are applied";
   ctx.out.push(
     finding(
@@ -143,14 +145,16 @@ function doorFindings(ctx: Ctx, d: DoorStatus): void {
         ctx.out.push(
           lockId === null
             ? finding("not_commissioned", "error", door, `Door ${door} has no lock.`, `Install and commission a lock (lock.commission), then link it to the door (door.upsert ${door} lockId).`)
-            : finding("not_commissioned", "error", door, `Lock ${lockId} of door ${door} is not commissioned.`, `Commission it (lock.commission lockId ${lockId} with its profile and link).`),
+            : lockOf(ctx, door).lock?.replaced
+              ? replacedLockFinding(lockOf(ctx, door).lock!, door)
+              : finding("not_commissioned", "error", door, `Lock ${lockId} of door ${door} is not commissioned.`, `Commission it (lock.commission lockId ${lockId} with its profile and link).`),
         );
         break;
       case "access_period_ended":
         ctx.out.push(finding("access_period_ended", "warning", door, `The access period for door ${door} has ended; its credentials were removed from the lock.`, `Edit door: extend Access Period / Departure Time (key.upsert ${entryPath(ctx, door, "accessPeriod")}).`));
         break;
       case "lock_memory_full":
-        ctx.out.push(finding("lock_memory_full", "error", door, `Lock ${lockId ?? "?"} of door ${door} has no free credential slot for this key.`, "Remove keys no longer needed on this door (key.remove; ended stays free their slots automatically), or disable a credential type for this key, or install a lock model with more slots."));
+        ctx.out.push(finding("lock_memory_full", "error", door, `Lock ${lockId ?? "?"} of door ${door} has no free credential slot for this key.`, "Remove keys no longer needed on this door (key.remove; keys whose stay has ended free their slots automatically), or disable a credential type for this key, or install a lock model with more slots."));
         break;
       case "not_supported":
         ctx.out.push(finding("not_supported", "error", door, `Lock ${lockId ?? "?"} of door ${door} does not support a credential type this key uses.`, "Disable that credential type for this key (key.upsert doorCode/keycard/smartKey enabled: false) and use one the lock supports."));

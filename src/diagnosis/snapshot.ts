@@ -16,6 +16,17 @@ export interface DiagnosisLock extends LockFact {
   slots?: Partial<Record<CredentialType, { used: number; total: number }>>;
   /** How the hub reaches it, for people: "serial /dev/ttyUSB0 addr 3". */
   link?: string;
+  /** Percent, from the last STATUS. */
+  battery?: number;
+  /** The lock reported a tamper alarm recently. */
+  recentTamper?: boolean;
+  /** Reasons of recent lock.security_alert events. */
+  securityAlerts?: string[];
+  /** Error counters of the lock's bus since the hub started. */
+  linkErrors?: { timeouts: number; crcErrors: number; retries: number };
+  /** State "replaced": the lockId that answers at its link instead, when known. */
+  replacedBy?: string;
+  replaced?: boolean;
 }
 
 /** A change (or blocked attempt) of a key's door access settings, from the hub's history. */

@@ -47,12 +47,24 @@ export interface LockLinksOptions {
   counterBlockSize?: number | undefined;
 }
 
+/** One bus ("serial:/dev/ttyUSB0", "tcp:host:port", "ble:<lockId>") with its error counters. */
+export interface LinkStats {
+  bus: string;
+  transport: TransportStatus;
+  timeouts: number;
+  crcErrors: number;
+  retries: number;
+  locks: string[];
+}
+
 interface SharedLink {
   key: string;
   transport: Transport;
   bus: LinkBus;
   serial?: SerialSettings | undefined;
   locks: Set<string>;
+  /** Settles after the transport's first open attempt, whatever its outcome. */
+  firstOpen: Promise<void>;
 }
 
 const COMPATIBLE: Record<DeviceProfile["link"], LockLink["type"][]> = {
@@ -130,6 +142,29 @@ export class LockLinks {
     return [...this.links.values()].map((l) => l.transport.status());
   }
 
+  /**
+   * Why the lock's serial or TCP link cannot be opened ("cannot open /dev/ttyUSB9: ..."), after
+   * its first open attempt; undefined when it is open (or BLE, which connects on demand).
+   */
+  async linkFailure(lockId: string): Promise<string | undefined> {
+    const entry = this.clients.get(lockId.toLowerCase());
+    if (!entry || entry.link.key.startsWith("ble:")) return undefined;
+    await entry.link.firstOpen;
+    const status = entry.link.transport.status();
+    if (status.state === "open") return undefined;
+    const cause = (status.lastError ?? status.state).replace(/^Error: /, "");
+    return cause.includes(status.target) ? cause : `cannot open ${status.target}: ${cause}`;
+  }
+
+  /** Per bus: its transport and error counters since start (local API, /metrics). */
+  linkStats(): LinkStats[] {
+    return [...this.links.values()].map((l) => {
+      let retries = 0;
+      for (const id of l.locks) retries += this.clients.get(id)?.client.session.stats.retries ?? 0;
+      return { bus: l.key, transport: l.transport.status(), timeouts: l.bus.stats.timeouts, crcErrors: l.bus.decoder.stats.badCrc, retries, locks: [...l.locks] };
+    });
+  }
+
   async close(): Promise<void> {
     for (const id of [...this.clients.keys()]) await this.remove(id);
     this.radio?.scanner.dispose();
@@ -163,9 +198,9 @@ export class LockLinks {
         logger,
       });
     }
-    const shared: SharedLink = { key, transport, bus: new LinkBus(transport, { clock: this.clock, logger }), serial: link.type === "ble" ? undefined : profile.serial, locks: new Set() };
+    const firstOpen = transport.open().catch(() => undefined);
+    const shared: SharedLink = { key, transport, bus: new LinkBus(transport, { clock: this.clock, logger }), serial: link.type === "ble" ? undefined : profile.serial, locks: new Set(), firstOpen };
     this.links.set(key, shared);
-    void transport.open();
     return shared;
   }
 

@@ -377,7 +377,9 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
     if (op.seq === 0) this.needSync = false;
     if (this.onlineState !== true) {
       this.onlineState = true;
-      this.log.info({ lockId: this.lockId }, "lock online");
+      // Debug: a lock has several sessions in its life (commissioning, worker); the engine logs
+      // "lock online" once per change of the lock's state.
+      this.log.debug({ lockId: this.lockId }, "session online");
       this.emit("online");
     }
   }
@@ -385,7 +387,7 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
   private markOffline(): void {
     this.onlineState = false;
     this.needSync = true;
-    this.log.warn({ lockId: this.lockId, timeouts: this.consecutiveTimeouts }, "lock offline");
+    this.log.debug({ lockId: this.lockId, timeouts: this.consecutiveTimeouts }, "session offline");
     this.emit("offline");
   }
 

@@ -6,6 +6,7 @@ import type { CredentialType, Key } from "../access/model.js";
 import { diagnoseDoor, diagnoseKey, type DiagnosisLock, type Finding, type SettingsChangeRecord } from "../diagnosis/index.js";
 import { LockBridgeError } from "../shared/errors.js";
 import type { ProvisioningEngine } from "./engine.js";
+import { replacedBy } from "./replaced.js";
 
 const HISTORY_META = (keyId: string): string => `key.settingsHistory:${keyId}`;
 const HISTORY_MAX = 20;
@@ -29,8 +30,31 @@ function describeLink(engine: ProvisioningEngine, lockId: string): string | unde
   return link.type === "serial" ? `serial ${link.path} addr ${link.address}` : link.type === "tcp" ? `tcp ${link.host}:${link.port} addr ${link.address}` : `ble ${link.lockId}`;
 }
 
-function diagnosisLocks(engine: ProvisioningEngine): DiagnosisLock[] {
+/** Bus error counters by lockId (the lock links' stats), when the caller has them. */
+export type LinkErrorsOf = (lockId: string) => { timeouts: number; crcErrors: number; retries: number } | undefined;
+
+const RECENT_MS = 24 * 3600 * 1000;
+const RECENT_EVENTS = 2000;
+
+/** Tamper alarms and security alerts per lock in the last 24 h, from the outbox. */
+function recentAlarms(engine: ProvisioningEngine): Map<string, { tamper: boolean; security: string[] }> {
+  const out = new Map<string, { tamper: boolean; security: string[] }>();
+  const since = engine.now() - RECENT_MS;
+  const last = engine.store.outbox.lastSeq();
+  for (const { event } of engine.store.outbox.from(Math.max(0, last - RECENT_EVENTS + 1), RECENT_EVENTS)) {
+    if (typeof event.lockId !== "string" || Date.parse(String(event.at)) < since) continue;
+    if (event.type !== "lock.tamper" && event.type !== "lock.security_alert") continue;
+    const entry = out.get(event.lockId) ?? { tamper: false, security: [] };
+    if (event.type === "lock.tamper") entry.tamper = true;
+    else entry.security.push(typeof event.reason === "string" ? event.reason : "unspecified");
+    out.set(event.lockId, entry);
+  }
+  return out;
+}
+
+function diagnosisLocks(engine: ProvisioningEngine, linkErrors?: LinkErrorsOf): DiagnosisLock[] {
   const out: DiagnosisLock[] = [];
+  const alarms = recentAlarms(engine);
   for (const lock of engine.store.locks.list()) {
     const status = engine.lockStatus(lock.lockId);
     const fact = engine.lockFactOf(lock.lockId);
@@ -42,12 +66,17 @@ function diagnosisLocks(engine: ProvisioningEngine): DiagnosisLock[] {
       ...(status.clockDriftS !== null ? { clockDriftS: status.clockDriftS } : {}),
       slots,
       ...(link !== undefined ? { link } : {}),
+      ...(lock.battery !== null ? { battery: lock.battery } : {}),
+      ...(alarms.get(lock.lockId)?.tamper ? { recentTamper: true } : {}),
+      ...(alarms.get(lock.lockId)?.security.length ? { securityAlerts: [...new Set(alarms.get(lock.lockId)!.security)] } : {}),
+      ...(linkErrors?.(lock.lockId) ? { linkErrors: linkErrors(lock.lockId)! } : {}),
+      ...(lock.state === "replaced" ? { replaced: true, ...(replacedBy(engine.store, lock.lockId) ? { replacedBy: replacedBy(engine.store, lock.lockId)! } : {}) } : {}),
     });
   }
   return out;
 }
 
-export function diagnose(engine: ProvisioningEngine, target: { keyId: string } | { doorId: string }): Finding[] {
+export function diagnose(engine: ProvisioningEngine, target: { keyId: string } | { doorId: string }, linkErrors?: LinkErrorsOf): Finding[] {
   const site = engine.store.site.get();
   if (!site) throw new LockBridgeError("unknown_site", "no site configured");
   const doors = [...engine.doors().values()];
@@ -62,7 +91,7 @@ export function diagnose(engine: ProvisioningEngine, target: { keyId: string } |
     return diagnoseKey({
       site,
       doors,
-      locks: diagnosisLocks(engine),
+      locks: diagnosisLocks(engine, linkErrors),
       key: record as Key,
       lifecycle: engine.lifecycle(target.keyId),
       status,
@@ -80,5 +109,5 @@ export function diagnose(engine: ProvisioningEngine, target: { keyId: string } |
     const status = engine.keyStatus(keyId);
     return key && status ? [{ key: key as Key, status }] : [];
   });
-  return diagnoseDoor({ site, doors, locks: diagnosisLocks(engine), doorId: target.doorId, keys, nowMs });
+  return diagnoseDoor({ site, doors, locks: diagnosisLocks(engine, linkErrors), doorId: target.doorId, keys, nowMs });
 }

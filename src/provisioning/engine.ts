@@ -39,6 +39,8 @@ import { currentCredentials, syncKeyDesired, type DesiredContext } from "./desir
 import type { HubEvent } from "./lock-events.js";
 import { LockWorker, type LockHealthFacts } from "./lock-worker.js";
 import type { LockLinkPort } from "./ports.js";
+import { batteryLowDue, noteBatteryLow } from "./battery.js";
+import { markReplaced } from "./replaced.js";
 import { SlotIndex } from "./slot-index.js";
 import { StoreLockTables, toEventInput } from "./store-adapter.js";
 
@@ -49,6 +51,8 @@ export interface LockLinkHandle {
   onEventNotify(listener: (eventHead: number) => void): () => void;
   /** STATUS poll period (the profile's poll interval on serial; a safety net on TCP/BLE). */
   readonly pollIntervalMs: number;
+  /** After the link's first open attempt: why it cannot be opened, or undefined. */
+  linkFailure?(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -702,6 +706,9 @@ export class ProvisioningEngine {
     for (const k of ["online", "battery", "doorOpen", "clockDriftS"] as const) {
       if (facts[k] !== undefined && facts[k] !== last[k]) (changes as Record<string, unknown>)[k] = facts[k];
     }
+    if (facts.battery !== undefined && facts.battery !== null && batteryLowDue(this.store, lockId, facts.battery)) {
+      this.emit([{ type: "lock.battery_low", at: isoNow(this.clock.now()), lockId, battery: facts.battery, ...this.doorOf(lockId) }]);
+    }
     if (facts.lastSeen !== undefined && (last.lastSeen === undefined || facts.lastSeen - last.lastSeen >= LAST_SEEN_WRITE_MS || Object.keys(changes).length > 0)) {
       changes.lastSeen = facts.lastSeen;
     }
@@ -714,6 +721,7 @@ export class ProvisioningEngine {
       this.log.error({ lockId, err: errorMessage(e) }, "storing lock health failed");
     }
     if (facts.online !== undefined && facts.online !== before) {
+      this.log[facts.online ? "info" : "warn"]({ lockId, ...this.doorOf(lockId) }, facts.online ? "lock online" : "lock offline");
       this.emit([{ type: facts.online ? "lock.online" : "lock.offline", at: isoNow(this.clock.now()), lockId, ...this.doorOf(lockId) }]);
       for (const k of this.keysOnLock(lockId)) {
         this.status.keyChanged(k);
@@ -736,7 +744,8 @@ export class ProvisioningEngine {
 
   private onReplaced(lockId: string, seen: IdentInfo): void {
     this.store.transaction(() => {
-      this.store.locks.setState(lockId, "replaced");
+      markReplaced(this.store, lockId, seen.lockId);
+      this.online.set(lockId, false);
       this.forgetLock(lockId);
       this.emit([{ type: "lock.replaced", at: isoNow(this.clock.now()), lockId, newLockId: seen.lockId.toLowerCase(), model: seen.model, ...this.doorOf(lockId) }]);
     });
@@ -754,7 +763,7 @@ export class ProvisioningEngine {
   emit(events: readonly (HubEvent | HubEventInput)[]): void {
     if (events.length === 0) return;
     this.store.transaction(() => {
-      for (const e of events) this.events.emit(toEventInput(e as HubEvent));
+      for (const e of events) this.events.emit(toEventInput(noteBatteryLow(this.store, e as HubEvent)));
     });
   }
 

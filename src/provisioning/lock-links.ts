@@ -69,7 +69,7 @@ export function engineLockLinks(links: ClientLinks, options: { notifyPollMs?: nu
   return {
     async open(lock: LockRecord): Promise<LockLinkHandle> {
       const client = links.client({ lockId: lock.lockId, profileId: lock.profileId, link: lock.link });
-      return handleOf(client, () => links.remove(lock.lockId), options);
+      return { ...handleOf(client, () => links.remove(lock.lockId), options), linkFailure: () => links.linkFailure(lock.lockId) };
     },
   };
 }

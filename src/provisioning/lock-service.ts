@@ -19,6 +19,8 @@ import type { Logger } from "../shared/logger.js";
 import { CREDENTIAL_TYPES, LLP_KIND } from "../access/model.js";
 import type { ProvisioningEngine } from "./engine.js";
 import { classifyLockError } from "./lock-errors.js";
+import { checkAddressFree, undoCommission } from "./commission-checks.js";
+import { clearReplacedBy } from "./replaced.js";
 import { readRanges } from "./table-diff.js";
 
 export interface CommissionRequest {
@@ -45,14 +47,31 @@ export class LockService {
    */
   async commission(req: CommissionRequest): Promise<IdentInfo> {
     this.checkProfile(req.profileId);
+    checkAddressFree(this.store, req.lockId, req.link);
     const existing = this.store.locks.get(req.lockId);
     if (existing?.state === "commissioned") await this.engine.closeLock(req.lockId);
     this.store.locks.upsert({ lockId: req.lockId, profileId: req.profileId, link: req.link });
     this.engine.forgetLock(req.lockId);
     const record = this.store.locks.get(req.lockId)!;
+    // Any failure from here on leaves the lock as it was (a new one is not kept).
+    const undo = async () => {
+      undoCommission(this.store, req.lockId, existing);
+      this.engine.forgetLock(req.lockId);
+      if (existing?.state === "commissioned") await this.engine.openLock(existing).catch((err: unknown) => this.log.error({ lockId: req.lockId, err: errorMessage(err) }, "could not resume the lock"));
+    };
     // A fresh session for commissioning; the worker opens its own afterwards.
-    const handle = await this.engine.openLink(record);
+    let handle;
     try {
+      handle = await this.engine.openLink(record);
+    } catch (e) {
+      await undo();
+      throw toCommandError(e, req.lockId);
+    }
+    let failed = false;
+    try {
+      // A link that cannot be opened fails now, naming the cause, instead of timing out.
+      const failure = await handle.linkFailure?.();
+      if (failure !== undefined) throw new LockBridgeError("lock_offline", failure, "link");
       const ident = await handle.port.ident();
       if (ident.lockId.toLowerCase() !== req.lockId.toLowerCase()) {
         throw new LockBridgeError("lock_rejected", `the lock at this link reports lockId ${ident.lockId.toLowerCase()}, not ${req.lockId}`, "lockId");
@@ -77,15 +96,18 @@ export class LockService {
       this.engine.forgetLock(req.lockId);
       return ident;
     } catch (e) {
+      failed = true;
       throw toCommandError(e, req.lockId);
     } finally {
       await handle.close();
+      if (failed) await undo();
     }
   }
 
   /** Inside the command's transaction: in service. */
   finishCommission(lockId: string): void {
     this.store.locks.setState(lockId, "commissioned");
+    clearReplacedBy(this.store, lockId);
     this.engine.forgetLock(lockId);
     // Every slot row of the lock is unknown until verified (a recommissioned lock may hold anything).
     this.store.slots.resetApplied(lockId, "unknown");
@@ -138,6 +160,7 @@ export class LockService {
   finishDecommission(lockId: string): string[] {
     const keys = [...this.engine.keysOnLock(lockId)];
     this.store.locks.remove(lockId);
+    clearReplacedBy(this.store, lockId);
     this.engine.forgetLock(lockId);
     this.engine.index.dropLock(lockId);
     return keys;

@@ -5,7 +5,7 @@
  */
 import { randomInt } from "node:crypto";
 import type { CloudSync } from "../cloud/index.js";
-import { LockLinks } from "../lock/index.js";
+import { LockLinks, type LinkStats } from "../lock/index.js";
 import { loadProfiles } from "../profiles/index.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
@@ -39,6 +39,8 @@ export interface ProvisioningService {
   readonly engine: ProvisioningEngine | undefined;
   /** The lock links' transports with their byte counters (status.get, benchmarks). */
   transports(): TransportStatus[];
+  /** Per bus: transport state and error counters (local API, /metrics). */
+  linkStats(): LinkStats[];
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -54,6 +56,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       return engine;
     },
     transports: () => links?.transports() ?? [],
+    linkStats: () => links?.linkStats() ?? [],
     async start() {
       const store = deps.store();
       const cloud = deps.cloud();
@@ -84,7 +87,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
         keyIds: () => store.keys.ids({ includeRemoved: true }),
         lockIds: () => store.locks.list().map((l) => l.lockId),
       });
-      registerProvisioningHandlers(cloud.registry, { engine, keys, locks, firmware, diagnose: (t) => diagnose(e, t) });
+      registerProvisioningHandlers(cloud.registry, { engine, keys, locks, firmware, diagnose: (t) => diagnose(e, t, (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId)) });
       await engine.start();
       log.info({ locks: engine.lockIds().length, profiles: profiles.list().length }, "provisioning engine started");
     },
@@ -97,4 +100,10 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       links = undefined;
     },
   };
+}
+
+/** The error counters of the bus a lock hangs on (shared by every lock of that bus). */
+function busErrorsOf(stats: readonly LinkStats[], lockId: string): { timeouts: number; crcErrors: number; retries: number } | undefined {
+  const bus = stats.find((l) => l.locks.includes(lockId.toLowerCase()));
+  return bus ? { timeouts: bus.timeouts, crcErrors: bus.crcErrors, retries: bus.retries } : undefined;
 }

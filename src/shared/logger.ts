@@ -8,6 +8,7 @@
  * `code` only when it is a known error code and hides everything else (fail closed).
  */
 import { pino, type DestinationStream, type Level, type Logger } from "pino";
+import pinoPretty from "pino-pretty";
 import { CONTRACT_ERROR_CODES, INTERNAL_ERROR_CODES } from "./errors.js";
 
 export type { Logger } from "pino";
@@ -65,6 +66,8 @@ export interface LoggerOptions {
   destination?: DestinationStream | undefined;
   /** Bound to every line, e.g. {hubId}. */
   base?: Record<string, unknown> | undefined;
+  /** Readable coloured lines (pino-pretty) instead of JSON: for a person at a terminal. */
+  pretty?: boolean | undefined;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -76,6 +79,18 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ fd: 1, sync: true }),
+    options.destination ?? (options.pretty ? prettyStream() : pino.destination({ fd: 1, sync: true })),
   );
+}
+
+/** Same content as the JSON lines, secrets already censored; time of day only, no hub id (it is one hub). */
+function prettyStream(): DestinationStream {
+  return pinoPretty({ colorize: true, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,hubId", singleLine: true });
+}
+
+/** Logs for a person when stdout is a terminal, JSON for systemd's journal and pipes. */
+export function wantsPrettyLogs(stream: { isTTY?: boolean }, env: Readonly<Record<string, string | undefined>>): boolean {
+  if (env.LOCKBRIDGE_LOG_FORMAT === "json") return false;
+  if (env.LOCKBRIDGE_LOG_FORMAT === "pretty") return true;
+  return stream.isTTY === true && env.JOURNAL_STREAM === undefined;
 }

@@ -39,6 +39,8 @@ import { MIGRATIONS, type Migration } from "./schema.js";
 
 export { acquireDataDir, STORE_FILE, LOCK_FILE, PID_FILE, type DataDirLease } from "./datadir.js";
 export { backupStoreFile, type BackupResult } from "./backup.js";
+export { inspectDatabaseFile } from "./inspect.js";
+export { peekLocks, type PeekedLock } from "./peek.js";
 export { LOCKBRIDGE_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, type Migration } from "./schema.js";
 export type { CounterBlock } from "./repos/counters.js";
 export type { CredentialRecord, NewCredential } from "./repos/credentials.js";

@@ -119,8 +119,11 @@ export abstract class StreamTransport extends EventEmitter<TransportEvents> impl
       await this.connect(generation);
     } catch (e) {
       if (generation !== this.generation || this.stopped) return;
-      this.lastError = errorMessage(e);
-      this.log.warn({ target: this.target, err: this.lastError }, "open failed; retrying with backoff");
+      const message = errorMessage(e);
+      // Once per change: a port that stays missing is retried with backoff, not logged every time.
+      if (message !== this.lastError || this.state !== "reconnecting") this.log.warn({ target: this.target, err: message }, "open failed; retrying with backoff (logged again only when the cause changes)");
+      else this.log.debug({ target: this.target, err: message }, "open failed again");
+      this.lastError = message;
       await this.disconnect().catch(() => undefined);
       this.scheduleRetry();
       return;

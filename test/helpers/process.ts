@@ -40,6 +40,8 @@ function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv 
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith("LOCKBRIDGE_") && k !== "STATE_DIRECTORY") env[k] = v;
   }
+  // Hubs under test run side by side: each local API on a free port unless the test says otherwise.
+  env.LOCKBRIDGE_API_PORT = "0";
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }

@@ -28,7 +28,7 @@ function recorder() {
   return { calls, service };
 }
 
-const config = (name: string) => loadConfig({ env: { LOCKBRIDGE_DATA_DIR: join(tmp, name), LOCKBRIDGE_MQTT_EMBEDDED_PORT: "0" } });
+const config = (name: string) => loadConfig({ env: { LOCKBRIDGE_DATA_DIR: join(tmp, name), LOCKBRIDGE_MQTT_EMBEDDED_PORT: "0", LOCKBRIDGE_API_PORT: "0" } });
 
 describe("Hub lifecycle", () => {
   it("starts services in order and stops them in reverse", async () => {
@@ -62,7 +62,7 @@ describe("Hub lifecycle", () => {
       start: async () => void (seen = { schemaVersion: hub.store.schemaVersion(), brokerUrl: hub.brokerUrl }),
       stop: async () => undefined,
     });
-    expect(hub.services.map((s) => s.name)).toEqual(["security-preflight", "store", "embedded-broker", "provisioning", "cloud-sync", "probe"]);
+    expect(hub.services.map((s) => s.name)).toEqual(["security-preflight", "store", "embedded-broker", "provisioning", "cloud-sync", "local-api", "probe"]);
     await hub.start();
     expect(seen?.schemaVersion).toBeGreaterThan(0);
     expect(seen?.brokerUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
@@ -72,7 +72,7 @@ describe("Hub lifecycle", () => {
 
   it("runs no embedded broker when a broker URL is configured", () => {
     const hub = createHub(loadConfig({ env: { LOCKBRIDGE_DATA_DIR: join(tmp, "ext"), LOCKBRIDGE_MQTT_URL: "mqtt://broker.example:1883" } }), silent);
-    expect(hub.services.map((s) => s.name)).toEqual(["security-preflight", "store", "provisioning", "cloud-sync"]);
+    expect(hub.services.map((s) => s.name)).toEqual(["security-preflight", "store", "provisioning", "cloud-sync", "local-api"]);
     expect(hub.brokerUrl).toBe("mqtt://broker.example:1883");
   });
 });

@@ -107,6 +107,18 @@ describe("lockbridge run", () => {
     }
     const { exit } = await stopWithin(proc, "SIGTERM");
     expect(exit.code).toBe(EXIT.ok);
+    if (!existsSync(join(__dirname, "..", "..", "sim", "cli.ts"))) return;
+    // Readable in a log: JSON in a pipe, a short ready line, "lock online" once per lock,
+    // no connection-refused burst, and nothing alarming on a clean stop.
+    const lines = proc.stdout;
+    expect(lines.filter((l) => l.startsWith("{")).every((l) => l.length < 1024), "every JSON line under 1 KB").toBe(true);
+    const online = lines.map(parseLog).filter((r) => r?.msg === "lock online").map((r) => String(r!.lockId));
+    expect(online.length).toBe(16);
+    expect(new Set(online).size).toBe(16);
+    expect(lines.filter((l) => l.includes("ECONNREFUSED")).length).toBeLessThanOrEqual(4);
+    const stopAt = lines.findIndex((l) => parseLog(l)?.msg === "stopping hub");
+    const afterStop = lines.slice(stopAt).map(parseLog).filter((r) => r?.level === "warn" || r?.level === "error");
+    expect(afterStop.map((r) => r!.msg)).toEqual([]);
   });
 
   it("refuses a second hub on the same data dir (exit 1) and leaves the first one running", async () => {

@@ -129,6 +129,8 @@ class ProxyPeripheral extends EventEmitter implements BlePeripheral {
 }
 
 export class ProxyCentral extends EventEmitter implements BleCentral {
+  /** The last connect failure logged (a change is logged again; a repeat is not). */
+  private lastConnectError: string | undefined;
   private socket: Socket | undefined;
   private buffer = "";
   private readonly peripherals = new Map<string, ProxyPeripheral>();
@@ -210,7 +212,10 @@ export class ProxyCentral extends EventEmitter implements BleCentral {
         if (!up) {
           clearTimeout(timer);
           this.connected = undefined;
-          this.log.warn({ proxy: this.target, err: e.message }, "BLE unavailable: cannot reach the BLE proxy");
+          // Once per cause: every BLE lock asks for the proxy, and they ask again with backoff.
+          if (e.message !== this.lastConnectError) this.log.warn({ proxy: this.target, err: e.message }, "BLE unavailable: cannot reach the BLE proxy");
+          else this.log.debug({ proxy: this.target, err: e.message }, "BLE proxy still unreachable");
+          this.lastConnectError = e.message;
           reject(bleUnavailable(`BLE proxy ${this.target} unreachable: ${e.message}`));
         }
       });
@@ -223,6 +228,7 @@ export class ProxyCentral extends EventEmitter implements BleCentral {
         clearTimeout(this.retry);
         this.socket = socket;
         this.backoff.reset();
+        this.lastConnectError = undefined;
         this.log.info({ proxy: this.target }, "BLE proxy connected");
         if (this.scanning) this.send({ op: "scan" });
         resolve();

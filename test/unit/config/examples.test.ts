@@ -28,14 +28,14 @@ const analyzeMissing = analyze.error !== undefined || analyze.status !== 0;
 const skipNote = analyzeMissing ? " [SKIPPED: systemd-analyze not found on PATH]" : "";
 
 describe("systemd/lockbridge.service", () => {
-  it.skipIf(analyzeMissing)(`is rated at most 3.0 by systemd-analyze security${skipNote}`, () => {
+  it.skipIf(analyzeMissing)(`is rated at most 2.3 by systemd-analyze security${skipNote}`, () => {
     const result = spawnSync("systemd-analyze", ["security", "--offline=yes", join(systemdDir, "lockbridge.service")], {
       encoding: "utf8",
       env: { ...process.env, SYSTEMD_COLORS: "0" },
     });
     const match = /Overall exposure level for lockbridge\.service: (\d+\.\d+)/.exec(result.stdout);
     expect(match, result.stdout + result.stderr).not.toBeNull();
-    expect(Number(match![1])).toBeLessThanOrEqual(3.0);
+    expect(Number(match![1])).toBeLessThanOrEqual(2.3);
   });
 
   it.skipIf(analyzeMissing)(`passes systemd-analyze verify without warnings about its own keys${skipNote}`, () => {

@@ -1,10 +1,11 @@
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, redactConfig } from "../../../src/config/index.js";
 import { isLockBridgeError } from "../../../src/shared/errors.js";
+import { makeTlsMaterial } from "../../helpers/mosquitto.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lb-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,7 +26,9 @@ function errorOf(fn: () => unknown): ConfigError {
   throw new Error("expected a ConfigError");
 }
 
-const caFile = write("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+const tls = makeTlsMaterial(join(dir, "tls"));
+const caFile = write("ca.pem", readFileSync(tls.ca, "utf8"));
+write("garbage.pem", "this is not a certificate\n");
 
 describe("loadConfig defaults", () => {
   it("runs on defaults with no file and no env: embedded broker, hub id from host name, ./.data", () => {
@@ -72,7 +75,7 @@ describe("loadConfig file and env", () => {
   });
 
   it("lets environment overrides win over the file", () => {
-    const file = write("base.yaml", "hubId: from-file\ndataDir: /srv/file\nlog:\n  level: warn\nmqtt:\n  url: mqtt://file:1883\n  embedded:\n    port: 1999\nble:\n  enabled: true\n");
+    const file = write("base.yaml", "hubId: from-file\ndataDir: /srv/file\nlog:\n  level: warn\nmqtt:\n  url: mqtt://file:1883\nble:\n  enabled: true\n");
     const config = loadConfig({
       file,
       cwd: "/tmp",
@@ -81,7 +84,6 @@ describe("loadConfig file and env", () => {
         LOCKBRIDGE_DATA_DIR: "rel/state",
         LOCKBRIDGE_LOG_LEVEL: "debug",
         LOCKBRIDGE_MQTT_URL: "mqtt://env:1884",
-        LOCKBRIDGE_MQTT_EMBEDDED_PORT: "2000",
         LOCKBRIDGE_BLE_ENABLED: "false",
         LOCKBRIDGE_OUTBOX_MAX_EVENTS: "5000",
         LOCKBRIDGE_BLE_PROXY: "127.0.0.1:6053",
@@ -92,8 +94,9 @@ describe("loadConfig file and env", () => {
     expect(config.dataDir).toBe("/tmp/rel/state");
     expect(config.log.level).toBe("debug");
     expect(config.mqtt.url).toBe("mqtt://env:1884");
-    expect(config.mqtt.embedded.port).toBe(2000);
     expect(config.ble.enabled).toBe(false);
+    const embedded = loadConfig({ file: write("embedded.yaml", "mqtt:\n  embedded:\n    port: 1999\n"), env: { LOCKBRIDGE_MQTT_EMBEDDED_PORT: "2000" } });
+    expect(embedded.mqtt.embedded.port).toBe(2000);
     expect(config.outbox.maxEvents).toBe(5000);
   });
 
@@ -128,8 +131,12 @@ describe("config errors name the bad path and the expected form", () => {
   const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "pem", type: "spki" }).toString();
   const cases: { name: string; yaml?: string; env?: Record<string, string>; path: string; expected: RegExp }[] = [
     { name: "wrong type", yaml: "mqtt:\n  tls:\n    ca: 5\n", path: "mqtt.tls.ca", expected: /expected a file path string/ },
+    { name: "garbage CA file", yaml: "mqtt:\n  url: mqtts://b:8883\n  tls:\n    ca: garbage.pem\n", path: "mqtt.tls.ca", expected: /expected a PEM certificate file, .*garbage\.pem does not parse as one/ },
+    { name: "a certificate given as the key", yaml: "mqtt:\n  url: mqtts://b:8883\n  tls:\n    cert: ca.pem\n    key: ca.pem\n", path: "mqtt.tls.key", expected: /expected a PEM private key file/ },
+    { name: "embedded broker port beside a broker URL", yaml: "mqtt:\n  url: mqtt://b:1883\n  embedded:\n    port: 1884\n", path: "mqtt.embedded.port", expected: /only applies without mqtt\.url/ },
     { name: "missing TLS file", yaml: "mqtt:\n  url: mqtts://b:8883\n  tls:\n    ca: nowhere.pem\n", path: "mqtt.tls.ca", expected: /readable file, .*nowhere\.pem does not exist/ },
-    { name: "unknown top-level key", yaml: "hubid: x\n", path: "hubid", expected: /unknown key/ },
+    { name: "unknown top-level key", yaml: "hubid: x\n", path: "hubid", expected: /unknown key \(did you mean "hubId"\?\)/ },
+    { name: "misspelt nested key", yaml: "mqtt:\n  usernme: hub\n", path: "mqtt.usernme", expected: /unknown key \(did you mean "mqtt.username"\?\)/ },
     { name: "unknown nested key", yaml: "mqtt:\n  tls:\n    verify: false\n", path: "mqtt.tls.verify", expected: /unknown key/ },
     { name: "bad URL scheme", yaml: "mqtt:\n  url: http://broker\n", path: "mqtt.url", expected: /expected an mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\/ URL/ },
     { name: "not a URL", yaml: "mqtt:\n  url: broker:1883x\n", path: "mqtt.url", expected: /expected an mqtt/ },

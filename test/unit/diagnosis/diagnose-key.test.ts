@@ -290,3 +290,12 @@ describe("other findings", () => {
     expect(find(findings, "invalid_window", "room-101")?.fix).toContain("doors[1].departureTime");
   });
 });
+
+describe("fix texts", () => {
+  it("a lock with no free slot: the fix says plainly that ended stays free their slots", () => {
+    const key = makeKey("k-mem");
+    const { findings } = diagnose({ key, facts: [[ROOM, "k-mem:doorCode", { state: "failed", reason: "lock_memory_full" }]] });
+    const f = findings.find((x) => x.code === "lock_memory_full");
+    expect(f?.fix).toContain("(key.remove; keys whose stay has ended free their slots automatically)");
+  });
+});

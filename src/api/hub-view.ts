@@ -1,0 +1,25 @@
+/**
+ * What the local API reads from the running hub. The hub (src/hub.ts) builds one; tests can
+ * build one over a real store without the rest. Each getter answers undefined while its part
+ * is not running, so the API keeps answering (health names what is missing).
+ */
+import type { Config } from "../config/index.js";
+import type { CloudSync } from "../cloud/index.js";
+import type { LinkStats } from "../lock/index.js";
+import type { ProvisioningEngine } from "../provisioning/engine.js";
+import type { BackupResult, Store } from "../store/index.js";
+
+export interface HubView {
+  readonly config: Config;
+  readonly version: string;
+  /** Every service started and none stopping. */
+  ready(): boolean;
+  stopping(): boolean;
+  /** The open store; undefined while it is not open. */
+  store(): Store | undefined;
+  cloud(): CloudSync | undefined;
+  engine(): ProvisioningEngine | undefined;
+  linkStats(): LinkStats[];
+  /** A consistent online backup of the store to `file`. */
+  backup(file: string): Promise<BackupResult>;
+}

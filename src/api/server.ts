@@ -1,0 +1,324 @@
+/**
+ * The local API's HTTP server: routing, guard (auth.ts), JSON in and out, SSE.
+ *
+ *   GET  /health                      ready/degraded with named problems (200 ready, 503 not)
+ *   GET  /metrics                     Prometheus text
+ *   GET  /api/status                  the one-screen summary (`lockbridge status`)
+ *   GET  /api/locks[/:lockId]         locks grouped by bus / one lock
+ *   GET  /api/doors[/:doorId]         doors with their lock's state
+ *   GET  /api/keys[?search=&state=]   keys with states and reasons; /api/keys/:keyId
+ *   GET  /api/progress                provisioning progress
+ *   GET  /api/events                  SSE (Accept: text/event-stream; resumes from Last-Event-ID) or JSON (?since=seq)
+ *   POST /api/actions/{commission,decommission,replace,diagnose,backup}   token + JSON body
+ *
+ * Actions answer NDJSON when asked (Accept: application/x-ndjson): one {"step"} line per step
+ * as it happens, then {"response"}; otherwise one JSON response at the end.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { z } from "zod";
+import { errorMessage, isLockBridgeError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import { InstallerActions, type Step } from "./actions.js";
+import { guard, type GuardPolicy } from "./auth.js";
+import { EventFeed } from "./event-feed.js";
+import { health } from "./health.js";
+import type { HubView } from "./hub-view.js";
+import { createMetrics, oldestPendingAgeS, type HubMetrics } from "./metrics.js";
+import { doorViews, keyView, keyViews, locksByBus, lockView, progress } from "./read-models.js";
+import {
+  backupBodySchema,
+  commissionBodySchema,
+  decommissionBodySchema,
+  diagnoseBodySchema,
+  replaceBodySchema,
+  type ActionResponse,
+  type FeedEvent,
+  type HubStatusView,
+} from "./schemas.js";
+
+const MAX_BODY_BYTES = 64 * 1024;
+const SSE_KEEPALIVE_MS = 15_000;
+const MAX_SSE_CLIENTS = 32;
+
+export interface ApiServerOptions {
+  hub: HubView;
+  log: Logger;
+  policy: GuardPolicy;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class ApiServer {
+  readonly feed: EventFeed;
+  readonly metrics: HubMetrics;
+  private readonly actions: InstallerActions;
+  private server: Server | undefined;
+  private readonly sse = new Set<ServerResponse>();
+  private detachMetrics: (() => void)[] = [];
+
+  constructor(private readonly opts: ApiServerOptions) {
+    this.feed = new EventFeed(opts.hub, opts.log);
+    this.metrics = createMetrics(opts.hub);
+    this.actions = new InstallerActions(opts.hub, opts.log);
+  }
+
+  /** Listens; resolves with the bound URL. Rejects with the listen error (EADDRINUSE...). */
+  async listen(host: string, port: number): Promise<string> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 0; // SSE streams and long actions; idle sockets close via keepAliveTimeout
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host, port }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    const addr = server.address() as AddressInfo;
+    return `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  }
+
+  /** Starts the event tail and metrics feeds (once the cloud sync exists). */
+  attach(): void {
+    this.feed.start();
+    this.detachMetrics.push(this.feed.subscribe((e) => this.metrics.eventAppended(e)));
+    const cloud = this.opts.hub.cloud();
+    if (cloud) this.detachMetrics.push(cloud.onCommandAnswered((a) => this.metrics.commandAnswered(a)));
+  }
+
+  async close(): Promise<void> {
+    for (const d of this.detachMetrics) d();
+    this.detachMetrics = [];
+    this.feed.stop();
+    for (const res of this.sse) res.end();
+    this.sse.clear();
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? "/", "http://local");
+      const isAction = req.method === "POST";
+      if (req.method !== "GET" && req.method !== "POST" && req.method !== "HEAD") throw new HttpError(405, "method_not_allowed", `${req.method ?? "?"} is not served`);
+      const verdict = guard(req, this.opts.policy, isAction);
+      if (!verdict.ok) throw new HttpError(verdict.status, verdict.code, verdict.message);
+      if (isAction) return await this.action(url.pathname, req, res);
+      await this.read(url, req, res);
+    } catch (e) {
+      if (e instanceof HttpError) return sendJson(res, e.status, { error: { code: e.code, message: e.message } });
+      this.opts.log.error({ err: errorMessage(e), url: req.url?.slice(0, 200) }, "local API request failed");
+      if (!res.headersSent) sendJson(res, 500, { error: { code: "internal", message: errorMessage(e) } });
+      else res.end();
+    }
+  }
+
+  private async read(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { hub } = this.opts;
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    if (path === "/health") {
+      const h = health(hub);
+      return sendJson(res, h.ready ? 200 : 503, h);
+    }
+    if (path === "/metrics") {
+      const text = await this.metrics.registry.metrics();
+      res.writeHead(200, { "content-type": this.metrics.registry.contentType, "cache-control": "no-store" });
+      res.end(text);
+      return;
+    }
+    if (path === "/api/events") return this.events(url, req, res);
+    const store = hub.store();
+    if (!store) throw new HttpError(503, "store_unavailable", "the store is not open (the hub is starting, stopping, or lost its data dir)");
+    const engine = hub.engine();
+    const [, , resource, id, extra] = path.split("/");
+    if (extra !== undefined) throw notFound(path);
+    const oneId = id === undefined ? undefined : decodeURIComponent(id);
+    switch (resource) {
+      case "status":
+        return sendJson(res, 200, this.status());
+      case "progress":
+        return sendJson(res, 200, progress(store, engine));
+      case "locks": {
+        if (oneId === undefined) return sendJson(res, 200, { buses: locksByBus(store, engine, hub.linkStats()) });
+        const lock = store.locks.get(oneId.toLowerCase());
+        if (!lock) throw new HttpError(404, "unknown_lock", `no lock ${oneId.slice(0, 64)} on this hub`);
+        return sendJson(res, 200, lockView(store, engine, lock));
+      }
+      case "doors": {
+        const doors = doorViews(store, engine);
+        if (oneId === undefined) return sendJson(res, 200, { doors });
+        const door = doors.find((d) => d.doorId === oneId);
+        if (!door) throw new HttpError(404, "unknown_door", `no door ${oneId.slice(0, 64)} on this hub`);
+        return sendJson(res, 200, door);
+      }
+      case "keys": {
+        if (oneId === undefined) {
+          const search = url.searchParams.get("search") ?? undefined;
+          const state = url.searchParams.get("state") ?? undefined;
+          return sendJson(res, 200, { keys: keyViews(store, engine, { search: search?.slice(0, 200), state: state?.slice(0, 32) }) });
+        }
+        const key = keyView(store, engine, oneId);
+        if (!key) throw new HttpError(404, "unknown_key", `no key ${oneId.slice(0, 64)} on this hub`);
+        return sendJson(res, 200, key);
+      }
+      default:
+        throw notFound(path);
+    }
+  }
+
+  /** The one-screen summary. */
+  status(): HubStatusView {
+    const { hub } = this.opts;
+    const store = hub.store();
+    if (!store) throw new HttpError(503, "store_unavailable", "the store is not open");
+    const engine = hub.engine();
+    const depth = store.outbox.depth();
+    const cloud = hub.cloud();
+    return {
+      health: health(hub),
+      cloud: { connected: cloud?.connected ?? false, broker: hub.config.mqtt.url === undefined ? "embedded (127.0.0.1)" : redactUrl(hub.config.mqtt.url) },
+      outbox: { pending: depth.pending, total: depth.total, oldestPendingAgeS: oldestPendingAgeS(hub) },
+      progress: progress(store, engine),
+      buses: locksByBus(store, engine, hub.linkStats()),
+      keysNeedingAttention: keyViews(store, engine).filter((k) => k.state === "pending" || k.state === "failed").slice(0, 50),
+    };
+  }
+
+  private events(url: URL, req: IncomingMessage, res: ServerResponse): void {
+    const matches = eventFilter(url);
+    const accept = req.headers.accept ?? "";
+    if (!accept.includes("text/event-stream")) {
+      const since = Number(url.searchParams.get("since") ?? this.feed.newestSeq - 49);
+      if (!Number.isSafeInteger(since)) throw new HttpError(400, "invalid_query", "since: expected an event seq (integer)");
+      return sendJson(res, 200, { events: this.feed.since(since).filter(matches) });
+    }
+    if (this.sse.size >= MAX_SSE_CLIENTS) throw new HttpError(503, "too_many_streams", `at most ${MAX_SSE_CLIENTS} live event streams at once`);
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
+    res.write(": lockbridge events\n\n");
+    const send = (e: FeedEvent) => {
+      if (matches(e)) res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    };
+    const lastId = Number(req.headers["last-event-id"] ?? url.searchParams.get("since") ?? NaN);
+    if (Number.isSafeInteger(lastId)) for (const e of this.feed.since(lastId + 1)) send(e);
+    const unsubscribe = this.feed.subscribe(send);
+    const keepalive = setInterval(() => res.write(": keepalive\n\n"), SSE_KEEPALIVE_MS);
+    this.sse.add(res);
+    const done = () => {
+      clearInterval(keepalive);
+      unsubscribe();
+      this.sse.delete(res);
+    };
+    res.on("close", done);
+  }
+
+  private async action(pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const name = /^\/api\/actions\/([a-z]+)$/.exec(pathname)?.[1];
+    const body = await readJson(req);
+    const run = this.actionRunner(name, body, pathname);
+    const streaming = (req.headers.accept ?? "").includes("application/x-ndjson");
+    if (streaming) {
+      res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+      const response = await run((text) => res.write(`${JSON.stringify({ step: text })}\n`)).catch((e: unknown) => asRefusal(e));
+      res.end(`${JSON.stringify({ response })}\n`);
+      return;
+    }
+    const response = await run(() => undefined).catch((e: unknown) => asRefusal(e));
+    sendJson(res, 200, response);
+  }
+
+  private actionRunner(name: string | undefined, body: unknown, pathname: string): (step: Step) => Promise<ActionResponse> {
+    const a = this.actions;
+    switch (name) {
+      case "commission":
+        return parsed(commissionBodySchema, body, (b, step) => a.commission(b, step));
+      case "decommission":
+        return parsed(decommissionBodySchema, body, (b, step) => a.decommission(b, step));
+      case "replace":
+        return parsed(replaceBodySchema, body, (b, step) => a.replace(b, step));
+      case "diagnose":
+        return parsed(diagnoseBodySchema, body, (b) => a.diagnose(b));
+      case "backup":
+        return parsed(backupBodySchema, body, (b, step) => a.backup(b, step));
+      default:
+        throw notFound(pathname);
+    }
+  }
+}
+
+function parsed<S extends z.ZodType>(schema: S, body: unknown, fn: (b: z.output<S>, step: Step) => Promise<ActionResponse>): (step: Step) => Promise<ActionResponse> {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const path = issue.path.map(String).join(".");
+    throw new HttpError(400, "invalid_payload", `${path === "" ? "body" : path}: ${issue.message}`);
+  }
+  return (step) => fn(result.data, step);
+}
+
+function asRefusal(e: unknown): ActionResponse {
+  const code = isLockBridgeError(e) ? e.code : "internal";
+  return { id: null, cmd: null, ok: false, error: { code, message: errorMessage(e) } };
+}
+
+function eventFilter(url: URL): (e: FeedEvent) => boolean {
+  const type = url.searchParams.get("type");
+  const doorId = url.searchParams.get("doorId");
+  const keyId = url.searchParams.get("keyId");
+  const lockId = url.searchParams.get("lockId");
+  return (e) =>
+    (type === null || e.type === type || e.type.startsWith(`${type}.`)) &&
+    (doorId === null || e.doorId === doorId) &&
+    (keyId === null || e.keyId === keyId) &&
+    (lockId === null || e.lockId === lockId);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, "payload_too_large", `the body is over ${MAX_BODY_BYTES / 1024} KiB`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new HttpError(400, "invalid_payload", "the body is not JSON");
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+  res.end(text);
+}
+
+function notFound(path: string): HttpError {
+  return new HttpError(404, "not_found", `nothing at ${path.slice(0, 100)}`);
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return "(unparsable URL)";
+  }
+}
