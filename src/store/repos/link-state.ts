@@ -50,12 +50,14 @@ export class LinkStateRepo {
   }
 
   /**
-   * pending -> active. A new key starts new counter spaces on both sides: the hub counters
-   * restart (the session reserves a fresh block) and the accepted lock counter returns to 0.
+   * pending -> active. The lock starts its own counters afresh for the new key, so the accepted
+   * lock counter returns to 0; the hub's send counter never decreases (lock-link-protocol.md
+   * §9.3): when an interrupted pairing is recovered, the lock may already have accepted hub
+   * counters under the new key, and a reset would make it refuse everything as a replay.
    */
   confirmPendingLinkKey(lockId: string): void {
     this.q(
-      `UPDATE locks SET link_key = pending_link_key, pending_link_key = NULL, hub_counter_reserved = 0,
+      `UPDATE locks SET link_key = pending_link_key, pending_link_key = NULL,
          lock_counter_accepted = 0, updated_at = ? WHERE lock_id = ? AND pending_link_key IS NOT NULL`,
     ).run(this.ctx.clock.now(), lockId);
   }

@@ -127,15 +127,15 @@ export class LocksRepo {
   }
 
   /**
-   * Stores the link key set by PAIR (or clears it with null). A new key starts both sealing
-   * counters afresh: they only have to be unique per key (lock-link-protocol.md §4).
+   * Stores the link key set by PAIR (or clears it with null). The lock starts its counters
+   * afresh for a new key; the hub's send counter never decreases (lock-link-protocol.md §9.3).
    * Call it before sending PAIR, so the key the lock will hold is never lost to a crash.
    */
   setLinkKey(lockId: string, linkKey: Buffer | null): boolean {
     if (linkKey !== null && linkKey.length !== 16) throw new RangeError("a link key is 16 bytes");
     return (
       this.q(
-        `UPDATE locks SET link_key = ?, hub_counter_reserved = 0, lock_counter_accepted = 0, updated_at = ?
+        `UPDATE locks SET link_key = ?, lock_counter_accepted = 0, updated_at = ?
          WHERE lock_id = ?`,
       ).run(linkKey, this.ctx.clock.now(), lockId).changes > 0
     );

@@ -66,9 +66,9 @@ describe("locks and sealing counters", () => {
     store = openStore(file);
     expect(store.counters.hubCounterHighWater("L1")).toBe(32);
     expect(store.counters.reserveHubCounters("L1", 1)).toEqual({ first: 33, last: 33 });
-    // A new link key restarts the counters (unique per key).
+    // A new link key does not restart the hub's counter: it never decreases (LLP §9.3).
     store.locks.setLinkKey("L1", Buffer.alloc(16, 1));
-    expect(store.counters.reserveHubCounters("L1", 4)).toEqual({ first: 1, last: 4 });
+    expect(store.counters.reserveHubCounters("L1", 4)).toEqual({ first: 34, last: 37 });
     try {
       store.counters.reserveHubCounters("nope", 1);
       expect.unreachable();
