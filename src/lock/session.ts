@@ -82,6 +82,8 @@ interface Op {
   attempts: number;
   notBefore: number;
   triedPending: boolean;
+  /** Unsealed NAK NOT_AUTHENTICATED answers to this sealed request: hints, never proof (LLP §9.1). */
+  unsealedRefusals: number;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
@@ -222,6 +224,12 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
     // An offline lock gets one attempt per request: a dead lock costs the bus one timeout, not a retry series.
     const maxAttempts = this.onlineState === false ? 1 : this.timing.retries + 1;
     if (op.attempts >= maxAttempts) {
+      if (op.unsealedRefusals > 0) {
+        // Only unsealed refusals came back: the lock may have lost its key, or something else
+        // answers for it. The engine decides what that hint is worth (never a PAIR on its own).
+        this.finish(op, new LockBridgeError("lock_not_paired", `lock ${this.lockId} answered ${op.req.cmd} only with unsealed NOT_AUTHENTICATED (a hint, not proof: a factory reset, or an impostor on the link)`, undefined, { lockId: this.lockId, unsealedHint: true }));
+        return;
+      }
       this.finish(op, lockTimeout(this.lockId, op.req.cmd, op.attempts, this.onlineState === false));
       return;
     }
@@ -257,9 +265,24 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
       }
       body = opened.plain;
       lockCounter = opened.counter;
-    } else if (op.key && !(frame.cmd === Cmd.NAK && body[0] === NakCode.NOT_AUTHENTICATED)) {
-      // A sealed request gets a sealed answer; only NOT_AUTHENTICATED comes in the clear.
+    } else if (op.key) {
+      // A sealed request gets a sealed answer. An unsealed one proves nothing (LLP §9.1):
+      // anything on the link can forge it, so it never completes the request. An unsealed
+      // NAK NOT_AUTHENTICATED is a hint: ask again sealed, with the pending key if a PAIR
+      // was interrupted; the genuine lock's sealed answer, if one comes, still wins.
       this.stats.unsealedRejected++;
+      if (frame.cmd === Cmd.NAK && body[0] === NakCode.NOT_AUTHENTICATED) {
+        op.unsealedRefusals++;
+        if (this.keys.pending && op.key !== this.keys.pending && !op.triedPending) {
+          this.log.info({ lockId: this.lockId }, "lock refused the active key (unsealed hint); trying the pending link key");
+          this.markAnswered(op);
+          op.triedPending = true;
+          op.state = "queued";
+          op.attempts = 0;
+          void this.prepareHead(true);
+          return "answered";
+        }
+      }
       return "ignored";
     }
 
@@ -290,15 +313,6 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
       return "answered";
     }
     this.stats.naks++;
-    if (nak.code === NakCode.NOT_AUTHENTICATED && this.keys.pending && op.key !== this.keys.pending && !op.triedPending && !UNSEALED.has(op.req.cmd)) {
-      // A PAIR may have reached the lock before the hub could confirm it (crash): try the pending key.
-      this.log.info({ lockId: this.lockId }, "lock refused the active key; trying the pending link key");
-      op.triedPending = true;
-      op.state = "queued";
-      op.attempts = 0;
-      void this.prepareHead(true);
-      return "answered";
-    }
     if (nak.code === NakCode.NOT_AUTHENTICATED && !op.key && !UNSEALED.has(op.req.cmd)) {
       this.finish(op, new LockBridgeError("lock_not_paired", `lock ${this.lockId} requires sealing and the hub holds no link key`, undefined, { lockId: this.lockId }));
       return "answered";
@@ -312,7 +326,7 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
   private newOp(req: LlpRequest, internal: boolean, resolve: (v: unknown) => void, reject: (e: Error) => void): Op {
     return {
       req, internal, state: "queued", seq: 0, bytes: Buffer.alloc(0), timeoutMs: 0, key: null, counterFloor: 0,
-      attempts: 0, notBefore: 0, triedPending: false, resolve, reject,
+      attempts: 0, notBefore: 0, triedPending: false, unsealedRefusals: 0, resolve, reject,
     };
   }
 

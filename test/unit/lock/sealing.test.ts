@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Cmd, CredentialKind, decodeFrame, NakCode } from "../../../src/protocol/llp/index.js";
+import { Cmd, CredentialKind, decodeFrame, encodeFrame, NakCode } from "../../../src/protocol/llp/index.js";
 import { ManualClock } from "../../../src/shared/clock.js";
 import { isLockBridgeError } from "../../../src/shared/errors.js";
 import { MemoryLinkStateStore } from "../../../src/lock/link-state.js";
@@ -9,6 +9,9 @@ import { drive, hubRig, InProcessLink, outcome, simRoomProfile } from "../../hel
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 const LOCK_ID = "4c42000000000001";
 const put = (slot: number, code: string) => ({ kind: CredentialKind.DOOR_CODE, slot, validFrom: 0, validUntil: 0, secret: code });
+
+/** A lock-to-hub NAK in the clear, as anything on the link can send it. */
+const nakFrame = (addr: number, seq: number, code: number) => encodeFrame({ addr, fromLock: true, sec: false, seq, cmd: Cmd.NAK, body: Uint8Array.of(code) });
 
 function setup(opts: { store?: MemoryLinkStateStore; sealingRequired?: boolean; counterBlockSize?: number } = {}) {
   const clock = new ManualClock(T0);
@@ -142,14 +145,37 @@ describe("pairing and sealing", () => {
     expect(client.online).toBe(true);
   });
 
-  it("a NOT_AUTHENTICATED answer arrives unsealed and surfaces as lock_nak", async () => {
+  it("an unsealed NOT_AUTHENTICATED to a sealed request is a hint, not proof: lock_not_paired only after every attempt (LLP §9.1)", async () => {
     const { clock, client, lock, store } = setup({ sealingRequired: false });
     await drive(clock, client.pair());
     // The lock was factory-reset and paired by someone else: our key no longer verifies.
     lock.factoryReset();
     store.setActiveLinkKey(LOCK_ID, Buffer.alloc(16, 7));
     const fresh = await outcome(clock, client.session.reloadLinkState().then(() => client.status()));
-    expect(!fresh.ok && (fresh.error as { nak?: string }).nak).toBe("NOT_AUTHENTICATED");
-    expect(NakCode.NOT_AUTHENTICATED).toBe(3);
+    expect(!fresh.ok && isLockBridgeError(fresh.error, "lock_not_paired")).toBe(true);
+    expect(!fresh.ok && (fresh.error as { context?: { unsealedHint?: boolean } }).context?.unsealedHint).toBe(true);
+    expect(client.session.stats.unsealedRejected).toBeGreaterThan(0);
+  });
+
+  it("an impostor's forged unsealed NAK NOT_AUTHENTICATED does not beat the genuine lock's sealed answer", async () => {
+    const { clock, link, client, lock, store } = setup();
+    await drive(clock, client.pair());
+    const key = store.linkKeys(LOCK_ID).active!;
+    // Something else on the bus answers every sealed request first with a forged unsealed
+    // NAK NOT_AUTHENTICATED (same ADDR and SEQ); the genuine lock answers right after it.
+    let forged = 0;
+    link.tap = (req, answer) => {
+      if (!answer || req.cmd === Cmd.IDENT) return answer;
+      forged++;
+      return Buffer.concat([nakFrame(1, req.seq, NakCode.NOT_AUTHENTICATED), answer]);
+    };
+    await drive(clock, client.putCredential(put(2, "7351")));
+    await drive(clock, client.status());
+    expect(forged).toBeGreaterThanOrEqual(2);
+    expect(client.session.stats.unsealedRejected).toBeGreaterThanOrEqual(2);
+    expect(lock.slots(CredentialKind.DOOR_CODE)).toHaveLength(1);
+    // Nothing about the pairing changed on the forged frames.
+    expect(store.linkKeys(LOCK_ID).active?.equals(key)).toBe(true);
+    expect(lock.linkKey?.equals(key)).toBe(true);
   });
 });
