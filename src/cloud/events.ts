@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
   "lock.clock_drift",
   "lock.events_lost",
   "lock.replaced",
+  "lock.security_alert",
   "door.held_open",
   "key.at_risk",
   "credential.provisioned",

@@ -40,6 +40,7 @@ import type { HubEvent } from "./lock-events.js";
 import { LockWorker, type LockHealthFacts } from "./lock-worker.js";
 import type { LockLinkPort } from "./ports.js";
 import { batteryLowDue, noteBatteryLow } from "./battery.js";
+import { clearPairingLost, isPairingLost, markPairingLost } from "./pairing-lost.js";
 import { markReplaced } from "./replaced.js";
 import { SlotIndex } from "./slot-index.js";
 import { StoreLockTables, toEventInput } from "./store-adapter.js";
@@ -71,7 +72,8 @@ export interface StatusSink {
 export interface LockStatusPayload extends Omit<LockStatus, "slots"> {
   /** The engine always knows a slot total: from IDENT, else the profile. */
   slots: Record<CredentialType, { used: number; total: number }>;
-  state: LockRecord["state"];
+  /** pairing_lost: reported under LLP v1.1 §9.2, waiting for an installer or a sealed answer. */
+  state: LockRecord["state"] | "pairing_lost";
 }
 
 export interface EngineOptions {
@@ -515,7 +517,7 @@ export class ProvisioningEngine {
       doorOpen: lock.doorOpen,
       clockDriftS: lock.clockDriftS,
       slots,
-      state: lock.state,
+      state: lock.state === "commissioned" && isPairingLost(this.store, lockId) ? "pairing_lost" : lock.state,
     };
   }
 
@@ -596,6 +598,7 @@ export class ProvisioningEngine {
       clock: this.clock,
       log: this.log,
       ident: (lock.ident as IdentInfo | null) ?? null,
+      pairingLost: isPairingLost(this.store, lockId),
       doorId: () => this.store.doors.byLock(lockId)[0]?.doorId,
       pollIntervalMs: handle.pollIntervalMs,
       ...(this.options.verifyIntervalMs !== undefined ? { verifyIntervalMs: this.options.verifyIntervalMs } : {}),
@@ -609,6 +612,8 @@ export class ProvisioningEngine {
         health: (id, facts) => this.onHealth(id, facts),
         ident: (id, ident) => this.onIdent(id, ident),
         replaced: (id, seen) => this.onReplaced(id, seen),
+        pairingLost: (id) => this.onPairingLost(id, true),
+        pairingConfirmed: (id) => this.onPairingLost(id, false),
         emit: (events) => this.emit(events),
       },
     });
@@ -739,6 +744,16 @@ export class ProvisioningEngine {
     if (JSON.stringify(stored) === JSON.stringify(ident)) return;
     this.store.locks.setIdent(lockId, { ...ident });
     this.forgetLock(lockId);
+    this.status.lockChanged(lockId);
+  }
+
+  /** LLP v1.1 §9.2: reported once per loss (the alert's own rate limit), cleared by a sealed answer. */
+  private onPairingLost(lockId: string, lost: boolean): void {
+    this.store.transaction(() => {
+      if (!lost) return clearPairingLost(this.store, lockId);
+      markPairingLost(this.store, lockId, this.clock.now());
+      this.emit([{ type: "lock.security_alert", at: isoNow(this.clock.now()), lockId, reason: "pairing_lost", ...this.doorOf(lockId) }]);
+    });
     this.status.lockChanged(lockId);
   }
 

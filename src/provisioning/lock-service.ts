@@ -20,6 +20,7 @@ import { CREDENTIAL_TYPES, LLP_KIND } from "../access/model.js";
 import type { ProvisioningEngine } from "./engine.js";
 import { classifyLockError } from "./lock-errors.js";
 import { checkAddressFree, undoCommission } from "./commission-checks.js";
+import { clearPairingLost } from "./pairing-lost.js";
 import { clearReplacedBy } from "./replaced.js";
 import { readRanges } from "./table-diff.js";
 
@@ -108,6 +109,7 @@ export class LockService {
   finishCommission(lockId: string): void {
     this.store.locks.setState(lockId, "commissioned");
     clearReplacedBy(this.store, lockId);
+    clearPairingLost(this.store, lockId);
     this.engine.forgetLock(lockId);
     // Every slot row of the lock is unknown until verified (a recommissioned lock may hold anything).
     this.store.slots.resetApplied(lockId, "unknown");
@@ -161,6 +163,7 @@ export class LockService {
     const keys = [...this.engine.keysOnLock(lockId)];
     this.store.locks.remove(lockId);
     clearReplacedBy(this.store, lockId);
+    clearPairingLost(this.store, lockId);
     this.engine.forgetLock(lockId);
     this.engine.index.dropLock(lockId);
     return keys;

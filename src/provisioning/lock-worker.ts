@@ -6,12 +6,13 @@
  * per slot), so a crash, a lost ACK or a lock that changed behind the hub's back all end in
  * the same place. One request at a time per lock; between requests the loop takes the most
  * urgent thing first:
- *   remote unlock > identity/pairing check > event drain > STATUS/clock > revocations >
+ *   remote unlock > identity check > event drain > STATUS/clock > revocations >
  *   grants by arrival > verification (TABLE_DIGEST, READ_SLOTS on mismatch).
  *
  * Lock offline: work stays queued and the door statuses say lock_offline; the loop probes the
  * lock with backoff and resumes by itself. A replaced lock (IDENT shows another lockId) stops
- * the loop until an installer commissions the new lock.
+ * the loop until an installer commissions the new lock. A lock that seems to have lost its link
+ * key is reported (pairing_lost) and never re-paired here (LLP v1.1 §9.2).
  */
 import type { CredentialType } from "../access/model.js";
 import { CREDENTIAL_TYPES, LLP_KIND } from "../access/model.js";
@@ -55,6 +56,10 @@ export interface LockWorkerHooks {
   ident(lockId: string, ident: IdentInfo): void;
   /** IDENT answered with another lockId: the lock at this link was swapped. */
   replaced(lockId: string, seen: IdentInfo): void;
+  /** The lock seems to have lost its link key (only unsealed refusals come back): report it, never re-PAIR (LLP §9.2). */
+  pairingLost(lockId: string): void;
+  /** A sealed answer under the hub's key came back after pairingLost: the lock still has the key. */
+  pairingConfirmed(lockId: string): void;
   /** Events ready for the outbox that are not lock log events (lock.clock_drift, door.held_open...). */
   emit(events: HubEvent[]): void;
   /** The lock logged events; after they are committed (e.g. FIRMWARE_APPLIED for a job). */
@@ -80,6 +85,8 @@ export interface LockWorkerOptions {
   random?: () => number;
   backoff?: BackoffPolicy;
   clockPolicy?: ClockPolicy;
+  /** The store says pairing_lost (reported before a restart): a sealed answer still clears it. */
+  pairingLost?: boolean;
 }
 
 /** Verification that failed this many times in a row without progress backs off. */
@@ -96,6 +103,8 @@ export class LockWorker {
   private stopped = true;
   private unlockSeq = 0;
   private replaced = false;
+  /** Reported as pairing_lost and not yet confirmed by a sealed answer. */
+  private pairingLost = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
   private pollTimer: TimerHandle | undefined;
@@ -109,7 +118,6 @@ export class LockWorker {
   private readonly verifiedAt = new Map<CredentialType, number>();
   private readonly needs = {
     handshake: true,
-    pairing: false,
     events: true,
     status: true,
     replan: true,
@@ -120,6 +128,7 @@ export class LockWorker {
     this.o = options;
     this.lockId = options.lockId;
     this.ident = options.ident;
+    this.pairingLost = options.pairingLost ?? false;
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -164,7 +173,6 @@ export class LockWorker {
     return (
       this.queue.size === 0 &&
       !this.needs.handshake &&
-      !this.needs.pairing &&
       !this.needs.events &&
       !this.needs.replan &&
       this.needs.verify.size === 0
@@ -323,10 +331,6 @@ export class LockWorker {
       await this.execUnlock(top.payload);
       return true;
     }
-    if (this.needs.pairing) {
-      await this.pair();
-      return true;
-    }
     if (this.needs.handshake) {
       await this.handshake();
       return true;
@@ -368,7 +372,8 @@ export class LockWorker {
         this.needs.handshake = true;
         break;
       case "not_paired":
-        this.needs.pairing = true;
+        // Reported, never re-paired here; the backoff below grows while it lasts.
+        this.reportPairingLost();
         break;
       case "unreachable":
         this.needs.handshake = true;
@@ -414,29 +419,32 @@ export class LockWorker {
   }
 
   /**
-   * The lock refuses our sealing. A factory-reset lock (same lockId, no link key) accepts a
-   * fresh PAIR; its memory is gone, so every slot is re-verified. A lock that keeps another
-   * key refuses PAIR: that needs an installer (pairing button), so back off.
+   * The lock refuses our sealing, or something answers for it with unsealed refusals. The hub
+   * never re-PAIRs on its own (LLP v1.1 §9.2): PAIR would hand a fresh key in clear to
+   * whatever answers, and an impostor can make any lock look factory-reset. It reports the
+   * lock once and keeps asking sealed (with backoff); a sealed answer proves the lock still
+   * holds the key and clears the report, an installer's commissioning re-pairs it.
    */
-  private async pair(): Promise<void> {
-    await this.handshake();
-    if (this.replaced) return;
-    await this.o.link.pair();
-    this.o.log.warn({ lockId: this.lockId }, "lock had lost its link key (factory reset): re-paired, re-provisioning");
-    this.needs.pairing = false;
-    this.o.store.resetApplied(this.lockId, "unknown");
-    this.verifiedAt.clear();
-    this.lastClockSetMs = undefined;
+  private reportPairingLost(): void {
     this.needs.status = true;
-    this.needs.events = true;
-    this.needs.replan = true;
-    for (const k of CREDENTIAL_TYPES) this.needs.verify.add(k);
-    this.notifySlots(this.lockId, this.credentialIds(this.o.store.slots(this.lockId)));
+    if (this.pairingLost) return;
+    this.pairingLost = true;
+    this.o.log.warn({ lockId: this.lockId }, "lock seems to have lost its link key (only unsealed refusals): not re-paired on the hub's own; commission it again with the lock in pairing mode");
+    this.o.hooks.pairingLost(this.lockId);
+  }
+
+  /** A sealed STATUS answered under the hub's key: whatever the unsealed refusals said, the lock has it. */
+  private confirmPairing(): void {
+    if (!this.pairingLost) return;
+    this.pairingLost = false;
+    this.o.log.info({ lockId: this.lockId }, "lock answered sealed under its link key again: pairing confirmed");
+    this.o.hooks.pairingConfirmed(this.lockId);
   }
 
   private async pollStatus(): Promise<void> {
     const status = await this.o.link.status();
     this.needs.status = false;
+    this.confirmPairing();
     const now = this.o.clock.now();
     const doorOpen = (status.flags & StatusFlag.DOOR_OPEN) !== 0;
     this.setDoorOpen(doorOpen);

@@ -151,6 +151,8 @@ export interface Property {
   sim(doorId: string): SimLock;
   lockIdOf(doorId: string): string;
   buses: TcpBus[];
+  /** lock.commission for the door's lock, as the property's set-up sends it (an installer commissioning again). */
+  commission(doorId: string): Promise<Record<string, unknown>>;
   /** Sends a command through the real command layer. */
   send(cmd: string, params?: Record<string, unknown>): Promise<CommandResponse>;
   /** Sends and expects ok: returns the result (and warnings). */
@@ -294,6 +296,11 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
       if (!id) throw new Error(`no lock on ${doorId}`);
       return id;
     },
+    commission(doorId) {
+      const bus = busOf.get(doorId)!;
+      const profile = commons.includes(doorId) ? commonProfile.id : roomProfile.id;
+      return p.ok("lock.commission", { lockId: lockIds.get(doorId), profile, link: { type: "tcp", host: bus.host, port: bus.port, address: sims.get(doorId)!.address } });
+    },
     async send(cmd, params = {}) {
       const payload = { id: `c-${++seq}-${cmd}`, cmd, ts: new Date(clock.now()).toISOString(), ...params };
       return (await hub.dispatcher.dispatch(JSON.stringify(payload))).response;
@@ -355,11 +362,7 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
   for (const c of commons) await p.ok("door.upsert", { doorId: c, name: c, lockId: lockIds.get(c), kind: "common", linkedDoorIds: [], protectConfiguration: false });
   for (const r of rooms) await p.ok("door.upsert", { doorId: r, name: r, lockId: lockIds.get(r), kind: "room", linkedDoorIds: commons, protectConfiguration: false });
   if (spec.commission ?? true) {
-    for (const doorId of doorIds) {
-      const bus = busOf.get(doorId)!;
-      const profile = commons.includes(doorId) ? commonProfile.id : roomProfile.id;
-      await p.ok("lock.commission", { lockId: lockIds.get(doorId), profile, link: { type: "tcp", host: bus.host, port: bus.port, address: sims.get(doorId)!.address } });
-    }
+    for (const doorId of doorIds) await p.commission(doorId);
   }
   return p;
 }

@@ -48,6 +48,7 @@ describe("convergence", () => {
       // A stream of key changes with faults injected along the way.
       let next = 0;
       const faults = { offline: 0, flaky: 0, memoryLoss: 0, factoryReset: 0 };
+      const resetDoors = new Set<string>();
       for (let step = 0; step < 160; step++) {
         const r = rnd();
         const live = [...keys].filter(([, s]) => !s.removed).map(([k]) => k);
@@ -70,7 +71,8 @@ describe("convergence", () => {
           await p.ok("doorcode.regenerate", { keyId: pick(live) });
         } else {
           // A fault on a random lock.
-          const lock = p.sim(pick(p.doorIds));
+          const doorId = pick(p.doorIds);
+          const lock = p.sim(doorId);
           const f = rnd();
           if (f < 0.3) {
             lock.setOffline(!lock.faults.offline);
@@ -84,6 +86,7 @@ describe("convergence", () => {
           } else {
             lock.factoryReset();
             faults.factoryReset++;
+            resetDoors.add(doorId);
           }
         }
         if (step % 10 === 0) await new Promise((res) => setTimeout(res, 50));
@@ -95,6 +98,13 @@ describe("convergence", () => {
         p.sim(d).setFlaky({ drop: 0, corrupt: 0 });
       }
       const started = Date.now();
+      // A factory-reset lock is never re-paired by the hub on its own (LLP v1.1 §9.2): it is
+      // reported pairing_lost, and the installer commissions it again, as on site.
+      for (const d of resetDoors) {
+        const lockId = p.lockIdOf(d);
+        await p.waitFor(`${d} reported pairing_lost`, () => p.engine.lockStatus(lockId)?.state === "pairing_lost", 60_000);
+        await p.commission(d);
+      }
       await p.waitFor(
         "every lock to hold exactly the desired table",
         () => p.doorIds.every((d) => lockMatches(p, d, keys).ok) || undefined,

@@ -24,21 +24,32 @@ describe("drift repair", () => {
     });
   });
 
-  it("a factory-reset lock (same lockId, no link key) is re-paired and re-provisioned automatically", async () => {
+  it("a factory-reset lock is reported pairing_lost and never re-paired by the hub on its own (LLP v1.1 §9.2); commissioning it again restores it", async () => {
     await withProperty({ rooms: 1, commons: [], ...FAST_VERIFY }, async (p) => {
       await p.ok("keycards.upsert", { cards: [{ cardId: "c1", uid: "04a1b2c3d4e5f6", label: "1" }] });
       await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"], { keycard: { enabled: true, cardId: "c1" } }));
       const s = await p.waitForKey("k-1", (x) => x.state === "active");
       const lock = p.sim("room-101");
+      const lockId = p.lockIdOf("room-101");
       const keyBefore = lock.linkKey;
       lock.factoryReset();
       expect(lock.linkKey).toBeNull();
-      expect(lock.enterCode(codeOf(s)).granted).toBe(false);
-      await p.waitFor("re-paired and restored", () => lock.linkKey !== null && lock.enterCode(codeOf(s)).granted);
+      // The hub reports the lock instead of sending a PAIR with a key in clear to whatever answers.
+      const alert = await p.waitFor("lock.security_alert pairing_lost", () => p.events("lock.security_alert").find((e) => e.lockId === lockId));
+      expect(alert).toMatchObject({ reason: "pairing_lost", doorId: "room-101" });
+      expect(p.engine.lockStatus(lockId)?.state).toBe("pairing_lost");
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(lock.linkKey).toBeNull();
+      expect(p.events("lock.security_alert").filter((e) => e.lockId === lockId)).toHaveLength(1); // reported once
+      // The installer commissions it again (the reset lock has no key, so it takes PAIR).
+      await p.commission("room-101");
+      expect(lock.linkKey).not.toBeNull();
       expect(lock.linkKey?.equals(keyBefore!)).toBe(false); // a fresh link key
+      await p.waitFor("restored", () => lock.enterCode(codeOf(s)).granted);
       await p.waitFor("card restored", () => lock.table(CredentialKind.KEYCARD)!.used === 1);
       expect(lock.presentCard("04a1b2c3d4e5f6").granted).toBe(true);
       await p.waitForKey("k-1", (x) => x.state === "active");
+      expect(p.engine.lockStatus(lockId)?.state).toBe("commissioned");
     });
   });
 
