@@ -6,3 +6,4 @@ export * from "./commands.js";
 export * from "./seal.js";
 export * from "./digest.js";
 export * from "./message.js";
+export * from "./pair-kx.js";
