@@ -92,7 +92,15 @@ export function derivePairKx(ownPrivate: KeyObject, ctx: PairKxContext): PairKxS
   const ownPub = rawPublicKey(ownPrivate);
   const peer = ownPub.equals(Buffer.from(ctx.hubPub)) ? ctx.lockPub : ctx.hubPub;
   const publicKey = createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, peer]), format: "der", type: "spki" });
-  const shared = diffieHellman({ privateKey: ownPrivate, publicKey });
+  // A low-order point (all zeros, or one of the few small-subgroup points) gives an all-zero
+  // shared secret, which OpenSSL refuses with a bare Error: name the field instead, so the hub
+  // treats it as any other unconfirmed pairing and nothing else above has to know OpenSSL.
+  let shared: Buffer;
+  try {
+    shared = diffieHellman({ privateKey: ownPrivate, publicKey });
+  } catch {
+    throw new LockBridgeError("frame_invalid", "PAIR_KX public key is a low-order point: no key agreement possible");
+  }
   const info = Buffer.concat([Buffer.from("LLP1.1 pair", "ascii"), ctx.lockId, ctx.hubPub, ctx.lockPub]);
   const okm = Buffer.from(hkdfSync("sha256", shared, ctx.setupKey, info, LINK_KEY_LEN + 32));
   const linkKey = okm.subarray(0, LINK_KEY_LEN);
