@@ -10,7 +10,7 @@ import path from "node:path";
 import type { KeyObject } from "node:crypto";
 import { CloudClient } from "../../src/cloud/index.js";
 import { commission, startHub, startSim, type Child, type SimReady } from "./pi-processes.js";
-import { readProc, rssPeakSampler, socketBytesByPort, waitQuiet, type ProcSample } from "./pi-proc.js";
+import { readProc, rssPeakSampler, socketBytesByPort, waitQuiet, type ProcSample, type Settled } from "./pi-proc.js";
 import { snapshotPages } from "./pi-property.js";
 
 export interface RunSetup {
@@ -33,8 +33,8 @@ export interface ProvisioningRun {
   dataDir: string;
   serveMs: number;
   atServe: ProcSample;
-  empty: ProcSample;
-  commissioned: ProcSample;
+  empty: Settled;
+  commissioned: Settled;
   snapshot: {
     seconds: number;
     boundS: number;
@@ -43,11 +43,13 @@ export interface ProvisioningRun {
     writeBytes: number;
     payloadBytes: number;
     peakRssMb: number;
-    settled: ProcSample;
+    settled: Settled;
   };
 }
 
 const QUIET_TIMEOUT_MS = 900_000;
+/** Settling is reported, not required: past this the figures are taken as they are (noted). */
+const SETTLE_MS = 120_000;
 
 export async function provisioningRun(s: RunSetup, hubId: string, pinned: boolean): Promise<ProvisioningRun> {
   const dataDir = fs.mkdtempSync(path.join(s.dir, "data-"));
@@ -72,7 +74,7 @@ export async function provisioningRun(s: RunSetup, hubId: string, pinned: boolea
     const started = await startHub({ dataDir, mqttUrl: s.mqttUrl, hubId, commandPublicKey: s.commandPublicKey, pinned }, cloud);
     hub = started.hub;
     const pid = hub.pid;
-    const empty = await waitQuiet(pid, QUIET_TIMEOUT_MS);
+    const empty = await waitQuiet(pid, SETTLE_MS);
 
     await commission(ready, s.mqttUrl, hubId, s.signKeyFile);
     const lockCount = ready.doors.length;
@@ -81,7 +83,7 @@ export async function provisioningRun(s: RunSetup, hubId: string, pinned: boolea
       if (Date.now() > onlineDeadline) throw new Error(`only ${lockOnline.size} of ${lockCount} locks online`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    const commissioned = await waitQuiet(pid, QUIET_TIMEOUT_MS);
+    const commissioned = await waitQuiet(pid, SETTLE_MS);
 
     const siteId = ready.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
     const pages = snapshotPages(`pi-${hubId}`, siteId, ready.doors, s.keys);
@@ -104,7 +106,7 @@ export async function provisioningRun(s: RunSetup, hubId: string, pinned: boolea
     const seconds = (performance.now() - t0) / 1000;
     const p1 = readProc(pid);
     const wire1 = socketBytesByPort(ports);
-    const settled = await waitQuiet(pid, QUIET_TIMEOUT_MS);
+    const settled = await waitQuiet(pid, SETTLE_MS);
     const peakRssMb = Math.max(peak.stop(), settled.rssMb);
 
     let boundS = 0;
@@ -140,7 +142,7 @@ export async function provisioningRun(s: RunSetup, hubId: string, pinned: boolea
 }
 
 /** Guests at the doors: `count` wrong codes typed on room keypads; waits for the access events on evt. */
-export async function guestEvents(run: ProvisioningRun, count: number): Promise<{ events: number; writeBytes: number; eventBytes: number }> {
+export async function guestEvents(run: ProvisioningRun, count: number): Promise<{ events: number; writeBytes: number; eventBytes: number; settled: Settled }> {
   const seen: number[] = [];
   const off = run.cloud.onMessage((m) => {
     const p = (m.payload ?? {}) as { type?: unknown };
@@ -159,8 +161,8 @@ export async function guestEvents(run: ProvisioningRun, count: number): Promise<
       if (Date.now() > deadline) throw new Error(`only ${seen.length} of ${count} access events delivered`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const after = await waitQuiet(run.hub.pid, QUIET_TIMEOUT_MS);
-    return { events: seen.length, writeBytes: after.writeBytes - before.writeBytes, eventBytes: seen.reduce((a, b) => a + b, 0) / seen.length };
+    const after = await waitQuiet(run.hub.pid, SETTLE_MS);
+    return { events: seen.length, writeBytes: after.writeBytes - before.writeBytes, eventBytes: seen.reduce((a, b) => a + b, 0) / seen.length, settled: after };
   } finally {
     off();
   }
