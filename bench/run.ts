@@ -11,7 +11,9 @@
  * Measure the baseline in the same run, on the same machine, right next to the figure.
  *
  * Options: `npm run bench -- store cloud` runs only files whose name contains one of the words;
- * `--json FILE` also writes all results as JSON. Exit code 1 if any benchmark threw.
+ * `--json FILE` also writes all results as JSON. Any other `--name value` or bare `--flag` is
+ * handed to every benchmark's run(options) (e.g. `npm run bench -- pi --quick`, `--locks 20`).
+ * Exit code 1 if any benchmark threw.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -31,8 +33,11 @@ export interface BenchResult {
   note?: string;
 }
 
+/** `--name value` pairs and bare `--flag`s (value "true") from the command line. */
+export type BenchOptions = Readonly<Record<string, string>>;
+
 export interface BenchModule {
-  run(): Promise<BenchResult[]>;
+  run(options?: BenchOptions): Promise<BenchResult[]>;
 }
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -67,19 +72,24 @@ export function discover(dir: string, filters: string[]): string[] {
     .sort();
 }
 
-function parseArgs(argv: string[]): { filters: string[]; json?: string } {
+export function parseArgs(argv: string[]): { filters: string[]; json?: string; options: BenchOptions } {
   const filters: string[] = [];
+  const options: Record<string, string> = {};
   let json: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? "";
     if (a === "--json") json = argv[++i];
-    else filters.push(a);
+    else if (a.startsWith("--")) {
+      const next = argv[i + 1];
+      // A bare flag (--quick) is followed by nothing or by another --option.
+      options[a.slice(2)] = next === undefined || next.startsWith("--") ? "true" : (i++, next);
+    } else filters.push(a);
   }
-  return json === undefined ? { filters } : { filters, json };
+  return json === undefined ? { filters, options } : { filters, json, options };
 }
 
 async function main(): Promise<void> {
-  const { filters, json } = parseArgs(process.argv.slice(2));
+  const { filters, json, options } = parseArgs(process.argv.slice(2));
   const files = discover(BENCH_DIR, filters);
   if (files.length === 0) {
     console.log(`no benchmarks match ${filters.join(" ")}`);
@@ -95,7 +105,7 @@ async function main(): Promise<void> {
     try {
       const mod = (await import(pathToFileURL(path.join(BENCH_DIR, file)).href)) as Partial<BenchModule>;
       if (typeof mod.run !== "function") throw new Error(`${file} exports no run()`);
-      const results = await mod.run();
+      const results = await mod.run(options);
       for (const r of results) {
         console.log(formatResult(r));
         all.push({ ...r, file });
