@@ -1,0 +1,127 @@
+/**
+ * Fuzz: the command dispatcher against random and mutated contract payloads, signed with
+ * the cloud's key (so mutations reach the schemas and handlers) or not. Properties: every
+ * payload gets an answer (no crash, no hang), a refusal carries a contract error code and a
+ * message (naming the field when the payload parsed as an object), and a refused command
+ * changes nothing in the store (every table compared before/after).
+ */
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONTRACT_ERROR_CODES } from "../../src/shared/errors.js";
+import { cloudKeyPair, commandHarness, door, keyUpsert, nextId, signCommand, site, type CommandHarness } from "../helpers/cloud.js";
+import { dumpStore } from "./store-dump.js";
+import { FUZZ_TIMEOUT_MS, fuzzParams } from "./runs.js";
+
+const cloud = cloudKeyPair();
+let h: CommandHarness;
+let file: string;
+
+beforeAll(async () => {
+  h = commandHarness({ commandKey: cloud.publicKey });
+  file = h.store.path;
+  const setup = [site(), door("room-101"), door("room-102"), door("lobby", { kind: "common" }), keyUpsert("k-1", 1)];
+  for (const c of setup) {
+    const r = await h.send(signCommand({ id: nextId(), ts: new Date(h.clock.now()).toISOString(), ...c }, cloud.privateKey));
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+  }
+});
+afterAll(() => h.cleanup());
+
+const TEMPLATES: Record<string, unknown>[] = [
+  site(),
+  door("room-103"),
+  keyUpsert("k-2", 1),
+  keyUpsert("k-1", 2, { source: "pms", pms: { provider: "mews", reservationId: "R-1" } }),
+  { cmd: "key.checkin", keyId: "k-1", checkedIn: false },
+  { cmd: "key.remove", keyId: "k-1", version: 5 },
+  { cmd: "doorcode.regenerate", keyId: "k-1", assignment: "strict", code: "482916" },
+  { cmd: "keycards.upsert", cards: [{ cardId: "c-1", uid: "04a1b2c3d4", label: "1" }] },
+  { cmd: "keycards.remove", cardIds: ["c-1"] },
+  { cmd: "keycard.replace", keyId: "k-1", cardId: "c-1" },
+  { cmd: "door.unlock", doorId: "room-101", seconds: 5 },
+  { cmd: "sync.snapshot", snapshotId: "s-1", page: 1, pages: 2, doors: [door("room-104")], keys: [keyUpsert("k-3", 1)] },
+  { cmd: "events.resend", fromSeq: 0 },
+  { cmd: "status.get" },
+  { cmd: "diagnose", keyId: "k-1" },
+];
+
+const jsonValue = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.double(),
+  fc.string({ maxLength: 20 }),
+  fc.constant("x".repeat(300)),
+  fc.constant(-1),
+  fc.constant(1e300),
+  fc.array(fc.integer(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }),
+);
+
+type Mutation = { op: "delete" | "set"; path: number[]; value: unknown };
+const mutationArb: fc.Arbitrary<Mutation> = fc.record({
+  op: fc.constantFrom("delete" as const, "set" as const),
+  path: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+  value: jsonValue,
+});
+
+/** Applies a mutation at a path of (child index mod count) steps into the command. */
+function mutate(cmd: Record<string, unknown>, m: Mutation): void {
+  let node: unknown = cmd;
+  for (let depth = 0; depth < m.path.length; depth++) {
+    if (node === null || typeof node !== "object") return;
+    const obj = node as Record<string, unknown>;
+    const keys = Object.keys(obj);
+    if (keys.length === 0) return;
+    const k = keys[m.path[depth]! % keys.length]!;
+    if (depth === m.path.length - 1 || obj[k] === null || typeof obj[k] !== "object") {
+      if (m.op === "delete") delete obj[k];
+      else obj[k] = m.value;
+      return;
+    }
+    node = obj[k];
+  }
+}
+
+/** Tables a refusal may touch: the inbox keeps the answer of a command that was accepted and then failed in its handler. */
+const ANSWERS = ["inbox"];
+
+async function checkOne(payload: string, signedBefore: boolean): Promise<void> {
+  const before = dumpStore(file, ANSWERS);
+  const answersBefore = dumpStore(file);
+  const { response } = await h.sendRaw(payload);
+  expect(response).toBeDefined();
+  if (response.ok) return;
+  expect(CONTRACT_ERROR_CODES).toContain(response.error.code);
+  expect(response.error.message.length).toBeGreaterThan(0);
+  if (response.error.code === "invalid_payload" && signedBefore) {
+    // A parsed object with a bad field: the refusal names it (path) or quotes it in the message.
+    expect(response.error.path, response.error.message).toMatch(/^[A-Za-z]/);
+  }
+  expect(dumpStore(file, ANSWERS)).toBe(before);
+  // A payload refused before its handler ran is not stored at all (a flood must not grow the store).
+  if (response.error.code === "invalid_payload" || response.error.code === "unauthorized") expect(dumpStore(file)).toBe(answersBefore);
+}
+
+describe("fuzz: command dispatcher", () => {
+  it("mutated contract commands, signed after mutation: answered, refusals clear, nothing changed by a refusal", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...TEMPLATES), fc.array(mutationArb, { maxLength: 3 }), fc.boolean(), async (template, mutations, sign) => {
+        const cmd = structuredClone({ id: nextId(), ts: new Date(h.clock.now()).toISOString(), ...template });
+        for (const m of mutations) mutate(cmd, m);
+        const payload = sign ? signCommand(cmd, cloud.privateKey) : cmd;
+        await checkOne(JSON.stringify(payload), sign);
+      }),
+      { ...fuzzParams(400), timeout: 10_000 },
+    );
+  }, FUZZ_TIMEOUT_MS);
+
+  it("random bytes and random JSON: answered with a contract error, nothing changed", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 200 }), fc.json({ maxDepth: 3 }), fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString("latin1"))), async (payload) => {
+        await checkOne(payload, false);
+      }),
+      { ...fuzzParams(1_000), timeout: 10_000 },
+    );
+  }, FUZZ_TIMEOUT_MS);
+});
