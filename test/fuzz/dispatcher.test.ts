@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTRACT_ERROR_CODES } from "../../src/shared/errors.js";
 import { cloudKeyPair, commandHarness, door, keyUpsert, nextId, signCommand, site, type CommandHarness } from "../helpers/cloud.js";
 import { dumpStore } from "./store-dump.js";
+import { mutate, mutationArb } from "./mutate.js";
 import { FUZZ_TIMEOUT_MS, fuzzParams } from "./runs.js";
 
 const cloud = cloudKeyPair();
@@ -44,44 +45,6 @@ const TEMPLATES: Record<string, unknown>[] = [
   { cmd: "status.get" },
   { cmd: "diagnose", keyId: "k-1" },
 ];
-
-const jsonValue = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  fc.integer(),
-  fc.double(),
-  fc.string({ maxLength: 20 }),
-  fc.constant("x".repeat(300)),
-  fc.constant(-1),
-  fc.constant(1e300),
-  fc.array(fc.integer(), { maxLength: 3 }),
-  fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }),
-);
-
-type Mutation = { op: "delete" | "set"; path: number[]; value: unknown };
-const mutationArb: fc.Arbitrary<Mutation> = fc.record({
-  op: fc.constantFrom("delete" as const, "set" as const),
-  path: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
-  value: jsonValue,
-});
-
-/** Applies a mutation at a path of (child index mod count) steps into the command. */
-function mutate(cmd: Record<string, unknown>, m: Mutation): void {
-  let node: unknown = cmd;
-  for (let depth = 0; depth < m.path.length; depth++) {
-    if (node === null || typeof node !== "object") return;
-    const obj = node as Record<string, unknown>;
-    const keys = Object.keys(obj);
-    if (keys.length === 0) return;
-    const k = keys[m.path[depth]! % keys.length]!;
-    if (depth === m.path.length - 1 || obj[k] === null || typeof obj[k] !== "object") {
-      if (m.op === "delete") delete obj[k];
-      else obj[k] = m.value;
-      return;
-    }
-    node = obj[k];
-  }
-}
 
 /** Tables a refusal may touch: the inbox keeps the answer of a command that was accepted and then failed in its handler. */
 const ANSWERS = ["inbox"];
