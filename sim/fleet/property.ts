@@ -119,7 +119,7 @@ export function parseProperty(raw: unknown, source = "property"): Property {
   const issue = r.error.issues[0]!;
   // An unknown key is named by its own path (zod reports its parent's), as the hub's config does.
   const at = formatPath(issue.code === "unrecognized_keys" && issue.keys[0] !== undefined ? [...issue.path, issue.keys[0]] : issue.path);
-  throw new LockBridgeError("config_invalid", `${source}: ${at || "(top level)"}: ${issue.message}`, at, {
+  throw new LockBridgeError("config_invalid", `${source}: ${at || "(top level)"}: ${issue.message}`, at || source, {
     issues: r.error.issues.map((i) => `${formatPath(i.path) || "(top level)"}: ${i.message}`),
   });
 }

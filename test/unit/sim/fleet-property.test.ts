@@ -46,6 +46,8 @@ describe("property files", () => {
     };
     expect(e({ ...base, "timezg $#/Ud buses": null })).toMatchObject({ path: "timezg $#/Ud buses", message: 'p.yaml: timezg $#/Ud buses: Unrecognized key: "timezg $#/Ud buses"' });
     expect(e({ ...base, rooms: [{ ...base.rooms[0], colour: "red" }] })?.path).toBe("rooms[0].colour");
+    // A key with no name (seed 1136370441): the file is where.
+    expect(e({ ...base, "": 1 })).toMatchObject({ path: "p.yaml", message: 'p.yaml: (top level): Unrecognized key: ""' });
   });
 
   it("reports a file that is not YAML", async () => {
