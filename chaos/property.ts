@@ -7,6 +7,7 @@ export function chaosProperty(locks: number): string {
     doorId: `room-${i + 1}`,
     name: `Room ${i + 1}`,
     lockId: `4c43${(i + 1).toString(16).padStart(12, "0")}`,
+    profile: "rs485-mortise",
     link: { bus: `bus-${Math.floor(i / 200)}`, address: (i % 200) + 1 },
   }));
   return stringify({
@@ -15,6 +16,6 @@ export function chaosProperty(locks: number): string {
     buses: [...buses, { id: "lobby", type: "tcp", port: 0 }],
     control: { port: 0 },
     rooms,
-    commonDoors: [{ doorId: "lobby", name: "Lobby", lockId: "4c4400000000beef", link: { bus: "lobby", address: 1 }, linkedToAllRooms: true }],
+    commonDoors: [{ doorId: "lobby", name: "Lobby", lockId: "4c4400000000beef", profile: "common-door-controller", link: { bus: "lobby", address: 1 }, linkedToAllRooms: true }],
   });
 }

@@ -14,6 +14,8 @@ export interface GuestKey {
   live: boolean;
 }
 
+const MAX_LIVE_PER_ROOM = 3;
+
 const localDate = (d: Date) => new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Prague" }).format(d);
 
 export class HotelTraffic {
@@ -61,8 +63,12 @@ export class HotelTraffic {
   async step(): Promise<string> {
     const live = [...this.keys.values()].filter((k) => k.live);
     const r = this.random();
-    if (live.length < 3 || r < 0.35) {
-      const k: GuestKey = { keyId: `k-${++this.next}`, version: 1, doorId: this.pick(this.rooms), code: this.freshCode(), live: true };
+    // A hotel room has a guest or two at a time: at most MAX_LIVE_PER_ROOM live keys, far below a lock's slots.
+    const perRoom = new Map<string, number>();
+    for (const k of live) perRoom.set(k.doorId, (perRoom.get(k.doorId) ?? 0) + 1);
+    const freeRooms = this.rooms.filter((d) => (perRoom.get(d) ?? 0) < MAX_LIVE_PER_ROOM);
+    if (freeRooms.length > 0 && (live.length < 3 || r < 0.35)) {
+      const k: GuestKey = { keyId: `k-${++this.next}`, version: 1, doorId: this.pick(freeRooms), code: this.freshCode(), live: true };
       const res = await this.cloud.send(this.upsertBody(k, this.random() < 0.5));
       if (res?.ok) this.keys.set(k.keyId, k);
       return "key.upsert";
