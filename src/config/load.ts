@@ -131,7 +131,9 @@ function describeIssue(issue: z.core.$ZodIssue, fromEnv: ReadonlyMap<string, str
   const dotted = issue.path.map(String).join(".");
   if (issue.code === "unrecognized_keys") {
     const at = dotted === "" ? "" : `${dotted}.`;
-    return { path: `${at}${issue.keys.join(`, ${at}`)}`, message: `unknown key${issue.keys.length > 1 ? "s" : ""}` };
+    // A key with no name is shown quoted, so the path still says where.
+    const keys = issue.keys.map((k) => (k === "" ? '""' : k));
+    return { path: `${at}${keys.join(`, ${at}`)}`, message: `unknown key${issue.keys.length > 1 ? "s" : ""}` };
   }
   const envName = fromEnv.get(dotted);
   return { path: envName === undefined ? dotted || "(top level)" : `${dotted} (from ${envName})`, message: issue.message };

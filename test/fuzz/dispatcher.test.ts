@@ -62,8 +62,10 @@ async function checkOne(payload: string, signedBefore: boolean): Promise<void> {
     expect(response.error.path, response.error.message).toMatch(/^[A-Za-z]/);
   }
   expect(dumpStore(file, ANSWERS)).toBe(before);
-  // A payload refused before its handler ran is not stored at all (a flood must not grow the store).
-  if (response.error.code === "invalid_payload" || response.error.code === "unauthorized") expect(countRows(file, "inbox")).toBe(answersBefore);
+  // A payload refused for its signature is not stored at all (a flood must not grow the store).
+  // invalid_payload may come from a handler after acceptance (e.g. a keycard UID already on
+  // another card: long-run seed -1248523031), whose answer is kept for a resend by id.
+  if (response.error.code === "unauthorized") expect(countRows(file, "inbox")).toBe(answersBefore);
 }
 
 describe("fuzz: command dispatcher", () => {
