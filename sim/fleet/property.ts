@@ -121,9 +121,10 @@ function formatPath(path: readonly PropertyKey[]): string {
 export function parseProperty(raw: unknown, source = "property"): Property {
   const r = propertySchema.safeParse(raw);
   if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => `${formatPath(i.path) || "(top level)"}: ${plainMessage(i)}`);
-  const first = r.error.issues[0]!;
-  throw new LockBridgeError("config_invalid", `${source}: ${issues[0]!}`, formatPath(first.path), { issues });
+  // An unknown key is named by its own path (zod reports its parent's), as the hub's config does.
+  const where = (i: z.core.$ZodIssue) => formatPath(i.code === "unrecognized_keys" && i.keys[0] !== undefined ? [...i.path, i.keys[0]] : i.path);
+  const issues = r.error.issues.map((i) => `${where(i) || "(top level)"}: ${plainMessage(i)}`);
+  throw new LockBridgeError("config_invalid", `${source}: ${issues[0]!}`, where(r.error.issues[0]!) || source, { issues });
 }
 
 /** zod's wording ("Invalid input: expected number, received string") in a property author's words. */

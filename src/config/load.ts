@@ -150,10 +150,12 @@ function describeIssue(issue: z.core.$ZodIssue, fromEnv: ReadonlyMap<string, str
   const dotted = issue.path.map(String).join(".");
   if (issue.code === "unrecognized_keys") {
     const at = dotted === "" ? "" : `${dotted}.`;
+    // A key with no name is shown quoted, so the path still says where.
+    const keys = issue.keys.map((k) => (k === "" ? '""' : k));
     const known = knownKeys(configSchema, issue.path);
     const guesses = issue.keys.map((k) => didYouMean(k, known)).filter((g): g is string => g !== undefined);
     const hint = guesses.length > 0 ? ` (did you mean ${guesses.map((g) => `"${at}${g}"`).join(", ")}?)` : "";
-    return { path: `${at}${issue.keys.join(`, ${at}`)}`, message: `unknown key${issue.keys.length > 1 ? "s" : ""}${hint}` };
+    return { path: `${at}${keys.join(`, ${at}`)}`, message: `unknown key${issue.keys.length > 1 ? "s" : ""}${hint}` };
   }
   const envName = fromEnv.get(dotted);
   return { path: envName === undefined ? dotted || "(top level)" : `${dotted} (from ${envName})`, message: issue.message };

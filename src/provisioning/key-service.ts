@@ -32,8 +32,13 @@ export interface KeyServiceOptions {
 }
 
 export class KeyService implements KeyCommands {
-  /** Codes that may not be handed out (current anywhere, or revoked within the cooling-off). */
-  private cooling: Set<string> | undefined;
+  /**
+   * Codes that may not be handed out: current anywhere (null) or revoked at a time (ms).
+   * Cached because a snapshot allocates for thousands of keys; reloaded from the store when
+   * the earliest revocation's cooling-off ends, so the store (not a rolled-back change
+   * seen here) decides when a code is free again.
+   */
+  private cooling: { codes: Map<string, number | null>; reloadAtMs: number } | undefined;
 
   constructor(
     private readonly engine: ProvisioningEngine,
@@ -109,7 +114,7 @@ export class KeyService implements KeyCommands {
     const doorCode = { enabled: true, assignment: policy, ...(requested !== undefined ? { code: requested } : {}) };
     store.keys.upsert({ ...key, doorCode });
     store.credentials.assign({ keyId, kind: "doorCode", value: r.value.code, assignment: policy });
-    this.cooling?.add(r.value.code);
+    this.coolingChanged(r.value.code, old);
     this.engine.indexKeyCode(keyId);
     return this.finish(keyId, ctx, r.value.warnings.map((w) => w.message));
   }
@@ -166,7 +171,7 @@ export class KeyService implements KeyCommands {
     // Door code.
     const currentCode = store.credentials.currentOf(keyId, "doorCode");
     if (revoked || !key.doorCode.enabled) {
-      if (currentCode) store.credentials.revoke(currentCode.credentialId);
+      if (currentCode && store.credentials.revoke(currentCode.credentialId)) this.coolingChanged(undefined, currentCode.value);
       this.engine.setCodeUnavailable(keyId, null);
     } else if (site.credentialTypes.doorCode) {
       const r = allocateDoorCode({
@@ -179,11 +184,11 @@ export class KeyService implements KeyCommands {
       if (r.ok) {
         if (r.value.code !== currentCode?.value) {
           store.credentials.assign({ keyId, kind: "doorCode", value: r.value.code, assignment: key.doorCode.assignment });
-          this.cooling?.add(r.value.code);
+          this.coolingChanged(r.value.code, currentCode?.value);
         }
         warnings.push(...r.value.warnings.map((w) => w.message));
       } else {
-        if (currentCode) store.credentials.revoke(currentCode.credentialId);
+        if (currentCode && store.credentials.revoke(currentCode.credentialId)) this.coolingChanged(undefined, currentCode.value);
         warnings.push(r.error.message);
       }
     }
@@ -221,8 +226,9 @@ export class KeyService implements KeyCommands {
       siteLength,
       locks,
       usage: this.engine.codes.except(key.keyId),
-      revoked: [...this.coolingSet()].map((code) => ({ code, revokedAtMs: now })),
-      coolingOffMs: this.options.coolingOffMs ?? DEFAULT_COOLING_OFF_MS,
+      // A current code counts as revoked now: it stays out of reach for the whole window.
+      revoked: [...this.coolingCodes(now)].map(([code, at]) => ({ code, revokedAtMs: at ?? now })),
+      coolingOffMs: this.coolingOffMs(),
       nowMs: now,
       random: this.options.random,
     };
@@ -232,10 +238,30 @@ export class KeyService implements KeyCommands {
     return this.engine.now();
   }
 
-  private coolingSet(): Set<string> {
-    if (!this.cooling) {
-      this.cooling = this.store.credentials.unavailableDoorCodes(this.nowMs() - (this.options.coolingOffMs ?? DEFAULT_COOLING_OFF_MS));
+  private coolingOffMs(): number {
+    return this.options.coolingOffMs ?? DEFAULT_COOLING_OFF_MS;
+  }
+
+  /** The codes out of reach at `now`, from the store once the earliest cooling-off has ended. */
+  private coolingCodes(now: number): Map<string, number | null> {
+    if (!this.cooling || now >= this.cooling.reloadAtMs) {
+      const window = this.coolingOffMs();
+      const codes = this.store.credentials.unavailableDoorCodes(now - window);
+      let reloadAtMs = Number.POSITIVE_INFINITY;
+      for (const at of codes.values()) if (at !== null) reloadAtMs = Math.min(reloadAtMs, at + window);
+      this.cooling = { codes, reloadAtMs };
     }
-    return this.cooling;
+    return this.cooling.codes;
+  }
+
+  /** Keeps the cache in step with a code handed out (`current`) and one revoked (`revoked`). */
+  private coolingChanged(current: string | undefined, revoked: string | undefined): void {
+    if (!this.cooling) return;
+    const now = this.nowMs();
+    if (revoked !== undefined && revoked !== current) {
+      this.cooling.codes.set(revoked, now);
+      this.cooling.reloadAtMs = Math.min(this.cooling.reloadAtMs, now + this.coolingOffMs());
+    }
+    if (current !== undefined) this.cooling.codes.set(current, null);
   }
 }

@@ -108,14 +108,16 @@ export class CredentialsRepo {
   }
 
   /**
-   * Door codes that may not be handed out now: every current one, plus those revoked at or
-   * after `revokedSince` (the cooling-off start, ms). Per-lock uniqueness is the allocator's job.
+   * Door codes that may not be handed out now, with when each was revoked: every current
+   * one (revokedAt null), plus those revoked at or after `revokedSince` (the cooling-off
+   * start, ms; the latest revocation counts). Per-lock uniqueness is the allocator's job.
    */
-  unavailableDoorCodes(revokedSince: number): Set<string> {
+  unavailableDoorCodes(revokedSince: number): Map<string, number | null> {
     const rows = this.q(
-      "SELECT DISTINCT value FROM credentials WHERE kind = 'doorCode' AND (revoked_at IS NULL OR revoked_at >= ?)",
-    ).all(revokedSince) as { value: string }[];
-    return new Set(rows.map((r) => r.value));
+      `SELECT value, CASE WHEN SUM(revoked_at IS NULL) > 0 THEN NULL ELSE MAX(revoked_at) END AS revoked_at
+         FROM credentials WHERE kind = 'doorCode' AND (revoked_at IS NULL OR revoked_at >= ?) GROUP BY value`,
+    ).all(revokedSince) as { value: string; revoked_at: number | null }[];
+    return new Map(rows.map((r) => [r.value, r.revoked_at]));
   }
 
   /** The current credential holding `value` of `kind` (e.g. which key a keycard serves). */

@@ -138,6 +138,9 @@ describe("config errors name the bad path and the expected form", () => {
     { name: "unknown top-level key", yaml: "hubid: x\n", path: "hubid", expected: /unknown key \(did you mean "hubId"\?\)/ },
     { name: "misspelt nested key", yaml: "mqtt:\n  usernme: hub\n", path: "mqtt.usernme", expected: /unknown key \(did you mean "mqtt.username"\?\)/ },
     { name: "unknown nested key", yaml: "mqtt:\n  tls:\n    verify: false\n", path: "mqtt.tls.verify", expected: /unknown key/ },
+    // Fuzz regression (seed -1660476763): a key with no name still gets a path.
+    { name: "unnamed key", yaml: '"": 1\n', path: '""', expected: /unknown key/ },
+    { name: "unnamed nested key", yaml: 'mqtt:\n  "": 1\n', path: 'mqtt.""', expected: /unknown key/ },
     { name: "bad URL scheme", yaml: "mqtt:\n  url: http://broker\n", path: "mqtt.url", expected: /expected an mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\/ URL/ },
     { name: "not a URL", yaml: "mqtt:\n  url: broker:1883x\n", path: "mqtt.url", expected: /expected an mqtt/ },
     { name: "bad log level", yaml: "log:\n  level: loud\n", path: "log.level", expected: /expected one of fatal, error, warn, info, debug, trace, silent/ },

@@ -174,4 +174,28 @@ describe("key service", () => {
     // Nothing was ever on a lock here, so it is revoked at once.
     expect(engine.keyStatus("k-1")!.state).toBe("revoked");
   });
+
+  it("cooling-off ends while the hub keeps running: a code revoked longer ago than the period is offered again", () => {
+    const strict = (version: number) =>
+      makeKey("k-2", { version, doors: [makeEntry("room-102")], doorCode: { enabled: true, assignment: "strict", code: "482916" } });
+    upsert(makeKey("k-1", { doorCode: { enabled: true, assignment: "strict", code: "482916" } }));
+    store.transaction(() => keys.checkin("k-1", false, ctx()));
+    // Checked out a moment ago: the code is cooling off for everyone.
+    const early = upsert(strict(1));
+    expect(early.warnings.join(" ")).toMatch(/cooling/i);
+    expect(engine.keyStatus("k-2")!.doorCode).toEqual({ state: "unassigned", reason: "code_unavailable" });
+    // One day short of the 7-day period: still refused.
+    clock.advance(6 * 24 * 3_600_000);
+    upsert(strict(2));
+    expect(engine.keyStatus("k-2")!.doorCode).toEqual({ state: "unassigned", reason: "code_unavailable" });
+    // Past the period, same KeyService (no restart): offered again.
+    clock.advance(1 * 24 * 3_600_000 + 1_000);
+    const late = upsert(strict(3));
+    expect(late.warnings).toEqual([]);
+    expect(engine.keyStatus("k-2")!.doorCode).toMatchObject({ code: "482916" });
+    // Regenerated away from it: cooling off again at once, from this revocation.
+    store.transaction(() => keys.regenerateCode("k-2", "random", undefined, ctx()));
+    const again = upsert(makeKey("k-1", { version: 2, doorCode: { enabled: true, assignment: "strict", code: "482916" } }));
+    expect(again.warnings.join(" ")).toMatch(/cooling/i);
+  });
 });

@@ -35,6 +35,21 @@ describe("property files", () => {
     expect(error({ ...base, rooms: [{ ...base.rooms[0], lockId: "xyz" }] })).toMatch(/rooms\[0\]\.lockId: expected a lockId of 16 hex digits/);
   });
 
+  it("an unknown key is named by its own path, top level too (fuzz regression, seed 1306425408)", () => {
+    const e = (raw: unknown) => {
+      try {
+        parseProperty(raw, "p.yaml");
+      } catch (err) {
+        return err as { path?: string; message: string };
+      }
+      return undefined;
+    };
+    expect(e({ ...base, "timezg $#/Ud buses": null })).toMatchObject({ path: "timezg $#/Ud buses", message: 'p.yaml: timezg $#/Ud buses: unknown key "timezg $#/Ud buses"' });
+    expect(e({ ...base, rooms: [{ ...base.rooms[0], colour: "red" }] })?.path).toBe("rooms[0].colour");
+    // A key with no name (seed 1136370441): the file is where.
+    expect(e({ ...base, "": 1 })).toMatchObject({ path: "p.yaml", message: 'p.yaml: (top level): unknown key ""' });
+  });
+
   it("reports a file that is not YAML", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sim-prop-"));
     await writeFile(join(dir, "bad.yaml"), "rooms: [\n");

@@ -101,8 +101,9 @@ describe("site, doors, meta, snapshot pages", () => {
     expect(t.store.credentials.get(first.credentialId)?.revokedAt).toBe(t.clock.now());
     expect(t.store.credentials.currentOf("k-1", "doorCode")?.value).toBe("735104");
     const revokedAt = t.clock.now();
-    expect([...t.store.credentials.unavailableDoorCodes(revokedAt)].sort()).toEqual(["482916", "735104"]);
-    expect([...t.store.credentials.unavailableDoorCodes(revokedAt + 1)]).toEqual(["735104"]);
+    // With when each was revoked (null: current), so the cooling-off can end while the hub runs.
+    expect([...t.store.credentials.unavailableDoorCodes(revokedAt)].sort()).toEqual([["482916", revokedAt], ["735104", null]]);
+    expect([...t.store.credentials.unavailableDoorCodes(revokedAt + 1)]).toEqual([["735104", null]]);
 
     t.store.credentials.assign({ keyId: "k-1", kind: "keycard", value: "card-1" });
     try {

@@ -1,0 +1,118 @@
+/**
+ * `npm run chaos -- --minutes N --locks M --seed S`: Mosquitto, the simulator and the hub
+ * (compiled build) as separate processes, a signing cloud streaming hotel traffic, and
+ * faults at random: hub SIGKILL + restart and broker restart. Then the invariants
+ * (chaos/invariants.ts) and a report; exit 1 on any violation. What it does not inject yet
+ * is listed in docs/reliability.md.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { seededRandom } from "../src/shared/random.js";
+import { startMosquitto } from "../test/helpers/mosquitto.js";
+import { ChaosCloud } from "./cloud.js";
+import { checkInvariants, type Report } from "./invariants.js";
+import { logField, startLockbridge, runLockbridge, type Child } from "./procs.js";
+import { chaosProperty } from "./property.js";
+import { HotelTraffic } from "./traffic.js";
+
+export interface ChaosOptions {
+  minutes: number;
+  locks: number;
+  seed: number;
+  /** Mean seconds between faults. */
+  faultEverySec?: number;
+  log?: (line: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runChaos(opts: ChaosOptions): Promise<Report> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const random = seededRandom(opts.seed);
+  const dir = mkdtempSync(join(tmpdir(), "lockbridge-chaos-"));
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const signKeyFile = join(dir, "cloud-signing.pem");
+  writeFileSync(signKeyFile, privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
+  const propertyFile = join(dir, "property.yaml");
+  writeFileSync(propertyFile, chaosProperty(opts.locks));
+  const hubId = `chaos-${opts.seed}`;
+  const faults: Record<string, number> = {};
+  const hubOutput: string[] = [];
+  const children: Child[] = [];
+
+  const broker = await startMosquitto();
+  try {
+    const sim = startLockbridge(["sim", "run", propertyFile, "--ephemeral", "--state", join(dir, "sim-state.json")], {});
+    children.push(sim);
+    const ready = await sim.first((l) => (l.startsWith('{"ready"') ? (JSON.parse(l) as { controlPort: number }) : undefined), 60_000);
+    const hubEnv = {
+      LOCKBRIDGE_RUNTIME: "dist",
+      LOCKBRIDGE_DATA_DIR: join(dir, "hub"),
+      LOCKBRIDGE_HUB_ID: hubId,
+      LOCKBRIDGE_MQTT_URL: broker.url,
+      LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY: publicKey.export({ format: "pem", type: "spki" }).toString(),
+      LOCKBRIDGE_BLE_ENABLED: "false",
+      LOCKBRIDGE_LOG_LEVEL: "info",
+    };
+    let hub = startLockbridge(["run"], hubEnv, hubOutput);
+    children.push(hub);
+    await hub.first((l) => logField(l, "hub started", "msg"), 60_000);
+    const ctl = ["--control", String(ready.controlPort)];
+    const commissioned = await runLockbridge(["sim", "commission", ...ctl, "--mqtt", broker.url, "--hub-id", hubId, "--sign-key", signKeyFile]);
+    if (commissioned.code !== 0) throw new Error(`commissioning failed: ${commissioned.stderr}`);
+    log(`commissioned ${opts.locks} locks + lobby`);
+
+    const cloud = await ChaosCloud.connect(broker.url, hubId, privateKey);
+    const rooms = Array.from({ length: opts.locks }, (_, i) => `room-${i + 1}`);
+    const traffic = new HotelTraffic(cloud, rooms, random);
+    const startedAt = Date.now();
+    const endAt = startedAt + opts.minutes * 60_000;
+    let lastFaultAt = startedAt;
+
+    const senders = Array.from({ length: 3 }, async () => {
+      while (Date.now() < endAt) await traffic.step();
+    });
+    const faulter = (async () => {
+      const every = (opts.faultEverySec ?? 20) * 1000;
+      while (Date.now() < endAt - 5_000) {
+        await sleep(every / 2 + random() * every);
+        if (Date.now() >= endAt - 5_000) break;
+        if (random() < 0.65) {
+          await hub.kill("SIGKILL");
+          faults["hub SIGKILL+restart"] = (faults["hub SIGKILL+restart"] ?? 0) + 1;
+          await sleep(random() * 2_000);
+          hub = startLockbridge(["run"], hubEnv, hubOutput);
+          children.push(hub);
+          await hub.first((l) => logField(l, "hub started", "msg"), 60_000);
+        } else {
+          await broker.stop();
+          faults["broker restart"] = (faults["broker restart"] ?? 0) + 1;
+          await sleep(1_000 + random() * 4_000);
+          await broker.start();
+        }
+        lastFaultAt = Date.now();
+        log(`fault ${JSON.stringify(faults)}`);
+      }
+    })();
+    await Promise.all([...senders, faulter]);
+    log("traffic over; checking invariants");
+    const report = await checkInvariants({ cloud, traffic, hubOutput, controlArgs: ctl, lastFaultAt, startedAt, locks: opts.locks, faults, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, hubPid: hub.proc.pid });
+    await cloud.close();
+    return report;
+  } finally {
+    for (const c of children) await c.kill("SIGTERM").catch(() => undefined);
+    await broker.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { minutes: { type: "string", default: "2" }, locks: { type: "string", default: "10" }, seed: { type: "string", default: "1" }, "fault-every": { type: "string", default: "20" } } });
+  const report = await runChaos({ minutes: Number(values.minutes), locks: Number(values.locks), seed: Number(values.seed), faultEverySec: Number(values["fault-every"]) });
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.exitCode = report.violations.length === 0 ? 0 : 1;
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) void main();

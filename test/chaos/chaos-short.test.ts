@@ -1,0 +1,27 @@
+/**
+ * The short chaos run of CI (issue 10): two minutes, four rooms and the lobby, seed 42, with
+ * hub SIGKILLs and broker restarts every ~15 s. The long run is `npm run chaos` (docs/reliability.md).
+ */
+import { spawnSync } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { REPO } from "../../chaos/procs.js";
+import { runChaos } from "../../chaos/run.js";
+
+describe("chaos (short)", () => {
+  beforeAll(() => {
+    // The harness runs the compiled hub, as a user would.
+    const b = spawnSync("npm", ["run", "build"], { cwd: REPO, encoding: "utf8" });
+    expect(b.status, b.stderr).toBe(0);
+  }, 180_000);
+
+  it("2 minutes of hotel traffic with hub SIGKILLs and broker restarts: no invariant violated", async () => {
+    const lines: string[] = [];
+    const report = await runChaos({ minutes: 2, locks: 4, seed: 42, faultEverySec: 15, log: (l) => lines.push(l) });
+    expect(report.violations, JSON.stringify(report, null, 2)).toEqual([]);
+    // It did what it says: commands applied, events delivered, faults injected, doors tried.
+    expect(report.commands.applied).toBeGreaterThan(20);
+    expect(report.events.received).toBeGreaterThan(0);
+    expect((report.faults["hub SIGKILL+restart"] ?? 0) + (report.faults["broker restart"] ?? 0)).toBeGreaterThanOrEqual(3);
+    expect(report.doorChecks).toBeGreaterThan(0);
+  }, 600_000);
+});
