@@ -16,7 +16,7 @@ const FILES: Record<string, { file: string; type: string }> = {
 };
 
 export const CONSOLE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** Answers a console path; false when the path is not the console's. */
