@@ -32,6 +32,12 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
+    // The console runs in the browser: plain JS, no type information, browser globals.
+    files: ["src/api/console/**/*.js"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { parserOptions: { projectService: false, project: null }, globals: { document: "readonly", location: "readonly", history: "readonly", sessionStorage: "readonly", fetch: "readonly", TextDecoderStream: "readonly", URLSearchParams: "readonly" } },
+  },
+  {
     // The hub never depends on the simulator.
     files: ["src/**/*.ts"],
     rules: {

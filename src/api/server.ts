@@ -20,6 +20,7 @@ import type { z } from "zod";
 import { errorMessage, isLockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { InstallerActions, type Step } from "./actions.js";
+import { serveConsole } from "./console-route.js";
 import { guard, type GuardPolicy } from "./auth.js";
 import { EventFeed } from "./event-feed.js";
 import { health } from "./health.js";
@@ -115,6 +116,8 @@ export class ApiServer {
       const isAction = req.method === "POST";
       if (req.method !== "GET" && req.method !== "POST" && req.method !== "HEAD") throw new HttpError(405, "method_not_allowed", `${req.method ?? "?"} is not served`);
       const verdict = guard(req, this.opts.policy, isAction);
+      // The console's static files hold no data: served to the LAN without the token (the page asks for it), Host/Origin still checked.
+      if (!isAction && url.pathname.startsWith("/console") && (verdict.ok || verdict.code === "token_required") && serveConsole(url.pathname, res)) return;
       if (!verdict.ok) throw new HttpError(verdict.status, verdict.code, verdict.message);
       if (isAction) return await this.action(url.pathname, req, res);
       await this.read(url, req, res);
