@@ -101,6 +101,9 @@ export function locksByBus(store: Store, engine: ProvisioningEngine | undefined,
     }
     const ble = view.bus === "ble" ? bleStats.get(view.lockId) : undefined;
     if (ble) {
+      // BLE has one link per lock: the group's link is "open" only while every lock's is.
+      const state = ble.transport.state;
+      entry.link = entry.locks.length === 0 || entry.link === state ? state : "partly open";
       entry.errors.timeouts += ble.timeouts;
       entry.errors.crcErrors += ble.crcErrors;
       entry.errors.retries += ble.retries;

@@ -89,6 +89,8 @@ describe("installer console", () => {
     expect(await page.locator("tr[data-lock-id]").count()).toBe(16);
     expect(await page.locator("section.bus").count()).toBe(api.buses.length);
     for (const id of lockIds) expect(await page.locator(`tr[data-lock-id="${id}"] td.state`).textContent()).toMatch(/online|offline/);
+    // The BLE suites' group says its links are open (one link per lock), not "not open".
+    await expect.poll(async () => page.locator("section.bus h2, section.bus h3", { hasText: /^ble/ }).first().textContent(), { timeout: 30_000 }).toMatch(/^ble — link open/);
     // The token left the address bar once read.
     expect(page.url()).not.toContain(token);
     await page.screenshot({ path: join(shots, "property-desktop.png"), fullPage: true });
