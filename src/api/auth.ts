@@ -13,6 +13,7 @@ import type { IncomingMessage } from "node:http";
 import { isIP } from "node:net";
 import { dirname } from "node:path";
 import { LockBridgeError } from "../shared/errors.js";
+import { echo } from "../cloud/schemas.js";
 
 export const TOKEN_FILE = "installer-token";
 const MIN_TOKEN_CHARS = 32;
@@ -78,7 +79,7 @@ export function guard(req: IncomingMessage, policy: GuardPolicy, action: boolean
   if (host === undefined || host === "") return { ok: false, status: 421, code: "bad_host", message: "a Host header is required" };
   const hostname = hostOf(host);
   const allowed = isIP(hostname) !== 0 || hostname === "localhost" || policy.allowedHosts.some((h) => h.toLowerCase() === hostname);
-  if (!allowed) return { ok: false, status: 421, code: "bad_host", message: `the hub does not answer to the host name "${hostname.slice(0, 64)}" (add it to api.allowedHosts)` };
+  if (!allowed) return { ok: false, status: 421, code: "bad_host", message: `the hub does not answer to the host name "${echo(hostname)}" (add it to api.allowedHosts)` };
 
   const origin = req.headers.origin;
   if (origin !== undefined) {

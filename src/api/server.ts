@@ -37,6 +37,7 @@ import {
   type FeedEvent,
   type HubStatusView,
 } from "./schemas.js";
+import { echo } from "../cloud/schemas.js";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const SSE_KEEPALIVE_MS = 15_000;
@@ -157,14 +158,14 @@ export class ApiServer {
       case "locks": {
         if (oneId === undefined) return sendJson(res, 200, { buses: locksByBus(store, engine, hub.linkStats()) });
         const lock = store.locks.get(oneId.toLowerCase());
-        if (!lock) throw new HttpError(404, "unknown_lock", `no lock ${oneId.slice(0, 64)} on this hub`);
+        if (!lock) throw new HttpError(404, "unknown_lock", `no lock ${echo(oneId)} on this hub`);
         return sendJson(res, 200, lockView(store, engine, lock));
       }
       case "doors": {
         const doors = doorViews(store, engine);
         if (oneId === undefined) return sendJson(res, 200, { doors });
         const door = doors.find((d) => d.doorId === oneId);
-        if (!door) throw new HttpError(404, "unknown_door", `no door ${oneId.slice(0, 64)} on this hub`);
+        if (!door) throw new HttpError(404, "unknown_door", `no door ${echo(oneId)} on this hub`);
         return sendJson(res, 200, door);
       }
       case "keys": {
@@ -174,7 +175,7 @@ export class ApiServer {
           return sendJson(res, 200, { keys: keyViews(store, engine, { search: search?.slice(0, 200), state: state?.slice(0, 32) }) });
         }
         const key = keyView(store, engine, oneId);
-        if (!key) throw new HttpError(404, "unknown_key", `no key ${oneId.slice(0, 64)} on this hub`);
+        if (!key) throw new HttpError(404, "unknown_key", `no key ${echo(oneId)} on this hub`);
         return sendJson(res, 200, key);
       }
       default:

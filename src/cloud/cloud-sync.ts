@@ -30,6 +30,7 @@ import { isAllowedResponseTopic, topicsFor, type Topics } from "./topics.js";
 import { formatInstant } from "./instant.js";
 import { ResponseDelivery } from "./response-delivery.js";
 import { checkCloudSecurity } from "./startup-checks.js";
+import { echo } from "./schemas.js";
 
 export interface CloudSyncOptions {
   hubId: string;
@@ -319,8 +320,8 @@ export class CloudSync {
           .publish(responseTopic, payload, { qos: 1, priority: true, ...(correlationData !== undefined && { properties: { correlationData } }) })
           .catch((e: unknown) => this.log.warn({ err: errorMessage(e), id: response.id }, "response not published on the response topic"));
       } else {
-        // Only the first 64 characters: the topic is the sender's text.
-        this.log.warn({ id: response.id, responseTopic: responseTopic.slice(0, 64) }, `response topic refused: not a topic under "${this.options.topicPrefix}/" (answered on ${this.topics.res} only)`);
+        // Quoted bounded: the topic is the sender's text.
+        this.log.warn({ id: response.id, responseTopic: echo(responseTopic) }, `response topic refused: not a topic under "${this.options.topicPrefix}/" (answered on ${this.topics.res} only)`);
       }
     }
     this.republishStateIfChanged();
