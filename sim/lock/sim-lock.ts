@@ -1,3 +1,8 @@
+/**
+ * Over 400 lines: one simulated lock's whole command set over one state (tables, sealing,
+ * retry cache, event ring, firmware buffer); per-command behaviours in their own modules, as
+ * Z-Wave JS's mock nodes have, is the planned split.
+ */
 import { randomBytes } from "node:crypto";
 import {
   Capability, Cmd, commandName, CredentialKind, decodeFrame, decodeRequestBody, encodeEventNotify, encodeFrame,

@@ -19,6 +19,9 @@
  * - Incoming commands are held in mqtt.js's packet pump until onCommand() resolves, which
  *   is after the command's effect and response are committed: only then does mqtt.js send
  *   the PUBACK (see holdAck below). A hub that dies before receives the command again.
+ *
+ * Over 400 lines: the connect/reconnect/session state machine and the PUBACK hold-back share one
+ * client's state; to be split with the injected MQTT connector of issue 11.
  */
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from "mqtt";
 import type { Clock, TimerHandle } from "../shared/clock.js";

@@ -3,6 +3,9 @@
  * identical-bytes retries, timeouts and retry counts from the device profile, online and
  * offline tracking, one request in flight, sealing with persisted counters and replay
  * rejection. The wire is shared through a LinkBus; this class never touches a transport.
+ *
+ * Over 400 lines: one state machine (queue, attempt, answer, seal/open, pending-key recovery)
+ * whose steps share the op's state; split it only with a step-by-step test harness (issue 11).
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";

@@ -13,6 +13,9 @@
  * lock with backoff and resumes by itself. A replaced lock (IDENT shows another lockId) stops
  * the loop until an installer commissions the new lock. A lock that seems to have lost its link
  * key is reported (pairing_lost) and never re-paired here (LLP v1.1 §9.2).
+ *
+ * Over 400 lines: known debt. Issue 11 splits it into reconcile/worker/{loop,apply,verify,
+ * events,health,unlock}.ts with a step-by-step test; until then changes here stay small.
  */
 import type { CredentialType } from "../access/model.js";
 import { CREDENTIAL_TYPES, LLP_KIND } from "../access/model.js";
