@@ -53,6 +53,16 @@ export function describeLock(d: FleetDoor) {
   };
 }
 
+/**
+ * What the lock's label says (LLP v1.1 §8): its lockId and, on PAIR_KX models, the setup key
+ * as 8 groups of 4 hex digits the way it is printed (an installer types it into
+ * `lockbridge lock commission --setup-key`, spaces or not), plus the pairing it needs.
+ */
+export function lockLabel(d: FleetDoor): { lockId: string; pairing: "kx" | "plain"; setupKey: string | null } {
+  const key = d.lock.setupKey;
+  return { lockId: d.lock.lockId, pairing: key ? "kx" : "plain", setupKey: key ? key.match(/.{4}/g)!.join(" ") : null };
+}
+
 export function recentEvents(d: FleetDoor, n = 10) {
   return d.lock.events.all().slice(-n).map((e) => ({ ...e, name: EVENT_NAMES[e.type] ?? `0x${e.type.toString(16)}` }));
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { isLockBridgeError } from "../../src/shared/errors.js";
 import type { Fleet } from "../fleet/fleet.js";
-import { applyAction, describeLock, recentEvents } from "./actions.js";
+import { applyAction, describeLock, lockLabel, recentEvents } from "./actions.js";
 import { listenOn } from "../listen.js";
 import { refuseNonLocal } from "./local-only.js";
 
@@ -60,7 +60,7 @@ export async function startControlServer(fleet: Fleet, opts: { port?: number; ho
         }
         if (req.method === "GET" && parts.length === 2 && parts[0] === "locks") {
           const d = fleet.find(parts[1]!);
-          return send(res, 200, { ok: true, result: { ...describeLock(d), events: recentEvents(d) } });
+          return send(res, 200, { ok: true, result: { ...describeLock(d), label: lockLabel(d), events: recentEvents(d) } });
         }
         if (req.method === "POST" && parts.length === 3 && parts[0] === "locks") {
           const result = applyAction(fleet, parts[1]!, parts[2]!, await readBody(req));

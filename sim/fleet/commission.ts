@@ -81,7 +81,7 @@ export async function commissionIntoHub(ready: ReadyInfo, opts: CommissionOption
         log(`lock.commission ${d.doorId}: skipped (already paired)`);
         continue;
       }
-      await send("lock.commission", d.doorId, { lockId: d.lockId, profile: d.profile, link: d.link });
+      await send("lock.commission", d.doorId, { lockId: d.lockId, profile: d.profile, link: d.link, ...(d.setupKey ? { setupKey: d.setupKey } : {}) });
     }
     const ordered = [...ready.doors.filter((d) => d.kind === "common"), ...ready.doors.filter((d) => d.kind === "room")];
     for (const d of ordered) {

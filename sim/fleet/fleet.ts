@@ -37,7 +37,8 @@ export interface ReadyInfo {
   bleProxyPort: number | null;
   bleLocks: { lockId: string; doorId: string }[];
   controlPort: number | null;
-  doors: { doorId: string; name: string; kind: "room" | "common"; linkedDoorIds: string[]; lockId: string; profile: string; link: ContractLink }[];
+  /** setupKey: the label's setup key (PAIR_KX models), as the cloud knows it from the manufacturing record. */
+  doors: { doorId: string; name: string; kind: "room" | "common"; linkedDoorIds: string[]; lockId: string; profile: string; link: ContractLink; setupKey: string | null }[];
 }
 
 export interface FleetOptions {
@@ -162,7 +163,7 @@ export class Fleet {
       bleLocks: [...this.doors.values()].filter((d) => d.busId === null).map((d) => ({ lockId: d.lock.lockId, doorId: d.doorId })),
       controlPort,
       doors: [...this.doors.values()].map((d) => ({
-        doorId: d.doorId, name: d.name, kind: d.kind, linkedDoorIds: d.linkedDoorIds, lockId: d.lock.lockId, profile: d.profile, link: link(d),
+        doorId: d.doorId, name: d.name, kind: d.kind, linkedDoorIds: d.linkedDoorIds, lockId: d.lock.lockId, profile: d.profile, link: link(d), setupKey: d.lock.setupKey,
       })),
     };
   }

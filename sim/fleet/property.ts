@@ -23,6 +23,8 @@ export const lockKnobsSchema = z.strictObject({
   fwRestartAnswer: z.enum(["silent", "busy"]).optional(),
   unlockSeconds: z.number().int().min(1).max(30).optional(),
   pairingMode: z.boolean().optional(),
+  /** The setup key on the lock's label (PAIR_KX models); random at manufacture when absent. */
+  setupKey: z.string().regex(/^[0-9a-fA-F]{32}$/, { error: "expected 32 hex digits (the setup key on the lock's label)" }).optional(),
   firmware: z.string().min(1).max(64).optional(),
 });
 

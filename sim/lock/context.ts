@@ -38,6 +38,8 @@ export interface LockState {
   firmware: string;
   battery: number;
   linkKey: Buffer | null;
+  /** The setup key on the label (PAIR_KX models, LLP v1.1 §8); null for legacy models. */
+  setupKey: Buffer | null;
   /** Last counter accepted from the hub (§4). */
   hubCounter: number;
   /** Last counter the lock sent. */
@@ -62,6 +64,8 @@ export interface LockContext {
   readonly clock: LockClock;
   readonly events: EventRing;
   readonly state: LockState;
+  /** The request being handled came sealed under the lock's current key. */
+  readonly requestSealed: boolean;
   /** The table of a credential kind the lock has, or undefined (kind unknown or capability missing). */
   table(kind: number): CredentialTable | undefined;
   logEvent(e: { type: number; kind?: number; slot?: number; reason?: number }): LockEvent;

@@ -32,6 +32,11 @@ export interface SimLockOptions {
   clock?: Clock;
   /** Already paired with this link key (hex or bytes). */
   linkKey?: string | Uint8Array;
+  /**
+   * The setup key printed on the lock's label (LLP v1.1 §8), hex or bytes. A model that pairs
+   * with PAIR_KX (capability bit 7) gets a random one at manufacture when none is given.
+   */
+  setupKey?: string | Uint8Array;
   pairingMode?: boolean;
   /** How long the pairing button keeps the lock in pairing mode. Default 120 s. */
   pairingWindowMs?: number;
@@ -78,11 +83,11 @@ export interface LinkFaults {
   slowMs: number;
 }
 
-const UNSEALED_ALLOWED = new Set<LlpCommandName>(["IDENT", "PAIR"]);
+const UNSEALED_ALLOWED = new Set<LlpCommandName>(["IDENT", "PAIR", "PAIR_KX"]);
 
-function toKey(k: string | Uint8Array): Buffer {
+function toKey(k: string | Uint8Array, what = "a link key"): Buffer {
   const b = typeof k === "string" ? Buffer.from(k, "hex") : Buffer.from(k);
-  if (b.length !== 16) throw new RangeError("a link key is 16 bytes");
+  if (b.length !== 16) throw new RangeError(`${what} is 16 bytes`);
   return b;
 }
 
@@ -118,6 +123,8 @@ export class SimLock implements LockContext {
   private readonly eventListeners = new Set<(e: LockEvent) => void>();
   private readonly changeListeners = new Set<() => void>();
   private challenge: Buffer | null = null;
+  /** Whether the request being handled came sealed under the current key (PAIR_KX rotation). */
+  requestSealed = false;
 
   constructor(opts: SimLockOptions = {}) {
     this.base = opts.clock ?? systemClock;
@@ -142,6 +149,7 @@ export class SimLock implements LockContext {
       firmware: this.profile.firmware,
       battery: opts.battery ?? 100,
       linkKey: opts.linkKey ? toKey(opts.linkKey) : null,
+      setupKey: opts.setupKey ? toKey(opts.setupKey, "a setup key") : (this.profile.capabilities & Capability.PAIR_KX) !== 0 ? randomBytes(16) : null,
       hubCounter: 0,
       lockCounter: 0,
       pairingMode: false,
@@ -173,6 +181,10 @@ export class SimLock implements LockContext {
   }
   get linkKey(): Buffer | null {
     return this.state.linkKey;
+  }
+  /** The setup key on the label (PAIR_KX models), as an installer reads it: 32 hex digits. */
+  get setupKey(): string | null {
+    return this.state.setupKey ? this.state.setupKey.toString("hex") : null;
   }
   get battery(): number {
     return this.state.battery;
@@ -349,6 +361,7 @@ export class SimLock implements LockContext {
     const behavior = this.behaviors.get(name);
     if (!behavior) return answer({ nak: { code: NakCode.UNKNOWN_COMMAND } });
     this.executed.set(name, (this.executed.get(name) ?? 0) + 1);
+    this.requestSealed = sealKey !== null;
     const outcome = behavior.handle(req, this);
     this.changed();
     return answer(outcome);
@@ -498,6 +511,8 @@ export class SimLock implements LockContext {
   replace(newLockId?: string): void {
     const s = this.state;
     s.lockId = newLockId ? checkLockId(newLockId) : Buffer.concat([Buffer.from("4c42", "hex"), randomBytes(6)]);
+    // A new lock body comes with its own label.
+    if (s.setupKey) s.setupKey = randomBytes(16);
     this.factoryReset();
     s.firmware = this.profile.firmware;
     s.battery = 100;
@@ -550,6 +565,7 @@ export class SimLock implements LockContext {
       firmware: s.firmware,
       battery: s.battery,
       linkKey: s.linkKey ? s.linkKey.toString("hex") : null,
+      ...(s.setupKey ? { setupKey: s.setupKey.toString("hex") } : {}),
       hubCounter: s.hubCounter,
       lockCounter: s.lockCounter,
       pairingMode: s.pairingMode,
@@ -571,6 +587,8 @@ export class SimLock implements LockContext {
     s.firmware = st.firmware;
     s.battery = st.battery;
     s.linkKey = st.linkKey ? Buffer.from(st.linkKey, "hex") : null;
+    // A state file from before PAIR_KX keeps the key made at construction (a new label).
+    if (st.setupKey) s.setupKey = Buffer.from(st.setupKey, "hex");
     s.hubCounter = st.hubCounter;
     s.lockCounter = st.lockCounter;
     s.pairingMode = st.pairingMode;

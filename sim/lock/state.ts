@@ -42,6 +42,8 @@ export const simLockStateSchema = z.object({
   firmware: z.string(),
   battery: z.number().int().min(0).max(100),
   linkKey: hex(16).nullable(),
+  /** The label's setup key (PAIR_KX models); absent in state files from before LLP v1.1. */
+  setupKey: hex(16).optional(),
   hubCounter: u32,
   lockCounter: u32,
   pairingMode: z.boolean(),

@@ -25,7 +25,7 @@ export async function lockCommand(args: string[], out: Out = outOf(process.stdou
       const lockId = p.positionals[0];
       if (lockId === undefined) throw new CliUsageError(`lock commission: expected a LOCKID\n${USAGE}`);
       if (typeof values.profile !== "string") throw new CliUsageError("lock commission: --profile is required (a device-profile id, e.g. rs485-mortise)");
-      body = { lockId, profile: values.profile, link: linkOf(values, lockId), ...(typeof values["setup-key"] === "string" && { setupKey: values["setup-key"] }) };
+      body = { lockId, profile: values.profile, link: linkOf(values, lockId), ...(typeof values["setup-key"] === "string" && { setupKey: values["setup-key"].replace(/[\s-]/g, "") }) };
       path = "/api/actions/commission";
       break;
     }
@@ -42,7 +42,7 @@ export async function lockCommand(args: string[], out: Out = outOf(process.stdou
       values = p.values;
       const [oldLockId, newLockId] = p.positionals;
       if (oldLockId === undefined || newLockId === undefined) throw new CliUsageError(`lock replace: expected OLD_LOCKID NEW_LOCKID\n${USAGE}`);
-      body = { oldLockId, newLockId, ...(typeof values.profile === "string" && { profile: values.profile }), ...(typeof values["setup-key"] === "string" && { setupKey: values["setup-key"] }) };
+      body = { oldLockId, newLockId, ...(typeof values.profile === "string" && { profile: values.profile }), ...(typeof values["setup-key"] === "string" && { setupKey: values["setup-key"].replace(/[\s-]/g, "") }) };
       path = "/api/actions/replace";
       break;
     }

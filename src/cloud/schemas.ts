@@ -231,7 +231,13 @@ const p = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject({ ...env
 
 export const COMMAND_SCHEMAS = {
   "site.configure": p(siteShape.shape),
-  "lock.commission": p({ lockId: lockIdSchema, profile: bounded("a device-profile id", MAX_ID_LENGTH).min(1, { error: "expected a device-profile id" }), link: lockLink }),
+  "lock.commission": p({
+    lockId: lockIdSchema,
+    profile: bounded("a device-profile id", MAX_ID_LENGTH).min(1, { error: "expected a device-profile id" }),
+    link: lockLink,
+    // LLP v1.1 §8: the 16-byte setup key from the lock's label; required by the handler for profiles that pair with PAIR_KX.
+    setupKey: z.string({ error: "expected 32 hex digits from the lock's label" }).regex(/^[0-9a-fA-F]{32}$/, { error: "expected 32 hex digits from the lock's label" }).optional(),
+  }),
   "lock.decommission": p({ lockId: lockIdSchema, wipe: bool.default(false) }),
   "door.upsert": p(doorShape.shape),
   "door.remove": p({ doorId: doorIdSchema }),

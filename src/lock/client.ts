@@ -6,7 +6,7 @@
 import { randomBytes as cryptoRandomBytes, createHash } from "node:crypto";
 import type { Logger } from "pino";
 import {
-  MAX_FW_CHUNK,
+  confirmMatches, derivePairKx, freshKxKeyPair, MAX_FW_CHUNK, SETUP_KEY_LEN,
   type CredentialKind, type IdentInfo, type LockEvent, type SlotInfo, type StatusInfo, type TableDigestInfo,
 } from "../protocol/llp/index.js";
 import { compareIdentity, type IdentityDifference } from "../profiles/identity.js";
@@ -73,8 +73,17 @@ export class LockClient {
     return this.session.online;
   }
 
+  /** IDENT, sealed once the hub holds the lock's key (LLP v1.1 §9.1). */
   ident(): Promise<IdentInfo> {
     return this.session.request({ cmd: "IDENT" });
+  }
+
+  /**
+   * IDENT sent unsealed whatever keys are held: who answers at this link, as a hint only (a
+   * lock that lost its key, a swapped lock, or an impostor all answer it alike).
+   */
+  identHint(): Promise<IdentInfo> {
+    return this.session.request({ cmd: "IDENT" }, { unsealed: true });
   }
 
   /** IDENT compared with the profile and the commissioned lockId (a replaced lock shows another lockId). */
@@ -218,4 +227,40 @@ export class LockClient {
     this.session.adoptLinkKey(key);
     this.log.info({ lockId: this.lockId }, "paired: link key stored");
   }
+
+  /**
+   * PAIR_KX (LLP v1.1 §8): an X25519 agreement bound to the setup key on the lock's label.
+   * The new key is used only after the lock's confirm proves it knows the setup key; a wrong
+   * confirm rejects with lock_pairing_unconfirmed and the hub keeps the key it had (the other
+   * end may be an impostor while the genuine lock still holds it). The private key lives only
+   * for this call. Sent unsealed: the lock takes it when it has no key or is in pairing mode.
+   */
+  async pairKx(setupKey: Uint8Array): Promise<void> {
+    if (setupKey.length !== SETUP_KEY_LEN) throw new LockBridgeError("invalid_payload", `a setup key is ${SETUP_KEY_LEN} bytes, got ${setupKey.length}`, "setupKey");
+    const own = freshKxKeyPair();
+    const ack = await this.session.request({ cmd: "PAIR_KX", hubPub: own.publicKey });
+    let derived;
+    try {
+      derived = derivePairKx(own.privateKey, { lockId: Buffer.from(this.lockId, "hex"), setupKey, hubPub: own.publicKey, lockPub: ack.lockPub });
+    } catch (e) {
+      throw unconfirmed(this.lockId, e instanceof Error ? e.message : String(e));
+    }
+    if (!confirmMatches(derived.confirm, ack.confirm)) {
+      throw unconfirmed(this.lockId, "its confirm does not prove the setup key");
+    }
+    // Durable before first use: pending, then confirmed (the lock already holds it).
+    await this.store.savePendingLinkKey(this.lockId, derived.linkKey);
+    await this.store.confirmPendingLinkKey(this.lockId);
+    this.session.adoptLinkKey(derived.linkKey);
+    this.log.info({ lockId: this.lockId }, "paired with PAIR_KX: setup key proven, link key stored");
+  }
+}
+
+function unconfirmed(lockId: string, why: string): LockBridgeError {
+  return new LockBridgeError(
+    "lock_pairing_unconfirmed",
+    `PAIR_KX with lock ${lockId} not confirmed: ${why} (a wrong setup key, or something else answers at this link); nothing was sent under the new key`,
+    undefined,
+    { lockId },
+  );
 }

@@ -52,6 +52,12 @@ export interface LockSessionEvents {
   eventNotify: [eventHead: number];
   /** Every IDENT answer, including the SEQ 0 handshake's. */
   ident: [info: IdentInfo];
+  /**
+   * Something on the link spoke where the lock must seal (LLP v1.1 §9.4): an unsealed frame
+   * answering a sealed request, or a lock counter not above the last accepted. Hints for the
+   * alert counters above; the session has already dropped the frame.
+   */
+  suspicious: [kind: "unsealed" | "replay"];
 }
 
 export interface SessionStats {
@@ -87,12 +93,25 @@ interface Op {
   triedPending: boolean;
   /** Unsealed NAK NOT_AUTHENTICATED answers to this sealed request: hints, never proof (LLP §9.1). */
   unsealedRefusals: number;
+  /** Sent unsealed whatever keys the hub holds (an IDENT asked as a hint). */
+  forceUnsealed: boolean;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
 
-/** Never sealed (§3: every command except IDENT and PAIR must be sealed). */
-const UNSEALED: ReadonlySet<LlpCommandName> = new Set<LlpCommandName>(["IDENT", "PAIR"]);
+/**
+ * Never sealed: PAIR and PAIR_KX carry their own proof (or none, for PAIR). IDENT goes unsealed
+ * only while the hub holds no key for the lock (LLP v1.1 §9.1: once paired, IDENT is sealed).
+ */
+const UNSEALED: ReadonlySet<LlpCommandName> = new Set<LlpCommandName>(["PAIR", "PAIR_KX"]);
+
+export interface RequestOptions {
+  /**
+   * Send it unsealed even though a key is held: an IDENT asked as a hint (who answers at this
+   * link?) after the lock stopped answering sealed. What comes back proves nothing.
+   */
+  unsealed?: boolean;
+}
 
 export class LockSession extends EventEmitter<LockSessionEvents> implements BusMember {
   readonly lockId: string;
@@ -157,11 +176,14 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
   }
 
   /** Send one request; resolves with the decoded ACK body, rejects with LockNakError, lock_timeout, ... */
-  request<R extends LlpRequest>(req: R): Promise<AckBodies[R["cmd"]]> {
+  request<R extends LlpRequest>(req: R, options: RequestOptions = {}): Promise<AckBodies[R["cmd"]]> {
     if (this.closed) return Promise.reject(new LockBridgeError("transport_closed", `session for lock ${this.lockId} is closed`));
+    if (options.unsealed && req.cmd !== "IDENT") return Promise.reject(new LockBridgeError("invalid_payload", `only IDENT may be asked unsealed as a hint, not ${req.cmd}`));
     this.stats.requests++;
     return new Promise((resolve, reject) => {
-      this.ops.push(this.newOp(req, false, resolve as (v: unknown) => void, reject));
+      const op = this.newOp(req, false, resolve as (v: unknown) => void, reject);
+      op.forceUnsealed = options.unsealed === true;
+      this.ops.push(op);
       if (this.ops.length === 1) void this.prepareHead();
     });
   }
@@ -263,6 +285,7 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
       }
       if (opened.counter <= op.counterFloor || (op.key === this.keys.active && opened.counter <= this.lastLockCounter)) {
         this.stats.replays++;
+        this.emit("suspicious", "replay");
         this.log.warn({ lockId: this.lockId, counter: opened.counter }, "replayed lock counter; dropped");
         return "ignored";
       }
@@ -274,6 +297,7 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
       // NAK NOT_AUTHENTICATED is a hint: ask again sealed, with the pending key if a PAIR
       // was interrupted; the genuine lock's sealed answer, if one comes, still wins.
       this.stats.unsealedRejected++;
+      this.emit("suspicious", "unsealed");
       if (frame.cmd === Cmd.NAK && body[0] === NakCode.NOT_AUTHENTICATED) {
         op.unsealedRefusals++;
         if (this.keys.pending && op.key !== this.keys.pending && !op.triedPending) {
@@ -329,7 +353,7 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
   private newOp(req: LlpRequest, internal: boolean, resolve: (v: unknown) => void, reject: (e: Error) => void): Op {
     return {
       req, internal, state: "queued", seq: 0, bytes: Buffer.alloc(0), timeoutMs: 0, key: null, counterFloor: 0,
-      attempts: 0, notBefore: 0, triedPending: false, unsealedRefusals: 0, resolve, reject,
+      attempts: 0, notBefore: 0, triedPending: false, unsealedRefusals: 0, forceUnsealed: false, resolve, reject,
     };
   }
 
@@ -358,7 +382,8 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
       }
       // After SEQ 0 the count starts again at 1.
       const seq = this.needSync ? (this.seq = 0) : (this.seq = (this.seq % 15) + 1);
-      const sealable = !UNSEALED.has(op.req.cmd);
+      // IDENT is sealed once a key is held (LLP v1.1 §9.1), unless asked as a hint.
+      const sealable = !UNSEALED.has(op.req.cmd) && !op.forceUnsealed && (op.req.cmd !== "IDENT" || this.keys.active !== null || (usePending && this.keys.pending !== null));
       let key: Buffer | null = null;
       if (sealable) {
         key = usePending ? this.keys.pending : (this.keys.active ?? this.keys.pending);
@@ -463,6 +488,7 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
       }
       if (opened.counter <= this.lastLockCounter) {
         this.stats.replays++;
+        this.emit("suspicious", "replay");
         return "ignored";
       }
       this.lastLockCounter = opened.counter;
@@ -470,6 +496,9 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
         this.log.error({ lockId: this.lockId, err: errorMessage(e) }, "could not persist the lock counter"),
       );
       body = opened.plain;
+    } else if (this.keys.active) {
+      // A paired lock seals its notifications: this one is still worth a read (a hint), and suspicious.
+      this.emit("suspicious", "unsealed");
     }
     try {
       const { eventHead } = decodeEventNotify(body);

@@ -19,6 +19,7 @@ export const CAPABILITY_BITS = {
   doorSensor: Capability.DOOR_SENSOR,
   firmwareUpdate: Capability.FIRMWARE_UPDATE,
   sealing: Capability.SEALING,
+  authenticatedPairing: Capability.PAIR_KX,
 } as const;
 export type CapabilityName = keyof typeof CAPABILITY_BITS;
 const CAPABILITY_NAMES = Object.keys(CAPABILITY_BITS) as [CapabilityName, ...CapabilityName[]];
@@ -96,6 +97,10 @@ export const deviceProfileSchema = z
         )
         .describe("Door code length range, as IDENT reports it."),
       sealingRequired: z.boolean({ error: "expected true or false" }).describe("Commands must be sealed once paired; the hub refuses to drive it unpaired."),
+      pairing: z
+        .enum(["kx", "plain"], { error: 'expected "kx" (PAIR_KX with the setup key from the label) or "plain" (legacy PAIR, pairing mode only)' })
+        .default("plain")
+        .describe('How the model pairs (lock-link-protocol.md §8): "kx" = PAIR_KX with the setup key from the lock\'s label (needs "authenticatedPairing"); "plain" = legacy PAIR, only at commissioning with the lock in pairing mode. Default "plain".'),
     },
     { error: "expected a device profile object" },
   )
@@ -116,6 +121,9 @@ export const deviceProfileSchema = z
       if (p.slots[slot] > 0 && !p.capabilities.includes(cap)) {
         ctx.addIssue({ code: "custom", path: ["slots", slot], message: `${p.slots[slot]} slots need "${cap}" in capabilities` });
       }
+    }
+    if (p.pairing === "kx" && !p.capabilities.includes("authenticatedPairing")) {
+      ctx.addIssue({ code: "custom", path: ["pairing"], message: '"kx" needs "authenticatedPairing" in capabilities' });
     }
     if (new Set(p.capabilities).size !== p.capabilities.length) {
       ctx.addIssue({ code: "custom", path: ["capabilities"], message: "lists a capability twice" });

@@ -44,7 +44,8 @@ import { LockWorker, type LockHealthFacts } from "./lock-worker.js";
 import type { LockLinkPort } from "./ports.js";
 import { batteryLowDue, noteBatteryLow } from "./battery.js";
 import { clearPairingLost, isPairingLost, markPairingLost } from "./pairing-lost.js";
-import { markReplaced } from "./replaced.js";
+import { clearReplacedBy, markReplaced, replacedBy } from "./replaced.js";
+import { SecurityAlerts, type SecurityAlertReason } from "./security-alerts.js";
 import { SlotIndex } from "./slot-index.js";
 import { StoreLockTables, toEventInput } from "./store-adapter.js";
 
@@ -53,6 +54,8 @@ export interface LockLinkHandle {
   readonly port: LockLinkPort;
   onOnlineChange(listener: (online: boolean) => void): () => void;
   onEventNotify(listener: (eventHead: number) => void): () => void;
+  /** Unsealed frames where sealed ones are due, replayed counters (LLP v1.1 §9.4). */
+  onSuspicious(listener: (kind: "unsealed" | "replay") => void): () => void;
   /** STATUS poll period (the profile's poll interval on serial; a safety net on TCP/BLE). */
   readonly pollIntervalMs: number;
   /** After the link's first open attempt: why it cannot be opened, or undefined. */
@@ -77,6 +80,12 @@ export interface LockStatusPayload extends Omit<LockStatus, "slots"> {
   slots: Record<CredentialType, { used: number; total: number }>;
   /** pairing_lost: reported under LLP v1.1 §9.2, waiting for an installer or a sealed answer. */
   state: LockRecord["state"] | "pairing_lost";
+  /** mqtt-api.md v1.1 §4: the lock names its doors and link. */
+  doorIds: string[];
+  link: LockRecord["link"];
+  linkErrors: { timeouts: number; crcErrors: number; retries: number };
+  /** lock.security_alert reasons seen in the last 24 h (an extension: the contract says the lock is named in its status). */
+  securityAlerts: { reason: SecurityAlertReason; lastAt: string; count: number }[];
 }
 
 export interface EngineOptions {
@@ -87,6 +96,8 @@ export interface EngineOptions {
   backoff?: BackoffPolicy;
   clockPolicy?: ClockPolicy;
   random?: () => number;
+  /** Link error counters of a lock's bus (lock status `linkErrors`). */
+  linkErrorsOf?: (lockId: string) => { timeouts: number; crcErrors: number; retries: number } | undefined;
 }
 
 export interface EngineDeps {
@@ -132,6 +143,8 @@ export class ProvisioningEngine {
   private readonly windowAgenda: Agenda;
   private readonly atRiskAgenda: Agenda;
   readonly codes = new DoorCodeIndex();
+  /** lock.security_alert, rate-limited and kept per lock (LLP v1.1 §9.4). */
+  readonly alerts: SecurityAlerts;
   private doorCache: Map<string, Door> | undefined;
   private started = false;
 
@@ -147,6 +160,7 @@ export class ProvisioningEngine {
     this.tables = new StoreLockTables(deps.store, deps.events, this.index, deps.clock);
     this.windowAgenda = new Agenda(deps.clock, (keyId) => this.onWindowEdge(keyId));
     this.atRiskAgenda = new Agenda(deps.clock, (keyId) => this.onAtRiskCheck(keyId));
+    this.alerts = new SecurityAlerts(deps.store, () => deps.clock.now(), (e) => this.emit([{ ...e }]), (lockId) => this.doorOf(lockId));
   }
 
   now(): number {
@@ -163,7 +177,8 @@ export class ProvisioningEngine {
     this.rebuildCodeIndex();
     this.resyncKeys(this.store.keys.ids({ includeRemoved: true }));
     for (const lock of this.store.locks.list()) {
-      if (lock.state !== "commissioned") continue;
+      // A lock reported replaced is still probed sealed: the report is a hint (LLP v1.1 §9.1).
+      if (lock.state !== "commissioned" && lock.state !== "replaced") continue;
       await this.openLock(lock, { trustStored: true });
     }
   }
@@ -521,6 +536,10 @@ export class ProvisioningEngine {
       clockDriftS: lock.clockDriftS,
       slots,
       state: lock.state === "commissioned" && isPairingLost(this.store, lockId) ? "pairing_lost" : lock.state,
+      doorIds: this.store.doors.byLock(lockId).map((d) => d.doorId),
+      link: lock.link,
+      linkErrors: this.options.linkErrorsOf?.(lockId) ?? { timeouts: 0, crcErrors: 0, retries: 0 },
+      securityAlerts: this.alerts.recent(lockId),
     };
   }
 
@@ -602,6 +621,8 @@ export class ProvisioningEngine {
       log: this.log,
       ident: (lock.ident as IdentInfo | null) ?? null,
       pairingLost: isPairingLost(this.store, lockId),
+      replaced: lock.state === "replaced",
+      setupKey: () => this.store.linkState.setupKey(lockId),
       doorId: () => this.store.doors.byLock(lockId)[0]?.doorId,
       pollIntervalMs: handle.pollIntervalMs,
       ...(this.options.verifyIntervalMs !== undefined ? { verifyIntervalMs: this.options.verifyIntervalMs } : {}),
@@ -615,14 +636,16 @@ export class ProvisioningEngine {
         health: (id, facts) => this.onHealth(id, facts),
         ident: (id, ident) => this.onIdent(id, ident),
         replaced: (id, seen) => this.onReplaced(id, seen),
-        pairingLost: (id) => this.onPairingLost(id, true),
-        pairingConfirmed: (id) => this.onPairingLost(id, false),
+        pairingLost: (id, alert) => this.onPairingLost(id, true, alert),
+        pairingConfirmed: (id) => this.onPairingConfirmed(id),
+        securityAlert: (id, reason, detail) => this.raiseAlert(id, reason, detail),
         emit: (events) => this.emit(events),
       },
     });
     const unsubscribe = [
       handle.onOnlineChange((online) => worker.onlineChanged(online)),
       handle.onEventNotify(() => worker.eventNotify()),
+      handle.onSuspicious((kind) => (kind === "replay" ? this.raiseAlert(lockId, "replay", "a lock counter not above the last accepted") : this.noteUnsealed(lockId))),
     ];
     this.locks.set(lockId, { worker, handle, unsubscribe });
     if (opts.trustStored) worker.trustStoredState();
@@ -750,17 +773,50 @@ export class ProvisioningEngine {
     this.status.lockChanged(lockId);
   }
 
-  /** LLP v1.1 §9.2: reported once per loss (the alert's own rate limit), cleared by a sealed answer. */
-  private onPairingLost(lockId: string, lost: boolean): void {
+  /** LLP v1.1 §9.2: state pairing_lost once per loss (with the alert for plain locks), cleared by a sealed answer. */
+  private onPairingLost(lockId: string, lost: boolean, alert = false): void {
     this.store.transaction(() => {
       if (!lost) return clearPairingLost(this.store, lockId);
       markPairingLost(this.store, lockId, this.clock.now());
-      this.emit([{ type: "lock.security_alert", at: isoNow(this.clock.now()), lockId, reason: "pairing_lost", ...this.doorOf(lockId) }]);
+      if (alert) this.alerts.raise(lockId, "pairing_lost", "only unsealed refusals come back; the hub does not re-pair it on its own");
     });
     this.status.lockChanged(lockId);
   }
 
+  /** A sealed answer under the hub's key: the lock has it, whatever unsealed frames said. */
+  private onPairingConfirmed(lockId: string): void {
+    const wasReplaced = this.lockRecord(lockId)?.state === "replaced";
+    this.store.transaction(() => {
+      clearPairingLost(this.store, lockId);
+      if (wasReplaced) {
+        this.store.locks.setState(lockId, "commissioned");
+        clearReplacedBy(this.store, lockId);
+      }
+    });
+    if (wasReplaced) {
+      this.log.info({ lockId }, "lock reported replaced answered sealed under its key: back in service");
+      this.forgetLock(lockId);
+      this.resyncKeys(this.keysOnLock(lockId));
+    }
+    this.status.lockChanged(lockId);
+  }
+
+  raiseAlert(lockId: string, reason: SecurityAlertReason, detail: string): void {
+    this.store.transaction(() => this.alerts.raise(lockId, reason, detail));
+    this.status.lockChanged(lockId);
+  }
+
+  private noteUnsealed(lockId: string): void {
+    if (this.store.transaction(() => this.alerts.unsealedFrame(lockId))) this.status.lockChanged(lockId);
+  }
+
+  /**
+   * The lock stopped answering sealed and an unsealed IDENT shows another lockId: a hint. State
+   * `replaced` names the lock seen (for `lock replace`), its keys wait; the worker keeps probing
+   * sealed, and a sealed answer puts it back (onPairingConfirmed).
+   */
   private onReplaced(lockId: string, seen: IdentInfo): void {
+    if (this.lockRecord(lockId)?.state === "replaced" && replacedBy(this.store, lockId) === seen.lockId.toLowerCase()) return;
     this.store.transaction(() => {
       markReplaced(this.store, lockId, seen.lockId);
       this.online.set(lockId, false);
@@ -769,12 +825,6 @@ export class ProvisioningEngine {
     });
     // Its keys are no longer deliverable there (not_commissioned) until an installer acts.
     this.resyncKeys(this.keysOnLock(lockId));
-    // Free the link (the new lock at that address is commissioned under its own lockId).
-    const entry = this.locks.get(lockId);
-    if (entry) {
-      this.locks.delete(lockId);
-      void this.closeEntry(entry).catch((e: unknown) => this.log.error({ lockId, err: errorMessage(e) }, "closing a replaced lock failed"));
-    }
     this.status.lockChanged(lockId);
   }
 

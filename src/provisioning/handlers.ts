@@ -59,7 +59,7 @@ export function registerProvisioningHandlers(registry: CommandRegistry, deps: Pr
     defineHandler(
       "lock.commission",
       async (cmd, ctx) => {
-        const ident = await locks.commission({ lockId: cmd.lockId, profileId: cmd.profile, link: cmd.link });
+        const ident = await locks.commission({ lockId: cmd.lockId, profileId: cmd.profile, link: cmd.link, setupKey: cmd.setupKey });
         const outcome = ctx.commit(() => {
           locks.finishCommission(cmd.lockId);
           ctx.lockChanged(cmd.lockId);

@@ -30,6 +30,9 @@ export function portOf(client: LockClient): LockLinkPort {
     readEvents: (from, max) => client.readEvents(from, max),
     ackEvents: (upto) => client.ackEvents(upto),
     pair: () => client.pair(),
+    pairing: client.profile.pairing,
+    pairKx: (setupKey) => client.pairKx(setupKey),
+    identHint: () => client.identHint(),
     fwBegin: async (size, sha256, version) => ({ maxChunk: await client.firmwareBegin(size, sha256, version) }),
     fwChunk: (offset, data) => client.firmwareChunk(offset, data),
     fwCommit: () => client.firmwareCommit(),
@@ -59,6 +62,10 @@ export function handleOf(client: LockClient, close: () => Promise<void>, options
     onEventNotify(listener) {
       session.on("eventNotify", listener);
       return () => session.off("eventNotify", listener);
+    },
+    onSuspicious(listener) {
+      session.on("suspicious", listener);
+      return () => session.off("suspicious", listener);
     },
     close,
   };

@@ -1,9 +1,11 @@
 /**
  * Locks entering and leaving service (lock.commission / lock.decommission).
  *
- * Commission: record the lock (state `commissioning`), IDENT (must show the lockId the
- * installer gave: a stranger is never accepted), PAIR with a fresh link key (unless the hub
- * already holds the lock's key), SET_TIME, then `commissioned` and the worker starts: every
+ * Commission: record the lock (state `commissioning`), IDENT unsealed (must show the lockId the
+ * installer gave: a stranger is never accepted), pair unless the hub already holds the lock's
+ * key (PAIR_KX with the setup key from the label for `kx` profiles, whose confirm proves the
+ * lock is the one on the label; legacy PAIR for `plain` ones, with the lock in pairing mode),
+ * SET_TIME, then `commissioned` and the worker starts: every
  * key reaching the lock's door is re-derived and provisioned. The lock's older event log is
  * skipped (events before the hub managed the lock are not the cloud's business).
  *
@@ -23,11 +25,15 @@ import { checkAddressFree, undoCommission } from "./commission-checks.js";
 import { clearPairingLost } from "./pairing-lost.js";
 import { clearReplacedBy } from "./replaced.js";
 import { readRanges } from "./table-diff.js";
+import { Capability } from "../protocol/llp/constants.js";
+import type { LockLinkPort } from "./ports.js";
 
 export interface CommissionRequest {
   lockId: string;
   profileId: string;
   link: LockLink;
+  /** 32 hex digits from the lock's label (LLP v1.1 §8); required for `kx` profiles. */
+  setupKey?: string | undefined;
 }
 
 export class LockService {
@@ -73,24 +79,21 @@ export class LockService {
       // A link that cannot be opened fails now, naming the cause, instead of timing out.
       const failure = await handle.linkFailure?.();
       if (failure !== undefined) throw new LockBridgeError("lock_offline", failure, "link");
-      const ident = await handle.port.ident();
+      // Unsealed: the lock may have lost the key the hub holds. Proof comes with pairing (or the sealed STATUS below).
+      const ident = await handle.port.identHint();
       if (ident.lockId.toLowerCase() !== req.lockId.toLowerCase()) {
         throw new LockBridgeError("lock_rejected", `the lock at this link reports lockId ${ident.lockId.toLowerCase()}, not ${req.lockId}`, "lockId");
       }
+      const setupKey = this.checkSetupKey(req, handle.port.pairing, ident);
       // The hub holds no key (a new lock), or the lock refuses ours (factory reset): pair.
       if (!handle.port.paired || !(await this.acceptsOurKey(handle.port))) {
-        try {
-          await handle.port.pair();
-        } catch (e) {
-          const f = classifyLockError(e);
-          if (f.kind === "nak") throw new LockBridgeError("lock_rejected", "the lock refused pairing: it holds another link key; press its pairing button and commission again", "lockId");
-          throw e;
-        }
+        await this.pair(handle.port, req.lockId, setupKey);
       }
       await handle.port.setTime(Math.floor(this.engine.now() / 1000));
       const status = await handle.port.status();
       this.store.transaction(() => {
         this.store.locks.setIdent(req.lockId, { ...ident });
+        this.store.linkState.saveSetupKey(req.lockId, setupKey);
         this.store.locks.resetLastEventSeq(req.lockId, status.eventHead);
         this.store.locks.updateHealth(req.lockId, { online: true, lastSeen: this.engine.now(), battery: status.battery, clockDriftS: 0 });
       });
@@ -167,6 +170,33 @@ export class LockService {
     this.engine.forgetLock(lockId);
     this.engine.index.dropLock(lockId);
     return keys;
+  }
+
+  /** The setup key a `kx` lock needs, checked against what the lock offers; null for `plain`. */
+  private checkSetupKey(req: CommissionRequest, pairing: "kx" | "plain", ident: IdentInfo): Buffer | null {
+    if (pairing !== "kx") return null;
+    if ((ident.capabilities & Capability.PAIR_KX) === 0) {
+      throw new LockBridgeError("lock_rejected", `profile ${req.profileId} pairs with PAIR_KX but the lock at this link does not offer it (IDENT capability bit 7): check the profile, or a device other than the lock answers`, "profile");
+    }
+    if (req.setupKey === undefined) {
+      throw new LockBridgeError("invalid_payload", `profile ${req.profileId} pairs with PAIR_KX: setupKey is required (32 hex digits from the lock's label)`, "setupKey");
+    }
+    return Buffer.from(req.setupKey, "hex");
+  }
+
+  private async pair(port: LockLinkPort, lockId: string, setupKey: Buffer | null): Promise<void> {
+    try {
+      if (setupKey) await port.pairKx(setupKey);
+      else await port.pair();
+    } catch (e) {
+      if (isLockBridgeError(e, "lock_pairing_unconfirmed")) {
+        this.engine.raiseAlert(lockId, "pairing_unconfirmed", "PAIR_KX confirm at commissioning did not prove the setup key");
+        throw new LockBridgeError("lock_rejected", "the lock did not prove the setup key: check the 32 hex digits on the lock's label (or a device other than the lock answers at this link); nothing was sent under the new key", "setupKey");
+      }
+      const f = classifyLockError(e);
+      if (f.kind === "nak") throw new LockBridgeError("lock_rejected", "the lock refused pairing: it holds another link key; press its pairing button and commission again", "lockId");
+      throw e;
+    }
   }
 
   private async acceptsOurKey(port: { status(): Promise<unknown> }): Promise<boolean> {

@@ -10,9 +10,11 @@
  *   grants by arrival > verification (TABLE_DIGEST, READ_SLOTS on mismatch).
  *
  * Lock offline: work stays queued and the door statuses say lock_offline; the loop probes the
- * lock with backoff and resumes by itself. A replaced lock (IDENT shows another lockId) stops
- * the loop until an installer commissions the new lock. A lock that seems to have lost its link
- * key is reported (pairing_lost) and never re-paired here (LLP v1.1 §9.2).
+ * lock with backoff and resumes by itself. A lock that stops answering sealed while an unsealed
+ * IDENT shows another lockId is reported replaced (a hint: the loop keeps probing sealed, and a
+ * sealed answer puts it back in service) until an installer commissions the new lock. A lock that seems to have lost its link
+ * key is re-paired only with PAIR_KX, whose confirm proves the setup key, or else reported
+ * (pairing_lost): pairing-recovery.ts (LLP v1.1 §9.2).
  *
  * Over 400 lines: known debt. Issue 11 splits it into reconcile/worker/{loop,apply,verify,
  * events,health,unlock}.ts with a step-by-step test; until then changes here stay small.
@@ -27,6 +29,8 @@ import type { Logger } from "../shared/logger.js";
 import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.js";
 import { assessClock, type ClockPolicy, DEFAULT_CLOCK_POLICY } from "./clock-policy.js";
 import { classifyLockError } from "./lock-errors.js";
+import { PairingRecovery } from "./pairing-recovery.js";
+import type { SecurityAlertReason } from "./security-alerts.js";
 import { eventsLost, mapLockEvent, sequenceBatch, type HubEvent } from "./lock-events.js";
 import type { LockLinkPort, LockTableStore, SlotRow } from "./ports.js";
 import { isTransientNak, nakReason } from "./reasons.js";
@@ -57,12 +61,17 @@ export interface LockWorkerHooks {
   health(lockId: string, facts: Partial<LockHealthFacts>): void;
   /** IDENT answered with this lock's id (store it: firmware version, slot counts). */
   ident(lockId: string, ident: IdentInfo): void;
-  /** IDENT answered with another lockId: the lock at this link was swapped. */
+  /** The lock stopped answering sealed and an unsealed IDENT shows another lockId (a hint). */
   replaced(lockId: string, seen: IdentInfo): void;
-  /** The lock seems to have lost its link key (only unsealed refusals come back): report it, never re-PAIR (LLP §9.2). */
-  pairingLost(lockId: string): void;
-  /** A sealed answer under the hub's key came back after pairingLost: the lock still has the key. */
+  /**
+   * The lock seems to have lost its link key and was not re-paired (LLP §9.2): state
+   * pairing_lost; `alert` also raises the pairing_lost alert (a plain lock, or no setup key).
+   */
+  pairingLost(lockId: string, alert: boolean): void;
+  /** A sealed answer under the hub's key came back after pairingLost or replaced: the lock still has the key. */
   pairingConfirmed(lockId: string): void;
+  /** Something on the link that LLP v1.1 §9.4 says to report. */
+  securityAlert(lockId: string, reason: SecurityAlertReason, detail: string): void;
   /** Events ready for the outbox that are not lock log events (lock.clock_drift, door.held_open...). */
   emit(events: HubEvent[]): void;
   /** The lock logged events; after they are committed (e.g. FIRMWARE_APPLIED for a job). */
@@ -90,6 +99,10 @@ export interface LockWorkerOptions {
   clockPolicy?: ClockPolicy;
   /** The store says pairing_lost (reported before a restart): a sealed answer still clears it. */
   pairingLost?: boolean;
+  /** The store says replaced (a hint reported before a restart): a sealed answer still clears it. */
+  replaced?: boolean;
+  /** The setup key from lock.commission (PAIR_KX locks), for re-pairing a lock that lost its key. */
+  setupKey?: () => Uint8Array | null;
 }
 
 /** Verification that failed this many times in a row without progress backs off. */
@@ -108,6 +121,7 @@ export class LockWorker {
   private replaced = false;
   /** Reported as pairing_lost and not yet confirmed by a sealed answer. */
   private pairingLost = false;
+  private readonly recovery: PairingRecovery;
   private loopDone: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
   private pollTimer: TimerHandle | undefined;
@@ -132,6 +146,17 @@ export class LockWorker {
     this.lockId = options.lockId;
     this.ident = options.ident;
     this.pairingLost = options.pairingLost ?? false;
+    this.replaced = options.replaced ?? false;
+    this.recovery = new PairingRecovery({
+      lockId: this.lockId,
+      link: options.link,
+      log: options.log,
+      now: () => options.clock.now(),
+      setupKey: options.setupKey ?? (() => null),
+      pairingLost: (alert) => this.reportPairingLost(alert),
+      alert: (reason, detail) => options.hooks.securityAlert(this.lockId, reason, detail),
+      replaced: (seen) => this.reportReplaced(seen),
+    });
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -310,10 +335,6 @@ export class LockWorker {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      if (this.replaced) {
-        await this.waitWake();
-        continue;
-      }
       let worked: boolean;
       try {
         worked = await this.step();
@@ -375,8 +396,8 @@ export class LockWorker {
         this.needs.handshake = true;
         break;
       case "not_paired":
-        // Reported, never re-paired here; the backoff below grows while it lasts.
-        this.reportPairingLost();
+        // Only unsealed refusals: a hint. Re-paired with PAIR_KX, or reported (pairing-recovery.ts).
+        if ((await this.recoverPairing()) === "repaired") return;
         break;
       case "unreachable":
         this.needs.handshake = true;
@@ -404,15 +425,15 @@ export class LockWorker {
   // ------------------------------------------------------------------ identity, pairing, status
 
   private async handshake(): Promise<void> {
+    // Sealed once paired (LLP v1.1 §9.1): only the lock holding the hub's key can answer it.
     const ident = await this.o.link.ident();
     if (ident.lockId.toLowerCase() !== this.lockId.toLowerCase()) {
-      this.o.log.warn({ lockId: this.lockId, seen: ident.lockId }, "lock replaced: IDENT shows another lockId; waiting for commissioning");
-      this.replaced = true;
-      this.queue.retain((i) => i.payload.type === "unlock" || i.payload.type === "task");
-      this.failUnlocks(new LockBridgeError("lock_offline", `lock ${this.lockId} was replaced`), true);
-      this.o.hooks.replaced(this.lockId, ident);
-      return;
+      // Cannot come from an honest lock (its lockId is in the seal's nonce): report, change nothing.
+      this.o.log.error({ lockId: this.lockId, seen: ident.lockId }, "sealed IDENT shows another lockId: identity mismatch reported");
+      this.o.hooks.securityAlert(this.lockId, "identity_mismatch", `sealed IDENT shows lockId ${ident.lockId.toLowerCase()}`);
+      throw new LockBridgeError("lock_identity_mismatch", `sealed IDENT of lock ${this.lockId} shows lockId ${ident.lockId.toLowerCase()}`);
     }
+    this.confirmPairing();
     this.ident = ident;
     this.o.hooks.ident(this.lockId, ident);
     this.o.hooks.health(this.lockId, { online: true, lastSeen: this.o.clock.now() });
@@ -428,18 +449,50 @@ export class LockWorker {
    * lock once and keeps asking sealed (with backoff); a sealed answer proves the lock still
    * holds the key and clears the report, an installer's commissioning re-pairs it.
    */
-  private reportPairingLost(): void {
+  private reportPairingLost(alert: boolean): void {
     this.needs.status = true;
     if (this.pairingLost) return;
     this.pairingLost = true;
-    this.o.log.warn({ lockId: this.lockId }, "lock seems to have lost its link key (only unsealed refusals): not re-paired on the hub's own; commission it again with the lock in pairing mode");
-    this.o.hooks.pairingLost(this.lockId);
+    this.o.log.warn({ lockId: this.lockId }, "lock seems to have lost its link key (only unsealed refusals) and was not re-paired: commission it again with the lock in pairing mode");
+    this.o.hooks.pairingLost(this.lockId, alert);
+  }
+
+  private async recoverPairing(): Promise<"repaired" | "other"> {
+    let outcome;
+    try {
+      outcome = await this.recovery.onNotPaired();
+    } catch (e) {
+      // The next round tries again after the backoff; the loop must never die of it.
+      this.o.log.debug({ lockId: this.lockId, err: errorMessage(e) }, "pairing recovery step failed");
+      return "other";
+    }
+    if (outcome !== "repaired") return "other";
+    // A lock that lost its key lost its tables too (or holds anything): verify every slot.
+    this.o.store.resetApplied(this.lockId, "unknown");
+    this.confirmPairing();
+    this.failures = 0;
+    this.needs.handshake = true;
+    this.needs.status = true;
+    this.needs.events = true;
+    this.needs.replan = true;
+    for (const k of CREDENTIAL_TYPES) this.needs.verify.add(k);
+    return "repaired";
+  }
+
+  /** A hint only: the loop keeps probing sealed; unlocks fail until a sealed answer or an installer. */
+  private reportReplaced(seen: IdentInfo): void {
+    this.failUnlocks(new LockBridgeError("lock_offline", `lock ${this.lockId} was replaced`), true);
+    if (this.replaced) return;
+    this.replaced = true;
+    this.o.hooks.replaced(this.lockId, seen);
   }
 
   /** A sealed STATUS answered under the hub's key: whatever the unsealed refusals said, the lock has it. */
   private confirmPairing(): void {
-    if (!this.pairingLost) return;
+    this.recovery.reset();
+    if (!this.pairingLost && !this.replaced) return;
     this.pairingLost = false;
+    this.replaced = false;
     this.o.log.info({ lockId: this.lockId }, "lock answered sealed under its link key again: pairing confirmed");
     this.o.hooks.pairingConfirmed(this.lockId);
   }

@@ -30,6 +30,16 @@ export interface LockLinkPort {
    * key the lock holds). Rejects with a NAK (INVALID_STATE) when the lock keeps another key.
    */
   pair(): Promise<void>;
+  /** How the lock's model pairs (its device profile): PAIR_KX with the setup key, or legacy PAIR. */
+  readonly pairing: "kx" | "plain";
+  /**
+   * PAIR_KX with the setup key from the lock's label (LLP v1.1 §8). Rejects with
+   * lock_pairing_unconfirmed when the confirm does not prove the key (the hub keeps its key),
+   * with a NAK (INVALID_STATE) when the lock keeps a key and is not in pairing mode.
+   */
+  pairKx(setupKey: Uint8Array): Promise<void>;
+  /** IDENT sent unsealed: who answers at the link, as a hint only (LLP v1.1 §9.1). */
+  identHint(): Promise<IdentInfo>;
   /** Firmware transfer (lock-link-protocol.md §3, 0x40..0x43). */
   fwBegin(size: number, sha256: Uint8Array, version: string): Promise<{ maxChunk: number }>;
   fwChunk(offset: number, data: Uint8Array): Promise<void>;
@@ -43,6 +53,8 @@ export interface LockLinkSignals {
   onOnlineChange(listener: (online: boolean) => void): () => void;
   /** EVENT_NOTIFY arrived (TCP/BLE). */
   onEventNotify(listener: (eventHead: number) => void): () => void;
+  /** The session dropped an unsealed frame where a sealed one was due, or a replayed counter. */
+  onSuspicious(listener: (kind: "unsealed" | "replay") => void): () => void;
 }
 
 /** One slot's content, as the store keeps it. */

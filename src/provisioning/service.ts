@@ -70,7 +70,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
         bleCentral.catch(() => undefined);
       }
       links = new LockLinks({ profiles, linkState: new StoreLinkState(store), logger: log, clock: deps.clock, bleCentral, bleMaxConnections: deps.ble.maxConnections });
-      engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: cloud.events, status: cloud.status, links: engineLockLinks(links), options: deps.engine ?? {} });
+      engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: cloud.events, status: cloud.status, links: engineLockLinks(links), options: { linkErrorsOf: (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId), ...deps.engine } });
       const keys = new KeyService(engine, { random: { int: (n) => randomInt(n) } });
       const locks = new LockService(engine, log, (id) => void profiles.get(id));
       firmware = new FirmwareService(engine, log);

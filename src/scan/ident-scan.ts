@@ -5,10 +5,9 @@
  * A lock's answer is a hint (unsealed): it names a lock to commission, nothing more.
  */
 import { decodeAckBody, type IdentInfo } from "../protocol/llp/commands.js";
-import { Cmd } from "../protocol/llp/constants.js";
+import { Capability, Cmd } from "../protocol/llp/constants.js";
 
 /** IDENT capability bit 7: the lock pairs with PAIR_KX (lock-link-protocol.md §8). */
-const PAIR_KX_CAPABILITY = 1 << 7;
 import { FrameDecoder } from "../protocol/llp/decoder.js";
 import { encodeFrame } from "../protocol/llp/frame.js";
 import type { Logger } from "../shared/logger.js";
@@ -79,7 +78,7 @@ export async function identScan(transport: Transport, opts: IdentScanOptions): P
           lockId: info.lockId,
           model: info.model,
           firmware: info.firmware,
-          needsSetupKey: (info.capabilities & PAIR_KX_CAPABILITY) !== 0,
+          needsSetupKey: (info.capabilities & Capability.PAIR_KX) !== 0,
           slots: { doorCode: info.codeSlots, keycard: info.cardSlots, smartKey: info.mobileKeySlots },
         });
       }

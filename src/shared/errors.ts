@@ -35,6 +35,7 @@ export const INTERNAL_ERROR_CODES = [
   "lock_nak",
   "lock_not_paired",
   "lock_identity_mismatch",
+  "lock_pairing_unconfirmed",
   "transport_closed",
   "transport_unavailable",
   "ble_unavailable",

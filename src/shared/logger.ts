@@ -22,6 +22,7 @@ export const SECRET_FIELDS = [
   "pin",
   "uid",
   "linkKey",
+  "setupKey",
   "sessionKey",
   "privateKey",
   "password",

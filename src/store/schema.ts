@@ -261,7 +261,19 @@ const v6UnsentResponses: Migration = {
   },
 };
 
+/**
+ * v7: the lock's setup key (LLP v1.1 §8), from lock.commission's `setupKey`: the hub re-pairs
+ * a PAIR_KX lock that lost its key with it. A secret like the link key beside it.
+ */
+const v7SetupKey: Migration = {
+  version: 7,
+  name: "lock setup keys",
+  up(db) {
+    db.exec(`ALTER TABLE locks ADD COLUMN setup_key BLOB CHECK (setup_key IS NULL OR length(setup_key) = 16);`);
+  },
+};
+
 /** Every shipped migration, in order. The last one's version is the current schema version. */
-export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry, v4PendingLinkKey, v5UnwantedSlots, v6UnsentResponses];
+export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry, v4PendingLinkKey, v5UnwantedSlots, v6UnsentResponses, v7SetupKey];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

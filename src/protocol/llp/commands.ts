@@ -1,6 +1,7 @@
 import { LockBridgeError } from "../../shared/errors.js";
 import { ByteReader, ByteWriter } from "./bytes.js";
 import { Cmd, EVENT_SIZE, LINK_KEY_LEN, LOCK_ID_LEN, nakName, NakCode, type NakName } from "./constants.js";
+import { encodePairKxAck, PAIR_KX_CONFIRM_LEN, X25519_KEY_LEN, type PairKxAck } from "./pair-kx.js";
 
 /**
  * Typed bodies of every LLP v1 command and response (lock-link-protocol.md §3, §5).
@@ -31,7 +32,9 @@ export type LlpRequest =
   | { cmd: "FW_CHUNK"; offset: number; data: Uint8Array }
   | { cmd: "FW_COMMIT" }
   | { cmd: "FW_ABORT" }
-  | { cmd: "PAIR"; linkKey: Uint8Array };
+  | { cmd: "PAIR"; linkKey: Uint8Array }
+  /** LLP v1.1 §8: the hub's fresh X25519 public key. */
+  | { cmd: "PAIR_KX"; hubPub: Uint8Array };
 
 export type LlpCommandName = LlpRequest["cmd"];
 
@@ -91,6 +94,7 @@ export interface AckBodies {
   FW_COMMIT: null;
   FW_ABORT: null;
   PAIR: null;
+  PAIR_KX: PairKxAck;
 }
 
 export interface Nak {
@@ -120,6 +124,7 @@ const CMD_BY_NAME: Record<LlpCommandName, number> = {
   FW_COMMIT: Cmd.FW_COMMIT,
   FW_ABORT: Cmd.FW_ABORT,
   PAIR: Cmd.PAIR,
+  PAIR_KX: Cmd.PAIR_KX,
 };
 const NAME_BY_CMD = new Map<number, LlpCommandName>(
   Object.entries(CMD_BY_NAME).map(([k, v]) => [v, k as LlpCommandName]),
@@ -181,6 +186,10 @@ export function encodeRequestBody(req: LlpRequest): Buffer {
       if (req.linkKey.length !== LINK_KEY_LEN) throw new LockBridgeError("frame_invalid", "link key must be 16 bytes");
       w.bytes(req.linkKey);
       break;
+    case "PAIR_KX":
+      if (req.hubPub.length !== X25519_KEY_LEN) throw new LockBridgeError("frame_invalid", `hubPub must be ${X25519_KEY_LEN} bytes`);
+      w.bytes(req.hubPub);
+      break;
   }
   return w.build();
 }
@@ -239,6 +248,9 @@ export function decodeRequestBody(cmd: number, body: Uint8Array): LlpRequest {
     case "PAIR":
       req = { cmd: name, linkKey: r.bytes(LINK_KEY_LEN, "linkKey") };
       break;
+    case "PAIR_KX":
+      req = { cmd: name, hubPub: r.bytes(X25519_KEY_LEN, "hubPub") };
+      break;
   }
   r.end(name);
   return req;
@@ -292,6 +304,9 @@ export function encodeAckBody<N extends LlpCommandName>(name: N, ack: AckBodies[
     case "FW_BEGIN":
       w.u16((ack as { maxChunk: number }).maxChunk);
       break;
+    case "PAIR_KX":
+      w.bytes(encodePairKxAck(ack as PairKxAck));
+      break;
     default:
       break;
   }
@@ -342,6 +357,9 @@ export function decodeAckBody<N extends LlpCommandName>(name: N, body: Uint8Arra
     }
     case "FW_BEGIN":
       out = { maxChunk: r.u16("maxChunk") };
+      break;
+    case "PAIR_KX":
+      out = { lockPub: r.bytes(X25519_KEY_LEN, "lockPub"), confirm: r.bytes(PAIR_KX_CONFIRM_LEN, "confirm") } satisfies PairKxAck;
       break;
     default:
       break;

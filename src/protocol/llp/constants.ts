@@ -23,6 +23,8 @@ export const Cmd = {
   FW_COMMIT: 0x42,
   FW_ABORT: 0x43,
   PAIR: 0x50,
+  /** Extension (LLP v1.1 §8): authenticated pairing. */
+  PAIR_KX: 0x60,
   ACK: 0x80,
   NAK: 0x81,
   EVENT_NOTIFY: 0x90,
@@ -58,6 +60,8 @@ export const Capability = {
   DOOR_SENSOR: 1 << 4,
   FIRMWARE_UPDATE: 1 << 5,
   SEALING: 1 << 6,
+  /** LLP v1.1 §8: pairs with PAIR_KX. */
+  PAIR_KX: 1 << 7,
 } as const;
 
 export const StatusFlag = {

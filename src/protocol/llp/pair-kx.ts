@@ -5,14 +5,13 @@
  * link key by listening. Pure: private keys are handed in (fresh per pairing; fixed in the
  * spec's vectors), nothing is stored.
  *
- * Not yet wired into the session, the worker or the simulator (issue 9 continues there); this
- * is the byte-exact core both sides will share.
+ * The byte-exact core both sides share: the hub's LockClient.pairKx and the simulator's lock.
  */
 import { createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, timingSafeEqual, type KeyObject } from "node:crypto";
 import { LockBridgeError } from "../../shared/errors.js";
 import { LINK_KEY_LEN, LOCK_ID_LEN } from "./constants.js";
 
-export const PAIR_KX_CMD = 0x60;
+export const PAIR_KX_CMD = 0x60; // = Cmd.PAIR_KX
 export const X25519_KEY_LEN = 32;
 export const SETUP_KEY_LEN = 16;
 export const PAIR_KX_CONFIRM_LEN = 16;

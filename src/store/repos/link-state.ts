@@ -62,6 +62,17 @@ export class LinkStateRepo {
     ).run(this.ctx.clock.now(), lockId);
   }
 
+  /** The setup key from the lock's label (LLP v1.1 §8), or null (a `plain` lock, or none given). */
+  setupKey(lockId: string): Buffer | null {
+    const row = this.q("SELECT setup_key AS setupKey FROM locks WHERE lock_id = ?").get(lockId) as { setupKey: Buffer | null } | undefined;
+    return row?.setupKey ?? null;
+  }
+
+  saveSetupKey(lockId: string, key: Buffer | null): void {
+    if (key !== null && key.length !== 16) throw new RangeError("a setup key is 16 bytes");
+    this.q("UPDATE locks SET setup_key = ?, updated_at = ? WHERE lock_id = ?").run(key, this.ctx.clock.now(), lockId);
+  }
+
   discardPendingLinkKey(lockId: string): void {
     this.q("UPDATE locks SET pending_link_key = NULL, updated_at = ? WHERE lock_id = ?").run(this.ctx.clock.now(), lockId);
   }
