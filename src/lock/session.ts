@@ -297,8 +297,11 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
       // NAK NOT_AUTHENTICATED is a hint: ask again sealed, with the pending key if a PAIR
       // was interrupted; the genuine lock's sealed answer, if one comes, still wins.
       this.stats.unsealedRejected++;
-      this.emit("suspicious", "unsealed");
-      if (frame.cmd === Cmd.NAK && body[0] === NakCode.NOT_AUTHENTICATED) {
+      // NAK NOT_AUTHENTICATED is the one answer a lock sends unsealed (§4): a lock that lost its
+      // key sends it too, and the pairing path judges it. Anything else unsealed is suspicious.
+      const refusal = frame.cmd === Cmd.NAK && body[0] === NakCode.NOT_AUTHENTICATED;
+      if (!refusal) this.emit("suspicious", "unsealed");
+      if (refusal) {
         op.unsealedRefusals++;
         if (this.keys.pending && op.key !== this.keys.pending && !op.triedPending) {
           this.log.info({ lockId: this.lockId }, "lock refused the active key (unsealed hint); trying the pending link key");
@@ -376,6 +379,8 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
         // twice: spend SEQ 0 on an IDENT, which is harmless to repeat and checks who answers.
         op.state = "queued";
         const sync = this.newOp({ cmd: "IDENT" }, true, (info) => this.log.debug({ lockId: this.lockId, model: (info as IdentInfo).model }, "handshake"), () => undefined);
+        // Ahead of an unsealed request (pairing a lock that lost its key), the handshake goes unsealed too.
+        sync.forceUnsealed = UNSEALED.has(op.req.cmd);
         this.ops.unshift(sync);
         op = sync;
         op.state = "preparing";

@@ -27,6 +27,14 @@ export function checkAddressFree(store: Store, lockId: string, link: LockLink): 
   }
 }
 
+/**
+ * Locks reported replaced at the same bus address: once an installer commissions a lock there,
+ * the old one's probing (sealed requests to that address) stops.
+ */
+export function replacedAtAddress(store: Store, lockId: string, link: LockLink): string[] {
+  return store.locks.list().filter((o) => o.state === "replaced" && o.lockId !== lockId.toLowerCase() && sameBusAddress(o.link, link)).map((o) => o.lockId);
+}
+
 /** Puts the lock's record back as it was before the failed commission (removed if it was new). */
 export function undoCommission(store: Store, lockId: string, before: LockRecord | undefined): void {
   if (before === undefined) {

@@ -21,7 +21,7 @@ import type { Logger } from "../shared/logger.js";
 import { CREDENTIAL_TYPES, LLP_KIND } from "../access/model.js";
 import type { ProvisioningEngine } from "./engine.js";
 import { classifyLockError } from "./lock-errors.js";
-import { checkAddressFree, undoCommission } from "./commission-checks.js";
+import { checkAddressFree, replacedAtAddress, undoCommission } from "./commission-checks.js";
 import { clearPairingLost } from "./pairing-lost.js";
 import { clearReplacedBy } from "./replaced.js";
 import { readRanges } from "./table-diff.js";
@@ -55,6 +55,7 @@ export class LockService {
   async commission(req: CommissionRequest): Promise<IdentInfo> {
     this.checkProfile(req.profileId);
     checkAddressFree(this.store, req.lockId, req.link);
+    for (const old of replacedAtAddress(this.store, req.lockId, req.link)) await this.engine.closeLock(old);
     const existing = this.store.locks.get(req.lockId);
     if (existing?.state === "commissioned") await this.engine.closeLock(req.lockId);
     this.store.locks.upsert({ lockId: req.lockId, profileId: req.profileId, link: req.link });

@@ -299,7 +299,8 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
     commission(doorId) {
       const bus = busOf.get(doorId)!;
       const profile = commons.includes(doorId) ? commonProfile.id : roomProfile.id;
-      return p.ok("lock.commission", { lockId: lockIds.get(doorId), profile, link: { type: "tcp", host: bus.host, port: bus.port, address: sims.get(doorId)!.address } });
+      const setupKey = sims.get(doorId)!.setupKey;
+      return p.ok("lock.commission", { lockId: lockIds.get(doorId), profile, link: { type: "tcp", host: bus.host, port: bus.port, address: sims.get(doorId)!.address }, ...(setupKey ? { setupKey } : {}) });
     },
     async send(cmd, params = {}) {
       const payload = { id: `c-${++seq}-${cmd}`, cmd, ts: new Date(clock.now()).toISOString(), ...params };

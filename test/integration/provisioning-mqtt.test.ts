@@ -58,9 +58,9 @@ describe("the hub over MQTT with simulated locks", () => {
     try {
       await ok({ cmd: "site.configure", siteId: "s1", timezone: "Europe/Prague", credentialTypes: { doorCode: true, keycard: true, smartKey: false } });
       const link = (address: number) => ({ type: "tcp", host: bus.host, port: bus.port, address });
-      const ident = await ok({ cmd: "lock.commission", lockId: "4C42000000000101", profile: "rs485-mortise", link: link(1) });
+      const ident = await ok({ cmd: "lock.commission", lockId: "4C42000000000101", profile: "rs485-mortise", link: link(1), setupKey: roomLock.setupKey });
       expect(ident.ident).toMatchObject({ lockId: "4c42000000000101", model: "NV-M485" });
-      await ok({ cmd: "lock.commission", lockId: "4C42000000000F01", profile: "common-door-controller", link: link(2) });
+      await ok({ cmd: "lock.commission", lockId: "4C42000000000F01", profile: "common-door-controller", link: link(2), setupKey: lobbyLock.setupKey });
       await ok({ cmd: "door.upsert", doorId: "lobby", name: "Lobby", lockId: "4C42000000000F01", kind: "common", linkedDoorIds: [], protectConfiguration: false });
       await ok({ cmd: "door.upsert", doorId: "room-101", name: "101", lockId: "4C42000000000101", kind: "room", linkedDoorIds: ["lobby"], protectConfiguration: false });
       const entry = { doorId: "room-101", accessPeriod: { from: local(-1), to: local(2) }, arrivalTime: "00:00", departureTime: "11:00", allowProvisioning: true, allowLinkedDoorsAccess: true };

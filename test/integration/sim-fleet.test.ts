@@ -12,6 +12,7 @@ import { parseProperty } from "../../sim/fleet/property.js";
 import { ControlClient } from "../../sim/control/client.js";
 import { startControlServer } from "../../sim/control/server.js";
 import { HubPeer } from "../../sim/index.js";
+import { derivePairKx, freshKxKeyPair } from "../../src/protocol/llp/index.js";
 import { tcpClient } from "../helpers/sim-wire.js";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
@@ -41,10 +42,18 @@ describe("fleet", () => {
     expect(ready.doors.find((d) => d.doorId === "r1")).toMatchObject({ kind: "room", linkedDoorIds: ["lobby"], link: { type: "tcp", address: 1 } });
     expect(ready.doors.find((d) => d.doorId === "s1")?.link).toEqual({ type: "ble", lockId: fleet.find("s1").lock.lockId });
     const c = await tcpClient(ready.tcpBuses[0]!.port);
-    const key = Buffer.alloc(16, 5);
     const r1 = fleet.find("r1").lock;
+    // rs485-mortise pairs with PAIR_KX (the setup key on its label); the legacy PAIR is refused.
+    const setupKey = Buffer.from(r1.setupKey!, "hex");
+    expect(ready.doors.find((d) => d.doorId === "r1")?.setupKey).toBe(r1.setupKey);
     const peer = new HubPeer(1, { lockId: r1.lockId });
-    expect((await c.peer.request(peer, { cmd: "PAIR", linkKey: key }))?.ok).toBe(true);
+    expect((await c.peer.request(peer, { cmd: "PAIR", linkKey: Buffer.alloc(16, 5) }))?.ok).toBe(false);
+    const hub = freshKxKeyPair();
+    const kx = await c.peer.request(peer, { cmd: "PAIR_KX", hubPub: hub.publicKey });
+    if (!kx?.ok) throw new Error("PAIR_KX refused");
+    const derived = derivePairKx(hub.privateKey, { lockId: Buffer.from(r1.lockId, "hex"), setupKey, hubPub: hub.publicKey, lockPub: kx.body.lockPub });
+    expect(derived.confirm.equals(kx.body.confirm)).toBe(true);
+    const key = derived.linkKey;
     peer.linkKey = key;
     const put = await c.peer.request(peer, { cmd: "PUT_CREDENTIAL", kind: 1, slot: 3, validFrom: 0, validUntil: 0, flags: 0, secret: Buffer.from("4711") });
     expect(put?.ok).toBe(true);
@@ -56,6 +65,7 @@ describe("fleet", () => {
     cleanup.push(() => again.close());
     const lock = again.find(r1.lockId).lock;
     expect(lock.linkKey?.equals(key)).toBe(true);
+    expect(lock.setupKey).toBe(setupKey.toString("hex")); // the label does not change across a restart
     expect(lock.state.hubCounter).toBe(peer.counter);
     expect(lock.events.head).toBe(1);
     expect(lock.enterCode("4711")).toMatchObject({ granted: true, slot: 3 });

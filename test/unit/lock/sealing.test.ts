@@ -26,7 +26,7 @@ function setup(opts: { store?: MemoryLinkStateStore; sealingRequired?: boolean; 
 }
 
 describe("pairing and sealing", () => {
-  it("pairs with a fresh random key stored as pending BEFORE PAIR goes out, then seals every command but IDENT and PAIR", async () => {
+  it("pairs with a fresh random key stored as pending BEFORE PAIR goes out, then seals every command, IDENT too (LLP v1.1 §9.1)", async () => {
     const { clock, lock, link, client, store } = setup();
     let pendingWhenPairSent: Buffer | null = null;
     link.tap = (req, answer) => {
@@ -44,8 +44,10 @@ describe("pairing and sealing", () => {
     await drive(clock, client.ident());
     await drive(clock, client.putCredential(put(1, "482916")));
     await drive(clock, client.status());
+    await drive(clock, client.identHint());
     const sent = link.written.map((b) => decodeFrame(b));
-    expect(sent.map((f) => [f.cmd, f.sec])).toEqual([[Cmd.IDENT, false], [Cmd.PUT_CREDENTIAL, true], [Cmd.STATUS, true]]);
+    // Only an IDENT asked as a hint goes unsealed once paired.
+    expect(sent.map((f) => [f.cmd, f.sec])).toEqual([[Cmd.IDENT, true], [Cmd.PUT_CREDENTIAL, true], [Cmd.STATUS, true], [Cmd.IDENT, false]]);
     expect(lock.slots(CredentialKind.DOOR_CODE)).toHaveLength(1);
   });
 

@@ -55,7 +55,7 @@ function fillOldStore(file: string): void {
     INSERT INTO key_doors VALUES
       ('k-1', 'room-101', 0, '2026-12-01', '2026-12-04', '15:00', '10:00', 1, 1),
       ('k-1', 'lobby', 1, '2026-12-01', '2026-12-04', '15:00', '10:00', 1, 0);
-    INSERT INTO inbox VALUES ('cmd-1', 'key.upsert', '{"id":"cmd-1","ok":true}', ${now});
+    INSERT INTO inbox (command_id, cmd, response, received_at) VALUES ('cmd-1', 'key.upsert', '{"id":"cmd-1","ok":true}', ${now});
     INSERT INTO meta VALUES ('sessionId', '2');
     INSERT INTO outbox (event, created_at, sent_at) VALUES
       ('{"type":"access.granted","i":0}', ${now}, ${now}), ('{"type":"access.granted","i":1}', ${now}, NULL),
@@ -83,6 +83,10 @@ function expectDataKept(store: Store): void {
   expect(store.counters.reserveHubCounters("L-101", 1)).toEqual({ first: 65, last: 65 });
   expect(store.credentials.currentOf("k-1", "doorCode")?.value).toBe("482916");
   expect(store.slots.get("L-101", "doorCode", 0)?.lastError).toBe("lock_offline");
+  // v7: a lock commissioned before PAIR_KX has no setup key on file; one can be stored.
+  expect(store.linkState.setupKey("L-101")).toBeNull();
+  store.linkState.saveSetupKey("L-101", Buffer.alloc(16, 7));
+  expect(store.linkState.setupKey("L-101")?.equals(Buffer.alloc(16, 7))).toBe(true);
 }
 
 describe("store migrations", () => {
