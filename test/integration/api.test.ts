@@ -22,6 +22,8 @@ const link = (address: number) => {
   const bus = h.fleet.ready(null).tcpBuses[0]!;
   return { type: "tcp", host: bus.host, port: bus.port, address };
 };
+/** The setup key on the simulated lock's label (rs485-mortise pairs with PAIR_KX). */
+const setupKeyOf = (lockId: string) => h.fleet.find(lockId).lock.setupKey!;
 
 describe("local API", () => {
   it("refuses an action without the token, and one from a foreign origin or host name", async () => {
@@ -49,7 +51,7 @@ describe("local API", () => {
   });
 
   it("commissions a lock end to end, with its steps streamed, and shows it online on its bus", async () => {
-    const res = await h.post("/api/actions/commission", { lockId: "4c4200000000a101", profile: "rs485-mortise", link: link(1) }, { headers: { accept: "application/x-ndjson" } });
+    const res = await h.post("/api/actions/commission", { lockId: "4c4200000000a101", profile: "rs485-mortise", link: link(1), setupKey: setupKeyOf("4c4200000000a101") }, { headers: { accept: "application/x-ndjson" } });
     const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toEqual({ step: expect.stringContaining("commissioning 4c4200000000a101") });
     const response = actionResponseSchema.parse(lines.at(-1)!.response);
@@ -105,7 +107,7 @@ describe("local API", () => {
 
   it("raises lock.battery_low once for a lock installed at 18 % (it never logs the crossing itself)", async () => {
     h.fleet.find("room-102").lock.setBattery(18);
-    const res = await h.post("/api/actions/commission", { lockId: "4c4200000000a102", profile: "rs485-mortise", link: link(2) });
+    const res = await h.post("/api/actions/commission", { lockId: "4c4200000000a102", profile: "rs485-mortise", link: link(2), setupKey: setupKeyOf("4c4200000000a102") });
     expect(actionResponseSchema.parse(await res.json()).ok).toBe(true);
     const lowEvents = async () => {
       const { events } = (await (await h.get("/api/events?since=0&type=lock.battery_low")).json()) as { events: { lockId: string; battery: number }[] };
@@ -131,7 +133,7 @@ describe("local API", () => {
     expect(lock.alerts[0]).toBe("replaced: lock 4c4200000000b101 answers at its link");
     const diag = actionResponseSchema.parse(await (await h.post("/api/actions/diagnose", { doorId: "room-101" })).json());
     expect(diag.ok && JSON.stringify(diag.result)).toContain("lockbridge lock replace 4c4200000000a101 4c4200000000b101");
-    const res = await h.post("/api/actions/replace", { oldLockId: "4c4200000000a101", newLockId: "4c4200000000b101" }, { headers: { accept: "application/x-ndjson" } });
+    const res = await h.post("/api/actions/replace", { oldLockId: "4c4200000000a101", newLockId: "4c4200000000b101", setupKey: setupKeyOf("4c4200000000b101") }, { headers: { accept: "application/x-ndjson" } });
     const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l) as { step?: string; response?: unknown });
     expect(lines.filter((l) => l.step).map((l) => l.step!.slice(0, 3))).toEqual(["1/3", "2/3", "3/3"]);
     expect(actionResponseSchema.parse(lines.at(-1)!.response)).toMatchObject({ ok: true, result: { oldLockId: "4c4200000000a101", newLockId: "4c4200000000b101", doorIds: ["room-101"] } });

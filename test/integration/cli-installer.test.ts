@@ -50,10 +50,12 @@ async function tty(args: string[]) {
 }
 
 const bus = () => h.fleet.ready(null).tcpBuses[0]!;
+/** The setup key as printed on the lock's label (groups of 4 hex digits), as an installer types it. */
+const label = (lockId: string) => h.fleet.find(lockId).lock.setupKey!.match(/.{4}/g)!.join(" ");
 
 describe("installer CLI", async () => {
   it("lock commission in a pipe: one plain line per step, a summary, exit 0", async () => {
-    const r = await cli(["lock", "commission", "4c4200000000a101", "--profile", "rs485-mortise", "--tcp", `127.0.0.1:${bus().port}`, "--address", "1"]);
+    const r = await cli(["lock", "commission", "4c4200000000a101", "--profile", "rs485-mortise", "--tcp", `127.0.0.1:${bus().port}`, "--address", "1", "--setup-key", label("4c4200000000a101")]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe(`commissioning 4c4200000000a101 on 127.0.0.1:${bus().port} address 1: IDENT, pairing, clock\n`);
     expect(r.stdout).toMatch(/^lock 4c4200000000a101 commissioned \(.+\): its keys are being delivered/);
@@ -61,7 +63,7 @@ describe("installer CLI", async () => {
   });
 
   it("lock commission in a terminal: the step redraws in place and ends ticked", async () => {
-    const r = await tty(["lock", "commission", "4c4200000000a102", "--profile", "rs485-mortise", "--tcp", `127.0.0.1:${bus().port}`, "--address", "2"]);
+    const r = await tty(["lock", "commission", "4c4200000000a102", "--profile", "rs485-mortise", "--tcp", `127.0.0.1:${bus().port}`, "--address", "2", "--setup-key", label("4c4200000000a102")]);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toContain("\r\x1b[K");
     expect(r.output).toMatch(/✓ commissioning 4c4200000000a102 on [^\n]+\r?\n/);
@@ -75,6 +77,11 @@ describe("installer CLI", async () => {
     const missing = await cli(["lock", "commission", "4c4200000000a103", "--profile", "rs485-mortise", "--serial", "/dev/ttyLB-missing", "--address", "3"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/lockbridge lock commission: .*cannot open \/dev\/ttyLB-missing.* \(lock_offline\)/);
+    // A PAIR_KX lock without the setup key from its label: refused before any pairing, naming the field.
+    const noKey = await cli(["lock", "commission", "4c4200000000a103", "--profile", "rs485-mortise", "--tcp", `127.0.0.1:${bus().port}`, "--address", "3"]);
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toMatch(/pairs with PAIR_KX: setupKey is required \(32 hex digits from the lock's label\)/);
+    expect(h.fleet.find("4c4200000000a103").lock.linkKey).toBeNull();
     const list = await cli(["locks", "list", "--json"]);
     expect(list.stdout).not.toContain("4c4200000000a103");
   });
