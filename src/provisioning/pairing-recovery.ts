@@ -64,8 +64,8 @@ export class PairingRecovery {
     let hint: IdentInfo | undefined;
     try {
       hint = await d.link.identHint();
-    } catch (e) {
-      if (classifyLockError(e).kind !== "unreachable") throw e;
+    } catch {
+      // No answer, or a refusal: no hint either way (and nothing to act on).
     }
     if (hint && hint.lockId.toLowerCase() !== d.lockId.toLowerCase()) {
       d.log.warn({ lockId: d.lockId, seen: hint.lockId }, "lock stopped answering sealed and IDENT (unsealed, a hint) shows another lockId: reported as replaced");

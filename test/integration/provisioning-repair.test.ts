@@ -53,6 +53,25 @@ describe("drift repair", () => {
     });
   });
 
+  it("a factory-reset PAIR_KX lock is re-paired by the hub with the setup key from its label, and gets its table back", async () => {
+    const kxRoom = { ...TEST_ROOM_PROFILE, capabilities: [...TEST_ROOM_PROFILE.capabilities!, "authenticatedPairing" as const], pairing: "kx" as const };
+    await withProperty({ rooms: 1, commons: [], roomProfile: kxRoom, ...FAST_VERIFY }, async (p) => {
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
+      const s = await p.waitForKey("k-1", (x) => x.state === "active");
+      const lock = p.sim("room-101");
+      const lockId = p.lockIdOf("room-101");
+      expect(p.store.linkState.setupKey(lockId)?.toString("hex")).toBe(lock.setupKey);
+      const keyBefore = Buffer.from(lock.linkKey!);
+      lock.factoryReset();
+      // PAIR_KX's confirm proves the label's key: the hub re-pairs on its own, nobody needs to visit.
+      await p.waitFor("re-paired", () => lock.linkKey !== null && !lock.linkKey.equals(keyBefore));
+      await p.waitFor("the hub holds the lock's new key", () => p.store.linkState.linkKeys(lockId).active?.equals(lock.linkKey!));
+      await p.waitFor("the code back on the lock", () => lock.enterCode(codeOf(s)).granted);
+      expect(p.events("lock.security_alert").filter((e) => e.lockId === lockId)).toEqual([]);
+      expect(p.engine.lockStatus(lockId)?.state).toBe("commissioned");
+    });
+  });
+
   it("a table changed behind the hub's back is repaired: foreign entries deleted, ours rewritten", async () => {
     await withProperty({ rooms: 1, commons: [], ...FAST_VERIFY }, async (p) => {
       await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
