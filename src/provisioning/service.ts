@@ -78,12 +78,8 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       cloud.useKeyCommands(keys);
       cloud.useStatusSource({
         keyStatus: (keyId) => e.keyStatus(keyId),
-        lockStatus: (lockId) => {
-          const s = e.lockStatus(lockId);
-          if (!s) return null;
-          const { state: _state, ...payload } = s;
-          return payload;
-        },
+        // mqtt-api.md v1.1 §4: the lock status names its doors, link and state.
+        lockStatus: (lockId) => e.lockStatus(lockId),
         keyIds: () => store.keys.ids({ includeRemoved: true }),
         lockIds: () => store.locks.list().map((l) => l.lockId),
       });

@@ -199,6 +199,18 @@ describe("an attacker on the lock's link (TCP)", () => {
       };
       await until("replay upstream", () => alert(rig, "replay"), 60_000);
       l.wire.forge = undefined;
+      // Visible where an installer looks: the lock's retained status and diagnose.
+      const statusTopic = `${rig.cloud.topics.base}/status/locks/${LOCK_ID}`;
+      const statuses: Record<string, unknown>[] = [];
+      rig.cloud.onMessage((m) => {
+        if (m.topic === statusTopic) statuses.push(m.payload as Record<string, unknown>);
+      });
+      await rig.cloud.watch([statusTopic]);
+      const status = await until("lock status naming the alert", () => statuses.find((x) => JSON.stringify(x.securityAlerts ?? []).includes('"replay"')));
+      expect(status).toMatchObject({ lockId: LOCK_ID, doorIds: ["room-101"], link: l.link, state: "commissioned" });
+      const diag = await rig.cloud.send({ cmd: "diagnose", doorId: "room-101" });
+      expect(JSON.stringify(diag)).toContain("lock_security_alert");
+      expect(JSON.stringify(diag)).toContain("replay");
       expect((await rig.cloud.send(key("k-2", "915273")))?.ok).toBe(true);
       await until("k-2 on the genuine lock", () => lock.enterCode("915273").granted, 90_000);
     } finally {
