@@ -14,7 +14,6 @@
  *    ms timer granularity) and a precisely paced loopback peer (hrtime) in this file.
  */
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:net";
 import { pino } from "pino";
 import {
   crc16CcittFalse, CredentialKind, decodeRequestBody, encodeRequest, FrameDecoder, openFrame,
@@ -25,6 +24,7 @@ import { ProfileRegistry } from "../src/profiles/loader.js";
 import { deviceProfileSchema } from "../src/profiles/schema.js";
 import { SimLock, startTcpBus } from "../sim/index.js";
 import type { BenchResult } from "./run.js";
+import { startPacedPeer } from "./support/paced-peer.js";
 
 const BAUD = 115_200;
 const LOCK_ID = "4c42000000000001";
@@ -61,39 +61,6 @@ function codecBench(sealed: boolean): BenchResult {
     baseline: { value: crcPerS, unit: "frames/s", name: "CRC-16 only" },
     note: "baseline: CRC-16 alone over the same bytes; higher ratio is better",
   };
-}
-
-/** A far end that honours wire time precisely: answer when request + response would have crossed the line. */
-async function startPacedPeer(lock: SimLock, baud: number): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((sock) => {
-    sock.setNoDelay(true);
-    const decoder = new FrameDecoder();
-    let busyUntil = 0; // ns: half duplex, the line is busy until then
-    sock.on("data", (chunk: Buffer) => {
-      const arrived = process.hrtime.bigint();
-      for (const frame of decoder.push(chunk)) {
-        const reqBytes = 8 + frame.body.length;
-        const reply = lock.answer(frame);
-        if (!reply) continue;
-        const wireNs = BigInt(Math.round(((reqBytes + reply.bytes.length) * 10 * 1e9) / baud));
-        const start = arrived > BigInt(busyUntil) ? arrived : BigInt(busyUntil);
-        const due = start + wireNs;
-        busyUntil = Number(due);
-        const send = () => {
-          if (process.hrtime.bigint() >= due) sock.write(reply.bytes);
-          else setImmediate(send);
-        };
-        const msLeft = Number(due - process.hrtime.bigint()) / 1e6;
-        if (msLeft > 2) setTimeout(send, Math.floor(msLeft - 1.5));
-        else send();
-      }
-    });
-    sock.on("error", () => sock.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const addr = server.address();
-  if (!addr || typeof addr === "string") throw new Error("no port");
-  return { port: addr.port, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 async function provisionRate(far: "sim" | "paced", sealed: boolean): Promise<BenchResult> {
