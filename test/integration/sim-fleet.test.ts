@@ -146,9 +146,14 @@ describe("lockbridge sim CLI", () => {
     expect((await cli(["fault", "room-104", "gremlins", ...ctl])).code).toBe(64);
     const list = await cli(["list", "--json", ...ctl]);
     expect((JSON.parse(list.stdout) as { locks: unknown[] }).locks).toHaveLength(16);
+    // `sim show` prints the label as an installer reads it: the setup key in groups of 4 hex digits.
+    const shown = JSON.parse((await cli(["show", "room-103", ...ctl])).stdout) as { label: { lockId: string; pairing: string; setupKey: string } };
+    const fromReady = info.doors.find((d) => d.doorId === "room-103")!;
+    expect(shown.label).toEqual({ lockId: fromReady.lockId, pairing: "kx", setupKey: fromReady.setupKey!.match(/.{4}/g)!.join(" ") });
     proc.kill("SIGTERM");
     await new Promise((r) => proc.once("exit", r));
-    const saved = JSON.parse(await readFile(state, "utf8")) as { locks: Record<string, { credentials: { codes: unknown[] }; events: { nextSeq: number } }> };
+    const saved = JSON.parse(await readFile(state, "utf8")) as { locks: Record<string, { setupKey?: string; credentials: { codes: unknown[] }; events: { nextSeq: number } }> };
+    expect(saved.locks["room-103"]!.setupKey).toBe(fromReady.setupKey);
     expect(saved.locks["room-103"]!.credentials.codes).toHaveLength(1);
     expect(saved.locks["room-103"]!.events.nextSeq).toBe(2);
   });
