@@ -65,7 +65,7 @@ export function demoPropertyServices(target: DemoTarget, log: Logger): { starter
         else process.stdout.write(`${line}\n`);
       });
       proc.on("exit", (code, signal) => {
-        if (child === proc) log.error({ code, signal }, "demo property exited on its own");
+        if (child === proc) log.error({ exitCode: code, signal }, "demo property exited on its own");
         child = undefined;
       });
       proc.on("error", (err) => log.error({ err: errorMessage(err) }, "demo property failed to start"));
