@@ -1,5 +1,5 @@
 import type { Hash } from "node:crypto";
-import { encodeAckBody, type AckBodies, type LlpCommandName, type LlpRequest, type LockEvent } from "../../src/protocol/llp/index.js";
+import { encodeAckBody, type AckBodies, type KxKeyPair, type LlpCommandName, type LlpRequest, type LockEvent } from "../../src/protocol/llp/index.js";
 import type { Clock } from "../../src/shared/clock.js";
 import type { CredentialTable } from "./credential-table.js";
 import type { EventRing } from "./event-ring.js";
@@ -85,6 +85,8 @@ export interface ResolvedBehaviourOptions {
   unlockSeconds: number;
   batteryDrainPerUnlock: number;
   lowBatteryThreshold: number;
+  /** The lock's X25519 key pair for a PAIR_KX (fresh per pairing; fixed for the spec's vector). */
+  kxKeyPair: () => KxKeyPair;
 }
 
 /** One command group of the lock, like a Z-Wave JS mock CC behaviour. */

@@ -6,8 +6,8 @@
 import { randomBytes } from "node:crypto";
 import {
   Capability, Cmd, commandName, CredentialKind, decodeFrame, decodeRequestBody, encodeEventNotify, encodeFrame,
-  encodeMessage, encodeNakBody, EventType, NakCode, openFrame, BLE_ADDR,
-  type Frame, type LlpCommandName, type LockEvent, type SlotInfo,
+  encodeMessage, encodeNakBody, EventType, freshKxKeyPair, NakCode, openFrame, BLE_ADDR,
+  type Frame, type KxKeyPair, type LlpCommandName, type LockEvent, type SlotInfo,
 } from "../../src/protocol/llp/index.js";
 import { isLockBridgeError } from "../../src/shared/errors.js";
 import { systemClock, type Clock, type TimerHandle } from "../../src/shared/clock.js";
@@ -63,6 +63,8 @@ export interface SimLockOptions {
   unlockSeconds?: number;
   /** Seed of the flaky-link RNG. */
   seed?: number;
+  /** The lock's X25519 key pair for each PAIR_KX (the spec's test vector); fresh per pairing otherwise. */
+  kxKeyPair?: () => KxKeyPair;
   /** Replace the command behaviours (default: all of LLP v1). */
   behaviors?: readonly Behavior[];
 }
@@ -135,6 +137,7 @@ export class SimLock implements LockContext {
       fwRestartMs: opts.fwRestartMs ?? 2000,
       fwRestartAnswer: opts.fwRestartAnswer ?? "silent",
       unlockSeconds: opts.unlockSeconds ?? 5,
+      kxKeyPair: opts.kxKeyPair ?? freshKxKeyPair,
       batteryDrainPerUnlock: opts.batteryDrainPerUnlock ?? 0,
       lowBatteryThreshold: opts.lowBatteryThreshold ?? 20,
     };

@@ -6,7 +6,7 @@
 import { randomBytes as cryptoRandomBytes, createHash } from "node:crypto";
 import type { Logger } from "pino";
 import {
-  confirmMatches, derivePairKx, freshKxKeyPair, MAX_FW_CHUNK, SETUP_KEY_LEN,
+  confirmMatches, derivePairKx, freshKxKeyPair, MAX_FW_CHUNK, SETUP_KEY_LEN, type KxKeyPair,
   type CredentialKind, type IdentInfo, type LockEvent, type SlotInfo, type StatusInfo, type TableDigestInfo,
 } from "../protocol/llp/index.js";
 import { compareIdentity, type IdentityDifference } from "../profiles/identity.js";
@@ -48,6 +48,8 @@ export interface LockClientOptions {
   logger: Logger;
   /** Injected for tests; crypto.randomBytes otherwise. */
   randomBytes?: ((n: number) => Buffer) | undefined;
+  /** Injected for the spec's test vectors; a fresh X25519 pair per pairing otherwise. */
+  kxKeyPair?: (() => KxKeyPair) | undefined;
 }
 
 export class LockClient {
@@ -56,6 +58,7 @@ export class LockClient {
   private readonly store: LinkStateStore;
   private readonly log: Logger;
   private readonly random: (n: number) => Buffer;
+  private readonly kxKeyPair: () => KxKeyPair;
 
   constructor(opts: LockClientOptions) {
     this.session = opts.session;
@@ -63,6 +66,7 @@ export class LockClient {
     this.store = opts.linkState;
     this.log = opts.logger;
     this.random = opts.randomBytes ?? cryptoRandomBytes;
+    this.kxKeyPair = opts.kxKeyPair ?? freshKxKeyPair;
   }
 
   get lockId(): string {
@@ -237,7 +241,7 @@ export class LockClient {
    */
   async pairKx(setupKey: Uint8Array): Promise<void> {
     if (setupKey.length !== SETUP_KEY_LEN) throw new LockBridgeError("invalid_payload", `a setup key is ${SETUP_KEY_LEN} bytes, got ${setupKey.length}`, "setupKey");
-    const own = freshKxKeyPair();
+    const own = this.kxKeyPair();
     const ack = await this.session.request({ cmd: "PAIR_KX", hubPub: own.publicKey });
     let derived;
     try {

@@ -3,7 +3,7 @@
 // or delay bytes deterministically. Real-socket tests live in test/integration/lock-link*.
 import { EventEmitter } from "node:events";
 import { pino } from "pino";
-import { FrameDecoder, type Frame } from "../../src/protocol/llp/index.js";
+import { FrameDecoder, type Frame, type KxKeyPair } from "../../src/protocol/llp/index.js";
 import type { ManualClock } from "../../src/shared/clock.js";
 import { LockBridgeError } from "../../src/shared/errors.js";
 import type { Transport, TransportEvents, TransportState, TransportStatus } from "../../src/transport/types.js";
@@ -152,7 +152,7 @@ export function hubRig(
   link: Transport,
   clock: ManualClock,
   locks: readonly SimLock[],
-  opts: { timing?: Partial<SessionTiming>; store?: LinkStateStore; profile?: DeviceProfile; counterBlockSize?: number } = {},
+  opts: { timing?: Partial<SessionTiming>; store?: LinkStateStore; profile?: DeviceProfile; counterBlockSize?: number; kxKeyPair?: () => KxKeyPair } = {},
 ): HubRig {
   const store = (opts.store as MemoryLinkStateStore | undefined) ?? new MemoryLinkStateStore();
   const bus = new LinkBus(link, { clock, logger: quietLogger });
@@ -169,7 +169,7 @@ export function hubRig(
       counterBlockSize: opts.counterBlockSize,
       sealingRequired: profile.sealingRequired,
     });
-    return { session, client: new LockClient({ session, profile, linkState: store, logger: quietLogger }) };
+    return { session, client: new LockClient({ session, profile, linkState: store, logger: quietLogger, kxKeyPair: opts.kxKeyPair }) };
   };
   const made = locks.map(make);
   const rig: HubRig = {

@@ -99,7 +99,7 @@ async function inService(rig: Rig, l: HostileLink, lock: SimLock): Promise<void>
   expect(res, JSON.stringify(res)).toMatchObject({ ok: true });
   expect((await rig.cloud.send({ cmd: "door.upsert", doorId: "room-101", name: "101", lockId: LOCK_ID, kind: "room", linkedDoorIds: [], protectConfiguration: false }))?.ok).toBe(true);
   expect((await rig.cloud.send(key("k-1", "482916")))?.ok).toBe(true);
-  await until("k-1 on the lock", () => lock.enterCode("482916").granted);
+  await until("k-1 on the lock", () => lock.enterCode("482916").granted, 60_000);
 }
 
 const alert = (rig: Rig, reason: string) => rig.events.find((e) => e.type === "lock.security_alert" && e.reason === reason && e.lockId === LOCK_ID);
@@ -160,13 +160,11 @@ describe.each([
       await rig.close();
     }
   }, 120_000);
-});
 
-describe("an attacker on the lock's link (TCP)", () => {
   it("unsealed IDENT answers with another lockId do not take the lock out of service; unsealed_from_paired_lock goes upstream", async () => {
-    const rig = await startRig("ident");
+    const rig = await startRig(`ident-${open === hostileTcpLink ? "tcp" : "pty"}`);
     const lock = new SimLock({ lockId: LOCK_ID, address: 5, profile: mortise });
-    const l = await hostileTcpLink(lock, 5);
+    const l = await open(lock, 5);
     try {
       await inService(rig, l, lock);
       l.wire.forge = (f) => unsealedIdent(f, mortiseIdent("4c42deadbeef0001"));
@@ -182,7 +180,9 @@ describe("an attacker on the lock's link (TCP)", () => {
       await rig.close();
     }
   }, 180_000);
+});
 
+describe("an attacker on the lock's link (TCP)", () => {
   it("a replayed sealed answer is dropped and reported as replay", async () => {
     const rig = await startRig("replay");
     const lock = new SimLock({ lockId: LOCK_ID, address: 6, profile: mortise });

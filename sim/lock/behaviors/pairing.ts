@@ -1,4 +1,4 @@
-import { Capability, derivePairKx, freshKxKeyPair, NakCode } from "../../../src/protocol/llp/index.js";
+import { Capability, derivePairKx, NakCode } from "../../../src/protocol/llp/index.js";
 import { ack, nak, type Behavior, type LockContext } from "../context.js";
 
 /**
@@ -26,7 +26,7 @@ export const pairingBehavior: Behavior = {
     if (req.cmd !== "PAIR_KX") return nak(NakCode.UNKNOWN_COMMAND);
     if (!kx || !s.setupKey) return nak(NakCode.NOT_SUPPORTED);
     if (s.linkKey && !s.pairingMode && !ctx.requestSealed) return nak(NakCode.INVALID_STATE);
-    const own = freshKxKeyPair();
+    const own = ctx.options.kxKeyPair();
     let derived;
     try {
       derived = derivePairKx(own.privateKey, { lockId: s.lockId, setupKey: s.setupKey, hubPub: req.hubPub, lockPub: own.publicKey });

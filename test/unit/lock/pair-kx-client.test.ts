@@ -4,8 +4,9 @@
  * impostor) without the setup key gets nothing sealed and the hub keeps its key; the legacy
  * PAIR is refused by a kx model; pairing mode and rotation rules hold.
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { Capability, Cmd, CredentialKind, decodeFrame, NakCode } from "../../../src/protocol/llp/index.js";
+import { Capability, Cmd, CredentialKind, decodeFrame, kxKeyPairFromPrivate, NakCode } from "../../../src/protocol/llp/index.js";
 import { ManualClock } from "../../../src/shared/clock.js";
 import { isLockBridgeError } from "../../../src/shared/errors.js";
 import { MemoryLinkStateStore } from "../../../src/lock/link-state.js";
@@ -77,5 +78,31 @@ describe("PAIR_KX between the hub and a simulated lock", () => {
     await drive(again.clock, again.client.pairKx(Buffer.from(SETUP_KEY, "hex")));
     expect(again.lock.linkKey?.equals(first)).toBe(false);
     expect(again.store.linkKeys(LOCK_ID).active?.equals(again.lock.linkKey!)).toBe(true);
+  });
+});
+
+describe("PAIR_KX test vector (LLP v1.1 §8) through the hub's client and the simulator", () => {
+  const vectors = JSON.parse(readFileSync(new URL("../../../../shared/spec/llp-test-vectors.json", import.meta.url), "utf8")) as {
+    pairKx: Record<"lockId" | "setupKey" | "hubPrivateKey" | "lockPrivateKey" | "linkKey" | "requestFrame" | "ackFrame", string> & { addr: number };
+  };
+  const v = vectors.pairKx;
+  const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
+
+  it("the simulator answers the vector's request frame with the vector's ACK frame, byte for byte", () => {
+    const lock = new SimLock({ lockId: v.lockId, address: v.addr, setupKey: v.setupKey, profile: { capabilities: 0x7f | Capability.PAIR_KX }, kxKeyPair: () => kxKeyPairFromPrivate(hex(v.lockPrivateKey)) });
+    expect(lock.handleRequest(hex(v.requestFrame))?.toString("hex")).toBe(hex(v.ackFrame).toString("hex"));
+    expect(lock.linkKey?.toString("hex")).toBe(v.linkKey);
+  });
+
+  it("the hub's client sends the vector's request frame and, on the vector's answer, holds the vector's link key", async () => {
+    const clock = new ManualClock(T0);
+    const lock = new SimLock({ clock, lockId: v.lockId, address: v.addr, setupKey: v.setupKey, profile: { capabilities: 0x7f | Capability.PAIR_KX }, kxKeyPair: () => kxKeyPairFromPrivate(hex(v.lockPrivateKey)) });
+    const link = new InProcessLink([lock], clock);
+    const store = new MemoryLinkStateStore();
+    const rig = hubRig(link, clock, [lock], { store, profile: simRoomProfile({ capabilities: [...KX_CAPS], pairing: "kx" }), kxKeyPair: () => kxKeyPairFromPrivate(hex(v.hubPrivateKey)) });
+    await drive(clock, rig.clients[0]!.pairKx(hex(v.setupKey)));
+    // After the SEQ 0 handshake the PAIR_KX goes out with SEQ 1, as in the vector.
+    expect(link.written.map((b) => b.toString("hex"))).toContain(hex(v.requestFrame).toString("hex"));
+    expect(store.linkKeys(v.lockId).active?.toString("hex")).toBe(v.linkKey);
   });
 });
