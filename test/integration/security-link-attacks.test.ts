@@ -61,7 +61,7 @@ async function startRig(name: string): Promise<Rig> {
   const hub = spawnLockbridge(["run"], {
     env: {
       LOCKBRIDGE_DATA_DIR: dir, LOCKBRIDGE_HUB_ID: hubId, LOCKBRIDGE_MQTT_URL: broker.url,
-      LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY: TEST_CLOUD_KEY.publicPem, LOCKBRIDGE_BLE_ENABLED: "false", LOCKBRIDGE_LOG_LEVEL: "info",
+      LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY: TEST_CLOUD_KEY.publicPem, LOCKBRIDGE_BLE_ENABLED: "false", LOCKBRIDGE_LOG_LEVEL: process.env.LOCKBRIDGE_TEST_DUMP ? "debug" : "info",
     },
   });
   await hub.waitForLog("connected to the MQTT broker", 20_000);
@@ -70,12 +70,19 @@ async function startRig(name: string): Promise<Rig> {
   cloud.onMessage((m) => {
     if (m.topic === cloud.topics.evt) events.push(m.payload as Record<string, unknown>);
   });
-  await cloud.watch([cloud.topics.evt]);
+  // "connected" is logged before the hub subscribes: its retained online state comes after.
+  let online = false;
+  cloud.onMessage((m) => {
+    if (m.topic === cloud.topics.state && (m.payload as { online?: boolean }).online === true) online = true;
+  });
+  await cloud.watch([cloud.topics.evt, cloud.topics.state]);
+  await until("the hub online on the broker", () => online);
   const ok = await cloud.send({ cmd: "site.configure", siteId: "s1", timezone: "Europe/Prague", credentialTypes: { doorCode: true, keycard: true, smartKey: false } });
   expect(ok?.ok).toBe(true);
   return {
     hub, cloud, events,
     async close() {
+      if (process.env.LOCKBRIDGE_TEST_DUMP) fs.writeFileSync(path.join(process.env.LOCKBRIDGE_TEST_DUMP, `${name}.log`), hub.stdout.join("\n"));
       await cloud.close();
       hub.kill("SIGTERM");
       await hub.waitForExit(10_000).catch(() => hub.kill("SIGKILL"));
