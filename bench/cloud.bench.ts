@@ -3,9 +3,12 @@
  *
  * 1. Command round trip: the cloud publishes a command and waits for its response, one at
  *    a time (door.upsert: a store write, the stored response, fsync with synchronous=FULL,
- *    PUBACK after commit). p50 and p99, next to a bare responder through the same broker in
- *    the same run (an mqtt.js client that answers each command at once, nothing stored).
- *    Ratio = hub / bare (lower is better; >= 1).
+ *    PUBACK after commit). p50 and p99, next to a *durable* bare responder through the same
+ *    broker in the same run: an mqtt.js client that, per command, commits one row (id + response)
+ *    to its own SQLite file with the hub's settings (WAL, synchronous=FULL: one fsync) and then
+ *    answers. Ratio = hub / durable bare shows the hub's own cost, not the fsync the contract
+ *    requires (lower is better; goal <= 1.5). A third line gives the hub over a bare responder
+ *    that stores nothing.
  *
  * 2. Backlog drain: 100,000 events stored while offline, then the hub connects and drains
  *    them (QoS 1, in order, each marked sent after its PUBACK) to a QoS 1 subscriber; events/s
@@ -17,6 +20,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import mqtt from "mqtt";
 import { CloudSync } from "../src/cloud/cloud-sync.js";
 import { CloudClient } from "../src/cloud/ctl-client.js";
@@ -89,6 +93,7 @@ async function commandRoundTrip(broker: Mosquitto): Promise<BenchResult[]> {
     bare.publish(bareCloud.topics.res, JSON.stringify({ id, cmd, ok: true, result: {}, warnings: [] }), { qos: 1 });
   });
   const bareTimes = await roundTrips((i) => bareCloud.send({ cmd: "door.upsert", doorId: `room-${i}`, name: `Room ${i}`, kind: "room" }));
+  const durableTimes = await durableBareRoundTrips(broker);
 
   await bareCloud.close();
   await bare.endAsync();
@@ -96,13 +101,51 @@ async function commandRoundTrip(broker: Mosquitto): Promise<BenchResult[]> {
   await hub.stop();
   cleanup();
   const line = (p: number): BenchResult => ({
-    name: `cloud: command round trip p${p} (door.upsert, publish -> response)`,
+    name: `cloud: command round trip p${p} (door.upsert, publish -> response) over a durable bare responder`,
     value: percentile(hubTimes, p),
     unit: "ms",
-    baseline: { value: percentile(bareTimes, p), unit: "ms", name: "bare responder" },
-    note: `lower is better; ${ROUND_TRIPS} sequential commands; the hub commits effect + response with fsync before PUBACK; baseline answers at once`,
+    baseline: { value: percentile(durableTimes, p), unit: "ms", name: "durable bare responder" },
+    note: `lower is better, goal <= 1.5; ${ROUND_TRIPS} sequential commands; both commit (WAL, synchronous=FULL) before answering; the hub also checks the signature, validates and applies`,
   });
-  return [line(50), line(99)];
+  return [
+    line(50),
+    line(99),
+    {
+      name: "cloud: command round trip p50 over a bare responder that stores nothing",
+      value: percentile(hubTimes, 50),
+      unit: "ms",
+      baseline: { value: percentile(bareTimes, 50), unit: "ms", name: "bare responder" },
+      note: "lower is better; the difference is mostly the fsync the contract requires",
+    },
+  ];
+}
+
+/** The durable bare responder: one fsynced SQLite commit per command (the hub's settings), then the answer. */
+async function durableBareRoundTrips(broker: Mosquitto): Promise<number[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lockbridge-bench-durable-"));
+  const db = new Database(path.join(dir, "bare.db"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.exec("CREATE TABLE inbox (command_id TEXT PRIMARY KEY, response TEXT NOT NULL) STRICT");
+  const insert = db.prepare("INSERT OR REPLACE INTO inbox (command_id, response) VALUES (?, ?)");
+  const responder = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: "bench-durable" });
+  noDelay(responder);
+  const cloud = await CloudClient.connect({ url: broker.url, hubId: "bench-durable", protocolVersion: 5, signingKey: TEST_CLOUD_KEY.privateKey });
+  await responder.subscribeAsync(cloud.topics.cmd, { qos: 1 });
+  responder.on("message", (_topic, payload) => {
+    const { id, cmd } = JSON.parse(payload.toString()) as { id: string; cmd: string };
+    const response = JSON.stringify({ id, cmd, ok: true, result: {}, warnings: [] });
+    insert.run(id, response); // committed (fsync) before the answer, as the contract asks of the hub
+    responder.publish(cloud.topics.res, response, { qos: 1 });
+  });
+  try {
+    return await roundTrips((i) => cloud.send({ cmd: "door.upsert", doorId: `room-${i}`, name: `Room ${i}`, kind: "room" }));
+  } finally {
+    await cloud.close();
+    await responder.endAsync();
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A QoS 1 subscriber counting messages on a topic. */

@@ -119,6 +119,8 @@ export async function startHub(o: HubOptions, cloud: CloudClient): Promise<{ hub
     LOCKBRIDGE_BLE_ENABLED: "false",
     LOCKBRIDGE_API_PORT: "0",
     LOCKBRIDGE_LOG_LEVEL: "warn",
+    // `--node-options "..."` (or PI_BENCH_NODE_OPTIONS): the Node flags a systemd unit would set.
+    ...(process.env.PI_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.PI_BENCH_NODE_OPTIONS } : {}),
   });
   const t0 = performance.now();
   const hub = o.pinned ? start("taskset", ["-c", "0", process.execPath, BIN, "run"], hubEnv) : start(process.execPath, [BIN, "run"], hubEnv);
