@@ -34,6 +34,12 @@ export async function driveUntil(clock: ManualClock, check: () => boolean, opts:
   }
 }
 
+/** Lets the hub side run for `ms` of manual time (timers fire as they fall due). */
+export async function runFor(clock: ManualClock, ms: number, stepMs = 100): Promise<void> {
+  const until = clock.now() + ms;
+  await driveUntil(clock, () => clock.now() >= until, { stepMs, maxMs: ms + stepMs });
+}
+
 export class LockExpectations {
   /** Every request addressed to this lock, in arrival order (retries included). */
   readonly received: ReceivedRequest[] = [];

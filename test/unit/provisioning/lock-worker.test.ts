@@ -4,9 +4,9 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { Cmd, CredentialKind } from "../../../src/protocol/llp/index.js";
-import { driveUntil } from "../../helpers/lock-expect.js";
+import { driveUntil, runFor } from "../../helpers/lock-expect.js";
 import { drive } from "../../helpers/lock-link.js";
-import { LOCK_ID, workerRig, type WorkerRig } from "../../helpers/worker-rig.js";
+import { DOOR_ID, LOCK_ID, workerRig, type WorkerRig } from "../../helpers/worker-rig.js";
 
 let rig: WorkerRig | undefined;
 afterEach(async () => {
@@ -193,8 +193,7 @@ describe("LockWorker, step by step", () => {
     expect(r.hookCalls("pairingLost")).toEqual([[LOCK_ID, true]]);
     // Ten minutes on: it kept asking sealed (only IDENT goes unsealed, as a hint), with no
     // PAIR of any kind and no second report.
-    const until = r.clock.now() + 10 * 60_000;
-    await driveUntil(r.clock, () => r.clock.now() >= until, { stepMs: 200, maxMs: 11 * 60_000 });
+    await runFor(r.clock, 10 * 60_000, 200);
     r.expect.assertReceived("PAIR", 0);
     r.expect.assertReceived("PAIR_KX", 0);
     expect(r.expect.received.filter((q) => !q.sealed).every((q) => q.cmd === "IDENT")).toBe(true);
@@ -204,6 +203,45 @@ describe("LockWorker, step by step", () => {
     expect(r.hookCalls("pairingLost")).toHaveLength(1);
     expect(r.lock.linkKey).toBeNull();
     expect(codesOnLock(r)).toEqual([]);
+  });
+
+  it("DUPLICATE_CREDENTIAL naming a slot the hub does not want: that slot is cleared and the put retried", async () => {
+    const r = await inService();
+    // A stale copy of the same code sits in slot 5 (say, from before the hub's records).
+    r.lock.table(CredentialKind.DOOR_CODE)!.put(5, { validFrom: 0, validUntil: 0, flags: 0, secret: Buffer.from("482916") });
+    const { slot } = r.desireCode("482916");
+    r.worker.desiredChanged();
+    await r.settle();
+    expect(r.expect.received.map((q) => `${q.cmd} ${q.answer}`)).toEqual(["PUT_CREDENTIAL NAK", "DELETE_CREDENTIAL ACK", "PUT_CREDENTIAL ACK", "TABLE_DIGEST ACK"]);
+    expect(codesOnLock(r)).toEqual([slot]);
+    expect(r.row(slot)).toMatchObject({ inSync: true, lastError: null });
+  });
+
+  it("EVENT_NOTIFY drains at once; a door left open raises door.held_open after its time, once", async () => {
+    const r = await inService();
+    r.lock.openDoor();
+    r.link.inject(r.lock.eventNotifyFrame());
+    await r.settle();
+    expect(r.expect.commands()).toEqual(["READ_EVENTS", "ACK_EVENTS"]);
+    expect(r.outbox.map((e) => e.type)).toEqual(["door.opened"]);
+    expect(r.health().doorOpen).toBe(true);
+    const heldOpen = () => r.hookCalls("emit").flatMap(([events]) => events).filter((e) => e.type === "door.held_open");
+    await driveUntil(r.clock, () => heldOpen().length > 0, { stepMs: 500, maxMs: 125_000 });
+    expect(heldOpen()).toEqual([expect.objectContaining({ lockId: LOCK_ID, doorId: DOOR_ID, seconds: 120 })]);
+    await runFor(r.clock, 300_000, 1000);
+    expect(heldOpen()).toHaveLength(1);
+  });
+
+  it("a STATUS showing the lock's clock off by more than 30 s is followed by SET_TIME and lock.clock_drift", async () => {
+    const r = await inService();
+    r.lock.setDrift(200_000); // the lock's clock runs 20 % fast: 12 s per minute
+    await r.expect.expectRequest("SET_TIME", 10 * r.pollIntervalMs, { stepMs: 500 });
+    const cmds = r.expect.commands();
+    expect(cmds.at(-2)).toBe("STATUS");
+    const drift = r.hookCalls("emit").flatMap(([events]) => events).filter((e) => e.type === "lock.clock_drift");
+    expect(drift).toHaveLength(1);
+    expect(drift[0]!.driftS).toBeGreaterThan(30);
+    expect(Math.abs(r.lock.time - Math.floor(r.clock.now() / 1000))).toBeLessThanOrEqual(1);
   });
 });
 
