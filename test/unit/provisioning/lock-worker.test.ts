@@ -205,6 +205,10 @@ describe("LockWorker, step by step", () => {
     expect(codesOnLock(r)).toEqual([]);
   });
 
+  // Found while writing the test above; not changed here (the split keeps behaviour): the
+  // unsealed IDENT hint is answered, so the session goes online, which resets the backoff.
+  it.todo("a plain lock reported pairing_lost is probed with growing backoff (today: about 4 requests/s and online/offline every second)");
+
   it("DUPLICATE_CREDENTIAL naming a slot the hub does not want: that slot is cleared and the put retried", async () => {
     const r = await inService();
     // A stale copy of the same code sits in slot 5 (say, from before the hub's records).
