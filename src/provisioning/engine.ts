@@ -40,7 +40,7 @@ import type { BackoffPolicy } from "./backoff.js";
 import type { ClockPolicy } from "./clock-policy.js";
 import { currentCredentials, syncKeyDesired, type DesiredContext } from "./desired.js";
 import type { HubEvent } from "./lock-events.js";
-import { LockWorker, type LockHealthFacts } from "./lock-worker.js";
+import { LockWorker, type LockHealthFacts } from "./worker/index.js";
 import type { LockLinkPort } from "./ports.js";
 import { batteryLowDue, noteBatteryLow } from "./battery.js";
 import { clearPairingLost, isPairingLost, markPairingLost } from "./pairing-lost.js";
