@@ -6,13 +6,15 @@
  * 1. Ask IDENT unsealed, as a hint of who answers. Another lockId: a swapped lock (or an
  *    impostor saying so) is reported (`lock.replaced`, state `replaced`), and nothing is sent
  *    to it: a PAIR_KX would leave the new lock holding a key nobody knows.
- * 2. A `kx` lock with its setup key on file is re-paired with PAIR_KX, at most once per
- *    backoff step (1 min doubling to 1 h): the confirm proves the setup key, so an impostor
+ * 2. A `kx` lock with its setup key on file is re-paired with PAIR_KX: the confirm proves the setup key, so an impostor
  *    gets nothing sealed and the hub keeps its key (`pairing_unconfirmed`). A lock that
  *    refuses PAIR_KX (it holds a key) is reported pairing_lost: the refusals were forged, or
  *    it needs its pairing button.
  * 3. A `plain` lock is never re-paired here: PAIR would hand a fresh key in clear to whatever
  *    answers. It is reported `pairing_lost` and waits for an installer.
+ *
+ * Each round (hint, then re-pair) runs at most once per backoff step, 1 min doubling to 1 h,
+ * started afresh by any sealed answer.
  */
 import { isLockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
@@ -61,6 +63,12 @@ export class PairingRecovery {
 
   async onNotPaired(): Promise<RecoveryOutcome> {
     const d = this.d;
+    // The whole step (hint, re-pair) at most once per backoff step: an answered hint marks the
+    // link online again, so asking it every round would keep a lost lock flapping.
+    const now = d.now();
+    if (now < this.nextAttemptAt) return "waiting";
+    this.attempts++;
+    this.nextAttemptAt = now + Math.min(REPAIR_MAX_DELAY_MS, REPAIR_FIRST_DELAY_MS * 2 ** (this.attempts - 1));
     let hint: IdentInfo | undefined;
     try {
       hint = await d.link.identHint();
@@ -82,10 +90,6 @@ export class PairingRecovery {
       d.pairingLost(true);
       return "reported";
     }
-    const now = d.now();
-    if (now < this.nextAttemptAt) return "waiting";
-    this.attempts++;
-    this.nextAttemptAt = now + Math.min(REPAIR_MAX_DELAY_MS, REPAIR_FIRST_DELAY_MS * 2 ** (this.attempts - 1));
     try {
       await d.link.pairKx(setupKey);
     } catch (e) {
