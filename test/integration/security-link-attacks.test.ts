@@ -64,6 +64,15 @@ async function startRig(name: string): Promise<Rig> {
       LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY: TEST_CLOUD_KEY.publicPem, LOCKBRIDGE_BLE_ENABLED: "false", LOCKBRIDGE_LOG_LEVEL: process.env.LOCKBRIDGE_TEST_DUMP ? "debug" : "info",
     },
   });
+  try {
+    return await connectRig(name, dir, hubId, hub);
+  } catch (e) {
+    hub.kill("SIGKILL"); // a rig that failed to start leaves no hub behind
+    throw e;
+  }
+}
+
+async function connectRig(name: string, dir: string, hubId: string, hub: RunningProcess): Promise<Rig> {
   await hub.waitForLog("connected to the MQTT broker", 20_000);
   const cloud = await connectCloud({ url: broker.url, hubId });
   const events: Record<string, unknown>[] = [];
