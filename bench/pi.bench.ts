@@ -36,7 +36,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult[]> {
   const keys = Math.ceil(credentials / CREDENTIALS_PER_KEY);
   const creds = keys * CREDENTIALS_PER_KEY;
   const withPinned = options.pinned !== "false";
-  if (options["node-options"] !== undefined) process.env.PI_BENCH_NODE_OPTIONS = options["node-options"];
+  if (options["node-flags"] !== undefined) process.env.PI_BENCH_NODE_FLAGS = options["node-flags"];
 
   // The compiled hub is what a Pi runs (no tsx): build it from this checkout first.
   execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });

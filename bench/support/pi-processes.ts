@@ -119,11 +119,12 @@ export async function startHub(o: HubOptions, cloud: CloudClient): Promise<{ hub
     LOCKBRIDGE_BLE_ENABLED: "false",
     LOCKBRIDGE_API_PORT: "0",
     LOCKBRIDGE_LOG_LEVEL: "warn",
-    // `--node-options "..."` (or PI_BENCH_NODE_OPTIONS): the Node flags a systemd unit would set.
-    ...(process.env.PI_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.PI_BENCH_NODE_OPTIONS } : {}),
   });
+  // PI_BENCH_NODE_FLAGS (or `--node-flags`): Node flags before the script, as a systemd unit
+  // would set them (--max-semi-space-size=...) or a profiler needs them (--cpu-prof).
+  const flags = (process.env.PI_BENCH_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean);
   const t0 = performance.now();
-  const hub = o.pinned ? start("taskset", ["-c", "0", process.execPath, BIN, "run"], hubEnv) : start(process.execPath, [BIN, "run"], hubEnv);
+  const hub = o.pinned ? start("taskset", ["-c", "0", process.execPath, ...flags, BIN, "run"], hubEnv) : start(process.execPath, [...flags, BIN, "run"], hubEnv);
   const died = new Promise<never>((_, reject) => hub.proc.once("exit", (code) => reject(new Error(`hub exited (${code})\n${hub.tail()}`))));
   await Promise.race([online, died]);
   const r = await Promise.race([cloud.send({ cmd: "status.get" }, { timeoutMs: 120_000 }), died]);

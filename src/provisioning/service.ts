@@ -48,6 +48,7 @@ export interface ProvisioningService {
 export function createProvisioningService(deps: ProvisioningServiceDeps): ProvisioningService {
   let engine: ProvisioningEngine | undefined;
   let links: LockLinks | undefined;
+  let linkState: StoreLinkState | undefined;
   let firmware: FirmwareService | undefined;
   const log = deps.log.child({ module: "provisioning" });
   return {
@@ -69,7 +70,8 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
         // Failures surface as ble_unavailable on BLE locks; never as an unhandled rejection.
         bleCentral.catch(() => undefined);
       }
-      links = new LockLinks({ profiles, linkState: new StoreLinkState(store), logger: log, clock: deps.clock, bleCentral, bleMaxConnections: deps.ble.maxConnections });
+      linkState = new StoreLinkState(store);
+      links = new LockLinks({ profiles, linkState, logger: log, clock: deps.clock, bleCentral, bleMaxConnections: deps.ble.maxConnections });
       engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: cloud.events, status: cloud.status, links: engineLockLinks(links), options: { linkErrorsOf: (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId), ...deps.engine } });
       const keys = new KeyService(engine, { random: { int: (n) => randomInt(n) } });
       const locks = new LockService(engine, log, (id) => void profiles.get(id));
@@ -92,8 +94,10 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       await engine?.stop();
       await firmware?.idle();
       await links?.close();
+      linkState?.close(); // the lock counters accepted since the last commit
       engine = undefined;
       links = undefined;
+      linkState = undefined;
     },
   };
 }

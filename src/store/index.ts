@@ -87,6 +87,12 @@ export interface Store {
    * if it throws, none do. `fn` must be synchronous (no await inside); nesting is allowed.
    */
   transaction<T>(fn: () => T): T;
+  /**
+   * `hook` runs inside every outermost `transaction`, before its `fn`: writes that must be
+   * durable no later than anything committed after them (the lock counters accepted so far)
+   * ride along with the next commit instead of costing one of their own. Returns the remover.
+   */
+  beforeCommit(hook: () => void): () => void;
   /** PRAGMA user_version: the schema version the file is at. */
   schemaVersion(): number;
   /** PRAGMA integrity_check: ["ok"] when sound, else the problems found. */
@@ -177,8 +183,21 @@ class SqliteStore implements Store {
     return !this.db.open;
   }
 
+  private readonly commitHooks = new Set<() => void>();
+
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    if (this.db.inTransaction || this.commitHooks.size === 0) return this.db.transaction(fn).immediate();
+    return this.db
+      .transaction(() => {
+        for (const hook of this.commitHooks) hook();
+        return fn();
+      })
+      .immediate();
+  }
+
+  beforeCommit(hook: () => void): () => void {
+    this.commitHooks.add(hook);
+    return () => void this.commitHooks.delete(hook);
   }
 
   schemaVersion(): number {

@@ -16,15 +16,15 @@ beforeEach(() => {
 afterEach(() => t.cleanup());
 
 describe("StoreLinkState", () => {
-  it("lock counters of one turn share a commit, and each save resolves only once durable", async () => {
+  it("accepted lock counters ride along with the next commit, whatever it is, or are written by flushCounters", () => {
     const ls = new StoreLinkState(store);
-    const a = ls.saveLastLockCounter("4c42000000000001", 5);
-    const b = ls.saveLastLockCounter("4c42000000000002", 9);
-    const c = ls.saveLastLockCounter("4c42000000000001", 7);
-    expect(store.linkState.lastLockCounter("4c42000000000001")).toBe(0); // not yet committed
+    ls.saveLastLockCounter("4c42000000000001", 5);
+    ls.saveLastLockCounter("4c42000000000002", 9);
+    ls.saveLastLockCounter("4c42000000000001", 7);
+    expect(store.linkState.lastLockCounter("4c42000000000001")).toBe(0); // no commit of its own
     expect(ls.lastLockCounter("4c42000000000001")).toBe(7); // but never forgotten by the reader
-    await Promise.all([a, b, c]);
-    // Durable: another connection to the file sees them.
+    // Any effect committed after the answers carries their counters in the same transaction.
+    store.transaction(() => store.meta.set("an-effect", "1"));
     const other = openStore(t.file);
     try {
       expect(other.linkState.lastLockCounter("4c42000000000001")).toBe(7);
@@ -32,15 +32,24 @@ describe("StoreLinkState", () => {
     } finally {
       other.close();
     }
+    // A rolled-back effect does not make them durable alone, but a flush does.
+    ls.saveLastLockCounter("4c42000000000001", 11);
+    expect(() => store.transaction(() => { throw new Error("effect failed"); })).toThrow("effect failed");
+    ls.saveLastLockCounter("4c42000000000001", 12);
+    ls.flushCounters();
+    expect(store.linkState.lastLockCounter("4c42000000000001")).toBe(12);
+    ls.close();
   });
 
-  it("a confirmed new key lands after the old key's counters (they restart at 0)", async () => {
+  it("a confirmed new key lands after the old key's counters (they restart at 0)", () => {
     const ls = new StoreLinkState(store);
-    const saved = ls.saveLastLockCounter("4c42000000000001", 40);
+    ls.saveLastLockCounter("4c42000000000001", 40);
     ls.savePendingLinkKey("4c42000000000001", Buffer.alloc(16, 1));
     ls.confirmPendingLinkKey("4c42000000000001");
-    await saved;
+    ls.flushCounters();
+    store.transaction(() => store.meta.set("an-effect", "1"));
     expect(ls.lastLockCounter("4c42000000000001")).toBe(0);
+    expect(store.linkState.lastLockCounter("4c42000000000001")).toBe(0);
     expect(ls.linkKeys("4c42000000000001").active?.equals(Buffer.alloc(16, 1))).toBe(true);
   });
 });
