@@ -115,7 +115,7 @@ async function commandRoundTrip(broker: Mosquitto): Promise<BenchResult[]> {
       value: percentile(hubTimes, 50),
       unit: "ms",
       baseline: { value: percentile(bareTimes, 50), unit: "ms", name: "bare responder" },
-      note: "lower is better; the difference is mostly the fsync the contract requires",
+      note: "lower is better; the two baselines differ by the fsync the contract requires",
     },
   ];
 }
