@@ -51,14 +51,28 @@ export const doorViewSchema = z.object({
 });
 export type DoorView = z.infer<typeof doorViewSchema>;
 
-export const keyDoorViewSchema = z.object({ doorId: z.string(), state: z.string(), reasons: z.array(z.string()), linked: z.boolean() });
+export const keyDoorViewSchema = z.object({
+  doorId: z.string(),
+  /** The door's name ("Room 101"); null when the door is unknown to the hub. */
+  name: z.string().nullable(),
+  state: z.string(),
+  reasons: z.array(z.string()),
+  /** State and reasons in the support article's words: "Pending: lock offline". */
+  words: z.string(),
+  linked: z.boolean(),
+});
+const credentialWordsSchema = z.object({ state: z.string(), reason: z.string().optional(), words: z.string() });
 export const keyViewSchema = z.object({
   keyId: z.string(),
   holder: z.string().nullable(),
   state: z.string(),
+  /** "Active", "Pending"... */
+  words: z.string(),
   doors: z.array(keyDoorViewSchema),
   /** Credential states only: never the code or the card UID. */
   credentials: z.object({ doorCode: z.string(), keycard: z.string(), smartKey: z.string() }),
+  /** The same with reasons and words: "No Doorcode Assigned: lock offline", "Smart Key is ready to use". */
+  credentialWords: z.object({ doorCode: credentialWordsSchema, keycard: credentialWordsSchema, smartKey: credentialWordsSchema }),
   removed: z.boolean(),
 });
 export type KeyView = z.infer<typeof keyViewSchema>;

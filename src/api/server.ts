@@ -172,7 +172,9 @@ export class ApiServer {
         if (oneId === undefined) {
           const search = url.searchParams.get("search") ?? undefined;
           const state = url.searchParams.get("state") ?? undefined;
-          return sendJson(res, 200, { keys: keyViews(store, engine, { search: search?.slice(0, 200), state: state?.slice(0, 32) }) });
+          const limit = Number(url.searchParams.get("limit") ?? NaN);
+          const filter = { search: search?.slice(0, 200), state: state?.slice(0, 32), ...(Number.isSafeInteger(limit) && limit > 0 && { limit }) };
+          return sendJson(res, 200, { keys: keyViews(store, engine, filter) });
         }
         const key = keyView(store, engine, oneId);
         if (!key) throw new HttpError(404, "unknown_key", `no key ${echo(oneId)} on this hub`);
