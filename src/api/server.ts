@@ -23,6 +23,9 @@ import { InstallerActions, type Step } from "./actions.js";
 import { serveConsole } from "./console-route.js";
 import { guard, type GuardPolicy } from "./auth.js";
 import { EventFeed } from "./event-feed.js";
+import { EventRoutes } from "./event-routes.js";
+import { HttpError, notFound, readJson, sendJson } from "./http-util.js";
+import { InstallerLog } from "./installer-log.js";
 import { health } from "./health.js";
 import type { HubView } from "./hub-view.js";
 import { createMetrics, oldestPendingAgeS, type HubMetrics } from "./metrics.js";
@@ -34,29 +37,17 @@ import {
   diagnoseBodySchema,
   replaceBodySchema,
   type ActionResponse,
-  type FeedEvent,
   type HubStatusView,
 } from "./schemas.js";
 import { echo } from "../cloud/schemas.js";
 
-const MAX_BODY_BYTES = 64 * 1024;
-const SSE_KEEPALIVE_MS = 15_000;
-const MAX_SSE_CLIENTS = 32;
 
 export interface ApiServerOptions {
   hub: HubView;
   log: Logger;
   policy: GuardPolicy;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+  /** Where installer actions are logged (one JSON line each); memory only when absent. */
+  installerLogFile?: string;
 }
 
 export class ApiServer {
@@ -64,13 +55,16 @@ export class ApiServer {
   readonly metrics: HubMetrics;
   private readonly actions: InstallerActions;
   private server: Server | undefined;
-  private readonly sse = new Set<ServerResponse>();
+  readonly installerLog: InstallerLog;
+  private readonly events: EventRoutes;
   private detachMetrics: (() => void)[] = [];
 
   constructor(private readonly opts: ApiServerOptions) {
     this.feed = new EventFeed(opts.hub, opts.log);
     this.metrics = createMetrics(opts.hub);
     this.actions = new InstallerActions(opts.hub, opts.log);
+    this.installerLog = new InstallerLog(opts.installerLogFile, opts.log);
+    this.events = new EventRoutes(this.feed, this.installerLog);
   }
 
   /** Listens; resolves with the bound URL. Rejects with the listen error (EADDRINUSE...). */
@@ -102,8 +96,7 @@ export class ApiServer {
     for (const d of this.detachMetrics) d();
     this.detachMetrics = [];
     this.feed.stop();
-    for (const res of this.sse) res.end();
-    this.sse.clear();
+    this.events.endStreams();
     const server = this.server;
     this.server = undefined;
     if (!server) return;
@@ -143,7 +136,8 @@ export class ApiServer {
       res.end(text);
       return;
     }
-    if (path === "/api/events") return this.events(url, req, res);
+    if (path === "/api/events") return this.events.handle(url, req, res, bearer(req));
+    if (path === "/api/installer-log") return sendJson(res, 200, { actions: this.installerLog.recent() });
     const store = hub.store();
     if (!store) throw new HttpError(503, "store_unavailable", "the store is not open (the hub is starting, stopping, or lost its data dir)");
     const engine = hub.engine();
@@ -203,33 +197,6 @@ export class ApiServer {
     };
   }
 
-  private events(url: URL, req: IncomingMessage, res: ServerResponse): void {
-    const matches = eventFilter(url);
-    const accept = req.headers.accept ?? "";
-    if (!accept.includes("text/event-stream")) {
-      const since = Number(url.searchParams.get("since") ?? this.feed.newestSeq - 49);
-      if (!Number.isSafeInteger(since)) throw new HttpError(400, "invalid_query", "since: expected an event seq (integer)");
-      return sendJson(res, 200, { events: this.feed.since(since).filter(matches) });
-    }
-    if (this.sse.size >= MAX_SSE_CLIENTS) throw new HttpError(503, "too_many_streams", `at most ${MAX_SSE_CLIENTS} live event streams at once`);
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
-    res.write(": lockbridge events\n\n");
-    const send = (e: FeedEvent) => {
-      if (matches(e)) res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-    };
-    const lastId = Number(req.headers["last-event-id"] ?? url.searchParams.get("since") ?? NaN);
-    if (Number.isSafeInteger(lastId)) for (const e of this.feed.since(lastId + 1)) send(e);
-    const unsubscribe = this.feed.subscribe(send);
-    const keepalive = setInterval(() => res.write(": keepalive\n\n"), SSE_KEEPALIVE_MS);
-    this.sse.add(res);
-    const done = () => {
-      clearInterval(keepalive);
-      unsubscribe();
-      this.sse.delete(res);
-    };
-    res.on("close", done);
-  }
-
   private async action(pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const name = /^\/api\/actions\/([a-z]+)$/.exec(pathname)?.[1];
     const body = await readJson(req);
@@ -279,43 +246,9 @@ function asRefusal(e: unknown): ActionResponse {
   return { id: null, cmd: null, ok: false, error: { code, message: errorMessage(e) } };
 }
 
-function eventFilter(url: URL): (e: FeedEvent) => boolean {
-  const type = url.searchParams.get("type");
-  const doorId = url.searchParams.get("doorId");
-  const keyId = url.searchParams.get("keyId");
-  const lockId = url.searchParams.get("lockId");
-  return (e) =>
-    (type === null || e.type === type || e.type.startsWith(`${type}.`)) &&
-    (doorId === null || e.doorId === doorId) &&
-    (keyId === null || e.keyId === keyId) &&
-    (lockId === null || e.lockId === lockId);
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, "payload_too_large", `the body is over ${MAX_BODY_BYTES / 1024} KiB`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new HttpError(400, "invalid_payload", "the body is not JSON");
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
-  res.end(text);
-}
-
-function notFound(path: string): HttpError {
-  return new HttpError(404, "not_found", `nothing at ${path.slice(0, 100)}`);
+function bearer(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  return auth?.startsWith("Bearer ") ? auth.slice(7).trim() : undefined;
 }
 
 function redactUrl(url: string): string {

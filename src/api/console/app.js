@@ -3,8 +3,9 @@
 import { $, api, follow, setToken } from "./lib.js";
 import * as property from "./property.js";
 import * as keys from "./keys.js";
+import * as events from "./events.js";
 
-const PAGES = ["property", "keys"];
+const PAGES = ["property", "keys", "events"];
 const pages = {};
 
 const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
@@ -30,6 +31,7 @@ async function start() {
       started = true;
       pages.property = await property.init();
       pages.keys = keys.init();
+      pages.events = await events.init();
       window.addEventListener("hashchange", route);
       void follow((state) => { $("#live").textContent = state === "live" ? "live" : state === "refused" ? "token refused" : "reconnecting…"; });
     }
