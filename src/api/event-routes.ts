@@ -91,6 +91,11 @@ export class EventRoutes {
     return this.feed.since(since).filter(matches);
   }
 
+  /** Tells every live stream something changed that no event says (`event: hub`, no id). */
+  broadcast(what: string): void {
+    for (const res of this.streams.keys()) res.write(`event: hub\ndata: ${JSON.stringify({ changed: what })}\n\n`);
+  }
+
   /** Ends the streams opened with another token than `token` (after a rotation), or all. */
   endStreams(keepToken?: string): void {
     for (const [res, t] of this.streams) {

@@ -26,6 +26,7 @@ import { EventFeed } from "./event-feed.js";
 import { EventRoutes } from "./event-routes.js";
 import { HttpError, notFound, readJson, sendJson } from "./http-util.js";
 import { InstallerLog } from "./installer-log.js";
+import { ProgressTracker } from "./progress-tracker.js";
 import { health } from "./health.js";
 import type { HubView } from "./hub-view.js";
 import { createMetrics, oldestPendingAgeS, type HubMetrics } from "./metrics.js";
@@ -57,6 +58,7 @@ export class ApiServer {
   private server: Server | undefined;
   readonly installerLog: InstallerLog;
   private readonly events: EventRoutes;
+  private readonly tracker: ProgressTracker;
   private detachMetrics: (() => void)[] = [];
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -65,6 +67,7 @@ export class ApiServer {
     this.actions = new InstallerActions(opts.hub, opts.log);
     this.installerLog = new InstallerLog(opts.installerLogFile, opts.log);
     this.events = new EventRoutes(this.feed, this.installerLog);
+    this.tracker = new ProgressTracker(opts.hub, this.feed, (what) => this.events.broadcast(what));
   }
 
   /** Listens; resolves with the bound URL. Rejects with the listen error (EADDRINUSE...). */
@@ -87,6 +90,8 @@ export class ApiServer {
   /** Starts the event tail and metrics feeds (once the cloud sync exists). */
   attach(): void {
     this.feed.start();
+    this.tracker.start();
+    this.detachMetrics.push(() => this.tracker.stop());
     this.detachMetrics.push(this.feed.subscribe((e) => this.metrics.eventAppended(e)));
     const cloud = this.opts.hub.cloud();
     if (cloud) this.detachMetrics.push(cloud.onCommandAnswered((a) => this.metrics.commandAnswered(a)));
@@ -148,7 +153,7 @@ export class ApiServer {
       case "status":
         return sendJson(res, 200, this.status());
       case "progress":
-        return sendJson(res, 200, progress(store, engine));
+        return sendJson(res, 200, { ...progress(store, engine), snapshot: this.tracker.snapshot(), firmware: this.tracker.firmware() });
       case "locks": {
         if (oneId === undefined) return sendJson(res, 200, { buses: locksByBus(store, engine, hub.linkStats()) });
         const lock = store.locks.get(oneId.toLowerCase());

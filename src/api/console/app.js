@@ -4,8 +4,9 @@ import { $, api, follow, setToken } from "./lib.js";
 import * as property from "./property.js";
 import * as keys from "./keys.js";
 import * as events from "./events.js";
+import * as progress from "./progress.js";
 
-const PAGES = ["property", "keys", "events"];
+const PAGES = ["property", "keys", "events", "progress"];
 const pages = {};
 
 const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
@@ -32,6 +33,7 @@ async function start() {
       pages.property = await property.init();
       pages.keys = keys.init();
       pages.events = await events.init();
+      pages.progress = progress.init();
       window.addEventListener("hashchange", route);
       void follow((state) => { $("#live").textContent = state === "live" ? "live" : state === "refused" ? "token refused" : "reconnecting…"; });
     }

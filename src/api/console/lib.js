@@ -112,7 +112,7 @@ function dispatch(block) {
   if (!data) return;
   let parsed;
   try { parsed = JSON.parse(data); } catch { return; }
-  const kind = type === "installer" ? "installer" : "event";
+  const kind = type === "installer" || type === "hub" ? type : "event";
   if (kind === "event" && typeof parsed.seq === "number") live.lastSeq = parsed.seq;
   for (const fn of listeners) { try { fn({ kind, data: parsed }); } catch (e) { console.error(e); } }
 }
