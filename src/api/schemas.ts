@@ -144,3 +144,19 @@ export const diagnoseBodySchema = z.union([z.strictObject({ keyId: z.string().mi
   error: "expected exactly one of keyId or doorId",
 });
 export const backupBodySchema = z.strictObject({});
+/** Commission a lock again on its stored link and profile (after a factory reset, pairing_lost, or replaced by itself). */
+export const recommissionBodySchema = z.strictObject({
+  lockId: z.string().min(1).max(64),
+  setupKey: z.string().regex(/^[0-9a-fA-F]{32}$/, { error: "expected 32 hex digits from the lock's label" }).optional(),
+});
+export const scanBodySchema = z.strictObject({
+  link: z.union([
+    z.strictObject({ type: z.literal("tcp"), host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535) }),
+    z.strictObject({ type: z.literal("serial"), path: z.string().min(1).max(200) }),
+  ]),
+  profile: z.string().min(1).max(128).optional(),
+  addresses: z.string().max(64).default("1-32"),
+  timeoutMs: z.number().int().min(20).max(5000).default(300),
+});
+export const doctorBodySchema = z.strictObject({});
+export const rotateTokenBodySchema = z.strictObject({});

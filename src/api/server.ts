@@ -7,39 +7,36 @@
  *   GET  /api/locks[/:lockId]         locks grouped by bus / one lock
  *   GET  /api/doors[/:doorId]         doors with their lock's state
  *   GET  /api/keys[?search=&state=]   keys with states and reasons; /api/keys/:keyId
- *   GET  /api/progress                provisioning progress
- *   GET  /api/events                  SSE (Accept: text/event-stream; resumes from Last-Event-ID) or JSON (?since=seq)
- *   POST /api/actions/{commission,decommission,replace,diagnose,backup}   token + JSON body
- *
- * Actions answer NDJSON when asked (Accept: application/x-ndjson): one {"step"} line per step
- * as it happens, then {"response"}; otherwise one JSON response at the end.
+ *   GET  /api/keys?limit=N            at most N keys (the console's search)
+ *   GET  /api/progress                provisioning progress, the snapshot arriving, firmware jobs
+ *   GET  /api/events                  SSE (Accept: text/event-stream; resumes from Last-Event-ID) or JSON (?since=seq, ?last=N);
+ *                                     filters type, doorId, keyId, lockId, alerts=1 (event-routes.ts)
+ *   GET  /api/installer-log           the installer actions taken lately (installer-log.ts)
+ *   GET  /api/backups/:file           a store backup taken by the backup action: always needs the token, logged
+ *   POST /api/actions/{commission,recommission,decommission,replace,diagnose,backup,scan,doctor,rotate-token}
+ *                                     token + JSON body (action-routes.ts)
+ *   GET  /console[/*.js|css]          the installer web console (console-route.ts)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createReadStream, statSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import type { z } from "zod";
-import { errorMessage, isLockBridgeError } from "../shared/errors.js";
+import { join } from "node:path";
+import { errorMessage } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { InstallerActions, type Step } from "./actions.js";
+import { InstallerActions } from "./actions.js";
+import { ActionRoutes } from "./action-routes.js";
 import { serveConsole } from "./console-route.js";
 import { guard, type GuardPolicy } from "./auth.js";
 import { EventFeed } from "./event-feed.js";
 import { EventRoutes } from "./event-routes.js";
-import { HttpError, notFound, readJson, sendJson } from "./http-util.js";
+import { HttpError, notFound, sendJson } from "./http-util.js";
 import { InstallerLog } from "./installer-log.js";
 import { ProgressTracker } from "./progress-tracker.js";
 import { health } from "./health.js";
 import type { HubView } from "./hub-view.js";
 import { createMetrics, oldestPendingAgeS, type HubMetrics } from "./metrics.js";
 import { doorViews, keyView, keyViews, locksByBus, lockView, progress } from "./read-models.js";
-import {
-  backupBodySchema,
-  commissionBodySchema,
-  decommissionBodySchema,
-  diagnoseBodySchema,
-  replaceBodySchema,
-  type ActionResponse,
-  type HubStatusView,
-} from "./schemas.js";
+import type { HubStatusView } from "./schemas.js";
 import { echo } from "../cloud/schemas.js";
 
 
@@ -49,6 +46,8 @@ export interface ApiServerOptions {
   policy: GuardPolicy;
   /** Where installer actions are logged (one JSON line each); memory only when absent. */
   installerLogFile?: string;
+  /** The installer token's file, rewritten by the rotate-token action. */
+  tokenFile?: string;
 }
 
 export class ApiServer {
@@ -59,6 +58,7 @@ export class ApiServer {
   readonly installerLog: InstallerLog;
   private readonly events: EventRoutes;
   private readonly tracker: ProgressTracker;
+  private readonly actionRoutes: ActionRoutes;
   private detachMetrics: (() => void)[] = [];
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -67,6 +67,15 @@ export class ApiServer {
     this.actions = new InstallerActions(opts.hub, opts.log);
     this.installerLog = new InstallerLog(opts.installerLogFile, opts.log);
     this.events = new EventRoutes(this.feed, this.installerLog);
+    this.actionRoutes = new ActionRoutes({
+      hub: opts.hub,
+      log: opts.log,
+      actions: this.actions,
+      installerLog: this.installerLog,
+      policy: opts.policy,
+      tokenFile: opts.tokenFile,
+      onTokenRotated: (token) => this.events.endStreams(token),
+    });
     this.tracker = new ProgressTracker(opts.hub, this.feed, (what) => this.events.broadcast(what));
   }
 
@@ -118,7 +127,8 @@ export class ApiServer {
       // The console's static files hold no data: served to the LAN without the token (the page asks for it), Host/Origin still checked.
       if (!isAction && url.pathname.startsWith("/console") && (verdict.ok || verdict.code === "token_required") && serveConsole(url.pathname, res)) return;
       if (!verdict.ok) throw new HttpError(verdict.status, verdict.code, verdict.message);
-      if (isAction) return await this.action(url.pathname, req, res);
+      if (!isAction && url.pathname.startsWith("/api/backups/")) return this.download(url.pathname, verdict.authenticated, req, res);
+      if (isAction) return await this.actionRoutes.handle(url.pathname, req, res);
       await this.read(url, req, res);
     } catch (e) {
       if (e instanceof HttpError) return sendJson(res, e.status, { error: { code: e.code, message: e.message } });
@@ -184,6 +194,29 @@ export class ApiServer {
     }
   }
 
+  /** A backup holds every secret of the property: only with the token, even from this machine, and logged. */
+  private download(pathname: string, authenticated: boolean, req: IncomingMessage, res: ServerResponse): void {
+    if (!authenticated) throw new HttpError(401, "token_required", "a store backup needs the installer token (Authorization: Bearer <token>)");
+    const name = decodeURIComponent(pathname.slice("/api/backups/".length));
+    if (!/^store-[0-9TZ-]+\.db$/.test(name)) throw notFound(pathname);
+    const file = join(this.opts.hub.config.dataDir, "backups", name);
+    let size: number;
+    try {
+      size = statSync(file).size;
+    } catch {
+      throw notFound(pathname);
+    }
+    this.installerLog.record({ action: "backup-download", target: name, outcome: "ok", detail: `${size} bytes`, from: req.socket.remoteAddress ?? "?" });
+    res.writeHead(200, {
+      "content-type": "application/vnd.sqlite3",
+      "content-length": String(size),
+      "content-disposition": `attachment; filename="lockbridge-${name}"`,
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+    });
+    createReadStream(file).pipe(res);
+  }
+
   /** The one-screen summary. */
   status(): HubStatusView {
     const { hub } = this.opts;
@@ -201,54 +234,6 @@ export class ApiServer {
       keysNeedingAttention: keyViews(store, engine).filter((k) => k.state === "pending" || k.state === "failed").slice(0, 50),
     };
   }
-
-  private async action(pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const name = /^\/api\/actions\/([a-z]+)$/.exec(pathname)?.[1];
-    const body = await readJson(req);
-    const run = this.actionRunner(name, body, pathname);
-    const streaming = (req.headers.accept ?? "").includes("application/x-ndjson");
-    if (streaming) {
-      res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
-      const response = await run((text) => res.write(`${JSON.stringify({ step: text })}\n`)).catch((e: unknown) => asRefusal(e));
-      res.end(`${JSON.stringify({ response })}\n`);
-      return;
-    }
-    const response = await run(() => undefined).catch((e: unknown) => asRefusal(e));
-    sendJson(res, 200, response);
-  }
-
-  private actionRunner(name: string | undefined, body: unknown, pathname: string): (step: Step) => Promise<ActionResponse> {
-    const a = this.actions;
-    switch (name) {
-      case "commission":
-        return parsed(commissionBodySchema, body, (b, step) => a.commission(b, step));
-      case "decommission":
-        return parsed(decommissionBodySchema, body, (b, step) => a.decommission(b, step));
-      case "replace":
-        return parsed(replaceBodySchema, body, (b, step) => a.replace(b, step));
-      case "diagnose":
-        return parsed(diagnoseBodySchema, body, (b) => a.diagnose(b));
-      case "backup":
-        return parsed(backupBodySchema, body, (b, step) => a.backup(b, step));
-      default:
-        throw notFound(pathname);
-    }
-  }
-}
-
-function parsed<S extends z.ZodType>(schema: S, body: unknown, fn: (b: z.output<S>, step: Step) => Promise<ActionResponse>): (step: Step) => Promise<ActionResponse> {
-  const result = schema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const path = issue.path.map(String).join(".");
-    throw new HttpError(400, "invalid_payload", `${path === "" ? "body" : path}: ${issue.message}`);
-  }
-  return (step) => fn(result.data, step);
-}
-
-function asRefusal(e: unknown): ActionResponse {
-  const code = isLockBridgeError(e) ? e.code : "internal";
-  return { id: null, cmd: null, ok: false, error: { code, message: errorMessage(e) } };
 }
 
 function bearer(req: IncomingMessage): string | undefined {

@@ -45,7 +45,7 @@ export function createApiService(hub: HubView, log: Logger): ApiService {
       const { token, created, tightened } = loadOrCreateToken(tokenFile);
       if (created) log.info({ tokenFile }, "installer token created");
       if (tightened) log.warn({ tokenFile }, "installer token file was readable by others: now 0600");
-      const s = new ApiServer({ hub, log, policy: { token, allowedHosts: api.allowedHosts }, installerLogFile: join(hub.config.dataDir, INSTALLER_LOG_FILE) });
+      const s = new ApiServer({ hub, log, policy: { token, allowedHosts: api.allowedHosts }, installerLogFile: join(hub.config.dataDir, INSTALLER_LOG_FILE), tokenFile });
       try {
         url = await s.listen(api.bind, api.port);
       } catch (e) {

@@ -5,8 +5,9 @@ import * as property from "./property.js";
 import * as keys from "./keys.js";
 import * as events from "./events.js";
 import * as progress from "./progress.js";
+import * as actions from "./actions.js";
 
-const PAGES = ["property", "keys", "events", "progress"];
+const PAGES = ["property", "keys", "events", "progress", "actions"];
 const pages = {};
 
 const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
@@ -30,10 +31,12 @@ async function start() {
     $("nav").hidden = false;
     if (!started) {
       started = true;
+      property.setLockActions(actions.lockMenu);
       pages.property = await property.init();
       pages.keys = keys.init();
       pages.events = await events.init();
       pages.progress = progress.init();
+      pages.actions = await actions.init(pages.property.refresh);
       window.addEventListener("hashchange", route);
       void follow((state) => { $("#live").textContent = state === "live" ? "live" : state === "refused" ? "token refused" : "reconnecting…"; });
     }
