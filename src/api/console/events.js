@@ -4,6 +4,7 @@
 import { $, api, el, n, onLive } from "./lib.js";
 
 const MAX_ROWS = 300;
+const MAX_ALERTS = 20;
 /** Event types that are the hub telling the installer something is wrong. */
 const ALERT_TYPES = new Set([
   "lock.security_alert", "lock.tamper", "lock.battery_low", "lock.replaced", "lock.events_lost", "lock.clock_lost",
@@ -43,11 +44,11 @@ function row(e, kind) {
     el("span", {}, time), el("span", { class: "type" }, e.type), el("span", { class: "detail" }, [where(e), detail(e)].filter(Boolean).join(" — ")));
 }
 
-function prepend(list, node) {
+function prepend(list, node, max = MAX_ROWS) {
   // An event both in the backlog just read and on the live stream is shown once.
   if (node.dataset.seq && list.querySelector(`[data-seq="${node.dataset.seq}"]`)) return;
   list.prepend(node);
-  while (list.childElementCount > MAX_ROWS) list.lastElementChild.remove();
+  while (list.childElementCount > max) list.lastElementChild.remove();
 }
 
 /** Newest first: the held backlog (filtered by the hub), then live events as they come. */
@@ -67,6 +68,7 @@ async function reload() {
   const { events: alerts } = await api("/api/events?last=20&alerts=1");
   $("#alerts").replaceChildren(...alerts.reverse().map((e) => row(e, "event")));
   $("#alerts-none").hidden = alerts.length > 0;
+  $("#alerts-count").textContent = `(${alerts.length}${alerts.length === 20 ? "+" : ""})`;
   $("#feed-count").textContent = `${n(list.childElementCount)} shown`;
 }
 
@@ -83,7 +85,8 @@ export async function init() {
   });
   onLive(({ kind, data }) => {
     if (kind === "event" && ALERT_TYPES.has(data.type)) {
-      prepend($("#alerts"), row(data, kind));
+      prepend($("#alerts"), row(data, kind), MAX_ALERTS);
+      $("#alerts-count").textContent = `(${$("#alerts").childElementCount})`;
       $("#alerts-none").hidden = true;
     }
     if (!matches(data, kind)) return;

@@ -33,7 +33,7 @@ export async function open(keyId, focus = false) {
   const doorRows = k.doors.map((d) => el("tr", { "data-door-id": d.doorId },
     el("td", { "data-label": "Door" }, d.name ? `${d.name} (${d.doorId})` : d.doorId, d.linked ? el("span", { class: "muted" }, " linked") : null),
     el("td", { "data-label": "Status", class: `door-words ${stateClass(d.state)}` }, d.words)));
-  const cred = (label, c) => el("li", { "data-credential": label }, el("strong", {}, `${label}: `), c.words);
+  const cred = (label, c) => el("li", { "data-credential": label }, c.words);
   detail.replaceChildren(
     el("h3", { tabindex: "-1", id: "key-title" }, `${k.keyId} — ${k.holder ?? "no name"} — `, el("span", { class: stateClass(k.state) }, k.words), k.removed ? " (removed)" : ""),
     el("h4", {}, "Doors"),
@@ -71,9 +71,11 @@ export function init() {
   $("#key-search").addEventListener("submit", (ev) => { ev.preventDefault(); void search($("#key-q").value.trim()); });
   // Live: an event about the open key or one of its doors refreshes it (at most twice a second).
   const again = throttle(async () => { if (selected) await open(selected.keyId); }, 1000);
+  const list = throttle(async () => { if (!$("#keys").hidden && $("#key-list").childElementCount > 0) await search($("#key-q").value.trim()); }, 2000);
   onLive(({ kind, data }) => {
-    if (kind !== "event" || !selected) return;
-    if (data.keyId === selected.keyId || (data.doorId && selected.doorIds.has(data.doorId)) || data.type === "lock.online" || data.type === "lock.offline") again();
+    if (kind !== "event") return;
+    if (/^(credential|lock|key)\./.test(data.type)) list();
+    if (selected && (data.keyId === selected.keyId || (data.doorId && selected.doorIds.has(data.doorId)) || data.type === "lock.online" || data.type === "lock.offline")) again();
   });
   return { show: () => search($("#key-q").value.trim()) };
 }

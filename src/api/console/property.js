@@ -8,7 +8,8 @@ let actionsFor = () => null; // set by the actions module: buttons for one lock 
 export function setLockActions(fn) { actionsFor = fn; }
 
 const cell = (label, text, cls) => el("td", { "data-label": label, class: cls }, text);
-const slots = (s) => Object.entries(s).map(([k, v]) => `${k} ${v.used}/${v.total ?? "?"}`).join(", ") || "–";
+// Kinds the lock has no memory for (total 0) are left out: "doorCode 3/32, keycard 0/32".
+const slots = (s) => Object.entries(s).filter(([, v]) => v.total !== 0 || v.used > 0).map(([k, v]) => `${k} ${v.used}/${v.total ?? "?"}`).join(", ") || "–";
 
 function fillRow(tr, l) {
   tr.dataset.online = String(l.online);
