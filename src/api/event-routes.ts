@@ -33,7 +33,7 @@ export function eventFilter(url: URL): (e: FeedEvent) => boolean {
 }
 
 export class EventRoutes {
-  private readonly streams = new Map<ServerResponse, string>();
+  private readonly streams = new Map<ServerResponse, { token: string; write: (text: string) => void; done: () => void }>();
 
   constructor(
     private readonly feed: EventFeed,
@@ -51,23 +51,29 @@ export class EventRoutes {
     if (!accept.includes("text/event-stream")) return sendJson(res, 200, { events: this.json(url, matches) });
     if (this.streams.size >= MAX_SSE_CLIENTS) throw new HttpError(503, "too_many_streams", `at most ${MAX_SSE_CLIENTS} live event streams at once`);
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
-    res.write(": lockbridge events\n\n");
-    const send = (e: FeedEvent) => {
-      if (matches(e)) res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    // A stream ended by the hub (token rotated, shutdown) may still be told of an event before its
+    // close event runs: nothing is written after the end.
+    const write = (text: string) => {
+      if (!res.writableEnded && !res.destroyed) res.write(text);
     };
-    const sendInstaller = (e: InstallerEntry) => res.write(`event: installer\ndata: ${JSON.stringify(e)}\n\n`);
+    write(": lockbridge events\n\n");
+    const send = (e: FeedEvent) => {
+      if (matches(e)) write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    };
+    const sendInstaller = (e: InstallerEntry) => write(`event: installer\ndata: ${JSON.stringify(e)}\n\n`);
     const lastId = Number(req.headers["last-event-id"] ?? url.searchParams.get("since") ?? NaN);
     if (Number.isSafeInteger(lastId)) for (const e of this.feed.since(lastId + 1)) send(e);
     const unsubscribe = this.feed.subscribe(send);
     const unsubscribeInstaller = this.installerLog.subscribe(sendInstaller);
-    const keepalive = setInterval(() => res.write(": keepalive\n\n"), SSE_KEEPALIVE_MS);
-    this.streams.set(res, token ?? "");
-    res.on("close", () => {
+    const keepalive = setInterval(() => write(": keepalive\n\n"), SSE_KEEPALIVE_MS);
+    const done = () => {
       clearInterval(keepalive);
       unsubscribe();
       unsubscribeInstaller();
       this.streams.delete(res);
-    });
+    };
+    this.streams.set(res, { token: token ?? "", write, done });
+    res.on("close", done);
   }
 
   private json(url: URL, matches: (e: FeedEvent) => boolean): FeedEvent[] {
@@ -93,13 +99,15 @@ export class EventRoutes {
 
   /** Tells every live stream something changed that no event says (`event: hub`, no id). */
   broadcast(what: string): void {
-    for (const res of this.streams.keys()) res.write(`event: hub\ndata: ${JSON.stringify({ changed: what })}\n\n`);
+    for (const s of this.streams.values()) s.write(`event: hub\ndata: ${JSON.stringify({ changed: what })}\n\n`);
   }
 
   /** Ends the streams opened with another token than `token` (after a rotation), or all. */
   endStreams(keepToken?: string): void {
-    for (const [res, t] of this.streams) {
-      if (keepToken === undefined || t !== keepToken) res.end();
+    for (const [res, s] of [...this.streams]) {
+      if (keepToken !== undefined && s.token === keepToken) continue;
+      s.done();
+      res.end();
     }
   }
 }

@@ -83,6 +83,7 @@ describe("installer console", () => {
     await page.getByLabel("All", { exact: true }).check();
     await page.setViewportSize(PHONE);
     await env.shot(page, "property-phone");
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
     expect(errors).toEqual([]);
     await page.close();
     await env.sim(["fault", "room-101", "online"]);
@@ -121,6 +122,7 @@ describe("installer console", () => {
     await expect.poll(() => page.locator("#key-detail tr[data-door-id='room-104'] .door-words").textContent(), { timeout: 60_000, interval: 500 }).toBe("Active");
     await page.setViewportSize(PHONE);
     await env.shot(page, "keys-phone");
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
     expect(errors).toEqual([]);
     await page.close();
   }, 150_000);
@@ -144,6 +146,7 @@ describe("installer console", () => {
     await env.shot(page, "events-desktop");
     await page.setViewportSize(PHONE);
     await env.shot(page, "events-phone");
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
@@ -158,6 +161,7 @@ describe("installer console", () => {
     expect((await cloud.send(manualKey("k-108", ["room-108"])))?.ok).toBe(true);
     await expect.poll(() => summary.textContent(), { timeout: 30_000 }).not.toBe(before);
     await env.shot(page, "progress-phone");
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
     await page.setViewportSize(DESKTOP);
     await env.shot(page, "progress-desktop");
     expect(errors).toEqual([]);

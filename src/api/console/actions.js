@@ -107,9 +107,16 @@ async function doctor() {
   const response = await ask({ title: "Run doctor", action: "doctor", confirm: "Run", text: "The hub runs lockbridge doctor's checks (config, data dir, store, broker, clock, ports, BLE, locks, outbox).", body: () => ({}) });
   if (!response?.ok) return;
   const mark = { pass: "PASS", warn: "WARN", fail: "FAIL" };
-  $("#doctor-result").replaceChildren(el("ul", { class: "plain doctor" }, ...response.result.checks.map((c) => el("li", { class: `check-${c.status}` },
+  const item = (c) => el("li", { class: `check-${c.status}` },
     el("strong", { class: c.status === "fail" ? "err" : c.status === "warn" ? "st-pending" : "online" }, `${mark[c.status]} `), `${c.name}: ${c.detail}`,
-    c.fix && c.status !== "pass" ? el("div", { class: "fix" }, el("strong", {}, "Fix: "), c.fix) : null))));
+    c.fix && c.status !== "pass" ? el("div", { class: "fix" }, el("strong", {}, "Fix: "), c.fix) : null);
+  // What needs a look first; the passes folded (a property has one line per lock).
+  const checks = response.result.checks;
+  const bad = checks.filter((c) => c.status !== "pass"), good = checks.filter((c) => c.status === "pass");
+  $("#doctor-result").replaceChildren(
+    el("p", {}, `${good.length} passed, ${checks.filter((c) => c.status === "warn").length} warnings, ${checks.filter((c) => c.status === "fail").length} failed.`),
+    el("ul", { class: "plain doctor" }, ...bad.map(item)),
+    el("details", {}, el("summary", {}, `${good.length} checks passed`), el("ul", { class: "plain doctor" }, ...good.map(item))));
 }
 
 async function backup() {
@@ -155,7 +162,9 @@ export async function init(refreshProperty) {
   busProfiles = new Map(buses.filter((b) => b.locks.length > 0).map((b) => [b.bus, b.locks[0].profile]));
   $("#profiles").replaceChildren(...knownProfiles.map((p) => el("option", { value: p })));
   $("#buses-list").replaceChildren(...buses.filter((b) => b.bus !== "ble").map((b) => el("option", { value: b.bus })));
-  if (!$("#scan-bus").value) $("#scan-bus").value = buses.find((b) => b.bus.startsWith("tcp "))?.bus ?? "";
+  // The busiest serial bus first: where a lock is most likely to be added or swapped.
+  const busiest = buses.filter((b) => b.bus !== "ble").sort((a, b) => b.locks.length - a.locks.length)[0];
+  if (!$("#scan-bus").value && busiest) $("#scan-bus").value = busiest.bus;
   const { actions } = await api("/api/installer-log");
   $("#installer-log").replaceChildren(...actions.slice(-20).reverse().map(logRow));
   onLive(({ kind, data }) => { if (kind === "installer") $("#installer-log").prepend(logRow(data)); });

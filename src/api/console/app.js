@@ -1,6 +1,6 @@
 // LockBridge installer console. Plain ES modules, no build step, nothing from the internet.
 // The token comes once in the URL fragment (#token=...) or the login form and lives in sessionStorage.
-import { $, api, follow, setToken } from "./lib.js";
+import { $, api, follow, session, setToken } from "./lib.js";
 import * as property from "./property.js";
 import * as keys from "./keys.js";
 import * as events from "./events.js";
@@ -26,6 +26,8 @@ function route() {
 let started = false;
 async function start() {
   try {
+    // Reads from the hub's own machine need no token, but every action does: the console always asks for it.
+    if (!session.token) throw Object.assign(new Error("Paste the installer token (on the hub: lockbridge api token, or lockbridge api token --url for a link that signs in)."), { auth: false });
     await api("/api/progress");
     $("#login").hidden = true;
     $("nav").hidden = false;
