@@ -12,7 +12,7 @@ import { LockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { replacedBy } from "../provisioning/replaced.js";
 import type { HubView } from "./hub-view.js";
-import type { ActionResponse, backupBodySchema, commissionBodySchema, decommissionBodySchema, diagnoseBodySchema, replaceBodySchema } from "./schemas.js";
+import type { ActionResponse, backupBodySchema, commissionBodySchema, decommissionBodySchema, diagnoseBodySchema, recommissionBodySchema, replaceBodySchema } from "./schemas.js";
 
 export type Step = (text: string) => void;
 
@@ -33,6 +33,15 @@ export class InstallerActions {
   commission(body: z.output<typeof commissionBodySchema>, step: Step): Promise<ActionResponse> {
     step(`commissioning ${body.lockId} on ${describeLink(body.link)}: IDENT, pairing, clock`);
     return this.command("lock.commission", { lockId: body.lockId.toLowerCase(), profile: body.profile, link: body.link, ...(body.setupKey !== undefined && { setupKey: body.setupKey }) });
+  }
+
+  /** lock.commission again with the lock's stored link and profile (after a factory reset, pairing_lost, or its own return after "replaced"). */
+  recommission(body: z.output<typeof recommissionBodySchema>, step: Step): Promise<ActionResponse> {
+    const lockId = body.lockId.toLowerCase();
+    const lock = this.hub.store()?.locks.get(lockId);
+    if (!lock) return Promise.resolve(refusal("lock.commission", "unknown_lock", `no lock ${lockId} on this hub: commission it with its link and profile`, "lockId"));
+    step(`commissioning ${lockId} again on ${describeLink(lock.link)} (${lock.profileId}): IDENT, pairing, clock`);
+    return this.command("lock.commission", { lockId, profile: lock.profileId, link: lock.link, ...(body.setupKey !== undefined && { setupKey: body.setupKey }) });
   }
 
   decommission(body: z.output<typeof decommissionBodySchema>, step: Step): Promise<ActionResponse> {

@@ -4,11 +4,13 @@
  * constant time. Against a web page in the installer's browser:
  *  - DNS rebinding: the Host header must be an IP literal, localhost, or a configured name
  *    (a rebinding attack arrives with the attacker's domain in Host);
- *  - CSRF: an action needs the token in a header and a JSON body; a foreign Origin is refused
- *    (a form or a cross-site fetch can set neither without a CORS preflight we never grant).
+ *  - CSRF: an action needs the token in a header and a JSON body; a foreign Origin, or fetch
+ *    metadata saying another site made the request (Sec-Fetch-Site), is refused (a form or a
+ *    cross-site fetch can set neither header nor body type without a CORS preflight we never grant).
+ * The token can be rotated (rotateToken; the API's rotate-token action, `lockbridge api token --rotate`).
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { isIP } from "node:net";
 import { dirname } from "node:path";
@@ -44,6 +46,26 @@ export function loadOrCreateToken(file: string): { token: string; created: boole
   const token = readFileSync(file, "utf8").trim();
   if (token.length < MIN_TOKEN_CHARS) throw new LockBridgeError("internal", `the installer token in ${file} is shorter than ${MIN_TOKEN_CHARS} characters: delete the file and restart the hub to get a new one`);
   return { token, created, tightened };
+}
+
+/**
+ * Replaces the token in `file` with a new one (0600, written beside it and renamed over it, so
+ * a reader sees the old or the new token, never half of one). The running hub switches to the
+ * new token when it is the one rotating (the API's rotate-token action); the old one stops working.
+ */
+export function rotateToken(file: string): string {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const token = randomBytes(32).toString("base64url");
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, "w", 0o600);
+  try {
+    writeSync(fd, `${token}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+  return token;
 }
 
 /** Constant time whatever the lengths: both sides are hashed to 32 bytes first. */
@@ -92,6 +114,13 @@ export function guard(req: IncomingMessage, policy: GuardPolicy, action: boolean
     if (originHost === undefined || originHost.toLowerCase() !== host.toLowerCase()) {
       return { ok: false, status: 403, code: "foreign_origin", message: "requests from another web site are refused" };
     }
+  }
+
+  // Fetch metadata (every current browser sends it): a request another site's page made is refused
+  // even before its Origin is looked at, except a plain navigation to the console (a bookmark, a link).
+  const site = req.headers["sec-fetch-site"];
+  if ((site === "cross-site" || site === "same-site") && !(req.method === "GET" && req.headers["sec-fetch-mode"] === "navigate" && !action)) {
+    return { ok: false, status: 403, code: "foreign_origin", message: "requests from another web site are refused" };
   }
 
   const auth = req.headers.authorization;

@@ -10,6 +10,7 @@ import type { ProvisioningEngine } from "../provisioning/engine.js";
 import { LOW_BATTERY_PERCENT } from "../provisioning/battery.js";
 import { replacedBy } from "../provisioning/replaced.js";
 import type { LockRecord, Store } from "../store/index.js";
+import { credentialWords, doorWords, stateWords } from "./key-words.js";
 import type { BusView, DoorView, KeyView, LockView, Progress } from "./schemas.js";
 
 const CLOCK_DRIFT_ALERT_S = 60;
@@ -123,32 +124,43 @@ export function doorViews(store: Store, engine: ProvisioningEngine | undefined):
   });
 }
 
-export function keyView(store: Store, engine: ProvisioningEngine | undefined, keyId: string): KeyView | undefined {
+export function keyView(store: Store, engine: ProvisioningEngine | undefined, keyId: string, doorNames?: ReadonlyMap<string, string>): KeyView | undefined {
   const record = store.keys.get(keyId);
   if (!record) return undefined;
   const status: KeyStatus | null | undefined = engine?.keyStatus(keyId);
+  const state = status?.state ?? "unknown";
+  const nameOf = (doorId: string) => doorNames?.get(doorId) ?? store.doors.get(doorId)?.name ?? null;
+  const credential = <K extends "doorCode" | "keycard" | "smartKey">(kind: K) => {
+    const c = status?.[kind];
+    return c === undefined ? { state: "unknown", words: credentialWords(kind, "unknown") } : { state: c.state, ...(c.reason !== undefined && { reason: c.reason }), words: credentialWords(kind, c.state, c.reason) };
+  };
   return {
     keyId,
     holder: record.holder?.name ?? null,
-    state: status?.state ?? "unknown",
-    doors: (status?.doors ?? []).map((d) => ({ doorId: d.doorId, state: d.state, reasons: [...d.reasons], linked: d.linked })),
+    state,
+    words: stateWords(state),
+    doors: (status?.doors ?? []).map((d) => ({ doorId: d.doorId, name: nameOf(d.doorId), state: d.state, reasons: [...d.reasons], words: doorWords(d.state, d.reasons), linked: d.linked })),
     credentials: {
       doorCode: status?.doorCode.state ?? "unknown",
       keycard: status?.keycard.state ?? "unknown",
       smartKey: status?.smartKey.state ?? "unknown",
     },
+    credentialWords: { doorCode: credential("doorCode"), keycard: credential("keycard"), smartKey: credential("smartKey") },
     removed: record.removedAt !== null,
   };
 }
 
-export function keyViews(store: Store, engine: ProvisioningEngine | undefined, filter: { search?: string | undefined; state?: string | undefined } = {}): KeyView[] {
-  const search = filter.search?.toLowerCase();
+/** Keys matching a search (key id, guest name, door id or door name) and a state; `limit` caps the answer. */
+export function keyViews(store: Store, engine: ProvisioningEngine | undefined, filter: { search?: string | undefined; state?: string | undefined; limit?: number } = {}): KeyView[] {
+  const search = filter.search?.trim().toLowerCase();
+  const doorNames = new Map(store.doors.list().map((d) => [d.doorId, d.name]));
   const out: KeyView[] = [];
   for (const keyId of store.keys.ids()) {
-    const view = keyView(store, engine, keyId);
+    if (filter.limit !== undefined && out.length >= filter.limit) break;
+    const view = keyView(store, engine, keyId, doorNames);
     if (!view) continue;
     if (filter.state !== undefined && view.state !== filter.state) continue;
-    if (search !== undefined && !`${view.keyId} ${view.holder ?? ""} ${view.doors.map((d) => d.doorId).join(" ")}`.toLowerCase().includes(search)) continue;
+    if (search !== undefined && search !== "" && !`${view.keyId} ${view.holder ?? ""} ${view.doors.map((d) => `${d.doorId} ${d.name ?? ""}`).join(" ")}`.toLowerCase().includes(search)) continue;
     out.push(view);
   }
   return out;

@@ -51,14 +51,28 @@ export const doorViewSchema = z.object({
 });
 export type DoorView = z.infer<typeof doorViewSchema>;
 
-export const keyDoorViewSchema = z.object({ doorId: z.string(), state: z.string(), reasons: z.array(z.string()), linked: z.boolean() });
+export const keyDoorViewSchema = z.object({
+  doorId: z.string(),
+  /** The door's name ("Room 101"); null when the door is unknown to the hub. */
+  name: z.string().nullable(),
+  state: z.string(),
+  reasons: z.array(z.string()),
+  /** State and reasons in the support article's words: "Pending: lock offline". */
+  words: z.string(),
+  linked: z.boolean(),
+});
+const credentialWordsSchema = z.object({ state: z.string(), reason: z.string().optional(), words: z.string() });
 export const keyViewSchema = z.object({
   keyId: z.string(),
   holder: z.string().nullable(),
   state: z.string(),
+  /** "Active", "Pending"... */
+  words: z.string(),
   doors: z.array(keyDoorViewSchema),
   /** Credential states only: never the code or the card UID. */
   credentials: z.object({ doorCode: z.string(), keycard: z.string(), smartKey: z.string() }),
+  /** The same with reasons and words: "No Doorcode Assigned: lock offline", "Smart Key is ready to use". */
+  credentialWords: z.object({ doorCode: credentialWordsSchema, keycard: credentialWordsSchema, smartKey: credentialWordsSchema }),
   removed: z.boolean(),
 });
 export type KeyView = z.infer<typeof keyViewSchema>;
@@ -130,3 +144,19 @@ export const diagnoseBodySchema = z.union([z.strictObject({ keyId: z.string().mi
   error: "expected exactly one of keyId or doorId",
 });
 export const backupBodySchema = z.strictObject({});
+/** Commission a lock again on its stored link and profile (after a factory reset, pairing_lost, or replaced by itself). */
+export const recommissionBodySchema = z.strictObject({
+  lockId: z.string().min(1).max(64),
+  setupKey: z.string().regex(/^[0-9a-fA-F]{32}$/, { error: "expected 32 hex digits from the lock's label" }).optional(),
+});
+export const scanBodySchema = z.strictObject({
+  link: z.union([
+    z.strictObject({ type: z.literal("tcp"), host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535) }),
+    z.strictObject({ type: z.literal("serial"), path: z.string().min(1).max(200) }),
+  ]),
+  profile: z.string().min(1).max(128).optional(),
+  addresses: z.string().max(64).default("1-32"),
+  timeoutMs: z.number().int().min(20).max(5000).default(300),
+});
+export const doctorBodySchema = z.strictObject({});
+export const rotateTokenBodySchema = z.strictObject({});

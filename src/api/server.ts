@@ -7,56 +7,47 @@
  *   GET  /api/locks[/:lockId]         locks grouped by bus / one lock
  *   GET  /api/doors[/:doorId]         doors with their lock's state
  *   GET  /api/keys[?search=&state=]   keys with states and reasons; /api/keys/:keyId
- *   GET  /api/progress                provisioning progress
- *   GET  /api/events                  SSE (Accept: text/event-stream; resumes from Last-Event-ID) or JSON (?since=seq)
- *   POST /api/actions/{commission,decommission,replace,diagnose,backup}   token + JSON body
- *
- * Actions answer NDJSON when asked (Accept: application/x-ndjson): one {"step"} line per step
- * as it happens, then {"response"}; otherwise one JSON response at the end.
+ *   GET  /api/keys?limit=N            at most N keys (the console's search)
+ *   GET  /api/progress                provisioning progress, the snapshot arriving, firmware jobs
+ *   GET  /api/events                  SSE (Accept: text/event-stream; resumes from Last-Event-ID) or JSON (?since=seq, ?last=N);
+ *                                     filters type, doorId, keyId, lockId, alerts=1 (event-routes.ts)
+ *   GET  /api/installer-log           the installer actions taken lately (installer-log.ts)
+ *   GET  /api/backups/:file           a store backup taken by the backup action: always needs the token, logged
+ *   POST /api/actions/{commission,recommission,decommission,replace,diagnose,backup,scan,doctor,rotate-token}
+ *                                     token + JSON body (action-routes.ts)
+ *   GET  /console[/*.js|css]          the installer web console (console-route.ts)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createReadStream, statSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import type { z } from "zod";
-import { errorMessage, isLockBridgeError } from "../shared/errors.js";
+import { join } from "node:path";
+import { errorMessage } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { InstallerActions, type Step } from "./actions.js";
+import { InstallerActions } from "./actions.js";
+import { ActionRoutes } from "./action-routes.js";
 import { serveConsole } from "./console-route.js";
 import { guard, type GuardPolicy } from "./auth.js";
 import { EventFeed } from "./event-feed.js";
+import { EventRoutes } from "./event-routes.js";
+import { HttpError, notFound, sendJson } from "./http-util.js";
+import { InstallerLog } from "./installer-log.js";
+import { ProgressTracker } from "./progress-tracker.js";
 import { health } from "./health.js";
 import type { HubView } from "./hub-view.js";
 import { createMetrics, oldestPendingAgeS, type HubMetrics } from "./metrics.js";
 import { doorViews, keyView, keyViews, locksByBus, lockView, progress } from "./read-models.js";
-import {
-  backupBodySchema,
-  commissionBodySchema,
-  decommissionBodySchema,
-  diagnoseBodySchema,
-  replaceBodySchema,
-  type ActionResponse,
-  type FeedEvent,
-  type HubStatusView,
-} from "./schemas.js";
+import type { HubStatusView } from "./schemas.js";
 import { echo } from "../cloud/schemas.js";
 
-const MAX_BODY_BYTES = 64 * 1024;
-const SSE_KEEPALIVE_MS = 15_000;
-const MAX_SSE_CLIENTS = 32;
 
 export interface ApiServerOptions {
   hub: HubView;
   log: Logger;
   policy: GuardPolicy;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+  /** Where installer actions are logged (one JSON line each); memory only when absent. */
+  installerLogFile?: string;
+  /** The installer token's file, rewritten by the rotate-token action. */
+  tokenFile?: string;
 }
 
 export class ApiServer {
@@ -64,13 +55,28 @@ export class ApiServer {
   readonly metrics: HubMetrics;
   private readonly actions: InstallerActions;
   private server: Server | undefined;
-  private readonly sse = new Set<ServerResponse>();
+  readonly installerLog: InstallerLog;
+  private readonly events: EventRoutes;
+  private readonly tracker: ProgressTracker;
+  private readonly actionRoutes: ActionRoutes;
   private detachMetrics: (() => void)[] = [];
 
   constructor(private readonly opts: ApiServerOptions) {
     this.feed = new EventFeed(opts.hub, opts.log);
     this.metrics = createMetrics(opts.hub);
     this.actions = new InstallerActions(opts.hub, opts.log);
+    this.installerLog = new InstallerLog(opts.installerLogFile, opts.log);
+    this.events = new EventRoutes(this.feed, this.installerLog);
+    this.actionRoutes = new ActionRoutes({
+      hub: opts.hub,
+      log: opts.log,
+      actions: this.actions,
+      installerLog: this.installerLog,
+      policy: opts.policy,
+      tokenFile: opts.tokenFile,
+      onTokenRotated: (token) => this.events.endStreams(token),
+    });
+    this.tracker = new ProgressTracker(opts.hub, this.feed, (what) => this.events.broadcast(what));
   }
 
   /** Listens; resolves with the bound URL. Rejects with the listen error (EADDRINUSE...). */
@@ -93,6 +99,8 @@ export class ApiServer {
   /** Starts the event tail and metrics feeds (once the cloud sync exists). */
   attach(): void {
     this.feed.start();
+    this.tracker.start();
+    this.detachMetrics.push(() => this.tracker.stop());
     this.detachMetrics.push(this.feed.subscribe((e) => this.metrics.eventAppended(e)));
     const cloud = this.opts.hub.cloud();
     if (cloud) this.detachMetrics.push(cloud.onCommandAnswered((a) => this.metrics.commandAnswered(a)));
@@ -102,8 +110,7 @@ export class ApiServer {
     for (const d of this.detachMetrics) d();
     this.detachMetrics = [];
     this.feed.stop();
-    for (const res of this.sse) res.end();
-    this.sse.clear();
+    this.events.endStreams();
     const server = this.server;
     this.server = undefined;
     if (!server) return;
@@ -120,7 +127,8 @@ export class ApiServer {
       // The console's static files hold no data: served to the LAN without the token (the page asks for it), Host/Origin still checked.
       if (!isAction && url.pathname.startsWith("/console") && (verdict.ok || verdict.code === "token_required") && serveConsole(url.pathname, res)) return;
       if (!verdict.ok) throw new HttpError(verdict.status, verdict.code, verdict.message);
-      if (isAction) return await this.action(url.pathname, req, res);
+      if (!isAction && url.pathname.startsWith("/api/backups/")) return this.download(url.pathname, verdict.authenticated, req, res);
+      if (isAction) return await this.actionRoutes.handle(url.pathname, req, res);
       await this.read(url, req, res);
     } catch (e) {
       if (e instanceof HttpError) return sendJson(res, e.status, { error: { code: e.code, message: e.message } });
@@ -143,7 +151,8 @@ export class ApiServer {
       res.end(text);
       return;
     }
-    if (path === "/api/events") return this.events(url, req, res);
+    if (path === "/api/events") return this.events.handle(url, req, res, bearer(req));
+    if (path === "/api/installer-log") return sendJson(res, 200, { actions: this.installerLog.recent() });
     const store = hub.store();
     if (!store) throw new HttpError(503, "store_unavailable", "the store is not open (the hub is starting, stopping, or lost its data dir)");
     const engine = hub.engine();
@@ -154,7 +163,7 @@ export class ApiServer {
       case "status":
         return sendJson(res, 200, this.status());
       case "progress":
-        return sendJson(res, 200, progress(store, engine));
+        return sendJson(res, 200, { ...progress(store, engine), snapshot: this.tracker.snapshot(), firmware: this.tracker.firmware() });
       case "locks": {
         if (oneId === undefined) return sendJson(res, 200, { buses: locksByBus(store, engine, hub.linkStats()) });
         const lock = store.locks.get(oneId.toLowerCase());
@@ -172,7 +181,9 @@ export class ApiServer {
         if (oneId === undefined) {
           const search = url.searchParams.get("search") ?? undefined;
           const state = url.searchParams.get("state") ?? undefined;
-          return sendJson(res, 200, { keys: keyViews(store, engine, { search: search?.slice(0, 200), state: state?.slice(0, 32) }) });
+          const limit = Number(url.searchParams.get("limit") ?? NaN);
+          const filter = { search: search?.slice(0, 200), state: state?.slice(0, 32), ...(Number.isSafeInteger(limit) && limit > 0 && { limit }) };
+          return sendJson(res, 200, { keys: keyViews(store, engine, filter) });
         }
         const key = keyView(store, engine, oneId);
         if (!key) throw new HttpError(404, "unknown_key", `no key ${echo(oneId)} on this hub`);
@@ -181,6 +192,29 @@ export class ApiServer {
       default:
         throw notFound(path);
     }
+  }
+
+  /** A backup holds every secret of the property: only with the token, even from this machine, and logged. */
+  private download(pathname: string, authenticated: boolean, req: IncomingMessage, res: ServerResponse): void {
+    if (!authenticated) throw new HttpError(401, "token_required", "a store backup needs the installer token (Authorization: Bearer <token>)");
+    const name = decodeURIComponent(pathname.slice("/api/backups/".length));
+    if (!/^store-[0-9TZ-]+\.db$/.test(name)) throw notFound(pathname);
+    const file = join(this.opts.hub.config.dataDir, "backups", name);
+    let size: number;
+    try {
+      size = statSync(file).size;
+    } catch {
+      throw notFound(pathname);
+    }
+    this.installerLog.record({ action: "backup-download", target: name, outcome: "ok", detail: `${size} bytes`, from: req.socket.remoteAddress ?? "?" });
+    res.writeHead(200, {
+      "content-type": "application/vnd.sqlite3",
+      "content-length": String(size),
+      "content-disposition": `attachment; filename="lockbridge-${name}"`,
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+    });
+    createReadStream(file).pipe(res);
   }
 
   /** The one-screen summary. */
@@ -200,120 +234,11 @@ export class ApiServer {
       keysNeedingAttention: keyViews(store, engine).filter((k) => k.state === "pending" || k.state === "failed").slice(0, 50),
     };
   }
-
-  private events(url: URL, req: IncomingMessage, res: ServerResponse): void {
-    const matches = eventFilter(url);
-    const accept = req.headers.accept ?? "";
-    if (!accept.includes("text/event-stream")) {
-      const since = Number(url.searchParams.get("since") ?? this.feed.newestSeq - 49);
-      if (!Number.isSafeInteger(since)) throw new HttpError(400, "invalid_query", "since: expected an event seq (integer)");
-      return sendJson(res, 200, { events: this.feed.since(since).filter(matches) });
-    }
-    if (this.sse.size >= MAX_SSE_CLIENTS) throw new HttpError(503, "too_many_streams", `at most ${MAX_SSE_CLIENTS} live event streams at once`);
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
-    res.write(": lockbridge events\n\n");
-    const send = (e: FeedEvent) => {
-      if (matches(e)) res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-    };
-    const lastId = Number(req.headers["last-event-id"] ?? url.searchParams.get("since") ?? NaN);
-    if (Number.isSafeInteger(lastId)) for (const e of this.feed.since(lastId + 1)) send(e);
-    const unsubscribe = this.feed.subscribe(send);
-    const keepalive = setInterval(() => res.write(": keepalive\n\n"), SSE_KEEPALIVE_MS);
-    this.sse.add(res);
-    const done = () => {
-      clearInterval(keepalive);
-      unsubscribe();
-      this.sse.delete(res);
-    };
-    res.on("close", done);
-  }
-
-  private async action(pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const name = /^\/api\/actions\/([a-z]+)$/.exec(pathname)?.[1];
-    const body = await readJson(req);
-    const run = this.actionRunner(name, body, pathname);
-    const streaming = (req.headers.accept ?? "").includes("application/x-ndjson");
-    if (streaming) {
-      res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
-      const response = await run((text) => res.write(`${JSON.stringify({ step: text })}\n`)).catch((e: unknown) => asRefusal(e));
-      res.end(`${JSON.stringify({ response })}\n`);
-      return;
-    }
-    const response = await run(() => undefined).catch((e: unknown) => asRefusal(e));
-    sendJson(res, 200, response);
-  }
-
-  private actionRunner(name: string | undefined, body: unknown, pathname: string): (step: Step) => Promise<ActionResponse> {
-    const a = this.actions;
-    switch (name) {
-      case "commission":
-        return parsed(commissionBodySchema, body, (b, step) => a.commission(b, step));
-      case "decommission":
-        return parsed(decommissionBodySchema, body, (b, step) => a.decommission(b, step));
-      case "replace":
-        return parsed(replaceBodySchema, body, (b, step) => a.replace(b, step));
-      case "diagnose":
-        return parsed(diagnoseBodySchema, body, (b) => a.diagnose(b));
-      case "backup":
-        return parsed(backupBodySchema, body, (b, step) => a.backup(b, step));
-      default:
-        throw notFound(pathname);
-    }
-  }
 }
 
-function parsed<S extends z.ZodType>(schema: S, body: unknown, fn: (b: z.output<S>, step: Step) => Promise<ActionResponse>): (step: Step) => Promise<ActionResponse> {
-  const result = schema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const path = issue.path.map(String).join(".");
-    throw new HttpError(400, "invalid_payload", `${path === "" ? "body" : path}: ${issue.message}`);
-  }
-  return (step) => fn(result.data, step);
-}
-
-function asRefusal(e: unknown): ActionResponse {
-  const code = isLockBridgeError(e) ? e.code : "internal";
-  return { id: null, cmd: null, ok: false, error: { code, message: errorMessage(e) } };
-}
-
-function eventFilter(url: URL): (e: FeedEvent) => boolean {
-  const type = url.searchParams.get("type");
-  const doorId = url.searchParams.get("doorId");
-  const keyId = url.searchParams.get("keyId");
-  const lockId = url.searchParams.get("lockId");
-  return (e) =>
-    (type === null || e.type === type || e.type.startsWith(`${type}.`)) &&
-    (doorId === null || e.doorId === doorId) &&
-    (keyId === null || e.keyId === keyId) &&
-    (lockId === null || e.lockId === lockId);
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, "payload_too_large", `the body is over ${MAX_BODY_BYTES / 1024} KiB`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new HttpError(400, "invalid_payload", "the body is not JSON");
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
-  res.end(text);
-}
-
-function notFound(path: string): HttpError {
-  return new HttpError(404, "not_found", `nothing at ${path.slice(0, 100)}`);
+function bearer(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  return auth?.startsWith("Bearer ") ? auth.slice(7).trim() : undefined;
 }
 
 function redactUrl(url: string): string {

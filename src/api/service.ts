@@ -12,6 +12,7 @@ import type { HubView } from "./hub-view.js";
 import { ApiServer } from "./server.js";
 
 export const API_ENDPOINT_FILE = "api.json";
+export const INSTALLER_LOG_FILE = "installer-actions.jsonl";
 
 export function tokenFileOf(config: HubView["config"]): string {
   return config.api.tokenFile ?? join(config.dataDir, TOKEN_FILE);
@@ -44,7 +45,7 @@ export function createApiService(hub: HubView, log: Logger): ApiService {
       const { token, created, tightened } = loadOrCreateToken(tokenFile);
       if (created) log.info({ tokenFile }, "installer token created");
       if (tightened) log.warn({ tokenFile }, "installer token file was readable by others: now 0600");
-      const s = new ApiServer({ hub, log, policy: { token, allowedHosts: api.allowedHosts } });
+      const s = new ApiServer({ hub, log, policy: { token, allowedHosts: api.allowedHosts }, installerLogFile: join(hub.config.dataDir, INSTALLER_LOG_FILE), tokenFile });
       try {
         url = await s.listen(api.bind, api.port);
       } catch (e) {

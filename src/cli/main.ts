@@ -19,6 +19,7 @@ import { lockCommand } from "./lock-commands.js";
 import { scanCommand } from "./scan.js";
 import { CliUsageError, diagnoseCommand, eventsCommand, inventoryCommand, statusCommand } from "./property-commands.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
+import { apiCommand } from "./api-token.js";
 
 const USAGE = `Usage: lockbridge <command> [options]
 
@@ -32,6 +33,7 @@ Commands:
   events [--follow] [--type T] [--door D] [--key K]   the hub's events as readable lines
   diagnose --key KEYID | --door DOORID                why a guest cannot get in, with the fix
   lock commission|decommission|replace ...            installer actions (lockbridge lock for usage)
+  api token [--rotate] [--url]       the installer token (--url: the web console's address with it; --rotate: a new one)
   doctor                             check the installation: pass/warn/fail with the fix per line
   scan [--bus PATH|HOST:PORT] [--addresses 1-32] [--ble]   serial ports, locks answering IDENT, BLE locks
   ctl <command> ...                  talk to a running hub over MQTT (as the cloud would)
@@ -114,6 +116,8 @@ async function dispatch(argv: string[]): Promise<ExitCode> {
       return lockCommand(rest);
     case "doctor":
       return doctorCommand(rest);
+    case "api":
+      return apiCommand(rest);
     case "scan":
       return scanCommand(rest);
     case "version":

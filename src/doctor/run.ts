@@ -28,6 +28,11 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     if (!(e instanceof ConfigError)) throw e;
     return [{ name: "config", status: "fail", detail: `invalid: ${e.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, fix: "fix the named keys (lockbridge config check FILE shows every error)" }];
   }
+  return runDoctorChecks(config);
+}
+
+/** Every check after the config's, for a config already loaded (the running hub's own, for the console's "run doctor"). */
+export async function runDoctorChecks(config: Config): Promise<CheckResult[]> {
   const results: CheckResult[] = [{ name: "config", status: "pass", detail: `valid (hub ${config.hubId})` }];
   const dataDir = checkDataDir(config);
   results.push(...dataDir);

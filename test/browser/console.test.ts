@@ -1,116 +1,178 @@
 /**
- * The installer console in a real headless chromium (Debian's, driven by playwright-core) against a
- * real hub (`lockbridge run`) and the simulated demo property (`lockbridge sim demo`), commissioned
- * with `lockbridge sim commission`: every lock listed with its state, a lock put offline in the
- * simulator turns offline on the page without a reload, a request without the token is refused,
- * and screenshots at phone and desktop sizes.
+ * The installer console's pages in a real headless chromium (Debian's, driven by playwright-core)
+ * against a real hub and the simulated demo property (console-env.ts): every lock listed with its
+ * state, a lock put offline in the simulator turns offline without a reload, a key's failure
+ * reason and fix in the support article's words, a live event on the Events page, progress, no
+ * secret in anything the console reads; screenshots at phone and desktop sizes (docs/console/).
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, parseJson, REPO_ROOT, runLockbridge, spawnLockbridge, type RunningProcess } from "../helpers/process.js";
+import { DESKTOP, manualKey, PHONE, startConsoleEnv, type ConsoleEnv } from "./console-env.js";
 
-const tmp = mkdtempSync(join(tmpdir(), "lb-console-"));
-const shots = join(tmp, "screenshots");
-const procs: RunningProcess[] = [];
-let browser: Browser;
-let apiUrl = "";
-let token = "";
-let control = 0;
+let env: ConsoleEnv;
+const CODE = "482916";
+const CARD_UID = "04A1B2C3D4E5F6";
+/** Every body the console read (JSON and NDJSON), to look for secrets in. */
+const bodies: string[] = [];
+
+function collect(page: Page): void {
+  page.on("response", (res) => {
+    const type = res.headers()["content-type"] ?? "";
+    if (!res.url().includes("/api/") || type.includes("event-stream") || type.includes("sqlite")) return;
+    void res.text().then((t) => bodies.push(t), () => undefined);
+  });
+}
 
 beforeAll(async () => {
-  mkdirSync(shots, { recursive: true });
-  const sim = spawnLockbridge(["sim", "demo", "--ephemeral", "--state", join(tmp, "sim-state.json")], { cwd: tmp });
-  procs.push(sim);
-  const ready = parseJson(await sim.waitForLine((l) => l.startsWith("{\"ready\""), 30_000)) as { ready: unknown; controlPort: number; bleProxyPort: number };
-  control = ready.controlPort;
-  const dataDir = join(tmp, "hub");
-  const hub = spawnLockbridge(["run"], {
-    cwd: tmp,
-    env: {
-      LOCKBRIDGE_DATA_DIR: dataDir,
-      LOCKBRIDGE_HUB_ID: "console-hub",
-      LOCKBRIDGE_MQTT_EMBEDDED_PORT: String(await freePort()),
-      LOCKBRIDGE_API_PORT: String(await freePort()),
-      LOCKBRIDGE_BLE_PROXY: `127.0.0.1:${ready.bleProxyPort}`,
-      LOCKBRIDGE_LOG_LEVEL: "info",
-    },
-  });
-  procs.push(hub);
-  const started = await hub.waitForLog("hub started", 30_000);
-  const commissioned = await runLockbridge(["sim", "commission", "--control", String(control), "--mqtt", String(started.mqttUrl), "--hub-id", "console-hub"], { cwd: tmp });
-  expect(commissioned.code, commissioned.stderr).toBe(0);
-  apiUrl = (JSON.parse(readFileSync(join(dataDir, "api.json"), "utf8")) as { url: string }).url;
-  token = readFileSync(join(dataDir, "installer-token"), "utf8").trim();
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
-}, 120_000);
+  env = await startConsoleEnv("console");
+  const cloud = await env.cloud();
+  const cards = await cloud.send({ cmd: "keycards.upsert", cards: [{ cardId: "card-7", uid: CARD_UID, label: "Card 7" }] });
+  expect(cards?.ok).toBe(true);
+  // A guest whose room's lock is unplugged (pending: lock offline), and one not checked in yet.
+  const off = await env.sim(["fault", "room-104", "offline"]);
+  expect(off.code, off.stderr).toBe(0);
+  const k1 = await cloud.send(manualKey("k-104", ["room-104"], { holder: { name: "Ada Lovelace" }, doorCode: { enabled: true, assignment: "strict", code: CODE }, keycard: { enabled: true, cardId: "card-7" } }));
+  expect(k1?.ok, JSON.stringify(k1)).toBe(true);
+  // The hub holds the code (the cloud's own answer carries it): the console must never show it.
+  expect(JSON.stringify(k1)).toContain(CODE);
+  const k2 = await cloud.send(manualKey("k-106", ["room-106"], { source: "pms", pms: { provider: "mews", reservationId: "R-106" }, checkedIn: false, holder: { name: "Oskar Berg" } }));
+  expect(k2?.ok, JSON.stringify(k2)).toBe(true);
+}, 150_000);
 
 afterAll(async () => {
-  await browser?.close();
-  for (const p of procs.splice(0).reverse()) {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      p.kill("SIGKILL");
-      await p.waitForExit();
-    }
-  }
-  rmSync(tmp, { recursive: true, force: true });
+  await env?.close();
 });
 
 describe("installer console", () => {
   it("serves the page with a strict Content-Security-Policy", async () => {
-    const res = await fetch(`${apiUrl}/console`);
+    const res = await fetch(`${env.apiUrl}/console`);
     expect(res.status).toBe(200);
     const csp = res.headers.get("content-security-policy") ?? "";
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain("unsafe");
-  });
-
-  it("refuses an action without the token and a read with a wrong one", async () => {
-    const noToken = await fetch(`${apiUrl}/api/actions/diagnose`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-    expect(noToken.status).toBe(401);
-    const wrong = await fetch(`${apiUrl}/api/locks`, { headers: { authorization: `Bearer ${"x".repeat(43)}` } });
-    expect(wrong.status).toBe(401);
+    const js = await fetch(`${env.apiUrl}/console/keys.js`);
+    expect(js.headers.get("content-type")).toContain("javascript");
+    expect((await fetch(`${env.apiUrl}/console/../server.ts`)).status).not.toBe(200);
   });
 
   it("lists every demo lock grouped by link, and a lock put offline turns offline without a reload", async () => {
-    const api = (await (await fetch(`${apiUrl}/api/locks`, { headers: { authorization: `Bearer ${token}` } })).json()) as { buses: { bus: string; locks: { lockId: string; online: boolean }[] }[] };
+    const api = (await (await fetch(`${env.apiUrl}/api/locks`, { headers: { authorization: `Bearer ${env.token()}` } })).json()) as { buses: { bus: string; locks: { lockId: string }[] }[] };
     const lockIds = api.buses.flatMap((b) => b.locks.map((l) => l.lockId));
     expect(lockIds.length).toBe(16);
-
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-    await page.goto(`${apiUrl}/console#token=${token}`);
+    const { page, errors } = await env.open("property");
+    collect(page);
     await page.locator("tr[data-lock-id]").first().waitFor();
     expect(await page.locator("tr[data-lock-id]").count()).toBe(16);
     expect(await page.locator("section.bus").count()).toBe(api.buses.length);
     for (const id of lockIds) expect(await page.locator(`tr[data-lock-id="${id}"] td.state`).textContent()).toMatch(/online|offline/);
-    // The BLE suites' group says its links are open (one link per lock), not "not open".
-    await expect.poll(async () => page.locator("section.bus h2, section.bus h3", { hasText: /^ble/ }).first().textContent(), { timeout: 30_000 }).toMatch(/^ble — link open/);
-    // The token left the address bar once read.
-    expect(page.url()).not.toContain(token);
-    await page.screenshot({ path: join(shots, "property-desktop.png"), fullPage: true });
-
+    await expect.poll(async () => page.locator("section.bus h3", { hasText: /^ble/ }).first().textContent(), { timeout: 30_000 }).toMatch(/^ble — link open/);
+    expect(page.url()).not.toContain(env.token());
     const room = page.locator("tr[data-lock-id]", { hasText: "Room 101" }).first();
     await expect.poll(async () => room.locator("td.state").textContent(), { timeout: 30_000 }).toBe("online");
+    await env.shot(page, "property-desktop", true);
     await page.evaluate(() => { (globalThis as unknown as { marker: number }).marker = 42; });
-    const fault = await runLockbridge(["sim", "fault", "room-101", "offline", "--control", String(control)], { cwd: tmp });
+    const fault = await env.sim(["fault", "room-101", "offline"]);
     expect(fault.code, fault.stderr).toBe(0);
     await expect.poll(async () => room.locator("td.state").textContent(), { timeout: 60_000, interval: 500 }).toMatch(/^offline/);
-    // Same document: no reload happened.
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
-    await page.screenshot({ path: join(shots, "property-offline-desktop.png"), fullPage: true });
-
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.screenshot({ path: join(shots, "property-phone.png") });
+    // The "Offline" filter leaves the offline locks only.
+    await page.getByLabel("Offline", { exact: true }).check();
+    await expect.poll(async () => page.locator("tr[data-lock-id]:visible").count()).toBeLessThan(16);
+    for (const state of await page.locator("tr[data-lock-id]:visible td.state").allTextContents()) expect(state).toMatch(/^offline/);
+    await page.getByLabel("All", { exact: true }).check();
+    await page.setViewportSize(PHONE);
+    await env.shot(page, "property-phone");
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
     expect(errors).toEqual([]);
-    const docs = join(REPO_ROOT, "docs", "console");
-    mkdirSync(docs, { recursive: true });
-    for (const f of ["property-desktop.png", "property-phone.png"]) copyFileSync(join(shots, f), join(docs, f));
+    await page.close();
+    await env.sim(["fault", "room-101", "online"]);
+  }, 120_000);
+
+  it("keys page: a key's reason and fix in the support article's words, found by guest name and by room", async () => {
+    const { page, errors } = await env.open("keys");
+    collect(page);
+    await page.getByLabel("Guest, room or key id").fill("ada");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.locator("button[data-key-id='k-104']").click();
+    const door = page.locator("#key-detail tr[data-door-id='room-104'] .door-words");
+    await expect.poll(() => door.textContent(), { timeout: 30_000 }).toBe("Pending: lock offline");
+    expect(await page.locator("#key-detail [data-credential='Door Code']").textContent()).toContain("Door Code");
+    const finding = page.locator("#findings .finding[data-code='lock_offline']");
+    await finding.waitFor({ timeout: 20_000 });
+    expect(await finding.locator(".msg").textContent()).toContain("room-104 is offline");
+    // The article's fix for a door pending provisioning: "Confirm lock is installed and online".
+    expect(await finding.locator(".fix").textContent()).toMatch(/^Fix: Confirm the lock is installed, powered and reachable/);
+    await env.shot(page, "keys-desktop", true);
+
+    // A room search finds the PMS key that waits for check-in.
+    await page.getByLabel("Guest, room or key id").fill("Room 106");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.locator("button[data-key-id='k-106']").click();
+    await expect.poll(() => page.locator("#key-detail tr[data-door-id='room-106'] .door-words").textContent(), { timeout: 20_000 }).toBe("Inactive: not checked in");
+    const notIn = page.locator("#findings .finding[data-code='not_checked_in']");
+    await notIn.waitFor({ timeout: 20_000 });
+    expect(await notIn.locator(".fix").textContent()).toContain("Confirm check-in");
+
+    // Live: the lock back online turns the door active without a reload.
+    await page.getByLabel("Guest, room or key id").fill("k-104");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.locator("button[data-key-id='k-104']").click();
+    await env.sim(["fault", "room-104", "online"]);
+    await expect.poll(() => page.locator("#key-detail tr[data-door-id='room-104'] .door-words").textContent(), { timeout: 60_000, interval: 500 }).toBe("Active");
+    await page.setViewportSize(PHONE);
+    await env.shot(page, "keys-phone");
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 150_000);
+
+  it("events page: a live event arrives without a reload, filters by door, the hub's alerts listed apart", async () => {
+    const { page, errors } = await env.open("events");
+    collect(page);
+    await page.getByLabel("Door", { exact: true }).selectOption("room-102");
+    await page.locator("#feed-count").waitFor();
+    const denied = await env.sim(["code", "room-102", "000000"]);
+    expect(denied.stdout).toContain("DENIED");
+    const row = page.locator("#feed li[data-type='access.denied']").first();
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.textContent()).toContain("Room 102");
+    // Only room-102's events under the door filter.
+    for (const text of await page.locator("#feed li").allTextContents()) expect(text).toContain("Room 102");
+    await env.sim(["fault", "room-103", "battery", "9"]);
+    const alert = page.locator("#alerts li[data-type='lock.battery_low']", { hasText: "Room 103" }).first();
+    await alert.waitFor({ timeout: 30_000 });
+    await page.getByLabel("Door", { exact: true }).selectOption("");
+    await env.shot(page, "events-desktop");
+    await page.setViewportSize(PHONE);
+    await env.shot(page, "events-phone");
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+    expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it("progress page: provisioning in the status line's words, live", async () => {
+    const { page, errors } = await env.open("progress", PHONE);
+    collect(page);
+    const summary = page.locator("#prov-summary");
+    await expect.poll(() => summary.textContent(), { timeout: 20_000 }).toMatch(/^\d[\d,]* of \d[\d,]* credentials on their locks; \d+ locks? offline/);
+    const before = await summary.textContent();
+    const cloud = await env.cloud();
+    expect((await cloud.send(manualKey("k-108", ["room-108"])))?.ok).toBe(true);
+    await expect.poll(() => summary.textContent(), { timeout: 30_000 }).not.toBe(before);
+    await env.shot(page, "progress-phone");
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+    await page.setViewportSize(DESKTOP);
+    await env.shot(page, "progress-desktop");
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it("no door code or card UID in anything the console read", () => {
+    expect(bodies.length).toBeGreaterThan(10);
+    const all = bodies.join("\n");
+    expect(all).toContain("k-104"); // the key was read...
+    expect(all).not.toContain(CODE); // ...never its code
+    expect(all.toUpperCase()).not.toContain(CARD_UID);
+  });
 });

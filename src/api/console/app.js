@@ -1,129 +1,53 @@
-// LockBridge installer console: Property page. Plain ES module, no build step.
+// LockBridge installer console. Plain ES modules, no build step, nothing from the internet.
 // The token comes once in the URL fragment (#token=...) or the login form and lives in sessionStorage.
-const $ = (s) => document.querySelector(s);
+import { $, api, follow, session, setToken } from "./lib.js";
+import * as property from "./property.js";
+import * as keys from "./keys.js";
+import * as events from "./events.js";
+import * as progress from "./progress.js";
+import * as actions from "./actions.js";
+
+const PAGES = ["property", "keys", "events", "progress", "actions"];
+const pages = {};
+
 const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
-if (fromHash) { sessionStorage.setItem("lb-token", fromHash); history.replaceState(null, "", location.pathname); }
-let token = sessionStorage.getItem("lb-token") ?? "";
-const rows = new Map(); // lockId -> <tr>
-let filter = "all";
+if (fromHash) { setToken(fromHash); history.replaceState(null, "", `${location.pathname}#property`); }
 
-async function api(path) {
-  const res = await fetch(path, { headers: { authorization: `Bearer ${token}` } });
-  if (res.status === 401) throw Object.assign(new Error("the installer token was refused"), { auth: true });
-  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
-  return res.json();
-}
-
-const cell = (label, text, cls) => { const td = document.createElement("td"); td.dataset.label = label; td.textContent = text; if (cls) td.className = cls; return td; };
-const slots = (s) => Object.entries(s).map(([k, v]) => `${k} ${v.used}/${v.total ?? "?"}`).join(", ") || "–";
-
-function lockRow(l) {
-  const tr = document.createElement("tr");
-  tr.dataset.lockId = l.lockId;
-  fillRow(tr, l);
-  return tr;
-}
-function fillRow(tr, l) {
-  tr.dataset.online = String(l.online);
-  tr.dataset.battery = String(l.battery ?? 100);
-  tr.dataset.alerts = String(l.alerts.length);
-  tr.replaceChildren(
-    cell("Door", l.doorNames.join(", ") || l.lockId),
-    cell("Address", l.address === null ? "BLE" : String(l.address)),
-    cell("State", l.online ? "online" : `offline (${l.state})`, l.online ? "online state" : "offline state"),
-    cell("Battery", l.battery === null ? "–" : `${l.battery} %`),
-    cell("Slots", slots(l.slots)),
-    cell("Clock drift", l.clockDriftS === null ? "–" : `${l.clockDriftS} s`),
-    cell("Last seen", l.lastSeen ? new Date(l.lastSeen).toLocaleString() : "never"),
-    cell("Firmware", l.firmware ?? "–"),
-    cell("Alerts", l.alerts.join("; "), "alert"),
-  );
-  applyFilter(tr);
-}
-function applyFilter(tr) {
-  const d = tr.dataset;
-  tr.hidden = filter === "offline" ? d.online === "true" : filter === "battery" ? Number(d.battery) > 25 : filter === "alerts" ? d.alerts === "0" : false;
-}
-
-function render(buses) {
-  const frag = document.createDocumentFragment();
-  rows.clear();
-  for (const b of buses) {
-    const sec = document.createElement("section");
-    sec.className = "bus";
-    const h = document.createElement("h3");
-    h.textContent = `${b.bus} — link ${b.link ?? "not open"} · timeouts ${b.errors.timeouts}, CRC ${b.errors.crcErrors}`;
-    if (b.lastError) { const e = document.createElement("span"); e.className = "err"; e.textContent = ` · ${b.lastError}`; h.append(e); }
-    const table = document.createElement("table");
-    table.innerHTML = "<thead><tr><th>Door</th><th>Address</th><th>State</th><th>Battery</th><th>Slots</th><th>Clock drift</th><th>Last seen</th><th>Firmware</th><th>Alerts</th></tr></thead>";
-    const tbody = document.createElement("tbody");
-    for (const l of b.locks) { const tr = lockRow(l); rows.set(l.lockId, tr); tbody.append(tr); }
-    table.append(tbody);
-    sec.append(h, table);
-    frag.append(sec);
+function route() {
+  const name = PAGES.includes(location.hash.slice(1)) ? location.hash.slice(1) : "property";
+  for (const p of PAGES) $(`#${p}`).hidden = p !== name;
+  for (const a of document.querySelectorAll("nav a")) {
+    if (a.getAttribute("href") === `#${name}`) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
-  $("#buses").replaceChildren(frag);
-  summarise(buses);
-}
-function summarise(buses) {
-  const all = buses.flatMap((b) => b.locks);
-  $("#summary").textContent = `— ${all.length} locks, ${all.filter((l) => !l.online).length} offline`;
+  document.title = `${name[0].toUpperCase()}${name.slice(1)} · LockBridge`;
+  void pages[name]?.show?.();
 }
 
-// Live: events name a lock; refetch the grouped view at most every 500 ms and patch only the rows that changed.
-let pending = false;
-function scheduleRefresh() {
-  if (pending) return;
-  pending = true;
-  setTimeout(async () => {
-    pending = false;
-    const { buses } = await api("/api/locks");
-    let missing = false;
-    for (const b of buses) for (const l of b.locks) {
-      const tr = rows.get(l.lockId);
-      if (!tr) { missing = true; continue; }
-      const next = JSON.stringify(l);
-      if (tr.dataset.json !== next) { tr.dataset.json = next; fillRow(tr, l); }
-    }
-    if (missing || buses.reduce((n, b) => n + b.locks.length, 0) !== rows.size) render(buses); else summarise(buses);
-  }, 500);
-}
-
-// EventSource cannot send the Authorization header, so the SSE stream is read through fetch.
-async function follow() {
-  for (;;) {
-    try {
-      const res = await fetch("/api/events", { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } });
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buf = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += value;
-        let i;
-        while ((i = buf.indexOf("\n\n")) >= 0) {
-          const block = buf.slice(0, i); buf = buf.slice(i + 2);
-          if (block.split("\n").some((line) => line.startsWith("data:"))) scheduleRefresh();
-        }
-      }
-    } catch { /* reconnect below */ }
-    await new Promise((r) => setTimeout(r, 2000));
-    scheduleRefresh();
-  }
-}
-
+let started = false;
 async function start() {
   try {
-    const { buses } = await api("/api/locks");
+    // Reads from the hub's own machine need no token, but every action does: the console always asks for it.
+    if (!session.token) throw Object.assign(new Error("Paste the installer token (on the hub: lockbridge api token, or lockbridge api token --url for a link that signs in)."), { auth: false });
+    await api("/api/progress");
     $("#login").hidden = true;
-    $("#property").hidden = false;
-    render(buses);
-    void follow();
+    $("nav").hidden = false;
+    if (!started) {
+      started = true;
+      property.setLockActions(actions.lockMenu);
+      pages.property = await property.init();
+      pages.keys = keys.init();
+      pages.events = await events.init();
+      pages.progress = progress.init();
+      pages.actions = await actions.init(pages.property.refresh);
+      window.addEventListener("hashchange", route);
+      void follow((state) => { $("#live").textContent = state === "live" ? "live" : state === "refused" ? "token refused" : "reconnecting…"; });
+    }
+    route();
   } catch (e) {
     $("#login").hidden = false;
+    for (const p of PAGES) $(`#${p}`).hidden = true;
     $("#login-error").textContent = e.auth ? "The installer token was refused: paste the token from the hub (lockbridge api token)." : String(e.message);
   }
 }
-$("#login").addEventListener("submit", (ev) => { ev.preventDefault(); token = $("#token").value.trim(); sessionStorage.setItem("lb-token", token); void start(); });
-$("#filters").addEventListener("change", (ev) => { filter = ev.target.value; for (const tr of rows.values()) applyFilter(tr); });
+$("#login").addEventListener("submit", (ev) => { ev.preventDefault(); setToken($("#token").value.trim()); void start(); });
 void start();

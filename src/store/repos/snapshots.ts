@@ -49,6 +49,14 @@ export class SnapshotPagesRepo {
     );
   }
 
+  /** The snapshot whose pages are arriving, if any: how many of how many (the console's progress). */
+  current(): { snapshotId: string; pages: number; received: number; firstReceivedAt: number } | undefined {
+    const row = this.q("SELECT snapshot_id, max(pages) AS pages, count(*) AS received, min(received_at) AS first FROM snapshot_pages GROUP BY snapshot_id ORDER BY first DESC LIMIT 1").get() as
+      | { snapshot_id: string; pages: number; received: number; first: number }
+      | undefined;
+    return row === undefined ? undefined : { snapshotId: row.snapshot_id, pages: row.pages, received: row.received, firstReceivedAt: row.first };
+  }
+
   /** Drops a snapshot's pages (after it was applied). @returns how many. */
   clear(snapshotId: string): number {
     return this.q("DELETE FROM snapshot_pages WHERE snapshot_id = ?").run(snapshotId).changes;

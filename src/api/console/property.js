@@ -1,0 +1,92 @@
+// Property page: every lock grouped by link, each with its state; live rows patched from the feed.
+import { $, api, el, fmtTime, onLive, throttle } from "./lib.js";
+
+const rows = new Map(); // lockId -> <tr>
+let filter = "all";
+let actionsFor = () => null; // set by the actions module: buttons for one lock row
+
+export function setLockActions(fn) { actionsFor = fn; }
+
+const cell = (label, text, cls) => el("td", { "data-label": label, class: cls }, text);
+// Kinds the lock has no memory for (total 0) are left out: "doorCode 3/32, keycard 0/32".
+const slots = (s) => Object.entries(s).filter(([, v]) => v.total !== 0 || v.used > 0).map(([k, v]) => `${k} ${v.used}/${v.total ?? "?"}`).join(", ") || "–";
+
+function fillRow(tr, l) {
+  tr.dataset.online = String(l.online);
+  tr.dataset.battery = String(l.battery ?? 100);
+  tr.dataset.alerts = String(l.alerts.length);
+  tr.dataset.state = l.state;
+  const actions = actionsFor(l);
+  tr.replaceChildren(
+    cell("Door", l.doorNames.join(", ") || l.lockId),
+    cell("Address", l.address === null ? "BLE" : String(l.address)),
+    cell("State", l.state !== "commissioned" ? l.state.replace(/_/g, " ") : l.online ? "online" : "offline", l.online ? "online state" : "offline state"),
+    cell("Battery", l.battery === null ? "–" : `${l.battery} %`),
+    cell("Slots", slots(l.slots)),
+    cell("Clock drift", l.clockDriftS === null ? "–" : `${l.clockDriftS} s`),
+    cell("Last seen", fmtTime(l.lastSeen)),
+    cell("Firmware", l.firmware ?? "–"),
+    cell("Alerts", l.alerts.join("; "), "alert"),
+    actions ? el("td", { "data-label": "Actions", class: "row-actions" }, actions) : cell("Actions", ""),
+  );
+  applyFilter(tr);
+}
+
+function applyFilter(tr) {
+  const d = tr.dataset;
+  tr.hidden = filter === "offline" ? d.online === "true"
+    : filter === "battery" ? Number(d.battery) > 25
+    : filter === "alerts" ? d.alerts === "0"
+    : filter === "service" ? d.state === "commissioned"
+    : false;
+}
+
+const HEAD = ["Door", "Address", "State", "Battery", "Slots", "Clock drift", "Last seen", "Firmware", "Alerts", "Actions"];
+
+export function render(buses) {
+  const frag = document.createDocumentFragment();
+  rows.clear();
+  for (const b of buses) {
+    const h = el("h3", {}, `${b.bus} — link ${b.link ?? "not open"} · timeouts ${b.errors.timeouts}, CRC ${b.errors.crcErrors}`);
+    if (b.lastError) h.append(el("span", { class: "err" }, ` · ${b.lastError}`));
+    const tbody = el("tbody");
+    for (const l of b.locks) {
+      const tr = el("tr", { "data-lock-id": l.lockId });
+      tr.dataset.json = JSON.stringify(l);
+      fillRow(tr, l);
+      rows.set(l.lockId, tr);
+      tbody.append(tr);
+    }
+    const table = el("table", {}, el("thead", {}, el("tr", {}, ...HEAD.map((t) => el("th", { scope: "col" }, t)))), tbody);
+    frag.append(el("section", { class: "bus" }, h, el("div", { class: "scroll" }, table)));
+  }
+  $("#buses").replaceChildren(frag);
+  summarise(buses);
+}
+
+function summarise(buses) {
+  const all = buses.flatMap((b) => b.locks);
+  $("#summary").textContent = `— ${all.length} locks, ${all.filter((l) => !l.online).length} offline`;
+}
+
+/** Refetch the grouped view and patch only the rows that changed. */
+export async function refresh() {
+  const { buses } = await api("/api/locks");
+  let missing = false;
+  for (const b of buses) for (const l of b.locks) {
+    const tr = rows.get(l.lockId);
+    if (!tr) { missing = true; continue; }
+    const next = JSON.stringify(l);
+    if (tr.dataset.json !== next) { tr.dataset.json = next; fillRow(tr, l); }
+  }
+  if (missing || buses.reduce((k, b) => k + b.locks.length, 0) !== rows.size) render(buses); else summarise(buses);
+}
+
+export async function init() {
+  const { buses } = await api("/api/locks");
+  render(buses);
+  $("#filters").addEventListener("change", (ev) => { filter = ev.target.value; for (const tr of rows.values()) applyFilter(tr); });
+  const soon = throttle(refresh, 500);
+  onLive(() => soon());
+  return { refresh: soon };
+}

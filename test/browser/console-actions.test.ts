@@ -1,0 +1,168 @@
+/**
+ * Installer actions from the console in a real headless chromium against a real hub and the
+ * simulated demo property: a lock decommissioned, found again by a bus scan and commissioned end
+ * to end (each step confirmed, logged, the row back online without a reload); doctor; a store
+ * backup downloaded; requests without the token, from another site or another host name refused;
+ * the token rotated from the page so the old one stops working.
+ */
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PHONE, startConsoleEnv, type ConsoleEnv } from "./console-env.js";
+
+let env: ConsoleEnv;
+const LOCK = "4c42000000000112";
+
+beforeAll(async () => {
+  env = await startConsoleEnv("console-actions");
+}, 150_000);
+
+afterAll(async () => {
+  await env?.close();
+});
+
+interface LogEntry { action: string; target?: string; outcome: string }
+function installerLog(): LogEntry[] {
+  return readFileSync(`${env.dataDir}/installer-actions.jsonl`, "utf8").trim().split("\n").map((l) => JSON.parse(l) as LogEntry);
+}
+
+describe("installer actions in the console", () => {
+  it("refuses requests without the token, from another site, and for a host name it does not know", async () => {
+    const post = (headers: Record<string, string>) => fetch(`${env.apiUrl}/api/actions/doctor`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: "{}" });
+    expect((await post({})).status).toBe(401);
+    expect((await post({ authorization: `Bearer ${"x".repeat(43)}` })).status).toBe(401);
+    const auth = { authorization: `Bearer ${env.token()}` };
+    // CSRF: a page of another site (Origin, or fetch metadata) is refused even with the token.
+    expect((await post({ ...auth, origin: "http://evil.example" })).status).toBe(403);
+    expect((await post({ ...auth, "sec-fetch-site": "cross-site" })).status).toBe(403);
+    // A form post cannot send JSON: text/plain is refused.
+    const form = await fetch(`${env.apiUrl}/api/actions/doctor`, { method: "POST", headers: { ...auth, "content-type": "text/plain" }, body: "{}" });
+    expect(form.status).toBe(403);
+    // DNS rebinding: the attacker's name in Host.
+    const http = await import("node:http");
+    const status = await new Promise<number>((resolve, reject) => {
+      const u = new URL(env.apiUrl);
+      http.get({ host: u.hostname, port: u.port, path: "/api/locks", headers: { host: `rebind.example:${u.port}` } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on("error", reject);
+    });
+    expect(status).toBe(421);
+    // A backup holds every secret: even from this machine, only with the token.
+    expect((await fetch(`${env.apiUrl}/api/backups/store-2026-01-01T00-00-00-000Z.db`)).status).toBe(401);
+    // The console page itself asks for the token when it has none.
+    const page = await env.browser.newPage();
+    await page.goto(`${env.apiUrl}/console`);
+    await page.locator("#login").waitFor();
+    await page.getByRole("textbox", { name: "Installer token" }).fill("not-the-token-not-the-token-not-the-token!!");
+    await page.getByRole("button", { name: "Open" }).click();
+    await expect.poll(() => page.locator("#login-error").textContent()).toContain("refused");
+    expect(await page.locator("tr[data-lock-id]").count()).toBe(0);
+    await page.close();
+  });
+
+  it("decommissions a lock, finds it with a bus scan and commissions it end to end, each step confirmed and logged", async () => {
+    const { page, errors } = await env.open("property");
+    const row = page.locator(`tr[data-lock-id="${LOCK}"]`);
+    await expect.poll(() => row.locator("td.state").textContent(), { timeout: 30_000 }).toBe("online");
+    await page.evaluate(() => { (globalThis as unknown as { marker: number }).marker = 7; });
+
+    // Decommission from the lock's row: menu, then a confirmation naming the lock.
+    await row.getByRole("button", { name: /Actions for Room 112/ }).click();
+    await page.getByRole("button", { name: "Decommission…" }).click();
+    await expect.poll(() => page.locator("#dlg-title").textContent()).toBe("Decommission Room 112");
+    await page.getByRole("button", { name: "Cancel" }).click(); // cancelled: nothing happens
+    expect(await row.count()).toBe(1);
+    await row.getByRole("button", { name: /Actions for Room 112/ }).click();
+    await page.getByRole("button", { name: "Decommission…" }).click();
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 30_000 }).toContain("Done.");
+    await page.getByRole("button", { name: "Close" }).click();
+    await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(0);
+
+    // Scan the rooms' bus: the lock answers at address 12 (the hub's other locks are skipped).
+    await page.locator("nav").getByRole("link", { name: "Actions" }).click();
+    const { buses } = (await (await fetch(`${env.apiUrl}/api/locks`)).json()) as { buses: { bus: string; locks: { lockId: string }[] }[] };
+    const bus = buses.find((b) => b.locks.some((l) => l.lockId === "4c42000000000101"))!.bus;
+    expect(bus).toMatch(/^tcp 127\.0\.0\.1:\d+$/);
+    expect(await page.locator("#scan-bus").inputValue()).toBe(bus); // the busiest bus is offered first
+    await page.getByLabel("Addresses").fill("1-16");
+    await page.getByRole("button", { name: "Scan…" }).click();
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 30_000 }).toContain("1 lock(s) answered.");
+    expect(await page.locator("#dlg-steps").textContent()).toContain("skipping addresses 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11");
+    await page.getByRole("button", { name: "Close" }).click();
+    const found = page.locator(`#scan-result li[data-lock-id="${LOCK}"]`);
+    expect(await found.textContent()).toContain("Address 12");
+
+    // The installer presses the lock's pairing button, then commissions it.
+    const button = await env.sim(["pair-button", "room-112"]);
+    expect(button.code, button.stderr).toBe(0);
+    await found.getByRole("button", { name: "Commission…" }).click();
+    expect(await page.getByLabel("Device profile").inputValue()).toBe("rs485-mortise");
+    await env.shot(page, "actions-commission-desktop");
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain(`Lock ${LOCK} is in service`);
+    expect(await page.locator("#dlg-steps").textContent()).toContain("IDENT, pairing, clock");
+    await page.getByRole("button", { name: "Close" }).click();
+
+    // Back on its door, online, in the same document.
+    await page.locator("nav").getByRole("link", { name: "Property" }).click();
+    await expect.poll(() => page.locator(`tr[data-lock-id="${LOCK}"] td.state`).textContent(), { timeout: 60_000 }).toBe("online");
+    expect(await page.locator(`tr[data-lock-id="${LOCK}"] td`).first().textContent()).toBe("Room 112");
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(7);
+    const api = (await (await fetch(`${env.apiUrl}/api/locks/${LOCK}`)).json()) as { state: string; online: boolean };
+    expect(api).toMatchObject({ state: "commissioned", online: true });
+
+    // Logged: on the hub, in the page's log and on the Events page.
+    const log = installerLog().map((e) => `${e.action} ${e.target ?? ""} ${e.outcome}`.replace(/\s+/g, " "));
+    expect(log).toEqual(expect.arrayContaining([`decommission ${LOCK} started`, `decommission ${LOCK} ok`, `scan ${bus} ok`, `commission ${LOCK} ok`]));
+    await page.locator("nav").getByRole("link", { name: "Events" }).click();
+    await page.getByLabel("Type").selectOption("installer");
+    await expect.poll(() => page.locator("#feed li[data-type='installer.action']", { hasText: `commission ${LOCK}: ok` }).count()).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 180_000);
+
+  it("runs doctor, takes a store backup and downloads it", async () => {
+    const { page, errors } = await env.open("actions", PHONE);
+    await page.getByRole("button", { name: "Run doctor…" }).click();
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain("Done.");
+    await page.getByRole("button", { name: "Close" }).click();
+    expect(await page.locator("#doctor-result li").count()).toBeGreaterThan(5);
+    expect(await page.locator("#doctor-result").textContent()).toMatch(/\d+ passed, \d+ warnings, 0 failed/);
+    await page.getByText(/checks passed$/).click();
+    await page.getByText(/^PASS hub: running/).waitFor();
+    await page.getByRole("button", { name: "Take a backup…" }).click();
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 30_000 }).toContain("Done.");
+    await page.getByRole("button", { name: "Close" }).click();
+    const download = page.waitForEvent("download");
+    await page.locator("#backup-download").click();
+    const file = await (await download).path();
+    expect(readFileSync(file).subarray(0, 16).toString("latin1")).toBe("SQLite format 3\0");
+    await env.shot(page, "actions-phone", true);
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width); // nothing wider than a phone
+    expect(installerLog().some((e) => e.action === "backup-download" && e.outcome === "ok")).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it("rotates the installer token from the page: the old one stops working, the page keeps working", async () => {
+    const old = env.token();
+    const { page, errors } = await env.open("actions");
+    await page.getByRole("button", { name: "Rotate the token…" }).click();
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 30_000 }).toContain("New token in use");
+    await page.getByRole("button", { name: "Close" }).click();
+    const fresh = env.token();
+    expect(fresh).not.toBe(old);
+    const read = (t: string) => fetch(`${env.apiUrl}/api/progress`, { headers: { authorization: `Bearer ${t}` } });
+    expect((await read(old)).status).toBe(401);
+    expect((await read(fresh)).status).toBe(200);
+    // The page goes on with the new token: its live feed reconnects and an action works.
+    await expect.poll(() => page.locator("#live").textContent(), { timeout: 20_000 }).toBe("live");
+    await page.getByRole("button", { name: "Run doctor…" }).click();
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain("Done.");
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+});
