@@ -91,11 +91,15 @@ describe("installer actions in the console", () => {
     const found = page.locator(`#scan-result li[data-lock-id="${LOCK}"]`);
     expect(await found.textContent()).toContain("Address 12");
 
-    // The installer presses the lock's pairing button, then commissions it.
+    // The installer presses the lock's pairing button (it still holds the old key), types the
+    // setup key from its label (rs485-mortise pairs with PAIR_KX), then commissions it.
     const button = await env.sim(["pair-button", "room-112"]);
     expect(button.code, button.stderr).toBe(0);
+    const shown = await env.sim(["show", "room-112"]);
+    const label = (JSON.parse(shown.stdout) as { label: { setupKey: string } }).label.setupKey;
     await found.getByRole("button", { name: "Commission…" }).click();
     expect(await page.getByLabel("Device profile").inputValue()).toBe("rs485-mortise");
+    await page.getByLabel("Setup key (32 hex digits, from the lock's label)").fill(label);
     await env.shot(page, "actions-commission-desktop");
     await page.locator("#dlg-ok").click();
     await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain(`Lock ${LOCK} is in service`);

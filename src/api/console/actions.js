@@ -6,7 +6,9 @@ import { ask } from "./dialog.js";
 import { $, api, el, fmtTime, onLive, session, setToken } from "./lib.js";
 
 const LOCK_ID = "[0-9A-Fa-f]{16}";
-const SETUP_KEY = "[0-9A-Fa-f]{32}";
+// As printed on the label (8 groups of 4 hex digits) or run together.
+const SETUP_KEY = "(?:[0-9A-Fa-f]{4} ?){7}[0-9A-Fa-f]{4}";
+const setupKeyOf = (v) => (v.setupKey ? { setupKey: v.setupKey.replace(/\s+/g, "") } : {});
 let afterChange = () => {};
 
 export function lockMenu(l) {
@@ -35,7 +37,7 @@ async function chooseLockAction(l) {
       title: `Re-commission ${name}`, action: "recommission", confirm: "Re-commission",
       text: `The hub pairs with lock ${l.lockId} again on ${where} (${l.profile}): after a factory reset, or when it reports lost pairing. Put the lock in pairing mode first (its button).`,
       fields: [{ name: "setupKey", label: "Setup key (PAIR_KX locks only, from the label)", pattern: SETUP_KEY }],
-      body: (v) => ({ lockId: l.lockId, ...(v.setupKey && { setupKey: v.setupKey }) }),
+      body: (v) => ({ lockId: l.lockId, ...setupKeyOf(v) }),
     });
   } else if (pick === "replace") {
     await ask({
@@ -45,7 +47,7 @@ async function chooseLockAction(l) {
         { name: "newLockId", label: "New lock's id (16 hex digits, from its label or a scan)", required: true, pattern: LOCK_ID, value: l.replacedBy ?? "" },
         { name: "setupKey", label: "Setup key (PAIR_KX locks only)", pattern: SETUP_KEY },
       ],
-      body: (v) => ({ oldLockId: l.lockId, newLockId: v.newLockId.toLowerCase(), ...(v.setupKey && { setupKey: v.setupKey }) }),
+      body: (v) => ({ oldLockId: l.lockId, newLockId: v.newLockId.toLowerCase(), ...setupKeyOf(v) }),
     });
   } else if (pick === "decommission") {
     await ask({
@@ -92,7 +94,7 @@ async function commission(found, link, scannedProfile) {
       { name: "profile", label: "Device profile", required: true, value: scannedProfile || busProfiles.get(busName(link)) || "", list: "profiles" },
       ...(found.needsSetupKey ? [{ name: "setupKey", label: "Setup key (32 hex digits, from the lock's label)", required: true, pattern: SETUP_KEY }] : []),
     ],
-    body: (v) => ({ lockId: found.lockId, profile: v.profile, link: { ...link, address: found.address }, ...(v.setupKey && { setupKey: v.setupKey }) }),
+    body: (v) => ({ lockId: found.lockId, profile: v.profile, link: { ...link, address: found.address }, ...setupKeyOf(v) }),
     doneText: () => `Lock ${found.lockId} is in service. Point its door at it from the cloud (door.upsert), or replace a lock with it.`,
   });
   if (response?.ok) { $(`#scan-result [data-lock-id="${found.lockId}"]`)?.remove(); afterChange(); }
