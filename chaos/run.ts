@@ -60,12 +60,13 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     let hub = startLockbridge(["run"], hubEnv, hubOutput);
     children.push(hub);
     await hub.first((l) => logField(l, "hub started", "msg"), 60_000);
+    // Subscribed before commissioning: the hub's first events (seq 1 on) are seen live.
+    const cloud = await ChaosCloud.connect(broker.url, hubId, privateKey);
     const ctl = ["--control", String(ready.controlPort)];
     const commissioned = await runLockbridge(["sim", "commission", ...ctl, "--mqtt", broker.url, "--hub-id", hubId, "--sign-key", signKeyFile]);
     if (commissioned.code !== 0) throw new Error(`commissioning failed: ${commissioned.stderr}`);
     log(`commissioned ${opts.locks} locks + lobby`);
 
-    const cloud = await ChaosCloud.connect(broker.url, hubId, privateKey);
     const rooms = Array.from({ length: opts.locks }, (_, i) => `room-${i + 1}`);
     const traffic = new HotelTraffic(cloud, rooms, random);
     const startedAt = Date.now();
@@ -78,7 +79,7 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     const faulter = (async () => {
       const every = (opts.faultEverySec ?? 20) * 1000;
       while (Date.now() < endAt - 5_000) {
-        await sleep(every / 2 + random() * every);
+        await sleep(Math.min(every / 2 + random() * every, Math.max(0, endAt - 5_000 - Date.now())));
         if (Date.now() >= endAt - 5_000) break;
         if (random() < 0.65) {
           await hub.kill("SIGKILL");
