@@ -155,7 +155,7 @@ function applyFault(fleet: Fleet, d: FleetDoor, fault: string, args: string[]): 
       lock.memoryLoss();
       break;
     case "clock-jump":
-      lock.clockJump(num(args[0], "clock-jump", undefined, [-1e9, 1e9, "s"]));
+      lock.clock.jump(num(args[0], "clock-jump", undefined, [-1e9, 1e9, "s"]) * 1000);
       break;
     case "drift":
       lock.setDrift(num(args[0], "drift", undefined, [-100_000, 100_000, "ppm"]));

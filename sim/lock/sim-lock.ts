@@ -504,11 +504,6 @@ export class SimLock implements LockContext {
     this.retryCache = null;
     this.changed();
   }
-  /** The RTC jumps by `sec` seconds (forward or back) and keeps running from there. */
-  clockJump(sec: number): void {
-    this.clock.jump(sec * 1000);
-    this.changed();
-  }
   /** Factory reset: forgets the link key, counters and every slot; keeps lockId, firmware and the event log. */
   factoryReset(): void {
     const s = this.state;
