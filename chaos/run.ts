@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { seededRandom } from "../src/shared/random.js";
 import { startMosquitto } from "../test/helpers/mosquitto.js";
 import { ChaosCloud } from "./cloud.js";
+import { FaultInjector } from "./faults.js";
 import { checkInvariants, type Report } from "./invariants.js";
 import { logField, startLockbridge, runLockbridge, type Child } from "./procs.js";
 import { chaosProperty } from "./property.js";
@@ -39,7 +40,6 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
   const propertyFile = join(dir, "property.yaml");
   writeFileSync(propertyFile, chaosProperty(opts.locks));
   const hubId = `chaos-${opts.seed}`;
-  const faults: Record<string, number> = {};
   const hubOutput: string[] = [];
   const children: Child[] = [];
 
@@ -60,46 +60,42 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     let hub = startLockbridge(["run"], hubEnv, hubOutput);
     children.push(hub);
     await hub.first((l) => logField(l, "hub started", "msg"), 60_000);
+    // Subscribed before commissioning: the hub's first events (seq 1 on) are seen live.
+    const cloud = await ChaosCloud.connect(broker.url, hubId, privateKey);
     const ctl = ["--control", String(ready.controlPort)];
     const commissioned = await runLockbridge(["sim", "commission", ...ctl, "--mqtt", broker.url, "--hub-id", hubId, "--sign-key", signKeyFile]);
     if (commissioned.code !== 0) throw new Error(`commissioning failed: ${commissioned.stderr}`);
     log(`commissioned ${opts.locks} locks + lobby`);
 
-    const cloud = await ChaosCloud.connect(broker.url, hubId, privateKey);
     const rooms = Array.from({ length: opts.locks }, (_, i) => `room-${i + 1}`);
     const traffic = new HotelTraffic(cloud, rooms, random);
     const startedAt = Date.now();
     const endAt = startedAt + opts.minutes * 60_000;
-    let lastFaultAt = startedAt;
 
     const senders = Array.from({ length: 3 }, async () => {
       while (Date.now() < endAt) await traffic.step();
     });
-    const faulter = (async () => {
-      const every = (opts.faultEverySec ?? 20) * 1000;
-      while (Date.now() < endAt - 5_000) {
-        await sleep(every / 2 + random() * every);
-        if (Date.now() >= endAt - 5_000) break;
-        if (random() < 0.65) {
+    const faults = new FaultInjector(
+      {
+        broker,
+        controlPort: ready.controlPort,
+        rooms,
+        restartHub: async (downMs) => {
           await hub.kill("SIGKILL");
-          faults["hub SIGKILL+restart"] = (faults["hub SIGKILL+restart"] ?? 0) + 1;
-          await sleep(random() * 2_000);
+          await sleep(downMs);
           hub = startLockbridge(["run"], hubEnv, hubOutput);
           children.push(hub);
           await hub.first((l) => logField(l, "hub started", "msg"), 60_000);
-        } else {
-          await broker.stop();
-          faults["broker restart"] = (faults["broker restart"] ?? 0) + 1;
-          await sleep(1_000 + random() * 4_000);
-          await broker.start();
-        }
-        lastFaultAt = Date.now();
-        log(`fault ${JSON.stringify(faults)}`);
-      }
-    })();
+        },
+      },
+      opts.seed + 1,
+      log,
+    );
+    const faulter = faults.run((opts.faultEverySec ?? 20) * 1000, endAt - 5_000);
     await Promise.all([...senders, faulter]);
+    await faults.settle();
     log("traffic over; checking invariants");
-    const report = await checkInvariants({ cloud, traffic, hubOutput, controlArgs: ctl, lastFaultAt, startedAt, locks: opts.locks, faults, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, hubPid: hub.proc.pid });
+    const report = await checkInvariants({ cloud, traffic, hubOutput, controlArgs: ctl, lastFaultAt: faults.lastFaultEndAt, startedAt, locks: opts.locks, faults: faults.counts, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, hubPid: hub.proc.pid });
     await cloud.close();
     return report;
   } finally {

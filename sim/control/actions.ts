@@ -11,6 +11,8 @@ export const FAULTS = {
   slow: "<ms>: answer after that long",
   "memory-full": "[on|off]: PUT_CREDENTIAL gets MEMORY_FULL",
   "clock-lost": "power loss: RTC reset, STATUS clock-not-set, CLOCK_LOST event",
+  "memory-loss": "every credential table lost (pairing and event log kept)",
+  "clock-jump": "<seconds>: the RTC jumps forward (+) or back (-) and stays set",
   drift: "<ppm>: the lock's clock runs fast (+) or slow (-)",
   "factory-reset": "forget link key and every slot (lockId kept)",
   replaced: "[lockId]: a new lock at the same place (new lockId, unpaired)",
@@ -148,6 +150,12 @@ function applyFault(fleet: Fleet, d: FleetDoor, fault: string, args: string[]): 
       break;
     case "clock-lost":
       lock.powerLoss();
+      break;
+    case "memory-loss":
+      lock.memoryLoss();
+      break;
+    case "clock-jump":
+      lock.clock.jump(num(args[0], "clock-jump", undefined, [-1e9, 1e9, "s"]) * 1000);
       break;
     case "drift":
       lock.setDrift(num(args[0], "drift", undefined, [-100_000, 100_000, "ppm"]));

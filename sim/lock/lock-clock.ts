@@ -49,6 +49,12 @@ export class LockClock {
     this.notSet = true;
   }
 
+  /** The RTC jumps by `ms` (a glitch; it stays "set"). */
+  jump(ms: number): void {
+    this.anchorLock = this.nowMs() + ms;
+    this.anchorBase = this.base.now();
+  }
+
   setDrift(ppm: number): void {
     this.anchorLock = this.nowMs();
     this.anchorBase = this.base.now();

@@ -498,6 +498,12 @@ export class SimLock implements LockContext {
     this.clock.lose();
     this.logEvent({ type: EventType.CLOCK_LOST });
   }
+  /** Memory loss: every credential table is lost (EEPROM corruption); pairing and the log stay. */
+  memoryLoss(): void {
+    for (const t of this.tables) t.clear();
+    this.retryCache = null;
+    this.changed();
+  }
   /** Factory reset: forgets the link key, counters and every slot; keeps lockId, firmware and the event log. */
   factoryReset(): void {
     const s = this.state;

@@ -1,6 +1,6 @@
 /**
  * The short chaos run of CI (issue 10): two minutes, four rooms and the lobby, seed 42, with
- * hub SIGKILLs and broker restarts every ~15 s. The long run is `npm run chaos` (docs/reliability.md).
+ * a fault every ~15 s (hub SIGKILLs, broker restarts and stops, lock faults: chaos/faults.ts). The long run is `npm run chaos` (docs/reliability.md).
  */
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +21,8 @@ describe("chaos (short)", () => {
     // It did what it says: commands applied, events delivered, faults injected, doors tried.
     expect(report.commands.applied).toBeGreaterThan(20);
     expect(report.events.received).toBeGreaterThan(0);
-    expect((report.faults["hub SIGKILL+restart"] ?? 0) + (report.faults["broker restart"] ?? 0)).toBeGreaterThanOrEqual(3);
+    expect(Object.values(report.faults).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5);
+    expect(report.faults["hub SIGKILL+restart"] ?? 0).toBeGreaterThanOrEqual(1);
     expect(report.doorChecks).toBeGreaterThan(0);
   }, 600_000);
 });

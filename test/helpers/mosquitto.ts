@@ -51,6 +51,8 @@ export interface Mosquitto {
   log(): string;
   /** SIGTERM (saves persistence) and wait for the exit. */
   stop(): Promise<void>;
+  /** Sends a signal to the running broker (SIGSTOP/SIGCONT: unreachable without a restart). @returns false when not running. */
+  signal(sig: NodeJS.Signals): boolean;
   /** Starts it again on the same ports with the same persistence file. */
   start(): Promise<void>;
   /** stop() and remove the temp dir. */
@@ -151,6 +153,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     tls,
     dir,
     log: () => output,
+    signal: (sig) => child !== undefined && child.exitCode === null && child.kill(sig),
     stop,
     start,
     async close() {

@@ -77,6 +77,26 @@ describe("lock faults", () => {
     expect(h.ok({ cmd: "TABLE_DIGEST", kind: 1 }).used).toBe(0);
   });
 
+  it("memory loss: every slot gone, still paired (sealed requests work), the log kept", () => {
+    const h = lockHarness({ paired: true });
+    h.ok(code(1, "1234"));
+    const events = h.lock.events.all().length;
+    expect(h.ok({ cmd: "TABLE_DIGEST", kind: 1 }).used).toBe(1);
+    h.lock.memoryLoss();
+    expect(h.ok({ cmd: "TABLE_DIGEST", kind: 1 }).used).toBe(0);
+    expect(h.lock.enterCode("1234").granted).toBe(false);
+    expect(h.lock.events.all().length).toBeGreaterThanOrEqual(events);
+  });
+
+  it("clock jump: the RTC moves by the jump and stays set", () => {
+    const h = lockHarness();
+    h.ok({ cmd: "SET_TIME", time: 1_800_000_000 });
+    h.lock.clock.jump(-86_400_000);
+    const st = h.ok({ cmd: "STATUS" });
+    expect(st.lockTime).toBe(1_800_000_000 - 86_400);
+    expect(st.flags & StatusFlag.CLOCK_NOT_SET).toBe(0);
+  });
+
   it("replaced: IDENT shows a new lockId, nothing paired, clock unset", () => {
     const h = lockHarness();
     h.lock.replace("4c420000000000ff");
