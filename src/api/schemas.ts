@@ -160,3 +160,5 @@ export const scanBodySchema = z.strictObject({
 });
 export const doctorBodySchema = z.strictObject({});
 export const rotateTokenBodySchema = z.strictObject({});
+/** One key's door code, asked for explicitly and logged (never in a read model). */
+export const revealCodeBodySchema = z.strictObject({ keyId: z.string().min(1).max(64) });
