@@ -25,6 +25,8 @@ export const lockViewSchema = z.object({
   slots: z.record(z.string(), slotUse),
   /** The lockId IDENT showed at this link instead (state "replaced"). */
   replacedBy: z.string().nullable(),
+  /** Credential slots whose lock does not hold what it should yet (to write, change or remove): 0 = converged. */
+  pendingSlots: z.number(),
   /** Faults worth a look, in plain words ("battery 15 %", "replaced by ..."). */
   alerts: z.array(z.string()),
 });

@@ -80,6 +80,12 @@ describe("installer console", () => {
     await page.getByLabel("Offline", { exact: true }).check();
     await expect.poll(async () => page.locator("tr[data-lock-id]:visible").count()).toBeLessThan(16);
     for (const state of await page.locator("tr[data-lock-id]:visible td.state").allTextContents()) expect(state).toMatch(/^offline/);
+    // Room 104's lock is unplugged with a key waiting for it: not converged, its slots still to write.
+    await page.getByLabel("Not converged", { exact: true }).check();
+    const room104 = page.locator("tr[data-lock-id]", { hasText: "Room 104" }).first();
+    expect(await room104.isVisible()).toBe(true);
+    expect(await room104.locator("td[data-label='Slots']").textContent()).toMatch(/· \d+ to write$/);
+    expect(await page.locator("tr[data-lock-id]", { hasText: "Room 110" }).first().isVisible()).toBe(false);
     await page.getByLabel("All", { exact: true }).check();
     await page.setViewportSize(PHONE);
     await env.shot(page, "property-phone");
@@ -120,6 +126,7 @@ describe("installer console", () => {
     await page.locator("button[data-key-id='k-104']").click();
     await env.sim(["fault", "room-104", "online"]);
     await expect.poll(() => page.locator("#key-detail tr[data-door-id='room-104'] .door-words").textContent(), { timeout: 60_000, interval: 500 }).toBe("Active");
+    await expect.poll(() => page.locator("#key-list button[data-key-id='k-104'] .st").textContent(), { timeout: 10_000 }).toBe("Active");
     await page.setViewportSize(PHONE);
     await env.shot(page, "keys-phone");
     expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);

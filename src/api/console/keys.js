@@ -31,6 +31,9 @@ export async function open(keyId, focus = false) {
   detail.hidden = false;
   const k = await api(`/api/keys/${encodeURIComponent(keyId)}`);
   selected = { keyId, doorIds: new Set(k.doors.map((d) => d.doorId)) };
+  // The list shows the same key: keep its line in step with the detail.
+  const line = $(`#key-list button[data-key-id="${CSS.escape(keyId)}"]`)?.closest("li");
+  if (line && !line.contains(document.activeElement)) line.replaceWith(keyItem(k));
   const doorRows = k.doors.map((d) => el("tr", { "data-door-id": d.doorId },
     el("td", { "data-label": "Door" }, d.name ? `${d.name} (${d.doorId})` : d.doorId, d.linked ? el("span", { class: "muted" }, " linked") : null),
     el("td", { "data-label": "Status", class: `door-words ${stateClass(d.state)}` }, d.words)));

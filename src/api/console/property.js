@@ -16,13 +16,14 @@ function fillRow(tr, l) {
   tr.dataset.battery = String(l.battery ?? 100);
   tr.dataset.alerts = String(l.alerts.length);
   tr.dataset.state = l.state;
+  tr.dataset.pending = String(l.pendingSlots);
   const actions = actionsFor(l);
   tr.replaceChildren(
     cell("Door", l.doorNames.join(", ") || l.lockId),
     cell("Address", l.address === null ? "BLE" : String(l.address)),
     cell("State", l.state !== "commissioned" ? l.state.replace(/_/g, " ") : l.online ? "online" : "offline", l.online ? "online state" : "offline state"),
     cell("Battery", l.battery === null ? "–" : `${l.battery} %`),
-    cell("Slots", slots(l.slots)),
+    cell("Slots", `${slots(l.slots)}${l.pendingSlots > 0 ? ` · ${l.pendingSlots} to write` : ""}`),
     cell("Clock drift", l.clockDriftS === null ? "–" : `${l.clockDriftS} s`),
     cell("Last seen", fmtTime(l.lastSeen)),
     cell("Firmware", l.firmware ?? "–"),
@@ -38,6 +39,7 @@ function applyFilter(tr) {
     : filter === "battery" ? Number(d.battery) > 25
     : filter === "alerts" ? d.alerts === "0"
     : filter === "service" ? d.state === "commissioned"
+    : filter === "converging" ? d.pending === "0"
     : false;
 }
 
