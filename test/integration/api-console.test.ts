@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actionResponseSchema } from "../../src/api/schemas.js";
 import { startApiHub, type ApiHub } from "../helpers/api-hub.js";
+import { runLockbridge } from "../helpers/process.js";
 
 let h: ApiHub;
 let token = "";
@@ -123,5 +124,20 @@ describe("local API for the console", () => {
     token = fresh;
     expect((await fetch(`${h.url}/api/progress`, { headers: auth() })).status).toBe(200);
     expect((await post("diagnose", { doorId: "room-101" })).ok).toBe(true);
+  });
+
+  it("lockbridge api token: prints it (or the console's address), rotates it through the running hub", async () => {
+    const env = { env: { LOCKBRIDGE_DATA_DIR: h.config.dataDir } };
+    const url = await runLockbridge(["api", "token", "--url"], env);
+    expect(url.code, url.stderr).toBe(0);
+    expect(url.stdout.trim()).toBe(`${h.url}/console#token=${token}`);
+    const rotated = await runLockbridge(["api", "token", "--rotate"], env);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stderr).toContain("the old one no longer works");
+    const fresh = rotated.stdout.trim();
+    expect(fresh).not.toBe(token);
+    expect((await fetch(`${h.url}/api/progress`, { headers: auth() })).status).toBe(401);
+    token = fresh;
+    expect((await fetch(`${h.url}/api/progress`, { headers: auth() })).status).toBe(200);
   });
 });
