@@ -9,10 +9,9 @@ const LOCK_ID = "[0-9A-Fa-f]{16}";
 const SETUP_KEY = "[0-9A-Fa-f]{32}";
 let afterChange = () => {};
 
+/** What a lock row's "Actions…" button opens (property.js draws the buttons). */
 export function lockMenu(l) {
-  const b = el("button", { type: "button", "data-act": l.lockId, "aria-label": `Actions for ${l.doorNames.join(", ") || l.lockId}` }, "Actions…");
-  b.addEventListener("click", () => void chooseLockAction(l));
-  return b;
+  void chooseLockAction(l);
 }
 
 async function chooseLockAction(l) {

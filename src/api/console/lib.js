@@ -126,5 +126,9 @@ export function throttle(fn, ms) {
   return schedule;
 }
 
-export const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : "never");
+// One formatter each, made once: Date#toLocaleString builds a new one per call (slow for 500 rows).
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
+const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
+export const fmtTime = (iso) => (iso ? dateTime.format(new Date(iso)) : "never");
+export const fmtClock = (iso) => (iso ? timeOnly.format(new Date(iso)) : "");
 export const n = (x) => Number(x).toLocaleString("en-US");
