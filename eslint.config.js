@@ -35,7 +35,7 @@ export default tseslint.config(
     // The console runs in the browser: plain JS, no type information, browser globals.
     files: ["src/api/console/**/*.js"],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { parserOptions: { projectService: false, project: null }, globals: { window: "readonly", document: "readonly", location: "readonly", history: "readonly", sessionStorage: "readonly", fetch: "readonly", TextDecoderStream: "readonly", URLSearchParams: "readonly", Blob: "readonly", performance: "readonly", requestAnimationFrame: "readonly" } },
+    languageOptions: { parserOptions: { projectService: false, project: null }, globals: { CSS: "readonly", URL: "readonly", window: "readonly", document: "readonly", location: "readonly", history: "readonly", sessionStorage: "readonly", fetch: "readonly", TextDecoderStream: "readonly", URLSearchParams: "readonly", Blob: "readonly", performance: "readonly", requestAnimationFrame: "readonly" } },
   },
   {
     // The hub never depends on the simulator.

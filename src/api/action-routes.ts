@@ -25,6 +25,7 @@ import {
   doctorBodySchema,
   recommissionBodySchema,
   replaceBodySchema,
+  revealCodeBodySchema,
   rotateTokenBodySchema,
   scanBodySchema,
   type ActionResponse,
@@ -101,6 +102,8 @@ export class ActionRoutes {
           step("running the doctor's checks");
           return { id: null, cmd: "doctor", ok: true, result: { checks: await runDoctorChecks(hub.config) } };
         });
+      case "reveal-code":
+        return parsed(revealCodeBodySchema, body, (b) => a.revealCode(b), (b) => b.keyId);
       case "rotate-token":
         return parsed(rotateTokenBodySchema, body, async () => this.rotate());
       default:
@@ -126,6 +129,7 @@ function summary(name: string, result: Record<string, unknown>): string | undefi
     return `${checks.filter((c) => c.status === "pass").length} passed, ${checks.filter((c) => c.status === "warn").length} warnings, ${checks.filter((c) => c.status === "fail").length} failed`;
   }
   if (name === "rotate-token") return "the old token no longer works";
+  if (name === "reveal-code") return "door code shown to the installer";
   return undefined;
 }
 

@@ -12,7 +12,7 @@ import { LockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { replacedBy } from "../provisioning/replaced.js";
 import type { HubView } from "./hub-view.js";
-import type { ActionResponse, backupBodySchema, commissionBodySchema, decommissionBodySchema, diagnoseBodySchema, recommissionBodySchema, replaceBodySchema } from "./schemas.js";
+import type { ActionResponse, backupBodySchema, commissionBodySchema, decommissionBodySchema, diagnoseBodySchema, recommissionBodySchema, replaceBodySchema, revealCodeBodySchema } from "./schemas.js";
 
 export type Step = (text: string) => void;
 
@@ -91,6 +91,19 @@ export class InstallerActions {
       if (!forgotten.ok) return forgotten;
     }
     return { id: commissioned.id, cmd: "lock.replace", ok: true, result: { oldLockId: oldId, newLockId: newId, doorIds: doors.map((d) => d.doorId), ident: commissioned.result.ident } };
+  }
+
+  /**
+   * One key's door code, for an installer who asked for it explicitly (a guest at the door with
+   * no phone). The only way a code leaves the hub through the local API; the action log names
+   * the key and who asked, never the code.
+   */
+  revealCode(body: z.output<typeof revealCodeBodySchema>): Promise<ActionResponse> {
+    const status = this.hub.engine()?.keyStatus(body.keyId);
+    if (!status) return Promise.resolve(refusal("reveal-code", "unknown_key", `no key ${body.keyId} on this hub`, "keyId"));
+    const code = status.doorCode.state === "assigned" ? status.doorCode.code : undefined;
+    if (code === undefined) return Promise.resolve(refusal("reveal-code", "code_unavailable", `key ${body.keyId} has no door code assigned (${status.doorCode.state})`, "keyId"));
+    return Promise.resolve({ id: null, cmd: "reveal-code", ok: true, result: { keyId: body.keyId, code } });
   }
 
   async backup(_body: z.output<typeof backupBodySchema>, step: Step): Promise<ActionResponse> {

@@ -57,6 +57,7 @@ export function lockView(store: Store, engine: ProvisioningEngine | undefined, l
     profile: lock.profileId,
     slots,
     replacedBy: newId,
+    pendingSlots: store.slots.outOfSync(lock.lockId).length,
     alerts: [],
   };
   view.alerts = lockAlerts(view);

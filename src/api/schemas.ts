@@ -25,6 +25,8 @@ export const lockViewSchema = z.object({
   slots: z.record(z.string(), slotUse),
   /** The lockId IDENT showed at this link instead (state "replaced"). */
   replacedBy: z.string().nullable(),
+  /** Credential slots whose lock does not hold what it should yet (to write, change or remove): 0 = converged. */
+  pendingSlots: z.number(),
   /** Faults worth a look, in plain words ("battery 15 %", "replaced by ..."). */
   alerts: z.array(z.string()),
 });
@@ -160,3 +162,5 @@ export const scanBodySchema = z.strictObject({
 });
 export const doctorBodySchema = z.strictObject({});
 export const rotateTokenBodySchema = z.strictObject({});
+/** One key's door code, asked for explicitly and logged (never in a read model). */
+export const revealCodeBodySchema = z.strictObject({ keyId: z.string().min(1).max(64) });

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PHONE, startConsoleEnv, type ConsoleEnv } from "./console-env.js";
+import { manualKey, PHONE, startConsoleEnv, type ConsoleEnv } from "./console-env.js";
 
 let env: ConsoleEnv;
 const LOCK = "4c42000000000112";
@@ -148,6 +148,29 @@ describe("installer actions in the console", () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it("reveals one door code only when asked, confirmed and logged (without the code)", async () => {
+    const code = "735108";
+    const cloud = await env.cloud();
+    const key = await cloud.send(manualKey("k-reveal", ["room-105"], { holder: { name: "Grace Hopper" }, doorCode: { enabled: true, assignment: "strict", code } }));
+    expect(key?.ok, JSON.stringify(key)).toBe(true);
+    const { page, errors } = await env.open("keys");
+    await page.getByLabel("Guest, room or key id").fill("grace");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.locator("button[data-key-id='k-reveal']").click();
+    await page.locator("#findings .finding, #findings p").first().waitFor({ timeout: 20_000 });
+    expect(await page.locator("main").textContent()).not.toContain(code);
+    await page.getByRole("button", { name: "Reveal the door code…" }).click();
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 20_000 }).toContain(`Door code: ${code}`);
+    await page.getByRole("button", { name: "Close" }).click();
+    expect(await page.locator("body").textContent()).not.toContain(code); // gone once the dialog closed
+    const entries = readFileSync(`${env.dataDir}/installer-actions.jsonl`, "utf8");
+    expect(entries).not.toContain(code);
+    expect(installerLog().filter((e) => e.action === "reveal-code" && e.target === "k-reveal").map((e) => e.outcome)).toEqual(["started", "ok"]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
 
   it("rotates the installer token from the page: the old one stops working, the page keeps working", async () => {
     const old = env.token();

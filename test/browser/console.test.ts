@@ -80,6 +80,12 @@ describe("installer console", () => {
     await page.getByLabel("Offline", { exact: true }).check();
     await expect.poll(async () => page.locator("tr[data-lock-id]:visible").count()).toBeLessThan(16);
     for (const state of await page.locator("tr[data-lock-id]:visible td.state").allTextContents()) expect(state).toMatch(/^offline/);
+    // Room 104's lock is unplugged with a key waiting for it: not converged, its slots still to write.
+    await page.getByLabel("Not converged", { exact: true }).check();
+    const room104 = page.locator("tr[data-lock-id]", { hasText: "Room 104" }).first();
+    expect(await room104.isVisible()).toBe(true);
+    expect(await room104.locator("td[data-label='Slots']").textContent()).toMatch(/· \d+ to write$/);
+    expect(await page.locator("tr[data-lock-id]", { hasText: "Room 110" }).first().isVisible()).toBe(false);
     await page.getByLabel("All", { exact: true }).check();
     await page.setViewportSize(PHONE);
     await env.shot(page, "property-phone");
@@ -120,6 +126,7 @@ describe("installer console", () => {
     await page.locator("button[data-key-id='k-104']").click();
     await env.sim(["fault", "room-104", "online"]);
     await expect.poll(() => page.locator("#key-detail tr[data-door-id='room-104'] .door-words").textContent(), { timeout: 60_000, interval: 500 }).toBe("Active");
+    await expect.poll(() => page.locator("#key-list button[data-key-id='k-104'] .st").textContent(), { timeout: 10_000 }).toBe("Active");
     await page.setViewportSize(PHONE);
     await env.shot(page, "keys-phone");
     expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
@@ -164,6 +171,63 @@ describe("installer console", () => {
     expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
     await page.setViewportSize(DESKTOP);
     await env.shot(page, "progress-desktop");
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it("works with the keyboard alone, and its state colours are readable in sunlight (contrast ≥ 7:1)", async () => {
+    const { page, errors } = await env.open("property");
+    // A fresh load (signed in already): the skip link first, then the page bar; Tab to "Keys", Enter.
+    await page.goto(`${env.apiUrl}/console`);
+    await page.locator("tr[data-lock-id]").first().waitFor();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent)).toBe("Skip to content");
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press("Tab");
+      if ((await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent)) === "Keys") break;
+    }
+    await page.keyboard.press("Enter");
+    await page.locator("#keys").waitFor();
+    await page.getByLabel("Guest, room or key id").focus();
+    await page.keyboard.type("k-106");
+    await page.keyboard.press("Enter");
+    await page.locator("button[data-key-id='k-106']").focus();
+    await page.keyboard.press("Enter");
+    // The key's title takes the focus, for a screen reader and the next Tab.
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)).toBe("key-title");
+    // A lock's actions from the keyboard; Escape closes the dialog and gives the focus back.
+    await page.locator("nav").getByRole("link", { name: "Property" }).focus();
+    await page.keyboard.press("Enter");
+    const act = page.locator("tr[data-lock-id] button[data-act]").first();
+    await act.focus();
+    await page.keyboard.press("Enter");
+    await page.locator("#lock-menu[open]").waitFor();
+    await page.keyboard.press("Escape");
+    await expect.poll(() => page.locator("#lock-menu[open]").count()).toBe(0);
+    // Contrast of text against its background, as WCAG computes it.
+    const ratios = await page.evaluate(() => {
+      type El = { className: string; textContent: string };
+      const g = globalThis as unknown as { document: { createElement(t: string): El; querySelector(s: string): { append(e: El): void; removeChild(e: El): void } }; getComputedStyle(e: unknown): { color: string } };
+      const lum = (rgb: string) => {
+        const [r, gr, b] = rgb.match(/\d+/g)!.slice(0, 3).map((v) => {
+          const c = Number(v) / 255;
+          return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+        }) as [number, number, number];
+        return 0.2126 * r + 0.7152 * gr + 0.0722 * b;
+      };
+      const out: Record<string, number> = {};
+      for (const cls of ["online", "offline", "st st-pending", "st st-failed", "st st-inactive", "muted", "alert", "err"]) {
+        const probe = g.document.createElement("span");
+        probe.className = cls;
+        probe.textContent = "x";
+        g.document.querySelector("main")!.append(probe);
+        const fg = lum(g.getComputedStyle(probe).color);
+        g.document.querySelector("main")!.removeChild(probe);
+        out[cls] = (Math.max(fg, 1) + 0.05) / (Math.min(fg, 1) + 0.05); // on the white page
+      }
+      return out;
+    });
+    for (const [cls, ratio] of Object.entries(ratios)) expect(ratio, cls).toBeGreaterThanOrEqual(7);
     expect(errors).toEqual([]);
     await page.close();
   }, 90_000);

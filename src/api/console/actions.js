@@ -11,10 +11,9 @@ const SETUP_KEY = "(?:[0-9A-Fa-f]{4} ?){7}[0-9A-Fa-f]{4}";
 const setupKeyOf = (v) => (v.setupKey ? { setupKey: v.setupKey.replace(/\s+/g, "") } : {});
 let afterChange = () => {};
 
+/** What a lock row's "Actions…" button opens (property.js draws the buttons). */
 export function lockMenu(l) {
-  const b = el("button", { type: "button", "data-act": l.lockId, "aria-label": `Actions for ${l.doorNames.join(", ") || l.lockId}` }, "Actions…");
-  b.addEventListener("click", () => void chooseLockAction(l));
-  return b;
+  void chooseLockAction(l);
 }
 
 async function chooseLockAction(l) {

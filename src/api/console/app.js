@@ -28,19 +28,24 @@ async function start() {
   try {
     // Reads from the hub's own machine need no token, but every action does: the console always asks for it.
     if (!session.token) throw Object.assign(new Error("Paste the installer token (on the hub: lockbridge api token, or lockbridge api token --url for a link that signs in)."), { auth: false });
-    await api("/api/progress");
-    $("#login").hidden = true;
-    $("nav").hidden = false;
     if (!started) {
-      started = true;
+      // The Property page first: its rows are the first screen (and its read checks the token).
       property.setLockActions(actions.lockMenu);
       pages.property = await property.init();
+      started = true;
+      $("#login").hidden = true;
+      $("nav").hidden = false;
+      route();
       pages.keys = keys.init();
       pages.events = await events.init();
       pages.progress = progress.init();
       pages.actions = await actions.init(pages.property.refresh);
       window.addEventListener("hashchange", route);
       void follow((state) => { $("#live").textContent = state === "live" ? "live" : state === "refused" ? "token refused" : "reconnecting…"; });
+    } else {
+      await api("/api/progress");
+      $("#login").hidden = true;
+      $("nav").hidden = false;
     }
     route();
   } catch (e) {

@@ -37,6 +37,7 @@ export function ask(opts) {
     const finish = () => {
       ok.onclick = null; cancel.onclick = null; $("#dlg-form").onsubmit = null; dlg.onclose = null;
       if (dlg.open) dlg.close();
+      steps.replaceChildren(); // nothing shown in the dialog (a revealed code) stays in the page
       if (opener && opener.isConnected) opener.focus();
       resolve(result);
     };

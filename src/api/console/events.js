@@ -1,7 +1,7 @@
 // Events page: the hub's live event feed with filters by door, key and type, the hub's own
 // alerts (security alerts, tamper, battery, replaced locks, dropped events...) in their own list,
 // and the installer actions taken from this console or the CLI.
-import { $, api, el, n, onLive } from "./lib.js";
+import { $, api, el, fmtClock, n, onLive } from "./lib.js";
 
 const MAX_ROWS = 300;
 const MAX_ALERTS = 20;
@@ -34,7 +34,7 @@ function where(e) {
 }
 
 function row(e, kind) {
-  const time = e.at ? new Date(e.at).toLocaleTimeString() : "";
+  const time = fmtClock(e.at);
   if (kind === "installer") {
     const text = `${e.action}${e.target ? ` ${e.target}` : ""}: ${e.outcome}${e.detail ? ` — ${e.detail}` : ""}`;
     return el("li", { class: "installer", "data-type": "installer.action" }, el("span", {}, time), el("span", { class: "type" }, "installer action"), el("span", { class: "detail" }, text));

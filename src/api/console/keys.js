@@ -1,5 +1,6 @@
 // Keys page: search by guest, room or key id; a key's state per door and credential in the
 // support article's words, and the hub's `diagnose` findings with the fix for each.
+import { ask } from "./dialog.js";
 import { $, api, el, onLive, post, throttle } from "./lib.js";
 
 const LIMIT = 100;
@@ -30,6 +31,9 @@ export async function open(keyId, focus = false) {
   detail.hidden = false;
   const k = await api(`/api/keys/${encodeURIComponent(keyId)}`);
   selected = { keyId, doorIds: new Set(k.doors.map((d) => d.doorId)) };
+  // The list shows the same key: keep its line in step with the detail.
+  const line = $(`#key-list button[data-key-id="${CSS.escape(keyId)}"]`)?.closest("li");
+  if (line && !line.contains(document.activeElement)) line.replaceWith(keyItem(k));
   const doorRows = k.doors.map((d) => el("tr", { "data-door-id": d.doorId },
     el("td", { "data-label": "Door" }, d.name ? `${d.name} (${d.doorId})` : d.doorId, d.linked ? el("span", { class: "muted" }, " linked") : null),
     el("td", { "data-label": "Status", class: `door-words ${stateClass(d.state)}` }, d.words)));
@@ -40,11 +44,23 @@ export async function open(keyId, focus = false) {
     el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Door"), el("th", { scope: "col" }, "Status"))), el("tbody", {}, ...doorRows))),
     el("h4", {}, "Credentials"),
     el("ul", { class: "creds" }, cred("Door Code", k.credentialWords.doorCode), cred("Keycard", k.credentialWords.keycard), cred("Smart Key", k.credentialWords.smartKey)),
+    k.credentials.doorCode === "assigned" ? revealButton(k.keyId) : null,
     el("h4", {}, "Diagnosis"),
     el("div", { id: "findings", "aria-live": "polite" }, "Asking the hub…"),
   );
   if (focus) $("#key-title").focus();
   await diagnose(keyId);
+}
+
+function revealButton(keyId) {
+  const b = el("button", { type: "button", id: "reveal-code" }, "Reveal the door code…");
+  b.addEventListener("click", () => void ask({
+    title: `Door code of key ${keyId}`, action: "reveal-code", confirm: "Reveal", danger: true,
+    text: "The code is shown here once, for a guest who cannot use their own. The request is logged with this key and your address.",
+    body: () => ({ keyId }),
+    doneText: (r) => `Door code: ${r.result.code}`,
+  }));
+  return b;
 }
 
 async function diagnose(keyId) {

@@ -75,7 +75,7 @@ async function* lines(res) {
 // Listeners get each event: ({kind: "event"|"installer", data}); onReconnect after a gap.
 const listeners = new Set();
 export function onLive(fn) { listeners.add(fn); return () => listeners.delete(fn); }
-export const live = { connected: false, lastSeq: null };
+export const live = { connected: false, lastSeq: null, received: 0 };
 
 export async function follow(onState = () => {}) {
   for (;;) {
@@ -113,6 +113,7 @@ function dispatch(block) {
   let parsed;
   try { parsed = JSON.parse(data); } catch { return; }
   const kind = type === "installer" || type === "hub" ? type : "event";
+  live.received++;
   if (kind === "event" && typeof parsed.seq === "number") live.lastSeq = parsed.seq;
   for (const fn of listeners) { try { fn({ kind, data: parsed }); } catch (e) { console.error(e); } }
 }
@@ -125,5 +126,9 @@ export function throttle(fn, ms) {
   return schedule;
 }
 
-export const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : "never");
+// One formatter each, made once: Date#toLocaleString builds a new one per call (slow for 500 rows).
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
+const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
+export const fmtTime = (iso) => (iso ? dateTime.format(new Date(iso)) : "never");
+export const fmtClock = (iso) => (iso ? timeOnly.format(new Date(iso)) : "");
 export const n = (x) => Number(x).toLocaleString("en-US");
