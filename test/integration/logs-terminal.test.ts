@@ -18,9 +18,9 @@ function env(name: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...e, LOCKBRIDGE_DATA_DIR: join(dir, name), LOCKBRIDGE_MQTT_EMBEDDED_PORT: "0", LOCKBRIDGE_API_PORT: "0", LOCKBRIDGE_BLE_ENABLED: "false", TERM: "xterm", ...extra };
 }
 
-/** Runs the hub for a few seconds (then SIGINT), in a pty when `tty`; returns what it printed. */
+/** Runs the hub for 8 seconds (then SIGINT; starting under tsx on a loaded machine can take 4), in a pty when `tty`; returns what it printed. */
 function runHub(name: string, tty: boolean, extra: NodeJS.ProcessEnv = {}): Promise<string> {
-  const hub = `timeout -s INT 4 '${process.execPath}' '${LOCKBRIDGE_BIN}' run`;
+  const hub = `timeout -s INT 8 '${process.execPath}' '${LOCKBRIDGE_BIN}' run`;
   const [cmd, args] = tty ? ["script", ["-q", "-e", "-c", hub, "/dev/null"]] : ["sh", ["-c", hub]];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: REPO_ROOT, env: env(name, extra), stdio: ["ignore", "pipe", "pipe"] });

@@ -50,8 +50,9 @@ describe("systemd notify", () => {
     cleanup.push(() => hub.kill("SIGKILL"));
     await until(() => socket.received().includes("READY=1"), "READY=1");
     expect(socket.received()).toMatch(/READY=1\nSTATUS=hub [^\n]+ started\nMAINPID=\d+/);
-    // Not before the hub said it started: readiness means the services are up.
-    expect(hub.stdout.some((l) => l.includes('"hub started"'))).toBe(true);
+    // Readiness means the services are up: the hub logs "hub started" (asynchronously, through
+    // pino's buffered stream, so the line may reach us just after the datagram).
+    await until(() => hub.stdout.some((l) => l.includes('"hub started"')), '"hub started" logged', 5000);
     await until(() => (socket.received().match(/WATCHDOG=1/g) ?? []).length >= 3, "three watchdog pings");
     hub.kill("SIGTERM");
     await until(() => socket.received().includes("STOPPING=1"), "STOPPING=1");
