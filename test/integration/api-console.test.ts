@@ -26,6 +26,11 @@ afterAll(async () => h?.close());
 const auth = () => ({ authorization: `Bearer ${token}` });
 const post = async (name: string, body: unknown) =>
   actionResponseSchema.parse(await (await fetch(`${h.url}/api/actions/${name}`, { method: "POST", headers: { ...auth(), "content-type": "application/json" }, body: JSON.stringify(body) })).json());
+/** The setup key on a simulated lock's label, for models that pair with PAIR_KX (none when the simulator has no such field). */
+const setupKeyOf = (lockId: string): { setupKey?: string } => {
+  const key = (h.fleet.find(lockId).lock as { setupKey?: string | null }).setupKey;
+  return typeof key === "string" ? { setupKey: key } : {};
+};
 const link = (address: number) => {
   const bus = h.fleet.ready(null).tcpBuses[0]!;
   return { type: "tcp", host: bus.host, port: bus.port, address };
@@ -33,7 +38,7 @@ const link = (address: number) => {
 
 describe("local API for the console", () => {
   it("logs each action when it starts and when it ends, with the refusal's code", async () => {
-    const ok = await post("commission", { lockId: "4c4200000000a101", profile: "rs485-mortise", link: link(1) });
+    const ok = await post("commission", { lockId: "4c4200000000a101", profile: "rs485-mortise", link: link(1), ...setupKeyOf("4c4200000000a101") });
     expect(ok.ok).toBe(true);
     const refused = await post("decommission", { lockId: "4c42000000000999" });
     expect(refused.ok).toBe(false);
