@@ -60,7 +60,9 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult[]> {
     };
     await cmd({ cmd: "site.configure", siteId: "console-bench", timezone: "Europe/Prague", credentialTypes: { doorCode: true, keycard: true, smartKey: true } });
     for (const d of fleet.ready(null).doors) {
-      await cmd({ cmd: "lock.commission", lockId: d.lockId, profile: d.profile, link: d.link });
+      // PAIR_KX models need the setup key from the label (the simulator knows it when it has one).
+      const setupKey = (d as { setupKey?: string | null }).setupKey;
+      await cmd({ cmd: "lock.commission", lockId: d.lockId, profile: d.profile, link: d.link, ...(typeof setupKey === "string" && { setupKey }) });
       await cmd({ cmd: "door.upsert", doorId: d.doorId, name: d.name, lockId: d.lockId, kind: d.kind, linkedDoorIds: d.linkedDoorIds, protectConfiguration: false });
     }
     const url = (JSON.parse(readFileSync(join(config.dataDir, "api.json"), "utf8")) as { url: string }).url;

@@ -4,7 +4,10 @@
  * download (token only, no path out of the backups folder), token rotation ending the old token's
  * streams, reveal-code refusals, the scan action's input checks, and no code in the read models.
  */
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actionResponseSchema } from "../../src/api/schemas.js";
@@ -23,6 +26,11 @@ afterAll(async () => h?.close());
 const auth = () => ({ authorization: `Bearer ${token}` });
 const post = async (name: string, body: unknown) =>
   actionResponseSchema.parse(await (await fetch(`${h.url}/api/actions/${name}`, { method: "POST", headers: { ...auth(), "content-type": "application/json" }, body: JSON.stringify(body) })).json());
+/** The setup key on a simulated lock's label, for models that pair with PAIR_KX (none when the simulator has no such field). */
+const setupKeyOf = (lockId: string): { setupKey?: string } => {
+  const key = (h.fleet.find(lockId).lock as { setupKey?: string | null }).setupKey;
+  return typeof key === "string" ? { setupKey: key } : {};
+};
 const link = (address: number) => {
   const bus = h.fleet.ready(null).tcpBuses[0]!;
   return { type: "tcp", host: bus.host, port: bus.port, address };
@@ -30,7 +38,7 @@ const link = (address: number) => {
 
 describe("local API for the console", () => {
   it("logs each action when it starts and when it ends, with the refusal's code", async () => {
-    const ok = await post("commission", { lockId: "4c4200000000a101", profile: "rs485-mortise", link: link(1) });
+    const ok = await post("commission", { lockId: "4c4200000000a101", profile: "rs485-mortise", link: link(1), ...setupKeyOf("4c4200000000a101") });
     expect(ok.ok).toBe(true);
     const refused = await post("decommission", { lockId: "4c42000000000999" });
     expect(refused.ok).toBe(false);
@@ -140,4 +148,28 @@ describe("local API for the console", () => {
     token = fresh;
     expect((await fetch(`${h.url}/api/progress`, { headers: auth() })).status).toBe(200);
   });
+
+  it("progress: a firmware job per lock from its events, a snapshot's pages as they arrive, then applied", async () => {
+    const image = randomBytes(2048);
+    const server = createServer((_q, r) => r.end(image)).listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    try {
+      const run = (cmd: Record<string, unknown>) => h.hub.cloud.runLocal({ id: `p-${Math.random()}`, ts: new Date().toISOString(), ...cmd });
+      const fw = await run({ cmd: "firmware.update", jobId: "fw-9", lockIds: ["4c4200000000a101"], version: "1.4.0", url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/fw.bin`, sha256: createHash("sha256").update(image).digest("hex"), size: image.length });
+      expect(fw.ok, JSON.stringify(fw)).toBe(true);
+      type P = { firmware: { jobId: string; version: string | null; counts: { applied: number; total: number } }[]; snapshot: { receiving: { received: number; pages: number } | null; lastApplied: { ok: boolean } | null } };
+      const progress = async () => (await (await fetch(`${h.url}/api/progress`, { headers: auth() })).json()) as P;
+      await expect.poll(async () => (await progress()).firmware.find((j) => j.jobId === "fw-9")?.counts, { timeout: 30_000 }).toEqual(expect.objectContaining({ applied: 1, total: 1 }));
+      expect((await progress()).firmware[0]).toMatchObject({ jobId: "fw-9", version: "1.4.0" });
+
+      const site = { siteId: "api-inn", timezone: "Europe/Prague", credentialTypes: { doorCode: true, keycard: true, smartKey: true } };
+      const doors = h.fleet.ready(null).doors.map((d) => ({ doorId: d.doorId, name: d.name, lockId: d.lockId, kind: d.kind, linkedDoorIds: d.linkedDoorIds, protectConfiguration: false }));
+      expect((await run({ cmd: "sync.snapshot", snapshotId: "s-1", page: 1, pages: 2, site, doors, keys: [], keycards: [] })).ok).toBe(true);
+      expect((await progress()).snapshot).toEqual({ receiving: expect.objectContaining({ snapshotId: "s-1", received: 1, pages: 2 }), lastApplied: null });
+      expect((await run({ cmd: "sync.snapshot", snapshotId: "s-1", page: 2, pages: 2, doors: [], keys: [], keycards: [] })).ok).toBe(true);
+      expect((await progress()).snapshot).toEqual({ receiving: null, lastApplied: expect.objectContaining({ ok: true }) });
+    } finally {
+      server.close();
+    }
+  }, 60_000);
 });
