@@ -41,7 +41,8 @@ import {
   type SmartKeyState,
 } from "./model.js";
 import { credentialRef } from "./plan.js";
-import { isoFromEpochSeconds, windowState } from "./windows.js";
+import { windowState } from "./windows.js";
+import { formatInstant, formatEpochSeconds } from "../shared/instant.js";
 
 export interface LockFact {
   lockId: string;
@@ -130,8 +131,8 @@ export function deriveDoorStatus(input: KeyStatusInput, target: TargetDoor): Doo
   const base = {
     doorId: target.doorId,
     linked: target.linked,
-    validFrom: isoFromEpochSeconds(target.window.validFrom),
-    validUntil: isoFromEpochSeconds(target.window.validUntil),
+    validFrom: formatEpochSeconds(target.window.validFrom),
+    validUntil: formatEpochSeconds(target.window.validUntil),
   };
   const result = (state: DoorState, reasons: DoorReason[]): DoorStatus => ({ ...base, state, reasons });
   const activation = keyActivation(input.key, input.lifecycle);
@@ -269,7 +270,7 @@ export function deriveKeyStatus(input: KeyStatusInput): KeyStatus {
     doorCode: assignmentStatus(input, "doorCode", targets),
     keycard: assignmentStatus(input, "keycard", targets),
     smartKey: smartKeyStatus(input, targets),
-    updatedAt: new Date(input.nowMs).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    updatedAt: formatInstant(input.nowMs),
   };
 }
 

@@ -16,6 +16,7 @@ import {
   wallTimeToUtc,
   type Resolution,
 } from "./timezone.js";
+import { formatEpochSeconds } from "../shared/instant.js";
 
 export interface AccessWindow {
   /** Epoch seconds, UTC, inclusive. */
@@ -138,10 +139,6 @@ export function nextWindowEdgeMs(windows: Iterable<WindowBounds>, nowMs: number)
   return next;
 }
 
-/** "2026-12-01T14:00:00Z": the contract's instant format for epoch seconds. */
-export function isoFromEpochSeconds(s: number): string {
-  return new Date(s * 1000).toISOString().replace(".000Z", "Z");
-}
 
 /** A window as staff read it: local wall times with offsets, and UTC. */
 export interface WindowDescription {
@@ -158,8 +155,8 @@ export function describeWindow(window: WindowBounds, timezone: string): WindowDe
   const untilMs = window.validUntil * 1000;
   const localFrom = `${formatLocal(fromMs, timezone)} (${formatOffset(fromMs, timezone)})`;
   const localUntil = `${formatLocal(untilMs, timezone)} (${formatOffset(untilMs, timezone)})`;
-  const utcFrom = isoFromEpochSeconds(window.validFrom);
-  const utcUntil = isoFromEpochSeconds(window.validUntil);
+  const utcFrom = formatEpochSeconds(window.validFrom);
+  const utcUntil = formatEpochSeconds(window.validUntil);
   return {
     localFrom,
     localUntil,

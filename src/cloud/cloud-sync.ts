@@ -27,10 +27,10 @@ import type { CommandRegistry } from "./registry.js";
 import { storeStatusSource } from "./status-source.js";
 import { DEFAULT_STATUS_OPTIONS, StatusPublisher, type StatusPublisherOptions, type StatusSource } from "./status-publisher.js";
 import { isAllowedResponseTopic, topicsFor, type Topics } from "./topics.js";
-import { formatInstant } from "./instant.js";
 import { ResponseDelivery } from "./response-delivery.js";
 import { checkCloudSecurity } from "./startup-checks.js";
 import { echo } from "./schemas.js";
+import { formatInstant } from "../shared/instant.js";
 
 export interface CloudSyncOptions {
   hubId: string;

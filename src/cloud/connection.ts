@@ -31,7 +31,10 @@ import { MAX_COMMAND_BYTES } from "./dispatcher.js";
 
 /** The largest MQTT 5 packet the hub accepts: a command at the payload limit plus room for topic and properties. */
 export const MAX_INCOMING_PACKET_BYTES = MAX_COMMAND_BYTES + 64 * 1024;
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
+import { retryDelay, type BackoffPolicy } from "../shared/backoff.js";
+
+/** Reconnecting to the broker: full jitter, so a fleet of hubs does not come back in lockstep. */
+export const RECONNECT_BACKOFF: BackoffPolicy = { firstMs: 500, maxMs: 60_000, jitter: "full" };
 import type { Topics } from "./topics.js";
 
 export interface ConnectionOptions {
@@ -48,7 +51,7 @@ export interface ConnectionOptions {
   sessionExpiryS?: number;
   connectTimeoutMs?: number;
   publishTimeoutMs?: number;
-  backoff?: BackoffOptions;
+  backoff?: BackoffPolicy;
   /** A connection that stayed up this long resets the backoff. */
   stableAfterMs?: number;
 }
@@ -424,7 +427,7 @@ export class CloudConnection {
 
   private scheduleRetry(): void {
     if (this.stopping) return;
-    const delay = backoffDelay(this.attempt++, this.opts.backoff ?? DEFAULT_BACKOFF);
+    const delay = retryDelay(++this.attempt, this.opts.backoff ?? RECONNECT_BACKOFF);
     this.log.info({ delayMs: delay, attempt: this.attempt }, "reconnecting after backoff");
     this.retryTimer?.cancel();
     this.retryTimer = this.clock.setTimeout(() => this.connectNow(), delay);

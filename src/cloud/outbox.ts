@@ -12,7 +12,7 @@ import type { Store } from "../store/index.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { EventSink, HubEventInput } from "./events.js";
-import { formatInstant } from "./instant.js";
+import { formatInstant } from "../shared/instant.js";
 
 /** A sent event stays at least this long, for events.resend (mqtt-api.md §5). */
 export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;

@@ -6,7 +6,7 @@
 import type { Store } from "../store/index.js";
 import type { KeyCommands } from "./handlers/key-commands.js";
 import type { LockStatus, StatusSource } from "./status-publisher.js";
-import { formatInstant } from "./instant.js";
+import { formatInstant } from "../shared/instant.js";
 
 export function storeStatusSource(store: Store, keys: Pick<KeyCommands, "status">): StatusSource {
   return {

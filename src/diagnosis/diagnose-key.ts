@@ -17,6 +17,7 @@ import { accessWindow, describeWindow } from "../access/windows.js";
 import { lockHealthFindings, replacedLockFinding } from "./lock-health.js";
 import { finding, sortFindings, type Finding } from "./findings.js";
 import type { DiagnosisLock, KeyDiagnosisSnapshot } from "./snapshot.js";
+import { formatInstant } from "../shared/instant.js";
 
 const TYPE_NAME: Record<CredentialType, string> = { doorCode: "Door Code", keycard: "Keycard", smartKey: "Smart Key" };
 /** Drift beyond which a lock opens noticeably early or late. */
@@ -362,7 +363,7 @@ function pmsFindings(ctx: Ctx): void {
     const applied = pms.filter((h) => h.applied);
     const blocked = pms.filter((h) => !h.applied);
     const fields = (list: typeof pms): string => [...new Set(list.flatMap((h) => h.fields))].join(", ");
-    const when = (list: typeof pms): string => new Date(Math.max(...list.map((h) => h.atMs))).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const when = (list: typeof pms): string => formatInstant(Math.max(...list.map((h) => h.atMs)));
     const protectFix = `Update Portal Room -> enable Protect Configuration: door.upsert {doorId: "${door.doorId}", protectConfiguration: true}. Third-party apps then cannot modify its door access settings.`;
     if (door.protectConfiguration) {
       if (blocked.length > 0) {

@@ -11,7 +11,7 @@ import type { DeviceProfile } from "../profiles/schema.js";
 import type { ProfileRegistry } from "../profiles/loader.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import { LockBridgeError } from "../shared/errors.js";
-import type { BackoffOptions } from "../transport/backoff.js";
+import type { BackoffPolicy } from "../shared/backoff.js";
 import type { BleCentral } from "../transport/ble/central.js";
 import { DeferredCentral } from "../transport/ble/deferred-central.js";
 import { createBleRadio, type BleRadio } from "../transport/ble/radio.js";
@@ -43,7 +43,7 @@ export interface LockLinksOptions {
   bleCentral?: Promise<BleCentral> | undefined;
   /** config ble.maxConnections */
   bleMaxConnections?: number | undefined;
-  backoff?: BackoffOptions | undefined;
+  backoff?: BackoffPolicy | undefined;
   counterBlockSize?: number | undefined;
 }
 

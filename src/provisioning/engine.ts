@@ -26,7 +26,7 @@ import { targetDoors } from "../access/linked-doors.js";
 import { CREDENTIAL_TYPES, type CredentialType, type Door, type Key, type KeyStatus, type Site } from "../access/model.js";
 import { credentialRef } from "../access/plan.js";
 import { deriveKeyStatus, type CredentialFact, type DoorCodeOutcome, type LockFact, type ProvisioningFacts } from "../access/status.js";
-import { isoFromEpochSeconds, nextWindowEdgeMs } from "../access/windows.js";
+import { nextWindowEdgeMs } from "../access/windows.js";
 import type { EventSink, HubEventInput } from "../cloud/events.js";
 import type { LockStatus } from "../cloud/status-publisher.js";
 import type { IdentInfo } from "../protocol/llp/commands.js";
@@ -36,7 +36,7 @@ import type { Clock } from "../shared/clock.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { Agenda } from "./agenda.js";
-import type { BackoffPolicy } from "./backoff.js";
+import type { BackoffPolicy } from "../shared/backoff.js";
 import type { ClockPolicy } from "./clock-policy.js";
 import { currentCredentials, syncKeyDesired, type DesiredContext } from "./desired.js";
 import type { HubEvent } from "./lock-events.js";
@@ -48,6 +48,7 @@ import { clearReplacedBy, markReplaced, replacedBy } from "./replaced.js";
 import { SecurityAlerts, type SecurityAlertReason } from "./security-alerts.js";
 import { SlotIndex } from "./slot-index.js";
 import { StoreLockTables, toEventInput } from "./store-adapter.js";
+import { formatInstant, formatEpochSeconds } from "../shared/instant.js";
 
 /** A lock's link as the engine holds it while the lock is in service. */
 export interface LockLinkHandle {
@@ -587,13 +588,13 @@ export class ProvisioningEngine {
       const id = `${risk.keyId}|${risk.arrivalMs}`;
       if (this.atRiskReported.has(id)) continue;
       this.atRiskReported.add(id);
-      this.log.warn({ keyId, arrival: isoFromEpochSeconds(risk.arrivalMs / 1000) }, "key at risk: a door is not ready before arrival");
+      this.log.warn({ keyId, arrival: formatEpochSeconds(risk.arrivalMs / 1000) }, "key at risk: a door is not ready before arrival");
       this.emit([
         {
           type: "key.at_risk",
-          at: isoNow(now),
+          at: formatInstant(now),
           keyId,
-          arrival: isoFromEpochSeconds(Math.floor(risk.arrivalMs / 1000)),
+          arrival: formatEpochSeconds(Math.floor(risk.arrivalMs / 1000)),
           doors: risk.doors.map((d) => ({ doorId: d.doorId, state: d.state, reasons: d.reasons })),
         },
       ]);
@@ -716,7 +717,7 @@ export class ProvisioningEngine {
       if (state === before) continue;
       if (state === undefined) this.lastFacts.delete(k);
       else this.lastFacts.set(k, state);
-      const base = { at: isoNow(this.clock.now()), lockId, keyId: c.keyId, credential: c.kind, ...(doorId !== undefined ? { doorId } : {}) };
+      const base = { at: formatInstant(this.clock.now()), lockId, keyId: c.keyId, credential: c.kind, ...(doorId !== undefined ? { doorId } : {}) };
       if (state === "verified") events.push({ type: "credential.provisioned", ...base });
       else if (state === "failed" && row) events.push({ type: "credential.failed", ...base, reason: failureReason(row.lastError ?? "") });
     }
@@ -738,7 +739,7 @@ export class ProvisioningEngine {
       if (facts[k] !== undefined && facts[k] !== last[k]) (changes as Record<string, unknown>)[k] = facts[k];
     }
     if (facts.battery !== undefined && facts.battery !== null && batteryLowDue(this.store, lockId, facts.battery)) {
-      this.emit([{ type: "lock.battery_low", at: isoNow(this.clock.now()), lockId, battery: facts.battery, ...this.doorOf(lockId) }]);
+      this.emit([{ type: "lock.battery_low", at: formatInstant(this.clock.now()), lockId, battery: facts.battery, ...this.doorOf(lockId) }]);
     }
     if (facts.lastSeen !== undefined && (last.lastSeen === undefined || facts.lastSeen - last.lastSeen >= LAST_SEEN_WRITE_MS || Object.keys(changes).length > 0)) {
       changes.lastSeen = facts.lastSeen;
@@ -753,7 +754,7 @@ export class ProvisioningEngine {
     }
     if (facts.online !== undefined && facts.online !== before) {
       this.log[facts.online ? "info" : "warn"]({ lockId, ...this.doorOf(lockId) }, facts.online ? "lock online" : "lock offline");
-      this.emit([{ type: facts.online ? "lock.online" : "lock.offline", at: isoNow(this.clock.now()), lockId, ...this.doorOf(lockId) }]);
+      this.emit([{ type: facts.online ? "lock.online" : "lock.offline", at: formatInstant(this.clock.now()), lockId, ...this.doorOf(lockId) }]);
       for (const k of this.keysOnLock(lockId)) {
         this.status.keyChanged(k);
         // A lock lost shortly before a guest arrives puts the key at risk: judge it again.
@@ -821,7 +822,7 @@ export class ProvisioningEngine {
       markReplaced(this.store, lockId, seen.lockId);
       this.online.set(lockId, false);
       this.forgetLock(lockId);
-      this.emit([{ type: "lock.replaced", at: isoNow(this.clock.now()), lockId, newLockId: seen.lockId.toLowerCase(), model: seen.model, ...this.doorOf(lockId) }]);
+      this.emit([{ type: "lock.replaced", at: formatInstant(this.clock.now()), lockId, newLockId: seen.lockId.toLowerCase(), model: seen.model, ...this.doorOf(lockId) }]);
     });
     // Its keys are no longer deliverable there (not_commissioned) until an installer acts.
     this.resyncKeys(this.keysOnLock(lockId));
@@ -855,7 +856,4 @@ function failureReason(lastError: string): "lock_memory_full" | "not_supported" 
   return lastError === "lock_memory_full" || lastError === "not_supported" ? lastError : "lock_rejected";
 }
 
-function isoNow(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 

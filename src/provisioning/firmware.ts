@@ -15,6 +15,7 @@ import { LockBridgeError, errorMessage } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { ProvisioningEngine } from "./engine.js";
 import { classifyLockError } from "./lock-errors.js";
+import { formatInstant } from "../shared/instant.js";
 
 export interface FirmwareJob {
   jobId: string;
@@ -160,6 +161,6 @@ export class FirmwareService {
   }
 
   private emit(type: "firmware.progress" | "firmware.applied" | "firmware.failed", job: FirmwareJob, lockId: string, extra: Record<string, unknown>): void {
-    this.engine.emit([{ type, at: new Date(this.engine.now()).toISOString().replace(/\.\d{3}Z$/, "Z"), jobId: job.jobId, lockId, ...extra }]);
+    this.engine.emit([{ type, at: formatInstant(this.engine.now()), jobId: job.jobId, lockId, ...extra }]);
   }
 }

@@ -14,7 +14,7 @@
 import type { LockEvent } from "../protocol/llp/commands.js";
 import { DenyReason, EventType, UNKNOWN_SLOT } from "../protocol/llp/constants.js";
 import type { CredentialType } from "../access/model.js";
-import { isoFromEpochSeconds } from "../access/windows.js";
+import { formatEpochSeconds } from "../shared/instant.js";
 
 /** The contract's event types this module produces (mqtt-api.md §5). */
 export type LockEventType =
@@ -67,7 +67,7 @@ export const DENY_REASONS: Readonly<Record<number, string>> = {
 };
 
 export function eventInstant(lockTime: number, readAtMs: number): string {
-  return lockTime >= PLAUSIBLE_LOCK_TIME ? isoFromEpochSeconds(lockTime) : isoFromEpochSeconds(Math.floor(readAtMs / 1000));
+  return lockTime >= PLAUSIBLE_LOCK_TIME ? formatEpochSeconds(lockTime) : formatEpochSeconds(Math.floor(readAtMs / 1000));
 }
 
 /** The contract event for one lock event, or undefined for a type this version does not know. */
@@ -140,7 +140,7 @@ export function sequenceBatch(
 export function eventsLost(gap: SeqGap, ctx: Pick<EventContext, "lockId" | "doorId" | "readAtMs">): HubEvent {
   const ev: HubEvent = {
     type: "lock.events_lost",
-    at: isoFromEpochSeconds(Math.floor(ctx.readAtMs / 1000)),
+    at: formatEpochSeconds(Math.floor(ctx.readAtMs / 1000)),
     lockId: ctx.lockId,
     fromSeq: gap.fromSeq,
     toSeq: gap.toSeq,

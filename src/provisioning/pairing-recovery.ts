@@ -16,6 +16,7 @@
  * Each round (hint, then re-pair) runs at most once per backoff step, 1 min doubling to 1 h,
  * started afresh by any sealed answer.
  */
+import { retryDelay, type BackoffPolicy } from "../shared/backoff.js";
 import { isLockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { IdentInfo } from "../protocol/llp/commands.js";
@@ -23,8 +24,8 @@ import { classifyLockError } from "./lock-errors.js";
 import type { LockLinkPort } from "./ports.js";
 import type { SecurityAlertReason } from "./security-alerts.js";
 
-export const REPAIR_FIRST_DELAY_MS = 60_000;
-export const REPAIR_MAX_DELAY_MS = 60 * 60_000;
+/** One round (hint, re-pair) per step: 1 min doubling to 1 h, no jitter (one lock, one hub). */
+export const REPAIR_BACKOFF: BackoffPolicy = { firstMs: 60_000, maxMs: 60 * 60_000, jitter: "none" };
 
 export type RecoveryOutcome =
   /** Re-paired: the lock's tables are unknown now and must be verified. */
@@ -68,7 +69,7 @@ export class PairingRecovery {
     const now = d.now();
     if (now < this.nextAttemptAt) return "waiting";
     this.attempts++;
-    this.nextAttemptAt = now + Math.min(REPAIR_MAX_DELAY_MS, REPAIR_FIRST_DELAY_MS * 2 ** (this.attempts - 1));
+    this.nextAttemptAt = now + retryDelay(this.attempts, REPAIR_BACKOFF);
     let hint: IdentInfo | undefined;
     try {
       hint = await d.link.identHint();

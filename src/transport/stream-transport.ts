@@ -7,13 +7,16 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { systemClock, type Clock, type TimerHandle } from "../shared/clock.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
-import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
+import { Backoff, type BackoffPolicy } from "../shared/backoff.js";
+
+/** Reopening one local link: 100 ms doubling to 5 s, no jitter (nothing to de-synchronise). */
+export const LINK_REOPEN_BACKOFF: BackoffPolicy = { firstMs: 100, maxMs: 5_000, jitter: "none" };
 import type { Transport, TransportEvents, TransportKind, TransportState, TransportStatus } from "./types.js";
 
 export interface StreamTransportOptions {
   clock?: Clock | undefined;
   logger: Logger;
-  backoff?: BackoffOptions | undefined;
+  backoff?: BackoffPolicy | undefined;
 }
 
 export abstract class StreamTransport extends EventEmitter<TransportEvents> implements Transport {
@@ -38,7 +41,7 @@ export abstract class StreamTransport extends EventEmitter<TransportEvents> impl
     super();
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
-    this.backoff = new Backoff(opts.backoff ?? DEFAULT_BACKOFF);
+    this.backoff = new Backoff(opts.backoff ?? LINK_REOPEN_BACKOFF);
     this.since = this.clock.now();
   }
 

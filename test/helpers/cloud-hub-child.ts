@@ -38,7 +38,7 @@ const cloud = new CloudSync({
     level: (process.env.HUB_LOG_LEVEL as "info" | undefined) ?? "silent",
     destination: process.env.HUB_LOG_FILE ? pino.destination({ dest: process.env.HUB_LOG_FILE, append: true, sync: true }) : undefined,
   }),
-  connection: { backoff: { baseMs: 50, capMs: 300 }, publishTimeoutMs: 5000 },
+  connection: { backoff: { firstMs: 50, maxMs: 300, jitter: "full" }, publishTimeoutMs: 5000 },
 });
 
 const print = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);

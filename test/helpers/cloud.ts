@@ -157,7 +157,7 @@ export async function startHubCloud(options: Partial<CloudSyncOptions> & { url: 
     log: silentLog,
     store,
     commandPublicKey: TEST_CLOUD_KEY.publicPem,
-    connection: { backoff: { baseMs: 50, capMs: 500 }, publishTimeoutMs: 5000 },
+    connection: { backoff: { firstMs: 50, maxMs: 500, jitter: "full" }, publishTimeoutMs: 5000 },
     status: { debounceMs: 20, maxWaitMs: 200, concurrency: 16 },
     ...withoutHarnessOptions(options),
   });

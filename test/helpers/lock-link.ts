@@ -200,7 +200,7 @@ export function testProfiles(overrides: Partial<DeviceProfileInput> = {}, bleIdl
   ]);
 }
 
-export const FAST_BACKOFF = { initialMs: 50, maxMs: 400, factor: 2 };
+export const FAST_BACKOFF = { firstMs: 50, maxMs: 400, jitter: "none" as const };
 
 /** Poll until `check` holds (real time), for state that settles asynchronously. */
 export async function until(check: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {

@@ -240,7 +240,7 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
       events: outbox,
       status,
       links: engineLockLinks(links, { notifyPollMs: 5000 }),
-      options: { backoff: { baseMs: 100, maxMs: 2000 }, atRiskGraceMs: 2000, ...spec.engine },
+      options: { backoff: { firstMs: 100, maxMs: 2000, jitter: "half" }, atRiskGraceMs: 2000, ...spec.engine },
     });
     const keys = new KeyService(engine, { random: { int: (n) => randomInt(n) } });
     const locks = new LockService(engine, log, (id) => void profiles.get(id));

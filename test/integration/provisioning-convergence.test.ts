@@ -26,7 +26,7 @@ describe("convergence", () => {
   it(`50 locks with random faults converge to the desired tables (seed ${SEED})`, async () => {
     const rnd = seededRandom(SEED);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-    const p = await startProperty({ rooms: ROOMS, commons: COMMONS, engine: { verifyIntervalMs: 1500, backoff: { baseMs: 100, maxMs: 1000 } } });
+    const p = await startProperty({ rooms: ROOMS, commons: COMMONS, engine: { verifyIntervalMs: 1500, backoff: { firstMs: 100, maxMs: 1000, jitter: "half" } } });
     try {
       expect(p.doorIds).toHaveLength(50);
       const keys = new Map<string, Sent>();

@@ -21,7 +21,7 @@ import type { KeyRecord, Store } from "../../store/index.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logger.js";
 import type { HubEventInput } from "../events.js";
-import { formatInstant } from "../instant.js";
+import { formatInstant } from "../../shared/instant.js";
 
 /** What a key change may touch besides the store: events and status notifications. */
 export interface KeyChangeContext {

@@ -98,7 +98,3 @@ export function doorField(ctx: WorkerContext): { doorId?: string } {
   return d === undefined ? {} : { doorId: d };
 }
 
-/** Contract instants: seconds, no milliseconds. */
-export function iso(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}

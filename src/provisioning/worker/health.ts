@@ -6,8 +6,9 @@
 import type { StatusInfo } from "../../protocol/llp/commands.js";
 import { StatusFlag } from "../../protocol/llp/constants.js";
 import { assessClock, DEFAULT_CLOCK_POLICY } from "../clock-policy.js";
-import { doorField, iso, type WorkerContext } from "./context.js";
+import { doorField, type WorkerContext } from "./context.js";
 import { confirmPairing } from "./identity.js";
+import { formatInstant } from "../../shared/instant.js";
 
 export async function pollStatus(ctx: WorkerContext): Promise<void> {
   const { o, lockId } = ctx;
@@ -24,7 +25,7 @@ export async function pollStatus(ctx: WorkerContext): Promise<void> {
     await o.link.setTime(Math.floor(o.clock.now() / 1000));
     ctx.lastClockSetMs = o.clock.now();
     if (action.why === "drift") {
-      o.hooks.emit([{ type: "lock.clock_drift", at: iso(now), lockId, ...doorField(ctx), driftS: action.driftS }]);
+      o.hooks.emit([{ type: "lock.clock_drift", at: formatInstant(now), lockId, ...doorField(ctx), driftS: action.driftS }]);
       o.log.info({ lockId, driftS: action.driftS }, "lock clock drifted: corrected");
     }
     // Reported drift is what was measured; after the set the lock is on time.
@@ -59,6 +60,6 @@ export function setDoorOpen(ctx: WorkerContext, open: boolean): void {
   ctx.heldOpenTimer = o.clock.setTimeout(() => {
     ctx.heldOpenTimer = undefined;
     if (!ctx.doorOpen || ctx.stopped) return;
-    o.hooks.emit([{ type: "door.held_open", at: iso(o.clock.now()), lockId, ...doorField(ctx), openSince: iso(openedAt), seconds }]);
+    o.hooks.emit([{ type: "door.held_open", at: formatInstant(o.clock.now()), lockId, ...doorField(ctx), openSince: formatInstant(openedAt), seconds }]);
   }, seconds * 1000);
 }

@@ -17,7 +17,10 @@
 import { CREDENTIAL_TYPES } from "../../access/model.js";
 import type { TimerHandle } from "../../shared/clock.js";
 import { LockBridgeError, errorMessage } from "../../shared/errors.js";
-import { backoffDelay, DEFAULT_BACKOFF } from "../backoff.js";
+import { retryDelay, type BackoffPolicy } from "../../shared/backoff.js";
+
+/** Transient lock errors: half jitter, so 300 locks back from a bus outage do not retry together. */
+export const LOCK_RETRY_BACKOFF: BackoffPolicy = { firstMs: 500, maxMs: 60_000, jitter: "half" };
 import { classifyLockError } from "../lock-errors.js";
 import { PairingRecovery } from "../pairing-recovery.js";
 import type { LockLinkPort, SlotRow } from "../ports.js";
@@ -315,7 +318,7 @@ export class LockWorker {
         break;
     }
     ctx.failures++;
-    const delay = backoffDelay(ctx.failures, this.o.backoff ?? DEFAULT_BACKOFF, this.o.random);
+    const delay = retryDelay(ctx.failures, this.o.backoff ?? LOCK_RETRY_BACKOFF, this.o.random);
     if (f.kind !== "unreachable" || ctx.failures <= 1) {
       this.o.log.debug({ lockId: this.lockId, failure: f.kind, attempt: ctx.failures, delayMs: delay }, "lock step failed, backing off");
     }

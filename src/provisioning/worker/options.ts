@@ -2,7 +2,7 @@
 import type { IdentInfo } from "../../protocol/llp/commands.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logger.js";
-import type { BackoffPolicy } from "../backoff.js";
+import type { BackoffPolicy } from "../../shared/backoff.js";
 import type { ClockPolicy } from "../clock-policy.js";
 import type { HubEvent } from "../lock-events.js";
 import type { LockLinkPort, LockTableStore } from "../ports.js";

@@ -12,7 +12,7 @@ import { Socket } from "node:net";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { errorMessage, LockBridgeError } from "../../shared/errors.js";
-import { Backoff } from "../backoff.js";
+import { Backoff } from "../../shared/backoff.js";
 import {
   bleUnavailable, DEFAULT_ATT_MTU, LLP_RX_UUID, LLP_TX_UUID,
   type BleAdvertisement, type BleCentral, type BleCharacteristic, type BlePeripheral,
@@ -137,7 +137,7 @@ export class ProxyCentral extends EventEmitter implements BleCentral {
   private connected: Promise<void> | undefined;
   private scanning = false;
   private closed = false;
-  private readonly backoff = new Backoff({ initialMs: 200, maxMs: 5_000, factor: 2 });
+  private readonly backoff = new Backoff({ firstMs: 200, maxMs: 5_000, jitter: "none" });
   private retry: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private readonly opTimeoutMs: number;

@@ -1,6 +1,5 @@
-/** Command schemas (paths of the first bad field, defaults, normalisation), canonical JSON and backoff. */
+/** Command schemas (paths of the first bad field, defaults, normalisation) and canonical JSON. */
 import { describe, expect, it } from "vitest";
-import { backoffDelay } from "../../../src/cloud/backoff.js";
 import { canonicalJson } from "../../../src/cloud/canonical.js";
 import { COMMAND_SCHEMAS, firstIssue } from "../../../src/cloud/schemas.js";
 
@@ -51,22 +50,5 @@ describe("canonical JSON", () => {
   it("sorts keys recursively, drops whitespace, keeps arrays in order and writes numbers as JSON does", () => {
     expect(canonicalJson({ b: 1, a: { d: [3, 1], c: "é" }, e: 1.0, f: -0.5e-10 })).toBe('{"a":{"c":"é","d":[3,1]},"b":1,"e":1,"f":-5e-11}');
     expect(canonicalJson([{ z: null, y: true }])).toBe('[{"y":true,"z":null}]');
-  });
-});
-
-describe("reconnect backoff", () => {
-  it("draws uniformly below an exponentially growing ceiling, capped", () => {
-    const opts = { baseMs: 500, capMs: 60_000 };
-    expect([0, 1, 2, 3, 10].map((a) => backoffDelay(a, opts, () => 0.999999))).toEqual([499, 999, 1999, 3999, 59_999]);
-    expect(backoffDelay(5, opts, () => 0)).toBe(0);
-  });
-
-  it("spreads a fleet reconnecting after a broker restart over the whole window (full jitter)", () => {
-    const delays = Array.from({ length: 1000 }, () => backoffDelay(6, { baseMs: 500, capMs: 60_000 }));
-    const buckets = new Array<number>(8).fill(0);
-    for (const d of delays) buckets[Math.floor((d / 32_000) * 8)]!++;
-    // Roughly 125 per eighth of the 32 s window; nowhere near all at once.
-    for (const b of buckets) expect(b).toBeGreaterThan(60);
-    expect(Math.max(...delays)).toBeLessThan(32_000);
   });
 });

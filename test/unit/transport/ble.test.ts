@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { advertisedName, lockIdFromAdvertisement, statusFlagsFromAdvertisement } from "../../../src/transport/ble/central.js";
 import { BleConnectionLimiter, type BleLeaseHolder } from "../../../src/transport/ble/radio.js";
-import { Backoff } from "../../../src/transport/backoff.js";
 
 describe("BLE advertisement (spec §6)", () => {
   it("finds the lockId in the local name or in the manufacturer data", () => {
@@ -46,14 +45,5 @@ describe("BleConnectionLimiter", () => {
     void lim.acquire(holder(false));
     expect(busy.evicted).toBe(0);
     expect(quietOld.evicted).toBe(1);
-  });
-});
-
-describe("Backoff", () => {
-  it("doubles up to the cap and starts over after a success", () => {
-    const b = new Backoff({ initialMs: 100, maxMs: 500, factor: 2 });
-    expect([b.next(), b.next(), b.next(), b.next()]).toEqual([100, 200, 400, 500]);
-    b.reset();
-    expect(b.next()).toBe(100);
   });
 });

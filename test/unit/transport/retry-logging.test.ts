@@ -11,7 +11,7 @@ describe("transport retry logging", () => {
   it("logs a missing serial port once over many retries, and its state says why", async () => {
     const lines: Record<string, unknown>[] = [];
     const logger = createLogger({ level: "debug", destination: new Writable({ write: (c: Buffer, _e, done) => (lines.push(JSON.parse(c.toString()) as Record<string, unknown>), done()) }) });
-    const transport = new SerialTransport({ path: "/dev/ttyLB-missing", serial: { baudRate: 19200, parity: "none", dataBits: 8, stopBits: 1 }, logger, backoff: { initialMs: 5, maxMs: 20, factor: 2 } });
+    const transport = new SerialTransport({ path: "/dev/ttyLB-missing", serial: { baudRate: 19200, parity: "none", dataBits: 8, stopBits: 1 }, logger, backoff: { firstMs: 5, maxMs: 20, jitter: "none" } });
     const attempts = () => lines.filter((l) => String(l.msg).startsWith("open failed")).length;
     await transport.open();
     for (let i = 0; i < 500 && attempts() < 6; i++) await new Promise((r) => setTimeout(r, 10));
