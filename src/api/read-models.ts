@@ -4,6 +4,7 @@
  * engine on each request (a Pi serves a 3,000-key property in a few ms; no cache to go stale).
  * Secrets are left out here, by construction: only states and reasons, never a code or UID.
  */
+import { formatInstant } from "../shared/instant.js";
 import type { KeyStatus } from "../access/model.js";
 import type { LinkStats } from "../lock/index.js";
 import type { ProvisioningEngine } from "../provisioning/engine.js";
@@ -30,16 +31,16 @@ function busName(stats: LinkStats): string {
 
 export function lockView(store: Store, engine: ProvisioningEngine | undefined, lock: LockRecord): LockView {
   const status = engine?.lockStatus(lock.lockId);
-  const ident = lock.ident as { model?: unknown; firmware?: unknown; codeSlots?: unknown; cardSlots?: unknown; mobileKeySlots?: unknown } | null;
+  const ident = lock.ident;
   const doors = store.doors.byLock(lock.lockId);
   const { bus, address } = busOf(lock);
   const online = lock.state === "replaced" ? false : (status?.online ?? lock.online);
   const newId = lock.state === "replaced" ? replacedBy(store, lock.lockId) : null;
   const used = store.slots.usedCounts(lock.lockId);
   const slots: LockView["slots"] = status?.slots ?? {
-    doorCode: { used: used.doorCode, total: typeof ident?.codeSlots === "number" ? ident.codeSlots : null },
-    keycard: { used: used.keycard, total: typeof ident?.cardSlots === "number" ? ident.cardSlots : null },
-    smartKey: { used: used.smartKey, total: typeof ident?.mobileKeySlots === "number" ? ident.mobileKeySlots : null },
+    doorCode: { used: used.doorCode, total: ident?.codeSlots ?? null },
+    keycard: { used: used.keycard, total: ident?.cardSlots ?? null },
+    smartKey: { used: used.smartKey, total: ident?.mobileKeySlots ?? null },
   };
   const view: LockView = {
     lockId: lock.lockId,
@@ -49,11 +50,11 @@ export function lockView(store: Store, engine: ProvisioningEngine | undefined, l
     bus,
     address,
     online,
-    lastSeen: lock.lastSeen === null ? null : new Date(lock.lastSeen).toISOString(),
+    lastSeen: lock.lastSeen === null ? null : formatInstant(lock.lastSeen),
     battery: lock.battery,
     clockDriftS: lock.clockDriftS,
-    firmware: typeof ident?.firmware === "string" ? ident.firmware : null,
-    model: typeof ident?.model === "string" ? ident.model : null,
+    firmware: ident?.firmware ?? null,
+    model: ident?.model ?? null,
     profile: lock.profileId,
     slots,
     replacedBy: newId,

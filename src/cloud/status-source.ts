@@ -20,24 +20,22 @@ export function storeStatusSource(store: Store, keys: Pick<KeyCommands, "status"
 export function lockStatusFromStore(store: Store, lockId: string): LockStatus | null {
   const lock = store.locks.get(lockId);
   if (!lock) return null;
-  const ident = lock.ident ?? {};
-  const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
-  const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
+  const ident = lock.ident;
   const used = store.slots.usedCounts(lockId);
   return {
     lockId: lock.lockId,
     online: lock.online,
     lastSeen: lock.lastSeen === null ? null : formatInstant(lock.lastSeen),
     profile: lock.profileId,
-    model: str(ident.model),
-    firmware: str(ident.firmware),
+    model: ident?.model ?? null,
+    firmware: ident?.firmware ?? null,
     battery: lock.battery,
     doorOpen: lock.doorOpen,
     clockDriftS: lock.clockDriftS,
     slots: {
-      doorCode: { used: used.doorCode, total: num(ident.codeSlots) },
-      keycard: { used: used.keycard, total: num(ident.cardSlots) },
-      smartKey: { used: used.smartKey, total: num(ident.mobileKeySlots) },
+      doorCode: { used: used.doorCode, total: ident?.codeSlots ?? null },
+      keycard: { used: used.keycard, total: ident?.cardSlots ?? null },
+      smartKey: { used: used.smartKey, total: ident?.mobileKeySlots ?? null },
     },
   };
 }

@@ -7,21 +7,22 @@ import type { Store } from "../store/index.js";
 
 export const LOW_BATTERY_PERCENT = 20;
 const RECOVERED_PERCENT = 30;
-const REPORTED_META = (lockId: string): string => `lock.batteryLowReported:${lockId}`;
 
 /** @returns true when lock.battery_low is due now (and records that it was raised). */
 export function batteryLowDue(store: Store, lockId: string, battery: number): boolean {
-  const reported = store.meta.get(REPORTED_META(lockId)) !== undefined;
+  const reported = store.lockFacts.batteryLowReported(lockId) !== null;
   if (battery <= LOW_BATTERY_PERCENT && !reported) {
-    store.meta.set(REPORTED_META(lockId), String(battery));
+    store.lockFacts.setBatteryLowReported(lockId, battery);
     return true;
   }
-  if (battery >= RECOVERED_PERCENT && reported) store.meta.delete(REPORTED_META(lockId));
+  if (battery >= RECOVERED_PERCENT && reported) store.lockFacts.setBatteryLowReported(lockId, null);
   return false;
 }
 
 /** Passes an event through; the lock's own BATTERY_LOW forwarded means the hub raises no other. */
 export function noteBatteryLow<E extends { type: string; lockId?: unknown; battery?: unknown }>(store: Store, event: E): E {
-  if (event.type === "lock.battery_low" && typeof event.lockId === "string") store.meta.set(REPORTED_META(event.lockId), String(event.battery));
+  if (event.type === "lock.battery_low" && typeof event.lockId === "string") {
+    store.lockFacts.setBatteryLowReported(event.lockId, typeof event.battery === "number" ? event.battery : 0);
+  }
   return event;
 }

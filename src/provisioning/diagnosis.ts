@@ -8,20 +8,14 @@ import { LockBridgeError } from "../shared/errors.js";
 import type { ProvisioningEngine } from "./engine.js";
 import { replacedBy } from "./replaced.js";
 
-const HISTORY_META = (keyId: string): string => `key.settingsHistory:${keyId}`;
-const HISTORY_MAX = 20;
-
 /** Records door-access-setting changes (and blocked PMS attempts) of a key for diagnosis. */
 export function recordSettingsHistory(engine: ProvisioningEngine, keyId: string, records: readonly SettingsChangeRecord[]): void {
   if (records.length === 0) return;
-  const raw = engine.store.meta.get(HISTORY_META(keyId));
-  const before = raw === undefined ? [] : (JSON.parse(raw) as SettingsChangeRecord[]);
-  engine.store.meta.set(HISTORY_META(keyId), JSON.stringify([...before, ...records].slice(-HISTORY_MAX)));
+  engine.store.keyFacts.addSettingsChanges(keyId, records);
 }
 
 export function settingsHistory(engine: ProvisioningEngine, keyId: string): SettingsChangeRecord[] {
-  const raw = engine.store.meta.get(HISTORY_META(keyId));
-  return raw === undefined ? [] : (JSON.parse(raw) as SettingsChangeRecord[]);
+  return engine.store.keyFacts.settingsChanges(keyId);
 }
 
 function describeLink(engine: ProvisioningEngine, lockId: string): string | undefined {

@@ -20,7 +20,7 @@
  */
 import { assessAtRisk } from "../access/at-risk.js";
 import { DoorCodeIndex } from "../access/codes.js";
-import { NEW_LIFECYCLE, type KeyLifecycle } from "../access/key-activation.js";
+import type { KeyLifecycle } from "../access/key-activation.js";
 import { resolveKeycard, type KeycardAssignment } from "../access/keycards.js";
 import { targetDoors } from "../access/linked-doors.js";
 import { CREDENTIAL_TYPES, type CredentialType, type Door, type Key, type KeyStatus, type Site } from "../access/model.js";
@@ -117,8 +117,6 @@ interface LockEntry {
   unsubscribe: (() => void)[];
 }
 
-const LIFECYCLE_META = (keyId: string): string => `key.lifecycle:${keyId}`;
-const CODE_UNAVAILABLE_META = (keyId: string): string => `key.codeUnavailable:${keyId}`;
 export type DoorCodeUnavailable = Extract<DoorCodeOutcome, { state: "unavailable" }>["reason"];
 const DEFAULT_AT_RISK_GRACE_MS = 30_000;
 const LAST_SEEN_WRITE_MS = 30_000;
@@ -208,15 +206,13 @@ export class ProvisioningEngine {
   }
 
   lifecycle(keyId: string): KeyLifecycle {
-    const raw = this.store.meta.get(LIFECYCLE_META(keyId));
-    const stored = raw === undefined ? NEW_LIFECYCLE : (JSON.parse(raw) as KeyLifecycle);
     const key = this.store.keys.get(keyId);
-    return { ...stored, removed: key?.removedAt != null };
+    return { checkedOut: key !== undefined && this.store.keyFacts.checkedOut(keyId), removed: key?.removedAt != null };
   }
 
   setLifecycle(keyId: string, lifecycle: KeyLifecycle): void {
-    if (!lifecycle.checkedOut && !lifecycle.removed) this.store.meta.delete(LIFECYCLE_META(keyId));
-    else this.store.meta.set(LIFECYCLE_META(keyId), JSON.stringify(lifecycle));
+    // `removed` is the key's removedAt: only the check-out is the hub's own fact.
+    this.store.keyFacts.setCheckedOut(keyId, lifecycle.checkedOut);
   }
 
   /**
@@ -320,9 +316,7 @@ export class ProvisioningEngine {
   }
 
   private lifecycleOf(key: Pick<Key, "keyId"> & { removedAt?: number | null }): KeyLifecycle {
-    const raw = this.store.meta.get(LIFECYCLE_META(key.keyId));
-    const stored = raw === undefined ? NEW_LIFECYCLE : (JSON.parse(raw) as KeyLifecycle);
-    return { ...stored, removed: key.removedAt != null };
+    return { checkedOut: this.store.keyFacts.checkedOut(key.keyId), removed: key.removedAt != null };
   }
 
   isCommissioned(lockId: string): boolean {
@@ -343,19 +337,18 @@ export class ProvisioningEngine {
 
   /** Slot count of a kind from the lock's last IDENT (0: unknown or lacking). */
   slotCount(lockId: string, kind: CredentialType): number {
-    const ident = this.lockRecord(lockId)?.ident as Partial<IdentInfo> | null | undefined;
+    const ident = this.lockRecord(lockId)?.ident;
     if (!ident) return 0;
     // Slots of a kind the lock does not claim the capability for are not usable (not_supported).
     const cap = kind === "doorCode" ? Capability.DOOR_CODES : kind === "keycard" ? Capability.KEYCARDS : Capability.MOBILE_KEYS;
-    if (typeof ident.capabilities === "number" && (ident.capabilities & cap) === 0) return 0;
-    const n = kind === "doorCode" ? ident.codeSlots : kind === "keycard" ? ident.cardSlots : ident.mobileKeySlots;
-    return typeof n === "number" ? n : 0;
+    if ((ident.capabilities & cap) === 0) return 0;
+    return kind === "doorCode" ? ident.codeSlots : kind === "keycard" ? ident.cardSlots : ident.mobileKeySlots;
   }
 
   /** The code length range of a lock (IDENT), for code allocation. */
   codeRange(lockId: string): { codeMinLen: number; codeMaxLen: number } | undefined {
-    const ident = this.lockRecord(lockId)?.ident as Partial<IdentInfo> | null | undefined;
-    if (!ident || typeof ident.codeMinLen !== "number" || typeof ident.codeMaxLen !== "number") return undefined;
+    const ident = this.lockRecord(lockId)?.ident;
+    if (!ident) return undefined;
     return { codeMinLen: ident.codeMinLen, codeMaxLen: ident.codeMaxLen };
   }
 
@@ -409,7 +402,7 @@ export class ProvisioningEngine {
   keyDecisions(key: Key, history: CredentialRecord[] = this.store.credentials.history(key.keyId)): { doorCode: DoorCodeOutcome; keycard: KeycardAssignment } {
     const current = currentCredentials(history);
     const site = this.store.site.get();
-    const unavailable = this.store.meta.get(CODE_UNAVAILABLE_META(key.keyId)) as DoorCodeUnavailable | undefined;
+    const unavailable = (this.store.keyFacts.codeUnavailable(key.keyId) ?? undefined) as DoorCodeUnavailable | undefined;
     const doorCode: DoorCodeOutcome = current.doorCode
       ? { state: "assigned", code: current.doorCode.value }
       : key.doorCode.enabled && site?.credentialTypes.doorCode !== false && unavailable !== undefined
@@ -420,8 +413,7 @@ export class ProvisioningEngine {
 
   /** Records why a key has no door code (null: it has one, or none was asked). */
   setCodeUnavailable(keyId: string, reason: DoorCodeUnavailable | null): void {
-    if (reason === null) this.store.meta.delete(CODE_UNAVAILABLE_META(keyId));
-    else this.store.meta.set(CODE_UNAVAILABLE_META(keyId), reason);
+    this.store.keyFacts.setCodeUnavailable(keyId, reason);
   }
 
   private deriveStatus(
@@ -521,17 +513,17 @@ export class ProvisioningEngine {
   lockStatus(lockId: string): LockStatusPayload | null {
     const lock = this.lockRecord(lockId);
     if (!lock) return null;
-    const ident = lock.ident as Partial<IdentInfo> | null;
+    const ident = lock.ident;
     const used = this.store.slots.usedCounts(lockId);
     const slots = {} as Record<CredentialType, { used: number; total: number }>;
     for (const k of CREDENTIAL_TYPES) slots[k] = { used: used[k], total: this.slotCount(lockId, k) };
     return {
       lockId,
       online: this.online.get(lockId) ?? lock.online,
-      lastSeen: lock.lastSeen === null ? null : new Date(lock.lastSeen).toISOString(),
+      lastSeen: lock.lastSeen === null ? null : formatInstant(lock.lastSeen),
       profile: lock.profileId,
-      model: typeof ident?.model === "string" ? ident.model : null,
-      firmware: typeof ident?.firmware === "string" ? ident.firmware : null,
+      model: ident?.model ?? null,
+      firmware: ident?.firmware ?? null,
       battery: lock.battery,
       doorOpen: lock.doorOpen,
       clockDriftS: lock.clockDriftS,
@@ -620,7 +612,7 @@ export class ProvisioningEngine {
       store: this.tables,
       clock: this.clock,
       log: this.log,
-      ident: (lock.ident as IdentInfo | null) ?? null,
+      ident: lock.ident,
       pairingLost: isPairingLost(this.store, lockId),
       replaced: lock.state === "replaced",
       setupKey: () => this.store.linkState.setupKey(lockId),

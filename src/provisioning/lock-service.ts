@@ -140,7 +140,7 @@ export class LockService {
     if (!wipe) return;
     const handle = await this.engine.openLink(record);
     try {
-      const ident = (record.ident as IdentInfo | null) ?? (await handle.port.ident());
+      const ident = record.ident ?? (await handle.port.ident());
       for (const kind of CREDENTIAL_TYPES) {
         const count = kind === "doorCode" ? ident.codeSlots : kind === "keycard" ? ident.cardSlots : ident.mobileKeySlots;
         if (!count) continue;

@@ -4,21 +4,19 @@
  * impostor can make any lock seem reset. The lock is reported (`lock.security_alert`,
  * reason `pairing_lost`; lock status state `pairing_lost`) and waits for an installer to
  * commission it again with the lock in pairing mode, or for a sealed answer under the key
- * the hub holds, which proves the lock still has it. Kept in the store's meta (like the
- * replaced-by note) so the state survives a restart.
+ * the hub holds, which proves the lock still has it. Kept in the store (locks.pairing_lost_at,
+ * like the replaced-by note) so the state survives a restart.
  */
 import type { Store } from "../store/index.js";
 
-const PAIRING_LOST_META = (lockId: string): string => `lock.pairingLost:${lockId}`;
-
-export function markPairingLost(store: Pick<Store, "meta">, lockId: string, atMs: number): void {
-  store.meta.set(PAIRING_LOST_META(lockId), new Date(atMs).toISOString());
+export function markPairingLost(store: Pick<Store, "lockFacts">, lockId: string, atMs: number): void {
+  store.lockFacts.setPairingLostAt(lockId, atMs);
 }
 
-export function isPairingLost(store: Pick<Store, "meta">, lockId: string): boolean {
-  return store.meta.get(PAIRING_LOST_META(lockId)) !== undefined;
+export function isPairingLost(store: Pick<Store, "lockFacts">, lockId: string): boolean {
+  return store.lockFacts.pairingLostAt(lockId) !== null;
 }
 
-export function clearPairingLost(store: Pick<Store, "meta">, lockId: string): void {
-  store.meta.delete(PAIRING_LOST_META(lockId));
+export function clearPairingLost(store: Pick<Store, "lockFacts">, lockId: string): void {
+  store.lockFacts.setPairingLostAt(lockId, null);
 }

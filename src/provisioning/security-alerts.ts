@@ -8,7 +8,8 @@
  * the cloud a few events, not one per frame. Unsealed frames are counted in a short window and
  * alerted only when repeated (a single stray frame on a noisy bus is not an attack).
  */
-import type { Store } from "../store/index.js";
+import { formatInstant } from "../shared/instant.js";
+import type { SecurityAlertRecord, Store } from "../store/index.js";
 
 export const SECURITY_ALERT_REASONS = ["pairing_unconfirmed", "pairing_lost", "unsealed_from_paired_lock", "identity_mismatch", "replay"] as const;
 export type SecurityAlertReason = (typeof SECURITY_ALERT_REASONS)[number];
@@ -21,19 +22,6 @@ export const ALERT_VISIBLE_MS = 24 * 60 * 60_000;
 export const UNSEALED_REPEAT_COUNT = 3;
 export const UNSEALED_WINDOW_MS = 60_000;
 
-export interface SecurityAlertRecord {
-  reason: SecurityAlertReason;
-  /** ISO time of the first occurrence since the record was cleared. */
-  firstAt: string;
-  lastAt: string;
-  /** Occurrences since the record was cleared. */
-  count: number;
-  /** ms of the last event sent upstream (0: none yet). */
-  emittedAtMs: number;
-  /** Occurrences since that event. */
-  unreported: number;
-}
-
 export interface SecurityAlertEvent {
   type: "lock.security_alert";
   at: string;
@@ -45,13 +33,11 @@ export interface SecurityAlertEvent {
   doorId?: string;
 }
 
-const META = (lockId: string, reason: SecurityAlertReason): string => `lock.securityAlert:${lockId}:${reason}`;
-
 export class SecurityAlerts {
   private readonly unsealedSeen = new Map<string, number[]>();
 
   constructor(
-    private readonly store: Pick<Store, "meta">,
+    private readonly store: Pick<Store, "lockFacts">,
     private readonly now: () => number,
     /** Appends to the outbox (in the caller's transaction, if any). */
     private readonly emit: (event: SecurityAlertEvent) => void,
@@ -61,18 +47,18 @@ export class SecurityAlerts {
   /** Records one occurrence; returns whether an event went upstream. */
   raise(lockId: string, reason: SecurityAlertReason, detail?: string): boolean {
     const nowMs = this.now();
-    const at = new Date(nowMs).toISOString();
-    const prev = this.read(lockId, reason);
+    const at = formatInstant(nowMs);
+    const prev = this.store.lockFacts.securityAlert(lockId, reason);
     const rec: SecurityAlertRecord = prev
-      ? { ...prev, lastAt: at, count: prev.count + 1, unreported: prev.unreported + 1 }
-      : { reason, firstAt: at, lastAt: at, count: 1, emittedAtMs: 0, unreported: 1 };
+      ? { ...prev, lastAtMs: nowMs, count: prev.count + 1, unreported: prev.unreported + 1 }
+      : { reason, firstAtMs: nowMs, lastAtMs: nowMs, count: 1, emittedAtMs: 0, unreported: 1 };
     const due = rec.emittedAtMs === 0 || nowMs - rec.emittedAtMs >= ALERT_INTERVAL_MS;
     if (due) {
       this.emit({ type: "lock.security_alert", at, lockId, reason, occurrences: rec.unreported, ...(detail ? { detail } : {}), ...this.doorOf(lockId) });
       rec.emittedAtMs = nowMs;
       rec.unreported = 0;
     }
-    this.store.meta.set(META(lockId, reason), JSON.stringify(rec));
+    this.store.lockFacts.putSecurityAlert(lockId, rec);
     return due;
   }
 
@@ -93,25 +79,16 @@ export class SecurityAlerts {
   recent(lockId: string): { reason: SecurityAlertReason; lastAt: string; count: number }[] {
     const nowMs = this.now();
     return SECURITY_ALERT_REASONS.flatMap((reason) => {
-      const r = this.read(lockId, reason);
-      return r && nowMs - Date.parse(r.lastAt) < ALERT_VISIBLE_MS ? [{ reason, lastAt: r.lastAt, count: r.count }] : [];
-    }).sort((a, b) => b.lastAt.localeCompare(a.lastAt));
+      const r = this.store.lockFacts.securityAlert(lockId, reason);
+      return r && nowMs - r.lastAtMs < ALERT_VISIBLE_MS ? [{ reason, lastAtMs: r.lastAtMs, count: r.count }] : [];
+    })
+      .sort((a, b) => b.lastAtMs - a.lastAtMs)
+      .map(({ reason, lastAtMs, count }) => ({ reason, lastAt: formatInstant(lastAtMs), count }));
   }
 
   /** Commissioning starts the lock's record afresh. */
   clear(lockId: string): void {
-    for (const reason of SECURITY_ALERT_REASONS) this.store.meta.delete(META(lockId, reason));
+    this.store.lockFacts.clearSecurityAlerts(lockId);
     this.unsealedSeen.delete(lockId);
-  }
-
-  private read(lockId: string, reason: SecurityAlertReason): SecurityAlertRecord | undefined {
-    const raw = this.store.meta.get(META(lockId, reason));
-    if (raw === undefined) return undefined;
-    try {
-      const r = JSON.parse(raw) as SecurityAlertRecord;
-      return typeof r.count === "number" && typeof r.lastAt === "string" ? r : undefined;
-    } catch {
-      return undefined; // a damaged note is dropped, not fatal: the next occurrence starts it again
-    }
   }
 }

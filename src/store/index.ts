@@ -27,8 +27,10 @@ import { CredentialsRepo } from "./repos/credentials.js";
 import { DoorsRepo } from "./repos/doors.js";
 import { InboxRepo } from "./repos/inbox.js";
 import { KeycardsRepo } from "./repos/keycards.js";
+import { KeyFactsRepo } from "./repos/key-facts.js";
 import { KeysRepo } from "./repos/keys.js";
 import { LinkStateRepo } from "./repos/link-state.js";
+import { LockFactsRepo } from "./repos/lock-facts.js";
 import { LocksRepo } from "./repos/locks.js";
 import { MetaRepo } from "./repos/meta.js";
 import { OutboxRepo } from "./repos/outbox.js";
@@ -47,13 +49,15 @@ export type { CredentialRecord, NewCredential } from "./repos/credentials.js";
 export { INBOX_RETENTION_MS, type InboxEntry } from "./repos/inbox.js";
 export type { KeycardRecord } from "./repos/keycards.js";
 export type { KeyRecord, VersionOutcome } from "./repos/keys.js";
+export type { SettingsChange } from "./repos/key-facts.js";
+export type { SecurityAlertRecord } from "./repos/lock-facts.js";
 export type { StoredLinkKeys } from "./repos/link-state.js";
 export type { LockHealth, LockIdent, LockRecord, LockState } from "./repos/locks.js";
 export { META_KEYS } from "./repos/meta.js";
 export type { OutboxEntry, OutboxEvent, TrimResult } from "./repos/outbox.js";
 export { sameContent, type AppliedState, type DesiredSlotContent, type ObservedSlot, type SlotContent, type SlotRecord } from "./repos/slots.js";
 export { SNAPSHOT_PAGE_TTL_MS, type SnapshotProgress } from "./repos/snapshots.js";
-export type { CountersRepo, LinkStateRepo, CredentialsRepo, DoorsRepo, InboxRepo, KeycardsRepo, KeysRepo, LocksRepo, MetaRepo, OutboxRepo, SiteRepo, SlotsRepo, SnapshotPagesRepo };
+export type { CountersRepo, LinkStateRepo, CredentialsRepo, DoorsRepo, InboxRepo, KeycardsRepo, KeyFactsRepo, KeysRepo, LockFactsRepo, LocksRepo, MetaRepo, OutboxRepo, SiteRepo, SlotsRepo, SnapshotPagesRepo };
 
 export interface OpenStoreOptions {
   logger?: Logger;
@@ -71,11 +75,15 @@ export interface Store {
   readonly meta: MetaRepo;
   readonly site: SiteRepo;
   readonly locks: LocksRepo;
+  /** Battery-low reported, pairing lost, replaced by, security alerts. */
+  readonly lockFacts: LockFactsRepo;
   readonly counters: CountersRepo;
   /** The lock layer's LinkStateStore: sealing counters and link keys, durable before use. */
   readonly linkState: LinkStateRepo;
   readonly doors: DoorsRepo;
   readonly keys: KeysRepo;
+  /** Checked out, why no door code, door-setting changes. */
+  readonly keyFacts: KeyFactsRepo;
   readonly credentials: CredentialsRepo;
   readonly slots: SlotsRepo;
   readonly keycards: KeycardsRepo;
@@ -145,11 +153,15 @@ class SqliteStore implements Store {
   readonly meta: MetaRepo;
   readonly site: SiteRepo;
   readonly locks: LocksRepo;
+  /** Battery-low reported, pairing lost, replaced by, security alerts. */
+  readonly lockFacts: LockFactsRepo;
   readonly counters: CountersRepo;
   /** The lock layer's LinkStateStore: sealing counters and link keys, durable before use. */
   readonly linkState: LinkStateRepo;
   readonly doors: DoorsRepo;
   readonly keys: KeysRepo;
+  /** Checked out, why no door code, door-setting changes. */
+  readonly keyFacts: KeyFactsRepo;
   readonly credentials: CredentialsRepo;
   readonly slots: SlotsRepo;
   readonly keycards: KeycardsRepo;
@@ -167,10 +179,12 @@ class SqliteStore implements Store {
     this.meta = new MetaRepo(ctx);
     this.site = new SiteRepo(ctx);
     this.locks = new LocksRepo(ctx);
+    this.lockFacts = new LockFactsRepo(ctx);
     this.counters = new CountersRepo(ctx);
     this.linkState = new LinkStateRepo(ctx, this.counters);
     this.doors = new DoorsRepo(ctx);
     this.keys = new KeysRepo(ctx);
+    this.keyFacts = new KeyFactsRepo(ctx);
     this.credentials = new CredentialsRepo(ctx);
     this.slots = new SlotsRepo(ctx);
     this.keycards = new KeycardsRepo(ctx);

@@ -273,7 +273,112 @@ const v7SetupKey: Migration = {
   },
 };
 
+/**
+ * v8: facts the hub kept as JSON in `meta` become rows with foreign keys, so removing a key or
+ * a lock removes its facts (ON DELETE CASCADE) and nothing is read back with casts:
+ * - per key: checked out, why no door code could be given, door-setting changes (diagnosis);
+ * - per lock: battery-low reported, pairing lost, replaced by, security alerts;
+ * - IDENT as columns instead of a JSON blob.
+ * Facts of keys or locks the store no longer has are dropped with their meta rows.
+ */
+const v8FactsAsTables: Migration = {
+  version: 8,
+  name: "key and lock facts as tables",
+  up(db) {
+    db.exec(`
+      CREATE TABLE key_facts (
+        key_id           TEXT PRIMARY KEY REFERENCES keys (key_id) ON DELETE CASCADE,
+        checked_out      INTEGER NOT NULL DEFAULT 0 CHECK (checked_out IN (0, 1)),
+        code_unavailable TEXT                    -- why the hub could give no door code (in_use, cooling_off...)
+      ) STRICT;
+
+      CREATE TABLE key_settings_changes (
+        change_id INTEGER PRIMARY KEY,
+        key_id    TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+        at        INTEGER NOT NULL,
+        source    TEXT NOT NULL,
+        door_id   TEXT NOT NULL,
+        fields    TEXT NOT NULL,                 -- JSON array of the protected fields changed
+        applied   INTEGER NOT NULL CHECK (applied IN (0, 1))  -- 0: blocked by Protect Configuration
+      ) STRICT;
+      CREATE INDEX key_settings_changes_by_key ON key_settings_changes (key_id, change_id);
+
+      CREATE TABLE lock_security_alerts (
+        lock_id    TEXT NOT NULL REFERENCES locks (lock_id) ON DELETE CASCADE,
+        reason     TEXT NOT NULL,
+        first_at   INTEGER NOT NULL,
+        last_at    INTEGER NOT NULL,
+        count      INTEGER NOT NULL,
+        emitted_at INTEGER NOT NULL,             -- 0: never sent upstream
+        unreported INTEGER NOT NULL,             -- occurrences the rate limit held back
+        PRIMARY KEY (lock_id, reason)
+      ) STRICT, WITHOUT ROWID;
+
+      ALTER TABLE locks ADD COLUMN battery_low_reported INTEGER;
+      ALTER TABLE locks ADD COLUMN pairing_lost_at INTEGER;
+      ALTER TABLE locks ADD COLUMN replaced_by TEXT;
+      ALTER TABLE locks ADD COLUMN ident_protocol_version INTEGER;
+      ALTER TABLE locks ADD COLUMN ident_lock_id TEXT;
+      ALTER TABLE locks ADD COLUMN ident_model TEXT;
+      ALTER TABLE locks ADD COLUMN ident_firmware TEXT;
+      ALTER TABLE locks ADD COLUMN ident_capabilities INTEGER;
+      ALTER TABLE locks ADD COLUMN ident_code_slots INTEGER;
+      ALTER TABLE locks ADD COLUMN ident_card_slots INTEGER;
+      ALTER TABLE locks ADD COLUMN ident_mobile_key_slots INTEGER;
+      ALTER TABLE locks ADD COLUMN ident_code_min_len INTEGER;
+      ALTER TABLE locks ADD COLUMN ident_code_max_len INTEGER;
+
+      INSERT INTO key_facts (key_id, checked_out)
+        SELECT substr(m.key, length('key.lifecycle:') + 1), 1 FROM meta m
+        WHERE m.key LIKE 'key.lifecycle:%' AND json_valid(m.value) AND json_extract(m.value, '$.checkedOut') = 1
+          AND substr(m.key, length('key.lifecycle:') + 1) IN (SELECT key_id FROM keys);
+      INSERT INTO key_facts (key_id, code_unavailable)
+        SELECT substr(m.key, length('key.codeUnavailable:') + 1), m.value FROM meta m
+        WHERE m.key LIKE 'key.codeUnavailable:%' AND substr(m.key, length('key.codeUnavailable:') + 1) IN (SELECT key_id FROM keys)
+        ON CONFLICT (key_id) DO UPDATE SET code_unavailable = excluded.code_unavailable;
+      INSERT INTO key_settings_changes (key_id, at, source, door_id, fields, applied)
+        SELECT substr(m.key, length('key.settingsHistory:') + 1), json_extract(c.value, '$.atMs'), json_extract(c.value, '$.source'),
+               json_extract(c.value, '$.doorId'), json(json_extract(c.value, '$.fields')), json_extract(c.value, '$.applied')
+        FROM meta m, json_each(m.value) c
+        WHERE m.key LIKE 'key.settingsHistory:%' AND json_valid(m.value)
+          AND substr(m.key, length('key.settingsHistory:') + 1) IN (SELECT key_id FROM keys)
+          AND json_type(c.value, '$.atMs') = 'integer' AND json_type(c.value, '$.source') = 'text'
+          AND json_type(c.value, '$.doorId') = 'text' AND json_type(c.value, '$.fields') = 'array'
+        ORDER BY m.key, c.key;
+
+      UPDATE locks SET battery_low_reported = (SELECT CAST(m.value AS INTEGER) FROM meta m WHERE m.key = 'lock.batteryLowReported:' || locks.lock_id);
+      UPDATE locks SET pairing_lost_at = (SELECT CAST(unixepoch(m.value, 'subsec') * 1000 AS INTEGER) FROM meta m WHERE m.key = 'lock.pairingLost:' || locks.lock_id);
+      UPDATE locks SET replaced_by = (SELECT m.value FROM meta m WHERE m.key = 'lock.replacedBy:' || locks.lock_id);
+      INSERT INTO lock_security_alerts (lock_id, reason, first_at, last_at, count, emitted_at, unreported)
+        SELECT l.lock_id, json_extract(m.value, '$.reason'),
+               CAST(unixepoch(json_extract(m.value, '$.firstAt'), 'subsec') * 1000 AS INTEGER),
+               CAST(unixepoch(json_extract(m.value, '$.lastAt'), 'subsec') * 1000 AS INTEGER),
+               json_extract(m.value, '$.count'), json_extract(m.value, '$.emittedAtMs'), json_extract(m.value, '$.unreported')
+        FROM meta m JOIN locks l ON m.key = 'lock.securityAlert:' || l.lock_id || ':' || json_extract(m.value, '$.reason')
+        WHERE m.key LIKE 'lock.securityAlert:%' AND json_valid(m.value)
+          AND json_type(m.value, '$.count') = 'integer' AND unixepoch(json_extract(m.value, '$.lastAt')) IS NOT NULL;
+
+      UPDATE locks SET
+        ident_protocol_version = COALESCE(json_extract(ident, '$.protocolVersion'), 1),
+        ident_lock_id          = COALESCE(json_extract(ident, '$.lockId'), lock_id),
+        ident_model            = COALESCE(json_extract(ident, '$.model'), ''),
+        ident_firmware         = COALESCE(json_extract(ident, '$.firmware'), ''),
+        ident_capabilities     = COALESCE(json_extract(ident, '$.capabilities'), 0),
+        ident_code_slots       = COALESCE(json_extract(ident, '$.codeSlots'), 0),
+        ident_card_slots       = COALESCE(json_extract(ident, '$.cardSlots'), 0),
+        ident_mobile_key_slots = COALESCE(json_extract(ident, '$.mobileKeySlots'), 0),
+        ident_code_min_len     = COALESCE(json_extract(ident, '$.codeMinLen'), 0),
+        ident_code_max_len     = COALESCE(json_extract(ident, '$.codeMaxLen'), 0)
+      WHERE ident IS NOT NULL AND json_valid(ident);
+      ALTER TABLE locks DROP COLUMN ident;
+
+      DELETE FROM meta WHERE key LIKE 'key.lifecycle:%' OR key LIKE 'key.codeUnavailable:%' OR key LIKE 'key.settingsHistory:%'
+        OR key LIKE 'lock.batteryLowReported:%' OR key LIKE 'lock.pairingLost:%' OR key LIKE 'lock.replacedBy:%' OR key LIKE 'lock.securityAlert:%';
+    `);
+  },
+};
+
 /** Every shipped migration, in order. The last one's version is the current schema version. */
-export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry, v4PendingLinkKey, v5UnwantedSlots, v6UnsentResponses, v7SetupKey];
+export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry, v4PendingLinkKey, v5UnwantedSlots, v6UnsentResponses, v7SetupKey, v8FactsAsTables];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

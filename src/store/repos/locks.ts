@@ -4,7 +4,7 @@
  * The link key is a secret: never log a LockRecord whole.
  */
 import type { LockLink } from "../../access/model.js";
-import { fromBool, fromJson, fromJsonOrNull, statementCache, toBool, toJson, type RepoContext } from "../db.js";
+import { fromBool, fromJson, statementCache, toBool, toJson, type RepoContext } from "../db.js";
 
 /**
  * commissioning: lock.commission accepted, not yet paired and verified;
@@ -13,8 +13,20 @@ import { fromBool, fromJson, fromJsonOrNull, statementCache, toBool, toJson, typ
  */
 export type LockState = "commissioning" | "commissioned" | "replaced";
 
-/** The last IDENT of a lock as the lock layer decoded it; stored as JSON, never interpreted here. */
-export type LockIdent = Readonly<Record<string, unknown>>;
+/** The last IDENT of a lock (lock-link-protocol.md), one column each. */
+export interface LockIdent {
+  protocolVersion: number;
+  /** The lockId the lock gave (lower-case hex); another than the record's means it was replaced. */
+  lockId: string;
+  model: string;
+  firmware: string;
+  capabilities: number;
+  codeSlots: number;
+  cardSlots: number;
+  mobileKeySlots: number;
+  codeMinLen: number;
+  codeMaxLen: number;
+}
 
 export interface LockRecord {
   lockId: string;
@@ -52,7 +64,16 @@ interface LockRow {
   link: string;
   link_key: Buffer | null;
   state: LockState;
-  ident: string | null;
+  ident_protocol_version: number | null;
+  ident_lock_id: string | null;
+  ident_model: string | null;
+  ident_firmware: string | null;
+  ident_capabilities: number | null;
+  ident_code_slots: number | null;
+  ident_card_slots: number | null;
+  ident_mobile_key_slots: number | null;
+  ident_code_min_len: number | null;
+  ident_code_max_len: number | null;
   online: number;
   last_seen: number | null;
   battery: number | null;
@@ -69,7 +90,7 @@ const toRecord = (r: LockRow): LockRecord => ({
   link: fromJson<LockLink>(r.link),
   linkKey: r.link_key,
   state: r.state,
-  ident: fromJsonOrNull<LockIdent>(r.ident),
+  ident: identOf(r),
   online: toBool(r.online),
   lastSeen: r.last_seen,
   battery: r.battery,
@@ -80,7 +101,25 @@ const toRecord = (r: LockRow): LockRecord => ({
   updatedAt: r.updated_at,
 });
 
-const COLUMNS = `lock_id, profile_id, link, link_key, state, ident, online, last_seen, battery, door_open,
+/** All IDENT columns are written together: the model is there exactly when an IDENT was stored. */
+function identOf(r: LockRow): LockIdent | null {
+  if (r.ident_model === null) return null;
+  return {
+    protocolVersion: r.ident_protocol_version ?? 0,
+    lockId: r.ident_lock_id ?? r.lock_id,
+    model: r.ident_model,
+    firmware: r.ident_firmware ?? "",
+    capabilities: r.ident_capabilities ?? 0,
+    codeSlots: r.ident_code_slots ?? 0,
+    cardSlots: r.ident_card_slots ?? 0,
+    mobileKeySlots: r.ident_mobile_key_slots ?? 0,
+    codeMinLen: r.ident_code_min_len ?? 0,
+    codeMaxLen: r.ident_code_max_len ?? 0,
+  };
+}
+
+const COLUMNS = `lock_id, profile_id, link, link_key, state, ident_protocol_version, ident_lock_id, ident_model, ident_firmware,
+  ident_capabilities, ident_code_slots, ident_card_slots, ident_mobile_key_slots, ident_code_min_len, ident_code_max_len, online, last_seen, battery, door_open,
   clock_drift_s, last_event_seq, commissioned_at, updated_at`;
 
 export class LocksRepo {
@@ -143,7 +182,27 @@ export class LocksRepo {
 
   /** Stores the last IDENT answer (model, firmware, slot counts...). */
   setIdent(lockId: string, ident: LockIdent): boolean {
-    return this.q("UPDATE locks SET ident = ?, updated_at = ? WHERE lock_id = ?").run(toJson(ident), this.ctx.clock.now(), lockId).changes > 0;
+    return (
+      this.q(
+        `UPDATE locks SET ident_protocol_version = @protocolVersion, ident_lock_id = @identLockId, ident_model = @model,
+           ident_firmware = @firmware, ident_capabilities = @capabilities, ident_code_slots = @codeSlots, ident_card_slots = @cardSlots,
+           ident_mobile_key_slots = @mobileKeySlots, ident_code_min_len = @codeMinLen, ident_code_max_len = @codeMaxLen, updated_at = @now
+         WHERE lock_id = @lockId`,
+      ).run({
+        lockId,
+        identLockId: ident.lockId,
+        protocolVersion: ident.protocolVersion,
+        model: ident.model,
+        firmware: ident.firmware,
+        capabilities: ident.capabilities,
+        codeSlots: ident.codeSlots,
+        cardSlots: ident.cardSlots,
+        mobileKeySlots: ident.mobileKeySlots,
+        codeMinLen: ident.codeMinLen,
+        codeMaxLen: ident.codeMaxLen,
+        now: this.ctx.clock.now(),
+      }).changes > 0
+    );
   }
 
   /** Updates the given health fields only. */

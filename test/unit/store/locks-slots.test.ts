@@ -29,7 +29,7 @@ describe("locks and sealing counters", () => {
     expect(t.store.locks.get("L1")).toMatchObject({ state: "commissioning", linkKey: null, online: false, lastEventSeq: 0, commissionedAt: null });
     t.clock.advance(1000);
     t.store.locks.setLinkKey("L1", Buffer.alloc(16, 7));
-    t.store.locks.setIdent("L1", { model: "RF-200", firmware: "1.2.0", codeSlots: 200 });
+    t.store.locks.setIdent("L1", { protocolVersion: 1, lockId: "l1", model: "RF-200", firmware: "1.2.0", capabilities: 0, codeSlots: 200, cardSlots: 50, mobileKeySlots: 20, codeMinLen: 4, codeMaxLen: 8 });
     expect(t.store.locks.setState("L1", "commissioned")).toBe(true);
     t.store.locks.updateHealth("L1", { online: true, lastSeen: t.clock.now(), battery: 81, doorOpen: false });
     t.store.locks.updateHealth("L1", { battery: 80 });
