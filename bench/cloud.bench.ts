@@ -17,6 +17,8 @@
  *    raw (higher is better; <= 1 expected). Both sides may have the broker's Receive Maximum
  *    (1000 here) in flight; the hub's sender keeps at most 128.
  */
+import { storeOnlyKeyCommands, storeStatusSource } from "../test/helpers/store-only-core.js";
+import { systemClock } from "../src/shared/clock.js";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -51,7 +53,21 @@ function tempStore(): { store: Store; cleanup(): void } {
 
 function hubFor(broker: Mosquitto, store: Store, hubId: string): CloudSync {
   // Signed commands, as a production hub runs (the signature check is part of the round trip).
-  return new CloudSync({ hubId, url: broker.url, topicPrefix: "lockbridge", protocolVersion: 5, maxEvents: 1_000_000, version: "bench", store, log, commandPublicKey: TEST_CLOUD_KEY.publicPem });
+  // The command layer alone (store-only key semantics): what is measured is the MQTT round trip.
+  const keys = storeOnlyKeyCommands(store, systemClock);
+  return new CloudSync({
+    hubId,
+    url: broker.url,
+    topicPrefix: "lockbridge",
+    protocolVersion: 5,
+    maxEvents: 1_000_000,
+    version: "bench",
+    store,
+    log,
+    commandPublicKey: TEST_CLOUD_KEY.publicPem,
+    keys,
+    statusSource: storeStatusSource(store, keys),
+  });
 }
 
 const until = async (pred: () => boolean, timeoutMs: number, what: string) => {

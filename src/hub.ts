@@ -6,11 +6,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./cloud/embedded-broker.js";
-import { checkCloudSecurity, cloudSyncFromConfig, ensureDemoKeyPair, SIGNING_KEY_ENV, type CloudSync } from "./cloud/index.js";
+import { checkCloudSecurity, cloudSyncFromConfig, ensureDemoKeyPair, Outbox, SIGNING_KEY_ENV, type CloudSync } from "./cloud/index.js";
 import { packageRoot, type Config } from "./config/index.js";
 import { createApiService } from "./api/service.js";
 import type { HubView } from "./api/hub-view.js";
-import { createProvisioningService, type ProvisioningService } from "./provisioning/service.js";
+import { createProvisioningService, type CloudPorts, type ProvisioningService } from "./provisioning/service.js";
+import { ChangeBus } from "./shared/change-bus.js";
 import { systemClock } from "./shared/clock.js";
 import { demoPropertyServices } from "./demo/demo-property.js";
 import { LockBridgeError } from "./shared/errors.js";
@@ -38,6 +39,11 @@ export class Hub {
   private stopRequested = false;
   private openedStore: Store | undefined;
   private cloudSync: CloudSync | undefined;
+  private eventOutbox: Outbox | undefined;
+  /** Stored key/lock changes, from the provisioning side to the cloud's status publisher. */
+  readonly changes = new ChangeBus();
+  /** The provisioning side's ports, once it started (the cloud sync is built with them). */
+  cloudPorts: (() => CloudPorts) | undefined;
 
   constructor(
     readonly config: Config,
@@ -77,19 +83,29 @@ export class Hub {
     return this.stopRequested;
   }
 
+  /** The event outbox, built on first use once the store service started. */
+  get outbox(): Outbox {
+    this.eventOutbox ??= new Outbox(this.store, systemClock, this.log.child({ module: "cloud", part: "outbox" }), { maxEvents: this.config.outbox.maxEvents });
+    return this.eventOutbox;
+  }
+
   /**
-   * The cloud sync (MQTT contract), built on first use once the store and broker services
-   * started. Services between them and the cloud service (the provisioning engine) take its
-   * events/status/registry and plug in with useKeyCommands()/useStatusSource(); the cloud
-   * service, started after them, connects (so no command is handled before they are in).
+   * The cloud sync (MQTT contract), built by the cloud service once the store, the broker and
+   * the provisioning service started, with what provisioning gives it (cloudPorts): no
+   * command is handled before the hub's whole meaning is in.
    */
   get cloud(): CloudSync {
-    this.cloudSync ??= cloudSyncFromConfig(this.config, {
+    if (this.cloudSync) return this.cloudSync;
+    if (!this.cloudPorts) throw new LockBridgeError("internal", "the cloud sync is built after the provisioning service started");
+    this.cloudSync = cloudSyncFromConfig(this.config, {
       store: this.store,
       log: this.log,
       brokerUrl: this.brokerUrl ?? this.config.mqtt.url ?? "",
       version: hubVersion(),
       clock: systemClock,
+      outbox: this.outbox,
+      changes: this.changes,
+      ...this.cloudPorts(),
     });
     return this.cloudSync;
   }
@@ -159,13 +175,15 @@ export function createHub(config: Config, log: Logger, options: HubOptions = {})
   if (demo) hub.use(demo.stopper);
   const provisioning = createProvisioningService({
       store: () => hub.store,
-      cloud: () => hub.cloud,
+      events: () => hub.outbox,
+      changes: hub.changes,
       profilesDir: config.profilesDir,
       clock: systemClock,
       log,
       ble: config.ble,
   });
   hub.use(provisioning);
+  hub.cloudPorts = () => provisioning.cloudPorts();
   hub.use(cloudSyncService(hub));
   if (config.api.enabled) hub.use(createApiService(hubView(hub, provisioning), log.child({ module: "api" })));
   if (demo) hub.use(demo.starter);

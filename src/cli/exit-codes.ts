@@ -8,8 +8,6 @@ export const EXIT = {
   failure: 1,
   /** The configuration (file or environment) is invalid; fixing it is the operator's job. */
   badConfig: 2,
-  /** The sub-command exists but is not implemented yet. */
-  notImplemented: 3,
   /** Bad command line: unknown command or option, missing argument. */
   usage: 64,
 } as const;

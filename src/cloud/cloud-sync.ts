@@ -2,12 +2,12 @@
  * The hub's half of the MQTT contract as one service: connection, command dispatcher and
  * handler registry, event outbox + sender, retained status publisher, hub state.
  *
- * What the rest of the hub uses:
- *   cloud.events.emit({type: "access.granted", ...})   -> seq (outbox, in the caller's transaction)
- *   cloud.status.keyChanged(keyId) / lockChanged(lockId) -> retained status, debounced
- *   cloud.registry.register("lock.commission", handler)  -> the provisioning engine's commands
- * and createCloudSync({... keys, statusSource }) to plug in the provisioning engine's key
- * semantics and statuses (defaults: store-only stand-ins).
+ * Everything it needs from the rest of the hub is given when it is built, nothing later:
+ *   outbox        the event outbox the provisioning side also appends to (in its transactions)
+ *   changes       the bus on which stored key/lock changes are told: the retained statuses follow it
+ *   keys          what a key change means (KeyService)
+ *   statusSource  the key and lock statuses to publish
+ *   provisioning  the handlers of the lock-fleet commands and the desired-state effects
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -20,11 +20,11 @@ import { loadCommandKey } from "./canonical.js";
 import { CloudConnection, type ConnectionOptions } from "./connection.js";
 import { Dispatcher } from "./dispatcher.js";
 import type { CommandResponse } from "./responses.js";
-import { createCommandRegistry, needsSnapshot, storeOnlyKeyCommands, type HubFacts, type KeyCommands } from "./handlers/index.js";
+import { createCommandRegistry, needsSnapshot, type DesiredStateEffects, type HubFacts, type KeyCommands, type ProvisioningCommandHandlers } from "./handlers/index.js";
 import { Outbox } from "./outbox.js";
 import { DEFAULT_SENDER_OPTIONS, OutboxSender, type OutboxSenderOptions } from "./outbox-sender.js";
 import type { CommandRegistry } from "./registry.js";
-import { storeStatusSource } from "./status-source.js";
+import type { ChangeBus } from "../shared/change-bus.js";
 import { DEFAULT_STATUS_OPTIONS, StatusPublisher, type StatusPublisherOptions, type StatusSource } from "./status-publisher.js";
 import { isAllowedResponseTopic, topicsFor, type Topics } from "./topics.js";
 import { ResponseDelivery } from "./response-delivery.js";
@@ -55,10 +55,16 @@ export interface CloudSyncOptions {
   store: Store;
   log: Logger;
   clock?: Clock;
-  /** The provisioning engine's key semantics; default: storeOnlyKeyCommands. */
-  keys?: KeyCommands;
-  /** The provisioning engine's statuses; default: from `keys` and the store. */
-  statusSource?: StatusSource;
+  /** What a key change means (the provisioning side's KeyService). */
+  keys: KeyCommands;
+  /** The key and lock statuses to publish. */
+  statusSource: StatusSource;
+  /** The lock-fleet commands and desired-state effects; without them those commands are unknown_command. */
+  provisioning?: { commands: ProvisioningCommandHandlers; effects: DesiredStateEffects } | undefined;
+  /** The event outbox, when others append to it too; default: one of its own. */
+  outbox?: Outbox | undefined;
+  /** Key/lock changes stored elsewhere, to publish their statuses. */
+  changes?: ChangeBus | undefined;
   /** Timeouts, keepalive, backoff. */
   connection?: Partial<Pick<ConnectionOptions, "keepaliveS" | "sessionExpiryS" | "connectTimeoutMs" | "publishTimeoutMs" | "backoff" | "stableAfterMs">>;
   sender?: Partial<OutboxSenderOptions>;
@@ -83,10 +89,6 @@ export class CloudSync {
   /** Retained statuses: keyChanged()/lockChanged(). */
   readonly status: StatusPublisher;
   readonly bootId = randomUUID();
-  /** What a key change means; the provisioning engine plugs in with useKeyCommands(). */
-  private keyCommands: KeyCommands;
-  private statusSource: StatusSource;
-  private started = false;
   private readonly connection: CloudConnection;
   private readonly sender: OutboxSender;
   private readonly dispatcher: Dispatcher;
@@ -110,24 +112,9 @@ export class CloudSync {
     this.clock = options.clock ?? systemClock;
     this.log = options.log.child({ module: "cloud" });
     this.topics = topicsFor(options.topicPrefix, options.hubId);
-    this.events = new Outbox(store, this.clock, this.log.child({ part: "outbox" }), { maxEvents: options.maxEvents });
-    this.keyCommands = options.keys ?? storeOnlyKeyCommands(store, this.clock);
-    // Handlers and the status publisher go through these indirections, so an implementation
-    // plugged in after construction (useKeyCommands/useStatusSource) is the one used.
-    const keys: KeyCommands = {
-      upsert: (key, ctx) => this.keyCommands.upsert(key, ctx),
-      checkin: (keyId, checkedIn, ctx) => this.keyCommands.checkin(keyId, checkedIn, ctx),
-      remove: (keyId, version, ctx) => this.keyCommands.remove(keyId, version, ctx),
-      status: (keyId) => this.keyCommands.status(keyId),
-    };
-    this.statusSource = options.statusSource ?? storeStatusSource(store, keys);
-    const statusSource: StatusSource = {
-      keyStatus: (keyId) => this.statusSource.keyStatus(keyId),
-      lockStatus: (lockId) => this.statusSource.lockStatus(lockId),
-      keyIds: () => this.statusSource.keyIds(),
-      lockIds: () => this.statusSource.lockIds(),
-    };
-    this.registry = createCommandRegistry({ store, outbox: this.events, keys, facts: () => this.facts() });
+    this.events = options.outbox ?? new Outbox(store, this.clock, this.log.child({ part: "outbox" }), { maxEvents: options.maxEvents });
+    const statusSource = options.statusSource;
+    this.registry = createCommandRegistry({ store, outbox: this.events, keys: options.keys, facts: () => this.facts(), provisioning: options.provisioning });
     this.connection = new CloudConnection(
       {
         url: options.url,
@@ -166,6 +153,8 @@ export class CloudSync {
       ...DEFAULT_STATUS_OPTIONS,
       ...options.status,
     });
+    // For the cloud sync's lifetime: a stopped publisher only marks statuses for its next start.
+    options.changes?.subscribe(this.status);
     const dispatcherDeps = {
       store,
       registry: this.registry,
@@ -209,23 +198,6 @@ export class CloudSync {
     for (const l of this.answeredListeners) l(answer);
   }
 
-  /** Plugs in the provisioning engine's key semantics. Before start() only. */
-  useKeyCommands(keys: KeyCommands): void {
-    this.assertNotStarted("useKeyCommands");
-    this.keyCommands = keys;
-  }
-
-  /** Plugs in the provisioning engine's statuses. Before start() only. */
-  useStatusSource(source: StatusSource): void {
-    this.assertNotStarted("useStatusSource");
-    this.statusSource = source;
-  }
-
-  private assertNotStarted(what: string): void {
-    // Commands handled with one implementation and then another would answer inconsistently.
-    if (this.started) throw new Error(`${what}() after start(): plug in before the connection starts`);
-  }
-
   get connected(): boolean {
     return this.connection.connected;
   }
@@ -246,7 +218,6 @@ export class CloudSync {
       rejectUnauthorized: options.tls?.rejectUnauthorized,
     });
     for (const w of warnings) this.log.warn({ security: w.reason }, w.message);
-    this.started = true;
     this.startedAt = formatInstant(this.clock.now());
     this.runHousekeeping();
     this.sender.start();

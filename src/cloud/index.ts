@@ -1,8 +1,7 @@
 /**
  * The cloud module's public face (mqtt-api.md, docs/mqtt-api.md). The hub composes it with
- * cloudSyncFromConfig(); the provisioning engine uses cloud.events (EventSink),
- * cloud.status (StatusSink), cloud.registry (CommandRegistry), and plugs in with
- * cloud.useKeyCommands() / cloud.useStatusSource() before start().
+ * cloudSyncFromConfig(), giving it the outbox, the change bus and the provisioning side's
+ * ports (key semantics, statuses, lock-fleet command handlers, desired-state effects).
  */
 import type { Config } from "../config/index.js";
 import type { Clock } from "../shared/clock.js";
@@ -18,12 +17,20 @@ export { CommandRegistry, defineHandler, type CommandContext, type CommandHandle
 export { COMMAND_NAMES, COMMAND_SCHEMAS, SIGNED_COMMANDS, type CommandName, type CommandOf } from "./schemas.js";
 export type { CommandResponse, ErrorResponse, OkResponse } from "./responses.js";
 export type { LockStatus, StatusSink, StatusSource } from "./status-publisher.js";
-export { PROVISIONING_COMMANDS, storeOnlyKeyCommands, type KeyChangeContext, type KeyChangeOutcome, type KeyCommands } from "./handlers/index.js";
+export {
+  PROVISIONING_COMMANDS,
+  type DesiredStateEffects,
+  type KeyChangeContext,
+  type KeyChangeOutcome,
+  type KeyCommands,
+  type ProvisioningCommandHandlers,
+} from "./handlers/index.js";
+export { Outbox } from "./outbox.js";
 export { canonicalJson } from "./canonical.js";
 export { checkCloudSecurity, type SecurityFacts, type StartupWarning } from "./startup-checks.js";
 export { ensureDemoKeyPair, loadSigningKey, signCommand, signingKeyFrom, SIGNING_KEY_ENV } from "./signing.js";
 
-export interface CloudSyncDeps {
+export interface CloudSyncDeps extends Pick<CloudSyncOptions, "keys" | "statusSource" | "provisioning" | "outbox" | "changes"> {
   store: Store;
   log: Logger;
   /** The broker URL: config.mqtt.url, or the embedded broker's. */
@@ -51,6 +58,11 @@ export function cloudSyncFromConfig(config: Config, deps: CloudSyncDeps): CloudS
     version: deps.version,
     store: deps.store,
     log: deps.log,
+    keys: deps.keys,
+    statusSource: deps.statusSource,
+    provisioning: deps.provisioning,
+    outbox: deps.outbox,
+    changes: deps.changes,
     ...(deps.clock && { clock: deps.clock }),
     ...deps.overrides,
   });

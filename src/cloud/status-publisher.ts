@@ -41,10 +41,8 @@ export interface StatusSource {
 }
 
 /** What producers call. */
-export interface StatusSink {
-  keyChanged(keyId: string): void;
-  lockChanged(lockId: string): void;
-}
+import type { StatusSink } from "../shared/change-bus.js";
+export type { StatusSink };
 
 export interface StatusPublisherOptions {
   debounceMs: number;

@@ -70,10 +70,8 @@ export interface LockLinks {
 }
 
 /** The cloud's retained-status publisher: called on every change, it debounces. */
-export interface StatusSink {
-  keyChanged(keyId: string): void;
-  lockChanged(lockId: string): void;
-}
+import type { StatusSink } from "../shared/change-bus.js";
+export type { StatusSink };
 
 /** The contract's lock status (mqtt-api.md §4) plus the lock's commissioning state (an extension). */
 export interface LockStatusPayload extends Omit<LockStatus, "slots"> {

@@ -1,6 +1,6 @@
 /**
- * The contract commands whose effect is the engine's, registered into the cloud's command
- * registry, and the engine's hooks on the plain store commands (a door, the site or a card
+ * The contract commands whose effect is the engine's (given to the cloud sync when it is
+ * built), and the engine's effects of the plain store commands (a door, the site or a card
  * changed: the keys concerned are re-derived in the same transaction).
  *
  * Lock I/O happens before ctx.commit (outside any transaction); the commit stores the effect
@@ -8,8 +8,8 @@
  */
 import type { KeyStatus } from "../access/model.js";
 import { keyContext } from "../cloud/handlers/desired-state.js";
-import { defineHandler, type CommandContext, type CommandHandler, type CommandRegistry, type HandlerFor, type HandlerOutcome } from "../cloud/registry.js";
-import type { CommandName } from "../cloud/schemas.js";
+import type { DesiredStateEffects, ProvisioningCommandHandlers } from "../cloud/handlers/index.js";
+import { defineHandler, type HandlerOutcome } from "../cloud/registry.js";
 import type { IdentInfo } from "../protocol/llp/commands.js";
 import { LockBridgeError } from "../shared/errors.js";
 import type { ProvisioningEngine } from "./engine.js";
@@ -51,12 +51,10 @@ export function identPayload(ident: IdentInfo): Record<string, unknown> {
 
 const keyOutcome = (o: { status: KeyStatus; warnings: string[] }): HandlerOutcome => ({ result: o.status, warnings: o.warnings });
 
-export function registerProvisioningHandlers(registry: CommandRegistry, deps: ProvisioningHandlersDeps): void {
+export function provisioningCommandHandlers(deps: ProvisioningHandlersDeps): ProvisioningCommandHandlers {
   const { engine, keys, locks, firmware } = deps;
-
-  registry.register(
-    "lock.commission",
-    defineHandler(
+  return {
+    "lock.commission": defineHandler(
       "lock.commission",
       async (cmd, ctx) => {
         const ident = await locks.commission({ lockId: cmd.lockId, profileId: cmd.profile, link: cmd.link, setupKey: cmd.setupKey });
@@ -70,11 +68,8 @@ export function registerProvisioningHandlers(registry: CommandRegistry, deps: Pr
       },
       { timeoutMs: 60_000 },
     ),
-  );
 
-  registry.register(
-    "lock.decommission",
-    defineHandler(
+    "lock.decommission": defineHandler(
       "lock.decommission",
       async (cmd, ctx) => {
         await locks.decommission(cmd.lockId, cmd.wipe);
@@ -90,11 +85,8 @@ export function registerProvisioningHandlers(registry: CommandRegistry, deps: Pr
       },
       { timeoutMs: 120_000 },
     ),
-  );
 
-  registry.register(
-    "door.unlock",
-    defineHandler(
+    "door.unlock": defineHandler(
       "door.unlock",
       async (cmd, ctx) => {
         const deadline = cmd.expiresAt !== undefined ? Date.parse(cmd.expiresAt) : ctx.meta.ts + UNLOCK_EXPIRY_MS;
@@ -107,23 +99,14 @@ export function registerProvisioningHandlers(registry: CommandRegistry, deps: Pr
       // own timeouts; the answer then says whether the door opened.
       { cancelGraceMs: 10_000 },
     ),
-  );
 
-  registry.register(
-    "doorcode.regenerate",
-    defineHandler("doorcode.regenerate", (cmd, ctx) =>
+    "doorcode.regenerate": defineHandler("doorcode.regenerate", (cmd, ctx) =>
       ctx.commit(() => keyOutcome(keys.regenerateCode(cmd.keyId, cmd.assignment, cmd.code, keyContext(ctx, "command")))),
     ),
-  );
 
-  registry.register(
-    "keycard.replace",
-    defineHandler("keycard.replace", (cmd, ctx) => ctx.commit(() => keyOutcome(keys.replaceKeycard(cmd.keyId, cmd.cardId, keyContext(ctx, "command"))))),
-  );
+    "keycard.replace": defineHandler("keycard.replace", (cmd, ctx) => ctx.commit(() => keyOutcome(keys.replaceKeycard(cmd.keyId, cmd.cardId, keyContext(ctx, "command"))))),
 
-  registry.register(
-    "firmware.update",
-    defineHandler("firmware.update", (cmd, ctx) => {
+    "firmware.update": defineHandler("firmware.update", (cmd, ctx) => {
       const outcome = ctx.commit(() => {
         const known = cmd.lockIds.filter((id) => engine.worker(id) !== undefined);
         if (known.length === 0) throw new LockBridgeError("unknown_lock", "none of the locks is commissioned and in service", "lockIds");
@@ -132,106 +115,49 @@ export function registerProvisioningHandlers(registry: CommandRegistry, deps: Pr
       firmware.start({ jobId: cmd.jobId, lockIds: cmd.lockIds, version: cmd.version, url: cmd.url, sha256: cmd.sha256, size: cmd.size });
       return outcome;
     }),
-  );
 
-  registry.register(
-    "diagnose",
-    defineHandler("diagnose", (cmd, ctx) =>
+    diagnose: defineHandler("diagnose", (cmd, ctx) =>
       ctx.commit(() => ({ result: { findings: deps.diagnose(cmd.keyId !== undefined ? { keyId: cmd.keyId } : { doorId: cmd.doorId! }) } })),
     ),
-  );
-
-  // ---- the engine's hooks on plain store commands
-
-  extendCommit(registry, engine, "site.configure", () => {
-    engine.doorsChanged();
-    engine.resyncKeys(engine.store.keys.ids());
-  });
-
-  for (const name of ["door.upsert", "door.remove"] as const) {
-    extendCommit(
-      registry,
-      engine,
-      name,
-      (cmd) => {
-        const doorId = (cmd as { doorId: string }).doorId;
-        engine.doorsChanged();
-        const affected = engine.keysReachingDoors([doorId]);
-        for (const k of affected) engine.indexKeyCode(k);
-        engine.resyncKeys(affected);
-      },
-      // Keys of the door's previous lock too (the door moved to another lock, or went away).
-      (cmd) => {
-        const door = engine.store.doors.get((cmd as { doorId: string }).doorId);
-        return door?.lockId ? [...engine.keysOnLock(door.lockId)] : [];
-      },
-    );
-  }
-
-  extendCommit(registry, engine, "keycards.upsert", (cmd) => {
-    const cardIds = (cmd as { cards: { cardId: string }[] }).cards.map((c) => c.cardId);
-    const holders = cardIds.map((id) => engine.store.keycards.get(id)?.assignedKeyId).filter((k): k is string => typeof k === "string");
-    engine.resyncKeys(holders);
-  });
-
-  let snapshotMark = 0;
-  extendCommit(
-    registry,
-    engine,
-    "sync.snapshot",
-    () => {
-      // Keys the snapshot applied were re-derived one by one; the others (stale, or left
-      // alone) still see the new doors and site.
-      engine.doorsChanged();
-      engine.resyncKeysNotSince(snapshotMark, engine.store.keys.ids({ includeRemoved: true }));
-    },
-    () => {
-      // Doors change inside the snapshot before its keys are applied.
-      engine.doorsChanged();
-      snapshotMark = engine.resyncMark();
-      return [];
-    },
-  );
+  };
 }
 
 /**
- * Wraps a registered handler so that `after` runs inside its commit, right after its own
- * effect (same transaction). `before` runs first inside the commit and may name keys to
- * re-derive as well (e.g. those of a door's previous lock).
+ * What a desired-state change means for the engine, inside the command's transaction: the
+ * keys concerned are re-derived (and their lock workers woken) with the command's own writes.
  */
-function extendCommit<N extends CommandName>(
-  registry: CommandRegistry,
-  engine: ProvisioningEngine,
-  name: N,
-  after: (cmd: unknown) => void,
-  before?: (cmd: unknown) => string[],
-): void {
-  const original = registry.get(name);
-  if (!original) return;
-  const handler: CommandHandler = {
-    ...original,
-    handle: (cmd, ctx) => {
-      const wrapped: CommandContext = {
-        meta: ctx.meta,
-        clock: ctx.clock,
-        log: ctx.log,
-        get signal() {
-          return ctx.signal;
-        },
-        emit: (e) => ctx.emit(e),
-        keyChanged: (k) => ctx.keyChanged(k),
-        lockChanged: (l) => ctx.lockChanged(l),
-        commit: (fn) =>
-          ctx.commit(() => {
-            const earlier = before?.(cmd) ?? [];
-            const out = fn();
-            after(cmd);
-            engine.resyncKeys(earlier);
-            return out;
-          }),
-      };
-      return original.handle(cmd, wrapped);
+export function desiredStateEffects(engine: ProvisioningEngine): DesiredStateEffects {
+  // Keys the snapshot applied were re-derived one by one: afterwards only the others are.
+  let snapshotMark = 0;
+  return {
+    siteChanged() {
+      engine.doorsChanged();
+      engine.resyncKeys(engine.store.keys.ids());
+    },
+    doorChanging(doorId) {
+      // Keys of the door's lock now: the door may move to another lock, or go away.
+      const lockId = engine.store.doors.get(doorId)?.lockId;
+      return lockId ? [...engine.keysOnLock(lockId)] : [];
+    },
+    doorChanged(doorId, keysBefore) {
+      engine.doorsChanged();
+      const affected = engine.keysReachingDoors([doorId]);
+      for (const k of affected) engine.indexKeyCode(k);
+      engine.resyncKeys(affected);
+      engine.resyncKeys(keysBefore);
+    },
+    keycardsChanged(cardIds) {
+      const holders = cardIds.map((id) => engine.store.keycards.get(id)?.assignedKeyId).filter((k): k is string => typeof k === "string");
+      engine.resyncKeys(holders);
+    },
+    snapshotApplying() {
+      // Doors change inside the snapshot before its keys are applied.
+      engine.doorsChanged();
+      snapshotMark = engine.resyncMark();
+    },
+    snapshotApplied() {
+      engine.doorsChanged();
+      engine.resyncKeysNotSince(snapshotMark, engine.store.keys.ids({ includeRemoved: true }));
     },
   };
-  registry.register(name, handler as unknown as HandlerFor<N>);
 }

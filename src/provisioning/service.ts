@@ -1,10 +1,13 @@
 /**
- * The provisioning engine as a hub service: built from the store, the cloud sync (events,
- * statuses, command registry) and the lock layer, plugged into the cloud BEFORE it connects
- * (so no command is handled by the store-only stand-ins once the hub runs).
+ * The provisioning engine as a hub service: built from the store, the event outbox, the
+ * change bus and the lock layer. It starts before the cloud sync, which is then built with
+ * what this service gives it (cloudPorts()): key semantics, statuses, the lock-fleet command
+ * handlers and the desired-state effects. Data flows one way: commands write the desired
+ * state, the engine reconciles locks, the bus tells the status publisher.
  */
 import { randomInt } from "node:crypto";
-import type { CloudSync } from "../cloud/index.js";
+import type { DesiredStateEffects, EventSink, KeyCommands, ProvisioningCommandHandlers, StatusSource } from "../cloud/index.js";
+import type { ChangeBus } from "../shared/change-bus.js";
 import { LockLinks, type LinkStats } from "../lock/index.js";
 import { loadProfiles } from "../profiles/index.js";
 import type { Clock } from "../shared/clock.js";
@@ -17,7 +20,7 @@ import { ProxyCentral } from "../transport/ble/proxy-central.js";
 import { diagnose } from "./diagnosis.js";
 import { ProvisioningEngine, type EngineOptions } from "./engine.js";
 import { FirmwareService } from "./firmware.js";
-import { registerProvisioningHandlers } from "./handlers.js";
+import { desiredStateEffects, provisioningCommandHandlers } from "./handlers.js";
 import { KeyService } from "./key-service.js";
 import { engineLockLinks } from "./lock-links.js";
 import { StoreLinkState } from "./link-state.js";
@@ -25,7 +28,10 @@ import { LockService } from "./lock-service.js";
 
 export interface ProvisioningServiceDeps {
   store: () => Store;
-  cloud: () => CloudSync;
+  /** The event outbox (the cloud sync sends from it). */
+  events: () => EventSink;
+  /** Stored key/lock changes are told here (the cloud's status publisher listens). */
+  changes: ChangeBus;
   profilesDir: string;
   clock: Clock;
   log: Logger;
@@ -41,8 +47,16 @@ export interface ProvisioningService {
   transports(): TransportStatus[];
   /** Per bus: transport state and error counters (local API, /metrics). */
   linkStats(): LinkStats[];
+  /** What the cloud sync is built with; throws before start(). */
+  cloudPorts(): CloudPorts;
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface CloudPorts {
+  keys: KeyCommands;
+  statusSource: StatusSource;
+  provisioning: { commands: ProvisioningCommandHandlers; effects: DesiredStateEffects };
 }
 
 export function createProvisioningService(deps: ProvisioningServiceDeps): ProvisioningService {
@@ -50,6 +64,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
   let links: LockLinks | undefined;
   let linkState: StoreLinkState | undefined;
   let firmware: FirmwareService | undefined;
+  let ports: CloudPorts | undefined;
   const log = deps.log.child({ module: "provisioning" });
   return {
     name: "provisioning",
@@ -58,9 +73,12 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
     },
     transports: () => links?.transports() ?? [],
     linkStats: () => links?.linkStats() ?? [],
+    cloudPorts() {
+      if (!ports) throw new Error("the provisioning service gives its cloud ports once started");
+      return ports;
+    },
     async start() {
       const store = deps.store();
-      const cloud = deps.cloud();
       const profiles = loadProfiles(deps.profilesDir);
       let bleCentral: Promise<BleCentral> | undefined;
       if (deps.ble.enabled && deps.ble.proxy) {
@@ -72,20 +90,25 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       }
       linkState = new StoreLinkState(store);
       links = new LockLinks({ profiles, linkState, logger: log, clock: deps.clock, bleCentral, bleMaxConnections: deps.ble.maxConnections });
-      engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: cloud.events, status: cloud.status, links: engineLockLinks(links), options: { linkErrorsOf: (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId), ...deps.engine } });
+      engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: deps.events(), status: deps.changes, links: engineLockLinks(links), options: { linkErrorsOf: (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId), ...deps.engine } });
       const keys = new KeyService(engine, { random: { int: (n) => randomInt(n) } });
       const locks = new LockService(engine, log, (id) => void profiles.get(id));
       firmware = new FirmwareService(engine, log);
       const e = engine;
-      cloud.useKeyCommands(keys);
-      cloud.useStatusSource({
-        keyStatus: (keyId) => e.keyStatus(keyId),
-        // mqtt-api.md v1.1 §4: the lock status names its doors, link and state.
-        lockStatus: (lockId) => e.lockStatus(lockId),
-        keyIds: () => store.keys.ids({ includeRemoved: true }),
-        lockIds: () => store.locks.list().map((l) => l.lockId),
-      });
-      registerProvisioningHandlers(cloud.registry, { engine, keys, locks, firmware, diagnose: (t) => diagnose(e, t, (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId)) });
+      ports = {
+        keys,
+        statusSource: {
+          keyStatus: (keyId) => e.keyStatus(keyId),
+          // mqtt-api.md v1.1 §4: the lock status names its doors, link and state.
+          lockStatus: (lockId) => e.lockStatus(lockId),
+          keyIds: () => store.keys.ids({ includeRemoved: true }),
+          lockIds: () => store.locks.list().map((l) => l.lockId),
+        },
+        provisioning: {
+          commands: provisioningCommandHandlers({ engine, keys, locks, firmware, diagnose: (t) => diagnose(e, t, (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId)) }),
+          effects: desiredStateEffects(engine),
+        },
+      };
       await engine.start();
       log.info({ locks: engine.lockIds().length, profiles: profiles.list().length }, "provisioning engine started");
     },

@@ -16,6 +16,8 @@ import type { CommandHandler, HandlerFor } from "../../src/cloud/registry.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { openStore } from "../../src/store/index.js";
 import { TEST_CLOUD_KEY } from "./cloud.js";
+import { storeOnlyKeyCommands, storeStatusSource } from "./store-only-core.js";
+import { systemClock } from "../../src/shared/clock.js";
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -24,8 +26,11 @@ const env = (name: string): string => {
 };
 
 const store = openStore(env("HUB_STORE"));
+const keys = storeOnlyKeyCommands(store, systemClock);
 const cloud = new CloudSync({
   hubId: "hub-crash",
+  keys,
+  statusSource: storeStatusSource(store, keys),
   url: env("HUB_URL"),
   topicPrefix: "lockbridge",
   protocolVersion: process.env.HUB_PROTOCOL === "4" ? 4 : 5,

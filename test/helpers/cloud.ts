@@ -10,14 +10,16 @@ import { CloudSync, type CloudSyncOptions } from "../../src/cloud/cloud-sync.js"
 import { CloudClient, type CloudClientOptions } from "../../src/cloud/ctl-client.js";
 import { signedBytes } from "../../src/cloud/canonical.js";
 import { Dispatcher } from "../../src/cloud/dispatcher.js";
-import { createCommandRegistry, storeOnlyKeyCommands, type HubFacts, type KeyCommands } from "../../src/cloud/handlers/index.js";
+import { createCommandRegistry, type DesiredStateEffects, type HubFacts, type KeyCommands, type ProvisioningCommandHandlers } from "../../src/cloud/handlers/index.js";
+import { defineHandler } from "../../src/cloud/registry.js";
 import { Outbox } from "../../src/cloud/outbox.js";
 import type { CommandRegistry } from "../../src/cloud/registry.js";
 import type { CommandResponse } from "../../src/cloud/responses.js";
 import { createLogger } from "../../src/shared/logger.js";
-import type { ManualClock } from "../../src/shared/clock.js";
+import { systemClock, type ManualClock } from "../../src/shared/clock.js";
 import { openStore, type Store } from "../../src/store/index.js";
 import { tempStore } from "./store.js";
+import { storeOnlyKeyCommands, storeStatusSource } from "./store-only-core.js";
 
 export const silentLog = createLogger({ level: "silent" });
 
@@ -36,6 +38,32 @@ export interface CommandHarness {
   cleanup(): void;
 }
 
+/**
+ * The command layer's tests stop at the handler of a lock-fleet command: each answers ok with
+ * `{reached: cmd}`, which shows the command passed validation, signature and expiry checks.
+ */
+export function reachedProbes(): ProvisioningCommandHandlers {
+  const probe = <N extends keyof ProvisioningCommandHandlers>(name: N) => defineHandler(name, (_cmd, ctx) => ctx.commit(() => ({ result: { reached: name } })));
+  return {
+    "lock.commission": probe("lock.commission"),
+    "lock.decommission": probe("lock.decommission"),
+    "door.unlock": probe("door.unlock"),
+    "doorcode.regenerate": probe("doorcode.regenerate"),
+    "keycard.replace": probe("keycard.replace"),
+    diagnose: probe("diagnose"),
+    "firmware.update": probe("firmware.update"),
+  };
+}
+
+export const NO_EFFECTS: DesiredStateEffects = {
+  siteChanged: () => undefined,
+  doorChanging: () => [],
+  doorChanged: () => undefined,
+  keycardsChanged: () => undefined,
+  snapshotApplying: () => undefined,
+  snapshotApplied: () => undefined,
+};
+
 let counter = 0;
 export const nextId = (prefix = "c"): string => `${prefix}-${process.pid}-${++counter}`;
 
@@ -44,7 +72,7 @@ export function commandHarness(options: { commandKey?: KeyObject; maxEvents?: nu
   const outbox = new Outbox(t.store, t.clock, silentLog, { maxEvents: options.maxEvents ?? 100_000 });
   const facts = (): HubFacts => ({ hubId: "hub-test", version: "0.0.0", bootId: "boot", sessionId: 1, connected: true, startedAt: new Date(t.clock.now()).toISOString() });
   const keys = options.keys?.(t.store, t.clock) ?? storeOnlyKeyCommands(t.store, t.clock);
-  const registry = createCommandRegistry({ store: t.store, outbox, keys, facts });
+  const registry = createCommandRegistry({ store: t.store, outbox, keys, facts, provisioning: { commands: reachedProbes(), effects: NO_EFFECTS } });
   const changed = { keys: new Set<string>(), locks: new Set<string>() };
   const dispatcher = new Dispatcher({
     store: t.store,
@@ -148,8 +176,12 @@ export async function startHubCloud(options: Partial<CloudSyncOptions> & { url: 
   const ownDir = options.file === undefined && options.keepFile !== true ? fs.mkdtempSync(path.join(os.tmpdir(), "lockbridge-cloud-")) : undefined;
   const file = options.file ?? path.join(ownDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "lockbridge-cloud-")), "lockbridge.db");
   const store = openStore(file);
+  const keys = storeOnlyKeyCommands(store, options.clock ?? systemClock);
   const cloud = new CloudSync({
     hubId: "hub-1",
+    keys,
+    statusSource: storeStatusSource(store, keys),
+    provisioning: { commands: reachedProbes(), effects: NO_EFFECTS },
     topicPrefix: "lockbridge",
     protocolVersion: 5,
     maxEvents: 100_000,

@@ -30,7 +30,7 @@ import { deviceProfileSchema, ProfileRegistry, type DeviceProfile, type DevicePr
 import { ProvisioningEngine, type EngineOptions, type StatusSink } from "../../src/provisioning/engine.js";
 import { diagnose } from "../../src/provisioning/diagnosis.js";
 import { FirmwareService, type ImageFetcher } from "../../src/provisioning/firmware.js";
-import { registerProvisioningHandlers } from "../../src/provisioning/handlers.js";
+import { desiredStateEffects, provisioningCommandHandlers } from "../../src/provisioning/handlers.js";
 import { KeyService } from "../../src/provisioning/key-service.js";
 import { engineLockLinks } from "../../src/provisioning/lock-links.js";
 import { LockService } from "../../src/provisioning/lock-service.js";
@@ -245,8 +245,13 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
     const keys = new KeyService(engine, { random: { int: (n) => randomInt(n) } });
     const locks = new LockService(engine, log, (id) => void profiles.get(id));
     const firmware = new FirmwareService(engine, log, spec.fetchImage);
-    const registry = createCommandRegistry({ store, outbox, keys, facts: () => ({ hubId: "hub-test", version: "0.0.0", bootId: "boot", sessionId: 1, connected: true, startedAt: "" }) });
-    registerProvisioningHandlers(registry, { engine, keys, locks, firmware, diagnose: (t) => diagnose(engine, t) });
+    const registry = createCommandRegistry({
+      store,
+      outbox,
+      keys,
+      facts: () => ({ hubId: "hub-test", version: "0.0.0", bootId: "boot", sessionId: 1, connected: true, startedAt: "" }),
+      provisioning: { commands: provisioningCommandHandlers({ engine, keys, locks, firmware, diagnose: (t) => diagnose(engine, t) }), effects: desiredStateEffects(engine) },
+    });
     const dispatcher = new Dispatcher({ store, registry, clock, log, emit: (e) => outbox.emit(e) });
     await engine.start();
     return { store, engine, keys, locks, firmware, registry, dispatcher, links };

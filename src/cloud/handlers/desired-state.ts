@@ -11,20 +11,24 @@ import { LockBridgeError } from "../../shared/errors.js";
 import { defineHandler, type CommandContext, type CommandRegistry } from "../registry.js";
 import type { DoorParams, KeyParams, SiteParams } from "../schemas.js";
 import type { KeyChangeContext, KeyCommands } from "./key-commands.js";
+import type { DesiredStateEffects } from "./provisioning-commands.js";
 
 export interface DesiredStateDeps {
   store: Store;
   keys: KeyCommands;
+  /** What a change means beyond the store rows; none for a store-only cloud. */
+  effects?: DesiredStateEffects | undefined;
 }
 
 export function registerDesiredStateHandlers(registry: CommandRegistry, deps: DesiredStateDeps): void {
-  const { store, keys } = deps;
+  const { store, keys, effects } = deps;
 
   registry.register(
     "site.configure",
     defineHandler("site.configure", (cmd, ctx) =>
       ctx.commit(() => {
         applySite(store, cmd);
+        effects?.siteChanged();
         // Time zone and credential types change every key's windows and credentials.
         for (const keyId of store.keys.ids()) ctx.keyChanged(keyId);
         return { result: {} };
@@ -36,7 +40,9 @@ export function registerDesiredStateHandlers(registry: CommandRegistry, deps: De
     "door.upsert",
     defineHandler("door.upsert", (cmd, ctx) =>
       ctx.commit(() => {
+        const keysBefore = effects?.doorChanging(cmd.doorId) ?? [];
         const warnings = applyDoor(store, cmd);
+        effects?.doorChanged(cmd.doorId, keysBefore);
         notifyDoorKeys(store, cmd.doorId, ctx);
         return { result: {}, warnings };
       }),
@@ -48,7 +54,9 @@ export function registerDesiredStateHandlers(registry: CommandRegistry, deps: De
     defineHandler("door.remove", (cmd, ctx) =>
       ctx.commit(() => {
         notifyDoorKeys(store, cmd.doorId, ctx);
+        const keysBefore = effects?.doorChanging(cmd.doorId) ?? [];
         if (!store.doors.remove(cmd.doorId)) throw new LockBridgeError("unknown_door", `no door ${cmd.doorId}`, "doorId");
+        effects?.doorChanged(cmd.doorId, keysBefore);
         return { result: {} };
       }),
     ),
@@ -60,6 +68,7 @@ export function registerDesiredStateHandlers(registry: CommandRegistry, deps: De
       ctx.commit(() => {
         checkCardUids(store, cmd.cards, "cards");
         store.keycards.upsert(cmd.cards);
+        effects?.keycardsChanged(cmd.cards.map((c) => c.cardId));
         return { result: {} };
       }),
     ),

@@ -12,6 +12,7 @@
  * the stored one is left as it is and counted `stale` (a key.upsert sent while the
  * snapshot's pages were on their way must not be rolled back).
  */
+import type { DesiredStateEffects } from "./provisioning-commands.js";
 import type { Store } from "../../store/index.js";
 import { LockBridgeError } from "../../shared/errors.js";
 import { defineHandler, type CommandContext, type CommandRegistry } from "../registry.js";
@@ -42,7 +43,7 @@ export interface SnapshotResult extends Counts {
   site: "replaced" | "kept";
 }
 
-export function registerSnapshotHandler(registry: CommandRegistry, deps: { store: Store; keys: KeyCommands }): void {
+export function registerSnapshotHandler(registry: CommandRegistry, deps: { store: Store; keys: KeyCommands; effects?: DesiredStateEffects | undefined }): void {
   const { store } = deps;
   registry.register(
     "sync.snapshot",
@@ -57,7 +58,9 @@ export function registerSnapshotHandler(registry: CommandRegistry, deps: { store
         if (progress.droppedPages > 0) ctx.log.warn({ droppedPages: progress.droppedPages }, "unfinished snapshot dropped: a new snapshot started");
         if (!progress.complete) return { result: { received: cmd.page } };
         const pages = store.snapshots.pages<StoredPage>(cmd.snapshotId);
+        deps.effects?.snapshotApplying();
         const result = applySnapshot(store, deps.keys, pages, ctx);
+        deps.effects?.snapshotApplied();
         store.snapshots.clear(cmd.snapshotId);
         ctx.log.info({ snapshotId: cmd.snapshotId, ...result }, "snapshot applied");
         return { result: { ...result } };
