@@ -1,4 +1,4 @@
-import type { IdentInfo } from "../protocol/llp/index.js";
+import { Capability, type IdentInfo } from "../protocol/llp/index.js";
 import { capabilityBits, capabilityNames, type DeviceProfile } from "./schema.js";
 
 export interface IdentityDifference {
@@ -30,4 +30,18 @@ export function compareIdentity(ident: IdentInfo, profile: DeviceProfile, expect
   check("codeMinLen", profile.code.minLength, ident.codeMinLen);
   check("codeMaxLen", profile.code.maxLength, ident.codeMaxLen);
   return diffs;
+}
+
+const KIND_CAPABILITY = { doorCode: Capability.DOOR_CODES, keycard: Capability.KEYCARDS, smartKey: Capability.MOBILE_KEYS } as const;
+
+/**
+ * The slots of a credential kind a lock offers, from its IDENT: 0 when it does not claim the
+ * capability (those credentials are not_supported there), whatever slot count it reports.
+ */
+export function usableSlots(
+  ident: Pick<IdentInfo, "capabilities" | "codeSlots" | "cardSlots" | "mobileKeySlots">,
+  kind: keyof typeof KIND_CAPABILITY,
+): number {
+  if ((ident.capabilities & KIND_CAPABILITY[kind]) === 0) return 0;
+  return kind === "doorCode" ? ident.codeSlots : kind === "keycard" ? ident.cardSlots : ident.mobileKeySlots;
 }

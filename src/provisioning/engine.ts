@@ -30,7 +30,7 @@ import { nextWindowEdgeMs } from "../access/windows.js";
 import type { EventSink, HubEventInput } from "../cloud/events.js";
 import type { LockStatus } from "../cloud/status-publisher.js";
 import type { IdentInfo } from "../protocol/llp/commands.js";
-import { Capability } from "../protocol/llp/constants.js";
+import { usableSlots } from "../profiles/identity.js";
 import type { CredentialRecord, LockRecord, Store } from "../store/index.js";
 import type { Clock } from "../shared/clock.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
@@ -39,7 +39,7 @@ import { Agenda } from "./agenda.js";
 import type { BackoffPolicy } from "../shared/backoff.js";
 import type { ClockPolicy } from "./clock-policy.js";
 import { currentCredentials, syncKeyDesired, type DesiredContext } from "./desired.js";
-import type { HubEvent } from "./lock-events.js";
+import type { ContractEvent } from "./lock-events.js";
 import { LockWorker, type LockHealthFacts } from "./worker/index.js";
 import type { LockLinkPort } from "./ports.js";
 import { batteryLowDue, noteBatteryLow } from "./battery.js";
@@ -47,7 +47,7 @@ import { clearPairingLost, isPairingLost, markPairingLost } from "./pairing-lost
 import { clearReplacedBy, markReplaced, replacedBy } from "./replaced.js";
 import { SecurityAlerts, type SecurityAlertReason } from "./security-alerts.js";
 import { SlotIndex } from "./slot-index.js";
-import { StoreLockTables, toEventInput } from "./store-adapter.js";
+import { StoreLockTables } from "./store-adapter.js";
 import { formatInstant, formatEpochSeconds } from "../shared/instant.js";
 
 /** A lock's link as the engine holds it while the lock is in service. */
@@ -336,11 +336,7 @@ export class ProvisioningEngine {
   /** Slot count of a kind from the lock's last IDENT (0: unknown or lacking). */
   slotCount(lockId: string, kind: CredentialType): number {
     const ident = this.lockRecord(lockId)?.ident;
-    if (!ident) return 0;
-    // Slots of a kind the lock does not claim the capability for are not usable (not_supported).
-    const cap = kind === "doorCode" ? Capability.DOOR_CODES : kind === "keycard" ? Capability.KEYCARDS : Capability.MOBILE_KEYS;
-    if ((ident.capabilities & cap) === 0) return 0;
-    return kind === "doorCode" ? ident.codeSlots : kind === "keycard" ? ident.cardSlots : ident.mobileKeySlots;
+    return ident ? usableSlots(ident, kind) : 0;
   }
 
   /** The code length range of a lock (IDENT), for code allocation. */
@@ -694,7 +690,7 @@ export class ProvisioningEngine {
 
   private onSlotsChanged(lockId: string, credentialIds: readonly number[]): void {
     const keys = new Set<string>();
-    const events: HubEvent[] = [];
+    const events: ContractEvent[] = [];
     const doorId = this.store.doors.byLock(lockId)[0]?.doorId;
     for (const id of credentialIds) {
       const c = this.store.credentials.get(id);
@@ -819,10 +815,10 @@ export class ProvisioningEngine {
     this.status.lockChanged(lockId);
   }
 
-  emit(events: readonly (HubEvent | HubEventInput)[]): void {
+  emit(events: readonly HubEventInput[]): void {
     if (events.length === 0) return;
     this.store.transaction(() => {
-      for (const e of events) this.events.emit(toEventInput(noteBatteryLow(this.store, e as HubEvent)));
+      for (const e of events) this.events.emit(noteBatteryLow(this.store, e));
     });
   }
 

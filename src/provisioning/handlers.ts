@@ -10,6 +10,7 @@ import type { KeyStatus } from "../access/model.js";
 import { keyContext } from "../cloud/handlers/desired-state.js";
 import type { DesiredStateEffects, ProvisioningCommandHandlers } from "../cloud/handlers/index.js";
 import { defineHandler, type HandlerOutcome } from "../cloud/registry.js";
+import type { Finding } from "../diagnosis/index.js";
 import type { IdentInfo } from "../protocol/llp/commands.js";
 import { LockBridgeError } from "../shared/errors.js";
 import type { ProvisioningEngine } from "./engine.js";
@@ -19,14 +20,6 @@ import type { LockService } from "./lock-service.js";
 
 /** Door unlock without expiresAt expires this long after its ts (mqtt-api.md §3). */
 const UNLOCK_EXPIRY_MS = 30_000;
-
-export interface Finding {
-  code: string;
-  severity: string;
-  doorId?: string | undefined;
-  message: string;
-  fix: string;
-}
 
 export interface ProvisioningHandlersDeps {
   engine: ProvisioningEngine;

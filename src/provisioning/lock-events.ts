@@ -15,6 +15,7 @@ import type { LockEvent } from "../protocol/llp/commands.js";
 import { DenyReason, EventType, UNKNOWN_SLOT } from "../protocol/llp/constants.js";
 import type { CredentialType } from "../access/model.js";
 import { formatEpochSeconds } from "../shared/instant.js";
+import type { HubEventInput } from "../cloud/events.js";
 
 /** The contract's event types this module produces (mqtt-api.md §5). */
 export type LockEventType =
@@ -28,17 +29,8 @@ export type LockEventType =
   | "lock.clock_lost"
   | "lock.events_lost";
 
-/** One contract event before the outbox gives it a seq. */
-export interface HubEvent {
-  type: string;
-  at: string;
-  lockId?: string;
-  doorId?: string;
-  keyId?: string;
-  credential?: CredentialType;
-  reason?: string;
-  [field: string]: unknown;
-}
+/** A contract event whose time is known (a lock's, or when the hub read it), before the outbox gives it a seq. */
+export type ContractEvent = HubEventInput & { readonly at: string };
 
 export interface SlotOwner {
   keyId: string;
@@ -71,23 +63,21 @@ export function eventInstant(lockTime: number, readAtMs: number): string {
 }
 
 /** The contract event for one lock event, or undefined for a type this version does not know. */
-export function mapLockEvent(e: LockEvent, ctx: EventContext): HubEvent | undefined {
-  const base: HubEvent = { type: "", at: eventInstant(e.time, ctx.readAtMs), lockId: ctx.lockId, lockSeq: e.seq };
-  if (ctx.doorId !== undefined) base.doorId = ctx.doorId;
+export function mapLockEvent(e: LockEvent, ctx: EventContext): ContractEvent | undefined {
+  const base = { at: eventInstant(e.time, ctx.readAtMs), lockId: ctx.lockId, lockSeq: e.seq, ...(ctx.doorId !== undefined && { doorId: ctx.doorId }) };
   switch (e.type) {
     case EventType.ACCESS_GRANTED:
     case EventType.ACCESS_DENIED: {
-      const ev: HubEvent = { ...base, type: e.type === EventType.ACCESS_GRANTED ? "access.granted" : "access.denied" };
-      const credential = KIND_TO_CREDENTIAL[e.kind];
-      if (credential) ev.credential = credential;
       const owner = e.slot === UNKNOWN_SLOT ? undefined : ctx.ownerOf(e.kind, e.slot);
-      if (owner) {
-        ev.keyId = owner.keyId;
-        ev.credential = owner.credential;
-      }
-      if (e.slot !== UNKNOWN_SLOT) ev.slot = e.slot;
-      if (e.type === EventType.ACCESS_DENIED) ev.reason = DENY_REASONS[e.reason] ?? `lock_reason_${e.reason}`;
-      return ev;
+      const credential = owner?.credential ?? KIND_TO_CREDENTIAL[e.kind];
+      return {
+        ...base,
+        type: e.type === EventType.ACCESS_GRANTED ? "access.granted" : "access.denied",
+        ...(credential !== undefined && { credential }),
+        ...(owner !== undefined && { keyId: owner.keyId }),
+        ...(e.slot !== UNKNOWN_SLOT && { slot: e.slot }),
+        ...(e.type === EventType.ACCESS_DENIED && { reason: DENY_REASONS[e.reason] ?? `lock_reason_${e.reason}` }),
+      };
     }
     case EventType.DOOR_OPENED:
       return { ...base, type: "door.opened" };
@@ -137,15 +127,14 @@ export function sequenceBatch(
   return { ordered: unique, gaps, nextSeq: next };
 }
 
-export function eventsLost(gap: SeqGap, ctx: Pick<EventContext, "lockId" | "doorId" | "readAtMs">): HubEvent {
-  const ev: HubEvent = {
+export function eventsLost(gap: SeqGap, ctx: Pick<EventContext, "lockId" | "doorId" | "readAtMs">): ContractEvent {
+  return {
     type: "lock.events_lost",
     at: formatEpochSeconds(Math.floor(ctx.readAtMs / 1000)),
     lockId: ctx.lockId,
+    ...(ctx.doorId !== undefined && { doorId: ctx.doorId }),
     fromSeq: gap.fromSeq,
     toSeq: gap.toSeq,
     count: gap.toSeq - gap.fromSeq + 1,
   };
-  if (ctx.doorId !== undefined) ev.doorId = ctx.doorId;
-  return ev;
 }

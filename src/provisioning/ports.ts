@@ -6,7 +6,7 @@
  */
 import type { CredentialType } from "../access/model.js";
 import type { CredentialEntry, IdentInfo, LockEvent, SlotInfo, StatusInfo, TableDigestInfo } from "../protocol/llp/commands.js";
-import type { HubEvent, SlotOwner } from "./lock-events.js";
+import type { ContractEvent, SlotOwner } from "./lock-events.js";
 import type { SlotContent } from "../store/index.js";
 
 /** One lock as the engine drives it. Errors are LockBridgeErrors (see lock-errors.ts). */
@@ -90,8 +90,8 @@ export interface LockTableStore {
   /** Highest lock event seq already in the outbox and acknowledged. */
   lastEventSeq(lockId: string): number;
   /** Appends the events to the outbox and records `uptoSeq` as acknowledged, in one durable transaction. */
-  commitLockEvents(lockId: string, events: HubEvent[], uptoSeq: number): void;
+  commitLockEvents(lockId: string, events: ContractEvent[], uptoSeq: number): void;
   resetEventSeq(lockId: string): void;
   /** Appends hub events (lock.online, lock.replaced...) to the outbox. */
-  appendEvents(events: HubEvent[]): void;
+  appendEvents(events: ContractEvent[]): void;
 }

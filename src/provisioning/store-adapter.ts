@@ -5,11 +5,11 @@
  */
 import type { CredentialType } from "../access/model.js";
 import { keycardSecret, smartKeySecret, doorCodeSecret } from "../access/desired.js";
-import type { EventSink, HubEventInput } from "../cloud/events.js";
+import type { EventSink } from "../cloud/events.js";
 import type { SlotInfo } from "../protocol/llp/commands.js";
 import { sameContent, type SlotRecord, type Store } from "../store/index.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
-import type { HubEvent, SlotOwner } from "./lock-events.js";
+import type { ContractEvent, SlotOwner } from "./lock-events.js";
 import type { LockTableStore, SlotContent, SlotRow } from "./ports.js";
 import type { SlotIndex } from "./slot-index.js";
 
@@ -42,10 +42,6 @@ function overlay(row: SlotRow | undefined, p: PendingApplied, now: number): Slot
     attempts: 0,
     updatedAt: row?.updatedAt ?? now,
   };
-}
-
-export function toEventInput(e: HubEvent): HubEventInput {
-  return e as unknown as HubEventInput;
 }
 
 /** How long confirmed writes may wait to be recorded together (see markApplied). */
@@ -154,9 +150,9 @@ export class StoreLockTables implements LockTableStore {
     return this.store.locks.get(lockId)?.lastEventSeq ?? 0;
   }
 
-  commitLockEvents(lockId: string, events: HubEvent[], uptoSeq: number): void {
+  commitLockEvents(lockId: string, events: ContractEvent[], uptoSeq: number): void {
     this.store.transaction(() => {
-      for (const e of events) this.events.emit(toEventInput(e));
+      for (const e of events) this.events.emit(e);
       this.store.locks.setLastEventSeq(lockId, uptoSeq);
     });
   }
@@ -165,9 +161,9 @@ export class StoreLockTables implements LockTableStore {
     this.store.locks.resetLastEventSeq(lockId, 0);
   }
 
-  appendEvents(events: HubEvent[]): void {
+  appendEvents(events: ContractEvent[]): void {
     this.store.transaction(() => {
-      for (const e of events) this.events.emit(toEventInput(e));
+      for (const e of events) this.events.emit(e);
     });
   }
 }

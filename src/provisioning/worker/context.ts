@@ -6,7 +6,7 @@
 import type { CredentialType } from "../../access/model.js";
 import { CREDENTIAL_TYPES } from "../../access/model.js";
 import type { IdentInfo } from "../../protocol/llp/commands.js";
-import { Capability } from "../../protocol/llp/constants.js";
+import { usableSlots } from "../../profiles/identity.js";
 import type { TimerHandle } from "../../shared/clock.js";
 import type { PairingRecovery } from "../pairing-recovery.js";
 import type { LockLinkPort, SlotRow } from "../ports.js";
@@ -72,16 +72,11 @@ export function notifySlots(ctx: WorkerContext, rows: readonly SlotRow[]): void 
 
 /** Without an IDENT yet, assume it does: the IDENT comes before any slot work. */
 export function supports(ctx: WorkerContext, kind: CredentialType): boolean {
-  const ident = ctx.ident;
-  if (!ident) return true;
-  const cap = kind === "doorCode" ? Capability.DOOR_CODES : kind === "keycard" ? Capability.KEYCARDS : Capability.MOBILE_KEYS;
-  return (ident.capabilities & cap) !== 0 && capacity(ctx, kind) > 0;
+  return ctx.ident ? usableSlots(ctx.ident, kind) > 0 : true;
 }
 
 export function capacity(ctx: WorkerContext, kind: CredentialType): number {
-  const i = ctx.ident;
-  if (!i) return 0;
-  return kind === "doorCode" ? i.codeSlots : kind === "keycard" ? i.cardSlots : i.mobileKeySlots;
+  return ctx.ident ? usableSlots(ctx.ident, kind) : 0;
 }
 
 function credentialIds(rows: readonly SlotRow[]): number[] {

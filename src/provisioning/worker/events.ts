@@ -5,7 +5,7 @@
  */
 import { CREDENTIAL_TYPES, LLP_KIND } from "../../access/model.js";
 import { EventType } from "../../protocol/llp/constants.js";
-import { eventsLost, mapLockEvent, sequenceBatch, type HubEvent } from "../lock-events.js";
+import { eventsLost, mapLockEvent, sequenceBatch, type ContractEvent } from "../lock-events.js";
 import type { LockTableStore } from "../ports.js";
 import type { WorkerContext } from "./context.js";
 import { setDoorOpen } from "./health.js";
@@ -24,7 +24,7 @@ export async function drainEvents(ctx: WorkerContext): Promise<void> {
     const mapCtx = { lockId, doorId, readAtMs, ownerOf: (kind: number, slot: number) => ownerOf(ctx, kind, slot) };
     const { ordered, gaps, nextSeq } = sequenceBatch(from, batch);
     if (ordered.length === 0) break;
-    const events: HubEvent[] = gaps.map((g) => eventsLost(g, mapCtx));
+    const events: ContractEvent[] = gaps.map((g) => eventsLost(g, mapCtx));
     for (const e of ordered) {
       const mapped = mapLockEvent(e, mapCtx);
       if (mapped) events.push(mapped);

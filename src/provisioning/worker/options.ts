@@ -4,7 +4,7 @@ import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logger.js";
 import type { BackoffPolicy } from "../../shared/backoff.js";
 import type { ClockPolicy } from "../clock-policy.js";
-import type { HubEvent } from "../lock-events.js";
+import type { ContractEvent } from "../lock-events.js";
 import type { LockLinkPort, LockTableStore } from "../ports.js";
 import type { SecurityAlertReason } from "../security-alerts.js";
 
@@ -38,9 +38,9 @@ export interface LockWorkerHooks {
   /** Something on the link that LLP v1.1 §9.4 says to report. */
   securityAlert(lockId: string, reason: SecurityAlertReason, detail: string): void;
   /** Events ready for the outbox that are not lock log events (lock.clock_drift, door.held_open...). */
-  emit(events: HubEvent[]): void;
+  emit(events: ContractEvent[]): void;
   /** The lock logged events; after they are committed (e.g. FIRMWARE_APPLIED for a job). */
-  lockEvents?(lockId: string, events: HubEvent[]): void;
+  lockEvents?(lockId: string, events: ContractEvent[]): void;
 }
 
 export interface LockWorkerOptions {
