@@ -29,7 +29,7 @@ export function createMetrics(hub: HubView): HubMetrics {
       const engine = hub.engine();
       for (const lock of s.locks.list()) {
         if (lock.state !== "commissioned") continue;
-        const online = engine?.lockStatus(lock.lockId)?.online ?? lock.online;
+        const online = engine?.statuses.lockStatus(lock.lockId)?.online ?? lock.online;
         this.inc({ link: lock.link.type, online: String(online) });
       }
     },
@@ -55,7 +55,7 @@ export function createMetrics(hub: HubView): HubMetrics {
       const engine = hub.engine();
       if (!s || !engine) return;
       for (const keyId of s.keys.ids({ includeRemoved: true })) {
-        for (const d of engine.keyStatus(keyId)?.doors ?? []) this.inc({ state: d.state });
+        for (const d of engine.statuses.keyStatus(keyId)?.doors ?? []) this.inc({ state: d.state });
       }
     },
   });

@@ -30,7 +30,7 @@ function busName(stats: LinkStats): string {
 }
 
 export function lockView(store: Store, engine: ProvisioningEngine | undefined, lock: LockRecord): LockView {
-  const status = engine?.lockStatus(lock.lockId);
+  const status = engine?.statuses.lockStatus(lock.lockId);
   const ident = lock.ident;
   const doors = store.doors.byLock(lock.lockId);
   const { bus, address } = busOf(lock);
@@ -121,7 +121,7 @@ export function locksByBus(store: Store, engine: ProvisioningEngine | undefined,
 export function doorViews(store: Store, engine: ProvisioningEngine | undefined): DoorView[] {
   return store.doors.list().map((d) => {
     const lock = d.lockId === null ? undefined : store.locks.get(d.lockId);
-    const online = lock === undefined ? null : lock.state === "replaced" ? false : (engine?.lockStatus(lock.lockId)?.online ?? lock.online);
+    const online = lock === undefined ? null : lock.state === "replaced" ? false : (engine?.statuses.lockStatus(lock.lockId)?.online ?? lock.online);
     return { doorId: d.doorId, name: d.name, kind: d.kind, lockId: d.lockId, lockOnline: online, linkedDoorIds: d.linkedDoorIds, keys: store.keys.idsByDoor(d.doorId).length };
   });
 }
@@ -129,7 +129,7 @@ export function doorViews(store: Store, engine: ProvisioningEngine | undefined):
 export function keyView(store: Store, engine: ProvisioningEngine | undefined, keyId: string, doorNames?: ReadonlyMap<string, string>): KeyView | undefined {
   const record = store.keys.get(keyId);
   if (!record) return undefined;
-  const status: KeyStatus | null | undefined = engine?.keyStatus(keyId);
+  const status: KeyStatus | null | undefined = engine?.statuses.keyStatus(keyId);
   const state = status?.state ?? "unknown";
   const nameOf = (doorId: string) => doorNames?.get(doorId) ?? store.doors.get(doorId)?.name ?? null;
   const credential = <K extends "doorCode" | "keycard" | "smartKey">(kind: K) => {
@@ -171,7 +171,7 @@ export function keyViews(store: Store, engine: ProvisioningEngine | undefined, f
 export function progress(store: Store, engine: ProvisioningEngine | undefined): Progress {
   const credentials = { onLocks: 0, total: 0, pending: 0, failed: 0, inactive: 0 };
   for (const keyId of store.keys.ids()) {
-    const status = engine?.keyStatus(keyId);
+    const status = engine?.statuses.keyStatus(keyId);
     for (const d of status?.doors ?? []) {
       if (d.state === "revoked" || d.state === "revoking") continue;
       if (d.state === "inactive") {
@@ -188,7 +188,7 @@ export function progress(store: Store, engine: ProvisioningEngine | undefined): 
   for (const lock of store.locks.list()) {
     locks.total++;
     if (lock.state !== "commissioned") locks.notInService++;
-    else if (engine?.lockStatus(lock.lockId)?.online ?? lock.online) locks.online++;
+    else if (engine?.statuses.lockStatus(lock.lockId)?.online ?? lock.online) locks.online++;
     else locks.offline++;
   }
   const n = (x: number) => x.toLocaleString("en-US");

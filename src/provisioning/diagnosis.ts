@@ -50,8 +50,8 @@ function diagnosisLocks(engine: ProvisioningEngine, linkErrors?: LinkErrorsOf): 
   const out: DiagnosisLock[] = [];
   const alarms = recentAlarms(engine);
   for (const lock of engine.store.locks.list()) {
-    const status = engine.lockStatus(lock.lockId);
-    const fact = engine.lockFactOf(lock.lockId);
+    const status = engine.statuses.lockStatus(lock.lockId);
+    const fact = engine.statuses.lockFact(lock.lockId);
     if (!status || !fact) continue;
     const slots: Partial<Record<CredentialType, { used: number; total: number }>> = status.slots;
     const link = describeLink(engine, lock.lockId);
@@ -78,10 +78,10 @@ export function diagnose(engine: ProvisioningEngine, target: { keyId: string } |
   if ("keyId" in target) {
     const record = engine.store.keys.get(target.keyId);
     if (!record) throw new LockBridgeError("unknown_key", `no key ${target.keyId}`, "keyId");
-    const status = engine.keyStatusForResponse(target.keyId);
+    const status = engine.statuses.keyStatusForResponse(target.keyId);
     const card = engine.store.keycards.assignedTo(target.keyId);
     const unused = engine.store.keycards.list().filter((c) => c.assignedKeyId === null).length;
-    const decisions = engine.keyDecisions(record);
+    const decisions = engine.statuses.keyDecisions(record);
     return diagnoseKey({
       site,
       doors,
@@ -100,7 +100,7 @@ export function diagnose(engine: ProvisioningEngine, target: { keyId: string } |
   if (!engine.store.doors.get(target.doorId)) throw new LockBridgeError("unknown_door", `no door ${target.doorId}`, "doorId");
   const keys = [...engine.keysReachingDoors([target.doorId])].flatMap((keyId) => {
     const key = engine.store.keys.get(keyId);
-    const status = engine.keyStatus(keyId);
+    const status = engine.statuses.keyStatus(keyId);
     return key && status ? [{ key: key as Key, status }] : [];
   });
   return diagnoseDoor({ site, doors, locks: diagnosisLocks(engine, linkErrors), doorId: target.doorId, keys, nowMs });

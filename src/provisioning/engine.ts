@@ -21,24 +21,21 @@
 import { assessAtRisk } from "../access/at-risk.js";
 import { DoorCodeIndex } from "../access/codes.js";
 import type { KeyLifecycle } from "../access/key-activation.js";
-import { resolveKeycard, type KeycardAssignment } from "../access/keycards.js";
 import { targetDoors } from "../access/linked-doors.js";
-import { CREDENTIAL_TYPES, type CredentialType, type Door, type Key, type KeyStatus, type Site } from "../access/model.js";
-import { credentialRef } from "../access/plan.js";
-import { deriveKeyStatus, type CredentialFact, type DoorCodeOutcome, type LockFact, type ProvisioningFacts } from "../access/status.js";
+import type { CredentialType, Door, Key } from "../access/model.js";
+import type { CredentialFact } from "../access/status.js";
 import { nextWindowEdgeMs } from "../access/windows.js";
 import type { EventSink, HubEventInput } from "../cloud/events.js";
-import type { LockStatus } from "../cloud/status-publisher.js";
 import type { IdentInfo } from "../protocol/llp/commands.js";
 import { usableSlots } from "../profiles/identity.js";
-import type { CredentialRecord, LockRecord, Store } from "../store/index.js";
+import type { LockRecord, Store } from "../store/index.js";
 import type { Clock } from "../shared/clock.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { Agenda } from "./agenda.js";
 import type { BackoffPolicy } from "../shared/backoff.js";
 import type { ClockPolicy } from "./clock-policy.js";
-import { currentCredentials, syncKeyDesired, type DesiredContext } from "./desired.js";
+import { syncKeyDesired, type DesiredContext } from "./desired.js";
 import type { ContractEvent } from "./lock-events.js";
 import { LockWorker, type LockHealthFacts } from "./worker/index.js";
 import type { LockLinkPort } from "./ports.js";
@@ -48,7 +45,9 @@ import { clearReplacedBy, markReplaced, replacedBy } from "./replaced.js";
 import { SecurityAlerts, type SecurityAlertReason } from "./security-alerts.js";
 import { SlotIndex } from "./slot-index.js";
 import { StoreLockTables } from "./store-adapter.js";
-import { formatInstant, formatEpochSeconds } from "../shared/instant.js";
+import { formatEpochSeconds, formatInstant } from "../shared/instant.js";
+import { failureReason } from "./reasons.js";
+import { StatusModel } from "./status-model.js";
 
 /** A lock's link as the engine holds it while the lock is in service. */
 export interface LockLinkHandle {
@@ -73,19 +72,7 @@ export interface LockLinks {
 import type { StatusSink } from "../shared/change-bus.js";
 export type { StatusSink };
 
-/** The contract's lock status (mqtt-api.md §4) plus the lock's commissioning state (an extension). */
-export interface LockStatusPayload extends Omit<LockStatus, "slots"> {
-  /** The engine always knows a slot total: from IDENT, else the profile. */
-  slots: Record<CredentialType, { used: number; total: number }>;
-  /** pairing_lost: reported under LLP v1.1 §9.2, waiting for an installer or a sealed answer. */
-  state: LockRecord["state"] | "pairing_lost";
-  /** mqtt-api.md v1.1 §4: the lock names its doors and link. */
-  doorIds: string[];
-  link: LockRecord["link"];
-  linkErrors: { timeouts: number; crcErrors: number; retries: number };
-  /** lock.security_alert reasons seen in the last 24 h (an extension: the contract says the lock is named in its status). */
-  securityAlerts: { reason: SecurityAlertReason; lastAt: string; count: number }[];
-}
+export type { DoorCodeUnavailable, LockStatusPayload } from "./status-model.js";
 
 export interface EngineOptions {
   /** How often each lock's tables are verified with TABLE_DIGEST while nothing else happens (changes behind the hub's back). */
@@ -115,7 +102,6 @@ interface LockEntry {
   unsubscribe: (() => void)[];
 }
 
-export type DoorCodeUnavailable = Extract<DoorCodeOutcome, { state: "unavailable" }>["reason"];
 const DEFAULT_AT_RISK_GRACE_MS = 30_000;
 const LAST_SEEN_WRITE_MS = 30_000;
 
@@ -144,6 +130,8 @@ export class ProvisioningEngine {
   readonly alerts: SecurityAlerts;
   private doorCache: Map<string, Door> | undefined;
   private started = false;
+  /** Key and lock statuses, derived on demand (status-model.ts). */
+  readonly statuses: StatusModel;
 
   constructor(deps: EngineDeps) {
     this.store = deps.store;
@@ -158,6 +146,24 @@ export class ProvisioningEngine {
     this.windowAgenda = new Agenda(deps.clock, (keyId) => this.onWindowEdge(keyId));
     this.atRiskAgenda = new Agenda(deps.clock, (keyId) => this.onAtRiskCheck(keyId));
     this.alerts = new SecurityAlerts(deps.store, () => deps.clock.now(), (e) => this.emit([{ ...e }]), (lockId) => this.doorOf(lockId));
+    this.statuses = new StatusModel({
+      store: deps.store,
+      clock: deps.clock,
+      index: this.index,
+      alerts: this.alerts,
+      doors: () => this.doors(),
+      lifecycleOf: (key) => this.lifecycleOf(key),
+      lockRecord: (lockId) => this.lockRecord(lockId),
+      slotCount: (lockId, kind) => this.slotCount(lockId, kind),
+      unplaced: () => this.unplaced,
+      live: (lockId) => {
+        const worker = this.locks.get(lockId)?.worker;
+        const online = this.online.get(lockId);
+        if (!worker) return online === undefined ? undefined : { online, replaced: false, isVerified: () => false };
+        return { online, replaced: worker.isReplaced, isVerified: (row) => worker.isVerified(row) };
+      },
+      linkErrorsOf: this.options.linkErrorsOf,
+    });
   }
 
   now(): number {
@@ -369,167 +375,6 @@ export class ProvisioningEngine {
     for (const doorId of codeDoors(key, this.doors())) this.codes.add(doorId, code.value, keyId);
   }
 
-  // ------------------------------------------------------------------ status
-
-  /** The key's status; null once a removed key is off every lock (empty retained payload). */
-  keyStatus(keyId: string): KeyStatus | null {
-    const key = this.store.keys.get(keyId);
-    const site = this.store.site.get();
-    if (!key || !site) return null;
-    const history = this.store.credentials.history(keyId);
-    const { facts, formerDoors, anyPresent } = this.keyFacts(key, history);
-    if (key.removedAt !== null && !anyPresent) return null;
-    return this.deriveStatus(key, site, history, facts, formerDoors);
-  }
-
-  /** The status to answer a command with (a removed key answers `revoked` rather than null). */
-  keyStatusForResponse(keyId: string): KeyStatus {
-    const key = this.store.keys.get(keyId);
-    const site = this.store.site.get();
-    if (!key || !site) throw new LockBridgeError("unknown_key", `no key ${keyId}`, "keyId");
-    const history = this.store.credentials.history(keyId);
-    const { facts, formerDoors } = this.keyFacts(key, history);
-    return this.deriveStatus(key, site, history, facts, formerDoors);
-  }
-
-  /** The hub's door code and keycard decisions for a key (status, diagnosis). */
-  keyDecisions(key: Key, history: CredentialRecord[] = this.store.credentials.history(key.keyId)): { doorCode: DoorCodeOutcome; keycard: KeycardAssignment } {
-    const current = currentCredentials(history);
-    const site = this.store.site.get();
-    const unavailable = (this.store.keyFacts.codeUnavailable(key.keyId) ?? undefined) as DoorCodeUnavailable | undefined;
-    const doorCode: DoorCodeOutcome = current.doorCode
-      ? { state: "assigned", code: current.doorCode.value }
-      : key.doorCode.enabled && site?.credentialTypes.doorCode !== false && unavailable !== undefined
-        ? { state: "unavailable", reason: unavailable }
-        : { state: "none" };
-    return { doorCode, keycard: this.keycardAssignment(key, current.keycard) };
-  }
-
-  /** Records why a key has no door code (null: it has one, or none was asked). */
-  setCodeUnavailable(keyId: string, reason: DoorCodeUnavailable | null): void {
-    this.store.keyFacts.setCodeUnavailable(keyId, reason);
-  }
-
-  private deriveStatus(
-    key: Key & { removedAt: number | null },
-    site: Site,
-    history: CredentialRecord[],
-    facts: ProvisioningFacts,
-    formerDoors: { doorId: string; linked: boolean }[],
-  ): KeyStatus {
-    const { doorCode, keycard } = this.keyDecisions(key, history);
-    return deriveKeyStatus({
-      site,
-      doors: this.doors(),
-      key,
-      lifecycle: this.lifecycleOf(key),
-      doorCode,
-      keycard,
-      facts,
-      formerDoors,
-      nowMs: this.clock.now(),
-    });
-  }
-
-  private keycardAssignment(key: Key, current: CredentialRecord | undefined): KeycardAssignment {
-    if (current) {
-      const card = this.store.keycards.get(current.value);
-      if (card) return { state: "assigned", card };
-    }
-    const cardId = key.keycard.cardId;
-    if (cardId === undefined || cardId === "") return { state: "unassigned", reason: "keycard_unavailable", detail: "no_card_selected" };
-    const card = this.store.keycards.get(cardId);
-    if (!card) return { state: "unassigned", reason: "keycard_unavailable", detail: "unknown_keycard" };
-    const holders = new Map<string, string>();
-    if (card.assignedKeyId !== null) holders.set(card.cardId, card.assignedKeyId);
-    return resolveKeycard(key, new Map([[card.cardId, card]]), holders);
-  }
-
-  /** What the engine knows about this key's credentials on each lock. */
-  private keyFacts(key: Key, history: CredentialRecord[]): { facts: ProvisioningFacts; formerDoors: { doorId: string; linked: boolean }[]; anyPresent: boolean } {
-    const byRef = new Map<string, CredentialFact>();
-    const presentLocks = new Set<string>();
-    let anyPresent = false;
-    for (const c of history) {
-      const ref = credentialRef(key.keyId, c.kind);
-      for (const row of this.index.rows(c.credentialId)) {
-        const k = `${row.lockId}|${ref}`;
-        if (row.desired?.credentialId === c.credentialId) {
-          let fact: CredentialFact;
-          if (row.lastError !== null && !row.inSync) fact = { state: "failed", reason: failureReason(row.lastError) };
-          else if (this.isVerified(row.lockId, row)) fact = { state: "verified" };
-          else fact = { state: "pending" };
-          byRef.set(k, fact);
-        } else if (row.appliedState === "held" && row.applied?.credentialId === c.credentialId) {
-          anyPresent = true;
-          presentLocks.add(row.lockId);
-          if (!byRef.has(k)) byRef.set(k, { state: "present" });
-        }
-      }
-      for (const [lockId, m] of this.unplaced) {
-        const why = m.get(c.credentialId);
-        if (why !== undefined) byRef.set(`${lockId}|${ref}`, { state: "failed", reason: why });
-      }
-    }
-    // Doors whose lock still holds something of this key although the key no longer targets them.
-    const formerDoors: { doorId: string; linked: boolean }[] = [];
-    for (const lockId of presentLocks) {
-      for (const d of this.store.doors.byLock(lockId)) formerDoors.push({ doorId: d.doorId, linked: d.kind === "common" });
-    }
-    const facts: ProvisioningFacts = {
-      lock: (lockId) => this.lockFact(lockId),
-      credential: (lockId, ref) => byRef.get(`${lockId}|${ref}`),
-    };
-    return { facts, formerDoors, anyPresent };
-  }
-
-  lockFactOf(lockId: string): LockFact | undefined {
-    return this.lockFact(lockId);
-  }
-
-  private lockFact(lockId: string): LockFact | undefined {
-    const lock = this.lockRecord(lockId);
-    if (!lock) return undefined;
-    const entry = this.locks.get(lockId);
-    return {
-      lockId,
-      commissioned: lock.state === "commissioned" && entry?.worker.isReplaced !== true,
-      online: this.online.get(lockId) ?? lock.online,
-    };
-  }
-
-  private isVerified(lockId: string, row: { kind: CredentialType; inSync: boolean; updatedAt: number }): boolean {
-    const w = this.locks.get(lockId)?.worker;
-    return w ? w.isVerified(row) : false;
-  }
-
-  /** The retained lock status (mqtt-api.md §4). */
-  lockStatus(lockId: string): LockStatusPayload | null {
-    const lock = this.lockRecord(lockId);
-    if (!lock) return null;
-    const ident = lock.ident;
-    const used = this.store.slots.usedCounts(lockId);
-    const slots = {} as Record<CredentialType, { used: number; total: number }>;
-    for (const k of CREDENTIAL_TYPES) slots[k] = { used: used[k], total: this.slotCount(lockId, k) };
-    return {
-      lockId,
-      online: this.online.get(lockId) ?? lock.online,
-      lastSeen: lock.lastSeen === null ? null : formatInstant(lock.lastSeen),
-      profile: lock.profileId,
-      model: ident?.model ?? null,
-      firmware: ident?.firmware ?? null,
-      battery: lock.battery,
-      doorOpen: lock.doorOpen,
-      clockDriftS: lock.clockDriftS,
-      slots,
-      state: lock.state === "commissioned" && isPairingLost(this.store, lockId) ? "pairing_lost" : lock.state,
-      doorIds: this.store.doors.byLock(lockId).map((d) => d.doorId),
-      link: lock.link,
-      linkErrors: this.options.linkErrorsOf?.(lockId) ?? { timeouts: 0, crcErrors: 0, retries: 0 },
-      securityAlerts: this.alerts.recent(lockId),
-    };
-  }
-
   // ------------------------------------------------------------------ timers: windows and at-risk
 
   private scheduleKey(keyId: string): void {
@@ -566,7 +411,7 @@ export class ProvisioningEngine {
 
   private onAtRiskCheck(keyId: string): void {
     const site = this.store.site.get();
-    const status = this.keyStatus(keyId);
+    const status = this.statuses.keyStatus(keyId);
     if (!site || !status) return;
     const now = this.clock.now();
     const { atRisk, nextCheckAtMs } = assessAtRisk([status], site.atRiskMinutes, now);
@@ -698,7 +543,7 @@ export class ProvisioningEngine {
       keys.add(c.keyId);
       const row = this.index.rows(id).find((r) => r.lockId === lockId && r.desired?.credentialId === id);
       const k = `${lockId}|${id}`;
-      const state = !row ? undefined : row.lastError !== null && !row.inSync ? "failed" : this.isVerified(lockId, row) ? "verified" : "pending";
+      const state = !row ? undefined : row.lastError !== null && !row.inSync ? "failed" : this.locks.get(lockId)?.worker.isVerified(row) === true ? "verified" : "pending";
       const before = this.lastFacts.get(k);
       if (state === before) continue;
       if (state === undefined) this.lastFacts.delete(k);
@@ -838,8 +683,5 @@ export function codeDoors(key: Pick<Key, "doors">, doors: ReadonlyMap<string, Do
   return [...out];
 }
 
-function failureReason(lastError: string): "lock_memory_full" | "not_supported" | "lock_rejected" {
-  return lastError === "lock_memory_full" || lastError === "not_supported" ? lastError : "lock_rejected";
-}
 
 

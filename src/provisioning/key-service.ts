@@ -93,7 +93,7 @@ export class KeyService implements KeyCommands {
   }
 
   status(keyId: string): KeyStatus | null {
-    return this.engine.keyStatus(keyId);
+    return this.engine.statuses.keyStatus(keyId);
   }
 
   /**
@@ -147,7 +147,7 @@ export class KeyService implements KeyCommands {
     let status: KeyStatus | undefined;
     return {
       get status(): KeyStatus {
-        status ??= engine.keyStatusForResponse(keyId);
+        status ??= engine.statuses.keyStatusForResponse(keyId);
         return status;
       },
       warnings,
@@ -172,7 +172,7 @@ export class KeyService implements KeyCommands {
     const currentCode = store.credentials.currentOf(keyId, "doorCode");
     if (revoked || !key.doorCode.enabled) {
       if (currentCode && store.credentials.revoke(currentCode.credentialId)) this.coolingChanged(undefined, currentCode.value);
-      this.engine.setCodeUnavailable(keyId, null);
+      this.engine.store.keyFacts.setCodeUnavailable(keyId, null);
     } else if (site.credentialTypes.doorCode) {
       const r = allocateDoorCode({
         ...this.allocationBase(key, site.doorCodeLength),
@@ -180,7 +180,7 @@ export class KeyService implements KeyCommands {
         requested: key.doorCode.code,
         current: currentCode?.value,
       });
-      this.engine.setCodeUnavailable(keyId, r.ok ? null : r.error.reason);
+      this.engine.store.keyFacts.setCodeUnavailable(keyId, r.ok ? null : r.error.reason);
       if (r.ok) {
         if (r.value.code !== currentCode?.value) {
           store.credentials.assign({ keyId, kind: "doorCode", value: r.value.code, assignment: key.doorCode.assignment });

@@ -26,3 +26,8 @@ export function nakReason(nak: NakName | undefined): DoorReason {
 export function isTransientNak(nak: NakName | undefined): boolean {
   return nak === "BUSY" || nak === "NOT_AUTHENTICATED";
 }
+
+/** The status reason of a slot's stored last error. */
+export function failureReason(lastError: string): "lock_memory_full" | "not_supported" | "lock_rejected" {
+  return lastError === "lock_memory_full" || lastError === "not_supported" ? lastError : "lock_rejected";
+}

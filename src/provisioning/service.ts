@@ -98,9 +98,9 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       ports = {
         keys,
         statusSource: {
-          keyStatus: (keyId) => e.keyStatus(keyId),
+          keyStatus: (keyId) => e.statuses.keyStatus(keyId),
           // mqtt-api.md v1.1 §4: the lock status names its doors, link and state.
-          lockStatus: (lockId) => e.lockStatus(lockId),
+          lockStatus: (lockId) => e.statuses.lockStatus(lockId),
           keyIds: () => store.keys.ids({ includeRemoved: true }),
           lockIds: () => store.locks.list().map((l) => l.lockId),
         },

@@ -317,7 +317,7 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
       return { ...(r.result as Record<string, unknown>), ...(r.warnings && r.warnings.length > 0 ? { warnings: [...r.warnings] } : {}) };
     },
     keyStatus(keyId) {
-      const s = hub.engine.keyStatus(keyId) ?? hub.engine.keyStatusForResponse(keyId);
+      const s = hub.engine.statuses.keyStatus(keyId) ?? hub.engine.statuses.keyStatusForResponse(keyId);
       return s;
     },
     events(type) {

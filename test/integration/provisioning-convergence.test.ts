@@ -102,7 +102,7 @@ describe("convergence", () => {
       // reported pairing_lost, and the installer commissions it again, as on site.
       for (const d of resetDoors) {
         const lockId = p.lockIdOf(d);
-        await p.waitFor(`${d} reported pairing_lost`, () => p.engine.lockStatus(lockId)?.state === "pairing_lost", 60_000);
+        await p.waitFor(`${d} reported pairing_lost`, () => p.engine.statuses.lockStatus(lockId)?.state === "pairing_lost", 60_000);
         await p.commission(d);
       }
       await p.waitFor(

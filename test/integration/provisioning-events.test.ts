@@ -31,7 +31,7 @@ describe("priorities", () => {
       const old = codeOf(await p.waitForKey("k-old", (x) => x.state === "active"));
       await p.settle();
       p.sim("room-101").setOffline(true);
-      await p.waitFor("lock offline", () => p.engine.lockStatus(p.lockIdOf("room-101"))?.online === false || undefined);
+      await p.waitFor("lock offline", () => p.engine.statuses.lockStatus(p.lockIdOf("room-101"))?.online === false || undefined);
       // While it is offline: a late arrival first, then an early one, then the old guest checks out.
       await p.ok("key.upsert", keyPayload(p, "k-late", [{ doorId: "room-101", from: localDate(p, 1), to: localDate(p, 3), arrivalTime: "18:00" }]));
       await p.ok("key.upsert", keyPayload(p, "k-early", [{ doorId: "room-101", from: localDate(p, 0), to: localDate(p, 2), arrivalTime: "15:00" }]));
@@ -98,7 +98,7 @@ describe("lock events", () => {
       const lockId = p.lockIdOf("room-101");
       lock.openDoor();
       await p.waitFor("door.opened", () => p.events("door.opened").find((e) => e.lockId === lockId));
-      await p.waitFor("door open seen", () => p.engine.lockStatus(lockId)?.doorOpen === true || undefined);
+      await p.waitFor("door open seen", () => p.engine.statuses.lockStatus(lockId)?.doorOpen === true || undefined);
       expect(p.events("door.held_open")).toHaveLength(0);
       p.clock.jump(31_000);
       const held = await p.waitFor("door.held_open", () => p.events("door.held_open").find((e) => e.doorId === "room-101"));
@@ -243,7 +243,7 @@ describe("firmware and decommissioning", () => {
         expect(applied).toMatchObject({ lockId, version: "2.0.0" });
         expect(p.events("firmware.progress").filter((e) => e.jobId === "fw-1").at(-1)).toMatchObject({ percent: 100 });
         expect(p.sim("room-101").firmware).toBe("2.0.0");
-        await p.waitFor("lock status firmware", () => p.engine.lockStatus(lockId)?.firmware === "2.0.0" || undefined);
+        await p.waitFor("lock status firmware", () => p.engine.statuses.lockStatus(lockId)?.firmware === "2.0.0" || undefined);
       });
     } finally {
       server.close();
@@ -275,7 +275,7 @@ describe("firmware and decommissioning", () => {
       expect(p.sim("room-101").table(CredentialKind.DOOR_CODE)!.used).toBe(0);
       const s = await p.waitForKey("k-1", (x) => x.state === "pending");
       expect(s.doors[0]?.reasons).toEqual(["not_commissioned"]);
-      expect(p.engine.lockStatus(p.lockIdOf("room-101"))).toBeNull();
+      expect(p.engine.statuses.lockStatus(p.lockIdOf("room-101"))).toBeNull();
     });
   });
 });

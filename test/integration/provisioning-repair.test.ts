@@ -37,7 +37,7 @@ describe("drift repair", () => {
       // The hub reports the lock instead of sending a PAIR with a key in clear to whatever answers.
       const alert = await p.waitFor("lock.security_alert pairing_lost", () => p.events("lock.security_alert").find((e) => e.lockId === lockId));
       expect(alert).toMatchObject({ reason: "pairing_lost", doorId: "room-101" });
-      expect(p.engine.lockStatus(lockId)?.state).toBe("pairing_lost");
+      expect(p.engine.statuses.lockStatus(lockId)?.state).toBe("pairing_lost");
       await new Promise((r) => setTimeout(r, 1500));
       expect(lock.linkKey).toBeNull();
       expect(p.events("lock.security_alert").filter((e) => e.lockId === lockId)).toHaveLength(1); // reported once
@@ -49,7 +49,7 @@ describe("drift repair", () => {
       await p.waitFor("card restored", () => lock.table(CredentialKind.KEYCARD)!.used === 1);
       expect(lock.presentCard("04a1b2c3d4e5f6").granted).toBe(true);
       await p.waitForKey("k-1", (x) => x.state === "active");
-      expect(p.engine.lockStatus(lockId)?.state).toBe("commissioned");
+      expect(p.engine.statuses.lockStatus(lockId)?.state).toBe("commissioned");
     });
   });
 
@@ -68,7 +68,7 @@ describe("drift repair", () => {
       await p.waitFor("the hub holds the lock's new key", () => p.store.linkState.linkKeys(lockId).active?.equals(lock.linkKey!));
       await p.waitFor("the code back on the lock", () => lock.enterCode(codeOf(s)).granted);
       expect(p.events("lock.security_alert").filter((e) => e.lockId === lockId)).toEqual([]);
-      expect(p.engine.lockStatus(lockId)?.state).toBe("commissioned");
+      expect(p.engine.statuses.lockStatus(lockId)?.state).toBe("commissioned");
     });
   });
 

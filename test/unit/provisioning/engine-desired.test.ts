@@ -87,7 +87,7 @@ describe("desired slot rows", () => {
     upsert(makeKey("k-1", { version: 3, doors: [makeEntry("room-101", { allowLinkedDoorsAccess: false })] }));
     expect(desired("lock-lobby")).toEqual([]);
     expect(desired("lock-room-101")).toEqual([["doorCode", 0, "k-1"]]);
-    expect(engine.keyStatus("k-1")!.doors.map((d) => d.doorId)).toEqual(["room-101"]);
+    expect(engine.statuses.keyStatus("k-1")!.doors.map((d) => d.doorId)).toEqual(["room-101"]);
   });
 
   it.each([
@@ -97,7 +97,7 @@ describe("desired slot rows", () => {
   ] as const)("%s: nothing goes to the lock", (_what, key, state, reasons) => {
     upsert(key);
     expect(desired("lock-room-101")).toEqual([]);
-    expect(engine.keyStatus("k-1")!.doors[0]).toMatchObject({ doorId: "room-101", state, reasons });
+    expect(engine.statuses.keyStatus("k-1")!.doors[0]).toMatchObject({ doorId: "room-101", state, reasons });
   });
 
   it("a window not started yet IS provisioned (the lock enforces validFrom)", () => {
@@ -109,7 +109,7 @@ describe("desired slot rows", () => {
     store.site.put(makeSite({ credentialTypes: { doorCode: false, keycard: true, smartKey: true } }));
     upsert(makeKey("k-1"));
     expect(desired("lock-room-101")).toEqual([]);
-    const s = engine.keyStatus("k-1")!;
+    const s = engine.statuses.keyStatus("k-1")!;
     expect(s.doorCode).toEqual({ state: "disabled", reason: "credential_type_disabled" });
     expect(s.doors[0]).toMatchObject({ state: "pending", reasons: ["credential_type_disabled"] });
   });
@@ -119,16 +119,16 @@ describe("desired slot rows", () => {
     upsert(makeKey("k-1", { doors: [makeEntry("room-101", { allowLinkedDoorsAccess: false })] }));
     upsert(makeKey("k-2", { doors: [makeEntry("room-101", { allowLinkedDoorsAccess: false })] }));
     upsert(makeKey("k-3", { doors: [makeEntry("room-101", { allowLinkedDoorsAccess: false })] }));
-    expect(engine.keyStatus("k-3")!.doors[0]).toMatchObject({ state: "failed", reasons: ["lock_memory_full"] });
+    expect(engine.statuses.keyStatus("k-3")!.doors[0]).toMatchObject({ state: "failed", reasons: ["lock_memory_full"] });
     store.transaction(() => keys.remove("k-1", 2, ctx()));
     expect(desired("lock-room-101").map(([, , k]) => k).sort()).toEqual(["k-2", "k-3"]);
-    expect(engine.keyStatus("k-3")!.doors[0]?.reasons).not.toContain("lock_memory_full");
+    expect(engine.statuses.keyStatus("k-3")!.doors[0]?.reasons).not.toContain("lock_memory_full");
   });
 
   it("a credential type the lock has no slots for fails with not_supported", () => {
     lock("lock-room-101", { codeSlots: 32, cardSlots: 32, mobileKeySlots: 0 });
     upsert(makeKey("k-1", { doors: [makeEntry("room-101", { allowLinkedDoorsAccess: false })], smartKey: { enabled: true, publicKey: Buffer.alloc(32, 1).toString("base64") } }));
-    const s = engine.keyStatus("k-1")!;
+    const s = engine.statuses.keyStatus("k-1")!;
     expect(s.smartKey).toEqual({ state: "failed", reason: "not_supported" });
     expect(s.doors[0]).toMatchObject({ state: "failed", reasons: ["not_supported"] });
   });
@@ -149,15 +149,15 @@ describe("key service", () => {
 
   it("door codes: unique on every lock that holds them, strict refusal, regenerate never reissues the old code", () => {
     upsert(makeKey("k-1", { doorCode: { enabled: true, assignment: "strict", code: "482916" } }));
-    expect(engine.keyStatus("k-1")!.doorCode).toMatchObject({ code: "482916" });
+    expect(engine.statuses.keyStatus("k-1")!.doorCode).toMatchObject({ code: "482916" });
     // k-2 is in another room but shares the lobby: the same code is unavailable.
     const r = upsert(makeKey("k-2", { doors: [makeEntry("room-102")], doorCode: { enabled: true, assignment: "strict", code: "482916" } }));
     expect(r.warnings.join(" ")).toMatch(/already used/);
-    expect(engine.keyStatus("k-2")!.doorCode).toEqual({ state: "unassigned", reason: "code_unavailable" });
+    expect(engine.statuses.keyStatus("k-2")!.doorCode).toEqual({ state: "unassigned", reason: "code_unavailable" });
     const seen = new Set<string>(["482916"]);
     for (let i = 0; i < 5; i++) {
       store.transaction(() => keys.regenerateCode("k-1", "random", undefined, ctx()));
-      const code = engine.keyStatus("k-1")!.doorCode.code!;
+      const code = engine.statuses.keyStatus("k-1")!.doorCode.code!;
       expect(seen.has(code)).toBe(false);
       seen.add(code);
     }
@@ -172,7 +172,7 @@ describe("key service", () => {
     expect(store.keycards.get("c1")!.assignedKeyId).toBeNull();
     expect(store.credentials.current("k-1")).toEqual([]);
     // Nothing was ever on a lock here, so it is revoked at once.
-    expect(engine.keyStatus("k-1")!.state).toBe("revoked");
+    expect(engine.statuses.keyStatus("k-1")!.state).toBe("revoked");
   });
 
   it("cooling-off ends while the hub keeps running: a code revoked longer ago than the period is offered again", () => {
@@ -183,16 +183,16 @@ describe("key service", () => {
     // Checked out a moment ago: the code is cooling off for everyone.
     const early = upsert(strict(1));
     expect(early.warnings.join(" ")).toMatch(/cooling/i);
-    expect(engine.keyStatus("k-2")!.doorCode).toEqual({ state: "unassigned", reason: "code_unavailable" });
+    expect(engine.statuses.keyStatus("k-2")!.doorCode).toEqual({ state: "unassigned", reason: "code_unavailable" });
     // One day short of the 7-day period: still refused.
     clock.advance(6 * 24 * 3_600_000);
     upsert(strict(2));
-    expect(engine.keyStatus("k-2")!.doorCode).toEqual({ state: "unassigned", reason: "code_unavailable" });
+    expect(engine.statuses.keyStatus("k-2")!.doorCode).toEqual({ state: "unassigned", reason: "code_unavailable" });
     // Past the period, same KeyService (no restart): offered again.
     clock.advance(1 * 24 * 3_600_000 + 1_000);
     const late = upsert(strict(3));
     expect(late.warnings).toEqual([]);
-    expect(engine.keyStatus("k-2")!.doorCode).toMatchObject({ code: "482916" });
+    expect(engine.statuses.keyStatus("k-2")!.doorCode).toMatchObject({ code: "482916" });
     // Regenerated away from it: cooling off again at once, from this revocation.
     store.transaction(() => keys.regenerateCode("k-2", "random", undefined, ctx()));
     const again = upsert(makeKey("k-1", { version: 2, doorCode: { enabled: true, assignment: "strict", code: "482916" } }));
