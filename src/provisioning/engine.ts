@@ -18,13 +18,10 @@
  * Over 400 lines: known debt (a service locator, issue 11). Issue 11 replaces it with desired/,
  * reconcile/ and status/ behind narrow ports; until then changes here stay small.
  */
-import { assessAtRisk } from "../access/at-risk.js";
 import { DoorCodeIndex } from "../access/codes.js";
 import type { KeyLifecycle } from "../access/key-activation.js";
-import { targetDoors } from "../access/linked-doors.js";
 import type { CredentialType, Door, Key } from "../access/model.js";
 import type { CredentialFact } from "../access/status.js";
-import { nextWindowEdgeMs } from "../access/windows.js";
 import type { EventSink, HubEventInput } from "../cloud/events.js";
 import type { IdentInfo } from "../protocol/llp/commands.js";
 import { usableSlots } from "../profiles/identity.js";
@@ -32,7 +29,7 @@ import type { LockRecord, Store } from "../store/index.js";
 import type { Clock } from "../shared/clock.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { Agenda } from "./agenda.js";
+import { KeyAgendas } from "./key-agendas.js";
 import type { BackoffPolicy } from "../shared/backoff.js";
 import type { ClockPolicy } from "./clock-policy.js";
 import { syncKeyDesired, type DesiredContext } from "./desired.js";
@@ -45,7 +42,7 @@ import { clearReplacedBy, markReplaced, replacedBy } from "./replaced.js";
 import { SecurityAlerts, type SecurityAlertReason } from "./security-alerts.js";
 import { SlotIndex } from "./slot-index.js";
 import { StoreLockTables } from "./store-adapter.js";
-import { formatEpochSeconds, formatInstant } from "../shared/instant.js";
+import { formatInstant } from "../shared/instant.js";
 import { failureReason } from "./reasons.js";
 import { StatusModel } from "./status-model.js";
 
@@ -102,7 +99,6 @@ interface LockEntry {
   unsubscribe: (() => void)[];
 }
 
-const DEFAULT_AT_RISK_GRACE_MS = 30_000;
 const LAST_SEEN_WRITE_MS = 30_000;
 
 export class ProvisioningEngine {
@@ -122,9 +118,8 @@ export class ProvisioningEngine {
   private readonly unplaced = new Map<string, Map<number, "lock_memory_full" | "not_supported">>();
   /** Last published fact per `${lockId}|${credentialId}`, for credential.provisioned/failed. */
   private readonly lastFacts = new Map<string, CredentialFact["state"] | "failed">();
-  private readonly atRiskReported = new Set<string>();
-  private readonly windowAgenda: Agenda;
-  private readonly atRiskAgenda: Agenda;
+  /** Window edges and at-risk checks of every key. */
+  private readonly agendas: KeyAgendas;
   readonly codes = new DoorCodeIndex();
   /** lock.security_alert, rate-limited and kept per lock (LLP v1.1 §9.4). */
   readonly alerts: SecurityAlerts;
@@ -143,8 +138,6 @@ export class ProvisioningEngine {
     this.options = deps.options ?? {};
     this.index = new SlotIndex(deps.store);
     this.tables = new StoreLockTables(deps.store, deps.events, this.index, deps.clock);
-    this.windowAgenda = new Agenda(deps.clock, (keyId) => this.onWindowEdge(keyId));
-    this.atRiskAgenda = new Agenda(deps.clock, (keyId) => this.onAtRiskCheck(keyId));
     this.alerts = new SecurityAlerts(deps.store, () => deps.clock.now(), (e) => this.emit([{ ...e }]), (lockId) => this.doorOf(lockId));
     this.statuses = new StatusModel({
       store: deps.store,
@@ -163,6 +156,16 @@ export class ProvisioningEngine {
         return { online, replaced: worker.isReplaced, isVerified: (row) => worker.isVerified(row) };
       },
       linkErrorsOf: this.options.linkErrorsOf,
+    });
+    this.agendas = new KeyAgendas({
+      store: deps.store,
+      clock: deps.clock,
+      log: deps.log,
+      doors: () => this.doors(),
+      keyStatus: (keyId) => this.statuses.keyStatus(keyId),
+      resyncKeys: (keyIds) => this.resyncKeys(keyIds),
+      emit: (events) => this.emit(events),
+      atRiskGraceMs: this.options.atRiskGraceMs,
     });
   }
 
@@ -188,8 +191,7 @@ export class ProvisioningEngine {
 
   async stop(): Promise<void> {
     this.started = false;
-    this.windowAgenda.stop();
-    this.atRiskAgenda.stop();
+    this.agendas.stop();
     const entries = [...this.locks.values()];
     this.locks.clear();
     await Promise.all(entries.map((e) => this.closeEntry(e)));
@@ -247,7 +249,7 @@ export class ProvisioningEngine {
     }
     for (const keyId of ids) {
       this.status.keyChanged(keyId);
-      this.scheduleKey(keyId);
+      this.agendas.schedule(keyId);
     }
     // A slot freed on a full lock: credentials that found none may fit now.
     const waiting = new Set<string>();
@@ -375,65 +377,6 @@ export class ProvisioningEngine {
     for (const doorId of codeDoors(key, this.doors())) this.codes.add(doorId, code.value, keyId);
   }
 
-  // ------------------------------------------------------------------ timers: windows and at-risk
-
-  private scheduleKey(keyId: string): void {
-    const key = this.store.keys.get(keyId);
-    const site = this.store.site.get();
-    if (!key || !site || key.removedAt !== null) {
-      this.windowAgenda.set(keyId, undefined);
-      this.atRiskAgenda.set(keyId, undefined);
-      return;
-    }
-    const now = this.clock.now();
-    const { targets } = targetDoors(key, this.doors(), site.timezone);
-    this.windowAgenda.set(keyId, nextWindowEdgeMs(targets.map((t) => t.window), now));
-    // At-risk: judge at (arrival - horizon), or shortly after a change inside the horizon.
-    const horizon = site.atRiskMinutes * 60_000;
-    const grace = this.options.atRiskGraceMs ?? DEFAULT_AT_RISK_GRACE_MS;
-    let due: number | undefined;
-    for (const t of targets) {
-      const arrival = t.window.validFrom * 1000;
-      if (t.window.validUntil * 1000 <= now) continue;
-      const check = Math.max(arrival - horizon, now + grace);
-      if (due === undefined || check < due) due = check;
-    }
-    this.atRiskAgenda.set(keyId, due);
-  }
-
-  private onWindowEdge(keyId: string): void {
-    try {
-      this.resyncKeys([keyId]);
-    } catch (e) {
-      this.log.error({ keyId, err: errorMessage(e) }, "window edge: key resync failed");
-    }
-  }
-
-  private onAtRiskCheck(keyId: string): void {
-    const site = this.store.site.get();
-    const status = this.statuses.keyStatus(keyId);
-    if (!site || !status) return;
-    const now = this.clock.now();
-    const { atRisk, nextCheckAtMs } = assessAtRisk([status], site.atRiskMinutes, now);
-    for (const risk of atRisk) {
-      const id = `${risk.keyId}|${risk.arrivalMs}`;
-      if (this.atRiskReported.has(id)) continue;
-      this.atRiskReported.add(id);
-      this.log.warn({ keyId, arrival: formatEpochSeconds(risk.arrivalMs / 1000) }, "key at risk: a door is not ready before arrival");
-      this.emit([
-        {
-          type: "key.at_risk",
-          at: formatInstant(now),
-          keyId,
-          arrival: formatEpochSeconds(Math.floor(risk.arrivalMs / 1000)),
-          doors: risk.doors.map((d) => ({ doorId: d.doorId, state: d.state, reasons: d.reasons })),
-        },
-      ]);
-    }
-    // Not at risk yet, but a door still not ready may enter the horizon later.
-    if (nextCheckAtMs !== undefined) this.atRiskAgenda.set(keyId, nextCheckAtMs);
-  }
-
   // ------------------------------------------------------------------ locks in service
 
   /** Brings a commissioned lock into service (opens its link, starts its worker). */
@@ -555,7 +498,7 @@ export class ProvisioningEngine {
     if (events.length > 0) this.emit(events);
     for (const k of keys) this.status.keyChanged(k);
     // A refusal may put an arriving guest at risk.
-    if (events.some((e) => e.type === "credential.failed")) for (const k of keys) this.scheduleKey(k);
+    if (events.some((e) => e.type === "credential.failed")) for (const k of keys) this.agendas.schedule(k);
     this.status.lockChanged(lockId);
   }
 
@@ -589,7 +532,7 @@ export class ProvisioningEngine {
       for (const k of this.keysOnLock(lockId)) {
         this.status.keyChanged(k);
         // A lock lost shortly before a guest arrives puts the key at risk: judge it again.
-        if (!facts.online) this.scheduleKey(k);
+        if (!facts.online) this.agendas.schedule(k);
       }
     }
     this.status.lockChanged(lockId);
