@@ -35,7 +35,7 @@ import { ProgressTracker } from "./progress-tracker.js";
 import { health } from "./health.js";
 import type { HubView } from "./hub-view.js";
 import { createMetrics, oldestPendingAgeS, type HubMetrics } from "./metrics.js";
-import { doorViews, keyView, keyViews, locksByBus, lockView, progress } from "./read-models.js";
+import { bleLinkOf, doorViews, keyView, keyViews, locksByBus, lockView, progress } from "./read-models.js";
 import type { HubStatusView } from "./schemas.js";
 import { echo } from "../cloud/schemas.js";
 
@@ -168,7 +168,7 @@ export class ApiServer {
         if (oneId === undefined) return sendJson(res, 200, { buses: locksByBus(store, engine, hub.linkStats()) });
         const lock = store.locks.get(oneId.toLowerCase());
         if (!lock) throw new HttpError(404, "unknown_lock", `no lock ${echo(oneId)} on this hub`);
-        return sendJson(res, 200, lockView(store, engine, lock));
+        return sendJson(res, 200, lockView(store, engine, lock, bleLinkOf(hub.linkStats(), lock.lockId)));
       }
       case "doors": {
         const doors = doorViews(store, engine);

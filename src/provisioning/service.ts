@@ -11,6 +11,7 @@ import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { Store } from "../store/index.js";
 import type { BleCentral } from "../transport/ble/central.js";
+import type { BleRadio } from "../transport/ble/radio.js";
 import type { TransportStatus } from "../transport/types.js";
 import { createNobleCentral } from "../transport/ble/noble-central.js";
 import { ProxyCentral } from "../transport/ble/proxy-central.js";
@@ -41,6 +42,8 @@ export interface ProvisioningService {
   transports(): TransportStatus[];
   /** Per bus: transport state and error counters (local API, /metrics). */
   linkStats(): LinkStats[];
+  /** The radio the BLE locks share (a console BLE scan uses it); undefined while stopped. */
+  bleRadio(): BleRadio | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -58,6 +61,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
     },
     transports: () => links?.transports() ?? [],
     linkStats: () => links?.linkStats() ?? [],
+    bleRadio: () => links?.bleRadio(),
     async start() {
       const store = deps.store();
       const cloud = deps.cloud();
