@@ -166,6 +166,11 @@ export const scanBodySchema = z.strictObject({
   addresses: z.string().max(64).default("1-32"),
   timeoutMs: z.number().int().min(20).max(5000).default(300),
 });
+/** Listen for BLE locks advertising for `seconds`, then IDENT each one that is not this hub's over GATT (`timeoutMs` per answer). */
+export const scanBleBodySchema = z.strictObject({
+  seconds: z.number().int().min(1).max(30).default(5),
+  timeoutMs: z.number().int().min(200).max(10_000).default(3000),
+});
 export const doctorBodySchema = z.strictObject({});
 export const rotateTokenBodySchema = z.strictObject({});
 /** One key's door code, asked for explicitly and logged (never in a read model). */

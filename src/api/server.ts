@@ -13,7 +13,7 @@
  *                                     filters type, doorId, keyId, lockId, alerts=1 (event-routes.ts)
  *   GET  /api/installer-log           the installer actions taken lately (installer-log.ts)
  *   GET  /api/backups/:file           a store backup taken by the backup action: always needs the token, logged
- *   POST /api/actions/{commission,recommission,decommission,replace,diagnose,backup,scan,doctor,rotate-token,reveal-code}
+ *   POST /api/actions/{commission,recommission,decommission,replace,diagnose,backup,scan,scan-ble,doctor,rotate-token,reveal-code}
  *                                     token + JSON body (action-routes.ts)
  *   GET  /console[/*.js|css]          the installer web console (console-route.ts)
  */

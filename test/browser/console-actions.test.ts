@@ -1,7 +1,8 @@
 /**
  * Installer actions from the console in a real headless chromium against a real hub and the
  * simulated demo property: a lock decommissioned, found again by a bus scan and commissioned end
- * to end (each step confirmed, logged, the row back online without a reload); doctor; a store
+ * to end (each step confirmed, logged, the row back online without a reload); a BLE lock found
+ * by a BLE scan (with its signal and IDENT) and commissioned with its setup key; doctor; a store
  * backup downloaded; requests without the token, from another site or another host name refused;
  * the token rotated from the page so the old one stops working.
  */
@@ -120,6 +121,57 @@ describe("installer actions in the console", () => {
     await page.locator("nav").getByRole("link", { name: "Events" }).click();
     await page.getByLabel("Type").selectOption("installer");
     await expect.poll(() => page.locator("#feed li[data-type='installer.action']", { hasText: `commission ${LOCK}: ok` }).count()).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 180_000);
+
+  it("scans for BLE locks through the hub's radio: a decommissioned suite heard with its signal, IDENTed, and commissioned with its setup key", async () => {
+    const SUITE = "4c42000000000202";
+    const { page, errors } = await env.open("property");
+    const row = page.locator(`tr[data-lock-id="${SUITE}"]`);
+    await expect.poll(() => row.locator("td.state").textContent(), { timeout: 30_000 }).toBe("online");
+    await row.getByRole("button", { name: /Actions for Garden Suite 202/ }).click();
+    await page.getByRole("button", { name: "Decommission…" }).click();
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 30_000 }).toContain("Done.");
+    await page.getByRole("button", { name: "Close" }).click();
+    await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(0);
+
+    await page.locator("nav").getByRole("link", { name: "Actions" }).click();
+    await page.getByLabel("Listen for (seconds)").fill("2");
+    await page.getByRole("button", { name: "Scan for BLE locks…" }).click();
+    expect(await page.locator("#dlg-text").textContent()).toContain("listens for LockBridge locks advertising for 2 s");
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain("1 new BLE lock(s) heard.");
+    const steps = await page.locator("#dlg-steps").textContent();
+    expect(steps).toContain("2 BLE locks heard, 1 of them this hub's"); // suite 201 is the hub's: never asked
+    expect(steps).toContain(`asking ${SUITE} who it is (IDENT over BLE)`);
+    await page.getByRole("button", { name: "Close" }).click();
+    const found = page.locator(`#ble-result li[data-lock-id="${SUITE}"]`);
+    expect(await found.locator(".signal").textContent()).toBe("\u221284 dBm, weak");
+    expect(await found.textContent()).toContain("BG-D200");
+    expect(await found.textContent()).toContain("pairing with the setup key");
+    expect(await page.locator("#ble-result p").textContent()).toContain("4c42000000000201 at \u221267 dBm");
+    await env.shot(page, "actions-ble-desktop");
+
+    // Pairing button, setup key from the label, commission: back online on its door with its signal.
+    const button = await env.sim(["pair-button", "suite-202"]);
+    expect(button.code, button.stderr).toBe(0);
+    const label = (JSON.parse((await env.sim(["show", "suite-202"])).stdout) as { label: { setupKey: string } }).label.setupKey;
+    await found.getByRole("button", { name: "Commission…" }).click();
+    expect(await page.getByLabel("Device profile").inputValue()).toBe("ble-deadbolt"); // the BLE group's profile
+    expect(await page.locator("#dlg-text").textContent()).toContain("over BLE");
+    await page.getByLabel("Setup key (32 hex digits, from the lock's label)").fill(label);
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain(`Lock ${SUITE} is in service`);
+    await page.getByRole("button", { name: "Close" }).click();
+    expect(await found.count()).toBe(0);
+    await page.locator("nav").getByRole("link", { name: "Property" }).click();
+    await expect.poll(() => page.locator(`tr[data-lock-id="${SUITE}"] td.state`).textContent(), { timeout: 60_000 }).toBe("online");
+    expect(await page.locator(`tr[data-lock-id="${SUITE}"] td`).first().textContent()).toBe("Garden Suite 202");
+    expect(await page.locator(`tr[data-lock-id="${SUITE}"] td.signal`).textContent()).toBe("\u221284 dBm, weak");
+    const log = installerLog().map((e) => `${e.action} ${e.target ?? ""} ${e.outcome}`);
+    expect(log).toEqual(expect.arrayContaining(["scan-ble ble started", "scan-ble ble ok", `commission ${SUITE} ok`]));
     expect(errors).toEqual([]);
     await page.close();
   }, 180_000);
