@@ -176,6 +176,52 @@ describe("installer actions in the console", () => {
     await page.close();
   }, 180_000);
 
+  it("re-commissions a lock after a factory reset, and replaces a lock swapped for a new one, from the lock's row", async () => {
+    const RESET = "4c42000000000110", OLD = "4c42000000000109", NEW = "4c4200000000b109";
+    const { page, errors } = await env.open("property");
+    const row = (id: string) => page.locator(`tr[data-lock-id="${id}"]`);
+    const labelOf = async (door: string) => (JSON.parse((await env.sim(["show", door])).stdout) as { label: { setupKey: string } }).label.setupKey;
+    await expect.poll(() => row(RESET).locator("td.state").textContent(), { timeout: 30_000 }).toBe("online");
+    await expect.poll(() => row(OLD).locator("td.state").textContent(), { timeout: 30_000 }).toBe("online");
+
+    // Factory reset: the lock forgets its link key and every slot. The installer re-commissions it.
+    expect((await env.sim(["fault", "room-110", "factory-reset"])).code).toBe(0);
+    const paired = async (door: string) => (await env.sim(["show", door])).stdout.includes('"paired": true');
+    await row(RESET).getByRole("button", { name: /Actions for Room 110/ }).click();
+    await page.getByRole("button", { name: "Re-commission…" }).click();
+    expect(await page.locator("#dlg-title").textContent()).toBe("Re-commission Room 110");
+    await page.getByLabel("Setup key (PAIR_KX locks only, from the label)").fill(await labelOf("room-110"));
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain("Done.");
+    expect(await page.locator("#dlg-steps").textContent()).toContain(`commissioning ${RESET} again on`);
+    await page.getByRole("button", { name: "Close" }).click();
+    expect(await paired("room-110")).toBe(true);
+    await expect.poll(() => row(RESET).locator("td.state").textContent(), { timeout: 60_000 }).toBe("online");
+
+    // A new lock body at Room 109's address: the hub sees another lockId there ("replaced", naming it).
+    expect((await env.sim(["fault", "room-109", "replaced", NEW])).code).toBe(0);
+    await expect.poll(() => row(OLD).locator("td.state").textContent(), { timeout: 60_000 }).toBe("replaced");
+    expect(await row(OLD).locator("td.alert").last().textContent()).toContain(`replaced: lock ${NEW} answers at its link`);
+    await row(OLD).getByRole("button", { name: /Actions for Room 109/ }).click();
+    await page.getByRole("button", { name: "Replace…" }).click();
+    expect(await page.getByLabel(/New lock's id/).inputValue()).toBe(NEW); // offered from what the hub saw
+    await page.getByLabel("Setup key (PAIR_KX locks only)").fill(await labelOf("room-109"));
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain("Done.");
+    const steps = await page.locator("#dlg-steps").textContent();
+    expect(steps).toContain(`1/3 commissioning ${NEW}`);
+    expect(steps).toContain(`2/3 door room-109 (Room 109) now on ${NEW}`);
+    expect(steps).toContain(`3/3 forgetting ${OLD}`);
+    await page.getByRole("button", { name: "Close" }).click();
+    await expect.poll(() => row(OLD).count(), { timeout: 30_000 }).toBe(0);
+    await expect.poll(() => row(NEW).locator("td.state").textContent(), { timeout: 60_000 }).toBe("online");
+    expect(await row(NEW).locator("td").first().textContent()).toBe("Room 109");
+    const log = installerLog().map((e) => `${e.action} ${e.target ?? ""} ${e.outcome}`);
+    expect(log).toEqual(expect.arrayContaining([`recommission ${RESET} ok`, `replace ${OLD} -> ${NEW} ok`]));
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 240_000);
+
   it("runs doctor, takes a store backup and downloads it", async () => {
     const { page, errors } = await env.open("actions", PHONE);
     await page.getByRole("button", { name: "Run doctor…" }).click();
