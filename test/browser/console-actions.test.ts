@@ -137,6 +137,8 @@ describe("installer actions in the console", () => {
     await page.getByRole("button", { name: "Close" }).click();
     await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(0);
 
+    // Suite 201 (the hub's) is heard weaker now (a door shut): the scan's advertisements update it.
+    expect((await env.sim(["fault", "suite-201", "rssi", "-79"])).code).toBe(0);
     await page.locator("nav").getByRole("link", { name: "Actions" }).click();
     await page.getByLabel("Listen for (seconds)").fill("2");
     await page.getByRole("button", { name: "Scan for BLE locks…" }).click();
@@ -151,7 +153,7 @@ describe("installer actions in the console", () => {
     expect(await found.locator(".signal").textContent()).toBe("\u221284 dBm, weak");
     expect(await found.textContent()).toContain("BG-D200");
     expect(await found.textContent()).toContain("pairing with the setup key");
-    expect(await page.locator("#ble-result p").textContent()).toContain("4c42000000000201 at \u221267 dBm");
+    expect(await page.locator("#ble-result p").textContent()).toContain("4c42000000000201 at \u221279 dBm");
     await env.shot(page, "actions-ble-desktop");
 
     // Pairing button, setup key from the label, commission: back online on its door with its signal.
@@ -170,6 +172,8 @@ describe("installer actions in the console", () => {
     await expect.poll(() => page.locator(`tr[data-lock-id="${SUITE}"] td.state`).textContent(), { timeout: 60_000 }).toBe("online");
     expect(await page.locator(`tr[data-lock-id="${SUITE}"] td`).first().textContent()).toBe("Garden Suite 202");
     expect(await page.locator(`tr[data-lock-id="${SUITE}"] td.signal`).textContent()).toBe("\u221284 dBm, weak");
+    // The other suite's row took the signal the scan heard, in the same document.
+    expect(await page.locator(`tr[data-lock-id="4c42000000000201"] td.signal`).textContent()).toBe("\u221279 dBm, fair");
     const log = installerLog().map((e) => `${e.action} ${e.target ?? ""} ${e.outcome}`);
     expect(log).toEqual(expect.arrayContaining(["scan-ble ble started", "scan-ble ble ok", `commission ${SUITE} ok`]));
     expect(errors).toEqual([]);

@@ -112,6 +112,7 @@ async function scanBle(ev) {
     doneText: (r) => `${r.result.found.length} new BLE lock(s) heard.`,
   });
   if (!response?.ok) return;
+  afterChange(); // the scan heard the hub's own BLE locks too: their signal on the Property page is fresher now
   const r = response.result;
   const link = (f) => ({ type: "ble", lockId: f.lockId });
   $("#ble-result").replaceChildren(
