@@ -186,6 +186,12 @@ describe("lock link over BLE: signal strength", () => {
     const seen = await bleSurvey(l.bleRadio(), 300);
     expect(seen.map((s) => [s.lockId, s.rssi])).toEqual([[locks[1]!.lockId, -60], [locks[0]!.lockId, -83]]);
     expect(statusOf(locks[0]!)).toMatchObject({ rssi: -83 }); // the survey's advertisements count too
+    // A survey while the radio already scans (a lock out of reach being looked for) hears every lock too.
+    const ghost = new SimLock({ address: 1, lockId: "4c42b1e000000eee" });
+    const lookingFor = bleClient(l, ghost).status().catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await bleSurvey(l.bleRadio(), 300)).map((s) => s.lockId)).toEqual([locks[1]!.lockId, locks[0]!.lockId]);
+    expect(isLockBridgeError(await lookingFor)).toBe(true);
   });
 });
 

@@ -141,7 +141,10 @@ export class BleScanner {
     this.central.on("discover", onDiscover);
     this.surveys++;
     try {
-      await this.updateScanning();
+      // Already scanning for a lock: start again, so a proxy that advertises each lock once per
+      // scan (not on every packet, as a radio does) reports them all to this survey too.
+      if (this.scanning) await this.central.startScanningAsync([LLP_SERVICE_UUID], true);
+      else await this.updateScanning();
       await new Promise<void>((resolve) => this.clock.setTimeout(resolve, durationMs));
     } finally {
       this.surveys--;
