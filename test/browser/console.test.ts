@@ -113,6 +113,8 @@ describe("installer console", () => {
     const api = async (id: string) => (await (await fetch(`${env.apiUrl}/api/locks/${id}`, { headers: { authorization: `Bearer ${env.token()}` } })).json()) as { signal: unknown };
     expect((await api("4c42000000000201")).signal).toMatchObject({ rssi: -67, quality: "good" });
     expect((await api("4c42000000000101")).signal).toBeNull();
+    const metrics = await (await fetch(`${env.apiUrl}/metrics`, { headers: { authorization: `Bearer ${env.token()}` } })).text();
+    expect(metrics).toContain('lockbridge_ble_rssi_dbm{bus="ble:4c42000000000202"} -84');
     // The "Failing" filter shows the weak suite.
     await page.getByLabel("Failing", { exact: true }).check();
     expect(await ble.locator("tr[data-lock-id]", { hasText: "Garden Suite 202" }).isVisible()).toBe(true);
