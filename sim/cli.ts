@@ -113,8 +113,11 @@ async function commission(ready: ReadyInfo, values: Record<string, unknown>, ski
 function parse(argv: string[], withFleetOptions = false): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     const options = withFleetOptions ? { ...commonOptions, ...fleetOptions } : commonOptions;
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    // A negative number (clock-jump -30, drift -50, rssi -85) is a value, not an option.
+    const NEG = "\u0000neg";
+    const args = argv.map((a) => (/^-\d+(\.\d+)?$/.test(a) ? `${NEG}${a}` : a));
+    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return { values: values as Record<string, string | boolean | undefined>, positionals: positionals.map((p) => (p.startsWith(NEG) ? p.slice(NEG.length) : p)) };
   } catch (e) {
     throw new UsageError(errorMessage(e));
   }

@@ -236,6 +236,7 @@ function hubView(hub: Hub, provisioning: ProvisioningService): HubView {
     cloud: () => hub.cloudIfBuilt,
     engine: () => provisioning.engine,
     linkStats: () => provisioning.linkStats(),
+    bleRadio: () => provisioning.bleRadio(),
     backup: (file) => backupStoreFile(hub.store.path, file),
   };
 }

@@ -11,7 +11,15 @@ export interface BleProxyOptions {
   mtu?: number;
   /** Locks send EVENT_NOTIFY unasked while connected. Default true. */
   eventNotify?: boolean;
+  /**
+   * The signal strength (dBm) this proxy's radio sees from each lock, reported with every
+   * advertisement and at connection as a real proxy would. Default -60 for every lock.
+   */
+  rssi?: number | ((lock: SimLock) => number | undefined);
 }
+
+/** What the simulated radio reports when nothing says otherwise. */
+export const DEFAULT_SIM_RSSI = -60;
 
 export interface BleProxy {
   host: string;
@@ -20,6 +28,9 @@ export interface BleProxy {
   peripheralId(lock: SimLock): string;
   /** Drop every live GATT connection of a lock (it walked out of range). */
   dropConnections(lock: SimLock): void;
+  /** The RSSI reported for a lock from now on (it moved, a door shut); re-advertised at once. */
+  setRssi(lock: SimLock, dbm: number): void;
+  rssiOf(lock: SimLock): number;
   close(): Promise<void>;
 }
 
@@ -47,6 +58,8 @@ export async function startBleProxy(locks: readonly SimLock[], opts: BleProxyOpt
   /** Live GATT connections, at most one per lock (a peripheral takes one central). */
   const live = new Map<SimLock, { link: GattLink; client: Client }>();
   const clients = new Set<Client>();
+  const rssi = new Map<SimLock, number>();
+  const rssiOf = (lock: SimLock) => rssi.get(lock) ?? (typeof opts.rssi === "function" ? opts.rssi(lock) : opts.rssi) ?? DEFAULT_SIM_RSSI;
 
   class Client {
     scanning = false;
@@ -73,9 +86,10 @@ export async function startBleProxy(locks: readonly SimLock[], opts: BleProxyOpt
       if (!this.scanning || lock.faults.offline) return;
       const adv = advertisementOf(lock);
       const md = adv.manufacturerData.toString("hex");
-      if (!force && this.advertised.get(lock) === md) return;
-      this.advertised.set(lock, md);
-      this.send({ ev: "adv", id: idOf(lock), name: adv.localName, manufacturerData: md, rssi: -60 });
+      const dbm = rssiOf(lock);
+      if (!force && this.advertised.get(lock) === `${md}/${dbm}`) return;
+      this.advertised.set(lock, `${md}/${dbm}`);
+      this.send({ ev: "adv", id: idOf(lock), name: adv.localName, manufacturerData: md, rssi: dbm });
     }
 
     private handleLine(line: string): void {
@@ -107,7 +121,7 @@ export async function startBleProxy(locks: readonly SimLock[], opts: BleProxyOpt
         case "connect": {
           const lock = byId.get(op.id);
           if (!lock) return this.send({ ev: "error", id: op.id, message: "unknown peripheral" });
-          if (this.links.has(op.id)) return this.send({ ev: "connected", id: op.id, mtu });
+          if (this.links.has(op.id)) return this.send({ ev: "connected", id: op.id, mtu, rssi: rssiOf(lock) });
           if (lock.faults.offline) return this.send({ ev: "error", id: op.id, message: "connection failed: peripheral not responding" });
           if (live.has(lock)) return this.send({ ev: "error", id: op.id, message: "peripheral busy: connected to another central" });
           const link = new GattLink(lock, mtu, (chunk) => this.send({ ev: "notify", id: op.id, data: chunk.toString("hex") }), {
@@ -115,7 +129,7 @@ export async function startBleProxy(locks: readonly SimLock[], opts: BleProxyOpt
           });
           this.links.set(op.id, link);
           live.set(lock, { link, client: this });
-          return this.send({ ev: "connected", id: op.id, mtu });
+          return this.send({ ev: "connected", id: op.id, mtu, rssi: rssiOf(lock) });
         }
         case "write": {
           const link = this.links.get(op.id);
@@ -182,6 +196,11 @@ export async function startBleProxy(locks: readonly SimLock[], opts: BleProxyOpt
       const l = live.get(lock);
       if (l) l.client.drop(idOf(lock));
     },
+    setRssi(lock, dbm) {
+      rssi.set(lock, dbm);
+      for (const c of clients) c.advertise(lock);
+    },
+    rssiOf,
     async close() {
       for (const u of unsubscribe) u();
       for (const c of clients) {

@@ -13,7 +13,8 @@ export interface StandInCentralOptions {
   poweredOn?: boolean;
   /** Locks send EVENT_NOTIFY unasked while connected. Default true. */
   eventNotify?: boolean;
-  rssi?: number;
+  /** The signal strength (dBm) the radio sees from each lock, at discovery and at connection. Default -60. */
+  rssi?: number | ((lock: SimLock) => number | undefined);
 }
 
 type DataListener = (data: Buffer, isNotification: boolean) => void;
@@ -54,6 +55,8 @@ class StandInCharacteristic implements BleCharacteristic {
 
 class StandInPeripheral implements BlePeripheral {
   readonly id: string;
+  /** dBm, as a radio reports it with each advertisement; setRssi changes it (the lock moved). */
+  rssi: number;
   mtu: number | null = null;
   advertisement: BleAdvertisement;
   private readonly emitter = new EventEmitter();
@@ -63,9 +66,10 @@ class StandInPeripheral implements BlePeripheral {
 
   constructor(
     readonly lock: SimLock,
-    readonly rssi: number,
+    rssi: number,
     private readonly opts: { mtu: number; eventNotify: boolean },
   ) {
+    this.rssi = rssi;
     this.id = peripheralIdOf(lock.lockId);
     this.advertisement = advertisementOf(lock);
   }
@@ -89,6 +93,11 @@ class StandInPeripheral implements BlePeripheral {
   disconnectAsync(): Promise<void> {
     this.drop();
     return Promise.resolve();
+  }
+
+  /** noble's read of the live connection's RSSI. */
+  updateRssiAsync(): Promise<number> {
+    return this.link ? Promise.resolve(this.rssi) : Promise.reject(new Error("not connected"));
   }
 
   /** The link drops (walked out of range, lock offline, or the hub disconnected). */
@@ -146,7 +155,8 @@ export class StandInCentral implements BleCentral {
   /** A lock comes into range. */
   addLock(lock: SimLock): void {
     if (this.peripherals.has(lock)) return;
-    const p = new StandInPeripheral(lock, this.opts.rssi ?? -60, { mtu: this.mtu, eventNotify: this.opts.eventNotify ?? true });
+    const rssi = typeof this.opts.rssi === "function" ? this.opts.rssi(lock) : this.opts.rssi;
+    const p = new StandInPeripheral(lock, rssi ?? -60, { mtu: this.mtu, eventNotify: this.opts.eventNotify ?? true });
     this.peripherals.set(lock, p);
     let lastFlags = lock.statusFlags;
     this.unsubscribe.set(
@@ -173,6 +183,14 @@ export class StandInCentral implements BleCentral {
 
   peripheralOf(lock: SimLock): BlePeripheral | undefined {
     return this.peripherals.get(lock);
+  }
+
+  /** The lock's signal changes (it moved, a door shut): seen at its next advertisement or RSSI read. */
+  setRssi(lock: SimLock, dbm: number): void {
+    const p = this.peripherals.get(lock);
+    if (!p) return;
+    p.rssi = dbm;
+    this.advertise(p);
   }
 
   /** Drop a lock's live connection (it walked out of range for a moment). */

@@ -17,6 +17,7 @@ export const FAULTS = {
   "factory-reset": "forget link key and every slot (lockId kept)",
   replaced: "[lockId]: a new lock at the same place (new lockId, unpaired)",
   "ble-drop": "drop the lock's BLE connection",
+  rssi: "<dBm>: the signal strength the BLE proxy reports for the lock from now on (-127..20)",
   battery: "<percent>: set the battery level",
   tamper: "tamper alarm (TAMPER event)",
 } as const;
@@ -168,6 +169,10 @@ function applyFault(fleet: Fleet, d: FleetDoor, fault: string, args: string[]): 
       break;
     case "ble-drop":
       fleet.bleProxy?.dropConnections(lock);
+      break;
+    case "rssi":
+      if (d.busId !== null || !fleet.bleProxy) throw new LockBridgeError("invalid_payload", `${d.doorId} is not a BLE lock`, "fault");
+      fleet.bleProxy.setRssi(lock, num(args[0], "rssi", undefined, [-127, 20, "dBm"]));
       break;
     case "battery":
       lock.setBattery(num(args[0], "battery", undefined, [0, 100, "%"]));

@@ -25,6 +25,8 @@ export interface FleetDoor {
   profile: string;
   lock: SimLock;
   busId: string | null;
+  /** BLE locks: the RSSI (dBm) the property gives the proxy's radio for it. */
+  rssi?: number | undefined;
 }
 
 /** The machine-readable line `lockbridge sim run|demo` prints once everything listens. */
@@ -110,6 +112,7 @@ export class Fleet {
         profile: typeof d.profile === "string" ? d.profile : "inline",
         lock,
         busId: "bus" in d.link ? d.link.bus : null,
+        rssi: "ble" in d.link ? d.link.rssi : undefined,
       });
       if (this.opts.stateFile) lock.onChange(() => this.scheduleSave());
     }
@@ -125,7 +128,8 @@ export class Fleet {
     }
     if (p.ble) {
       const locks = [...this.doors.values()].filter((d) => d.busId === null).map((d) => d.lock);
-      this.ble = await startBleProxy(locks, { host: p.ble.host, port: port(p.ble.port), mtu: p.ble.mtu, eventNotify: p.ble.eventNotify });
+      const rssi = new Map([...this.doors.values()].map((d) => [d.lock, d.rssi]));
+      this.ble = await startBleProxy(locks, { host: p.ble.host, port: port(p.ble.port), mtu: p.ble.mtu, eventNotify: p.ble.eventNotify, rssi: (lock) => rssi.get(lock) });
     }
     if (this.opts.stateFile) await this.saveNow();
   }

@@ -31,9 +31,13 @@ export const lockKnobsSchema = z.strictObject({
 const linkSchema = z.union(
   [
     z.strictObject({ bus: id, address: z.number().int().min(1, { error: "expected an address 1..250" }).max(250, { error: "expected an address 1..250" }) }),
-    z.strictObject({ ble: z.literal(true) }),
+    z.strictObject({
+      ble: z.literal(true),
+      /** The signal strength (dBm) the BLE proxy's radio reports for this lock. Default -60. */
+      rssi: z.number().int().min(-127, { error: "expected an RSSI in dBm, -127..20" }).max(20, { error: "expected an RSSI in dBm, -127..20" }).optional(),
+    }),
   ],
-  { error: 'expected {bus: <bus id>, address: 1..250} or {ble: true}' },
+  { error: 'expected {bus: <bus id>, address: 1..250} or {ble: true, rssi?: dBm}' },
 );
 
 const doorFields = {

@@ -16,7 +16,7 @@ import { rotateToken, type GuardPolicy } from "./auth.js";
 import { HttpError, notFound, readJson, sendJson } from "./http-util.js";
 import type { HubView } from "./hub-view.js";
 import type { InstallerLog } from "./installer-log.js";
-import { scanBus } from "./scan-action.js";
+import { scanBle, scanBus } from "./scan-action.js";
 import {
   backupBodySchema,
   commissionBodySchema,
@@ -27,6 +27,7 @@ import {
   replaceBodySchema,
   revealCodeBodySchema,
   rotateTokenBodySchema,
+  scanBleBodySchema,
   scanBodySchema,
   type ActionResponse,
 } from "./schemas.js";
@@ -97,6 +98,8 @@ export class ActionRoutes {
         });
       case "scan":
         return parsed(scanBodySchema, body, async (b, step) => ({ id: null, cmd: "scan", ok: true, result: { ...(await scanBus(hub, b, log, step)) } }), (b) => (b.link.type === "tcp" ? `tcp ${b.link.host}:${b.link.port}` : `serial ${b.link.path}`));
+      case "scan-ble":
+        return parsed(scanBleBodySchema, body, async (b, step) => ({ id: null, cmd: "scan-ble", ok: true, result: { ...(await scanBle(hub, b, log, step)) } }), () => "ble");
       case "doctor":
         return parsed(doctorBodySchema, body, async (_b, step) => {
           step("running the doctor's checks");
@@ -124,6 +127,7 @@ export class ActionRoutes {
 function summary(name: string, result: Record<string, unknown>): string | undefined {
   if (name === "backup") return `file ${basename(String(result.file))}, ${String(result.bytes)} bytes`;
   if (name === "scan") return `${(result.found as unknown[]).length} lock(s) answered on ${String(result.bus)}`;
+  if (name === "scan-ble") return `${(result.found as unknown[]).length} new BLE lock(s) heard (${(result.skipped as unknown[]).length} of this hub's)`;
   if (name === "doctor") {
     const checks = result.checks as { status: string }[];
     return `${checks.filter((c) => c.status === "pass").length} passed, ${checks.filter((c) => c.status === "warn").length} warnings, ${checks.filter((c) => c.status === "fail").length} failed`;

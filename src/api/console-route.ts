@@ -9,8 +9,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-// From source: src/api/console; from a build (dist/src/api/), tsc does not copy the plain files: the checkout's src/api/console.
-const DIR = [join(HERE, "console"), join(HERE, "..", "..", "..", "src", "api", "console")].find((d) => existsSync(join(d, "index.html")));
+/**
+ * Beside this module: src/api/console from source, dist/src/api/console in a build (`npm run
+ * build` copies the plain files there after tsc, so a compiled hub needs no src/).
+ */
+export const CONSOLE_DIR = join(HERE, "console");
+const DIR = existsSync(join(CONSOLE_DIR, "index.html")) ? CONSOLE_DIR : undefined;
 const TYPES: Record<string, string> = { html: "text/html; charset=utf-8", js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8" };
 /** The console's files, read once: /console is index.html, /console/<name>.js|css the modules and the style sheet. */
 const FILES = new Map<string, { body: Buffer; type: string }>();
@@ -27,7 +31,14 @@ export const CONSOLE_CSP =
 
 /** Answers a console path; false when the path is not the console's. */
 export function serveConsole(path: string, res: ServerResponse): boolean {
-  const entry = FILES.get(path === "/console/" ? "/console" : path);
+  const page = path === "/console/" ? "/console" : path;
+  if (DIR === undefined && page === "/console") {
+    // A build made without `npm run build`'s copy step: say so rather than a bare 404.
+    res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+    res.end(`the console's files are missing from ${CONSOLE_DIR}: build with npm run build (it copies src/api/console there)\n`);
+    return true;
+  }
+  const entry = FILES.get(page);
   if (!entry) return false;
   const body = entry.body;
   res.writeHead(200, {

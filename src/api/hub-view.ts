@@ -8,6 +8,7 @@ import type { CloudSync } from "../cloud/index.js";
 import type { LinkStats } from "../lock/index.js";
 import type { ProvisioningEngine } from "../provisioning/engine.js";
 import type { BackupResult, Store } from "../store/index.js";
+import type { BleRadio } from "../transport/ble/radio.js";
 
 export interface HubView {
   readonly config: Config;
@@ -20,6 +21,8 @@ export interface HubView {
   cloud(): CloudSync | undefined;
   engine(): ProvisioningEngine | undefined;
   linkStats(): LinkStats[];
+  /** The radio (or BLE proxy) the hub's BLE locks share, for a BLE scan; absent: no BLE scan. */
+  bleRadio?(): BleRadio | undefined;
   /** A consistent online backup of the store to `file`. */
   backup(file: string): Promise<BackupResult>;
 }

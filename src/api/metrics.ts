@@ -100,6 +100,17 @@ export function createMetrics(hub: HubView): HubMetrics {
   linkGauge("lockbridge_link_crc_errors_total", "Frames dropped for a bad CRC, per bus, since start", (l) => l.crcErrors);
   linkGauge("lockbridge_link_retries_total", "Lock requests sent again, per bus, since start", (l) => l.retries);
   linkGauge("lockbridge_link_up", "1 when the bus's transport is open", (l) => (l.transport.state === "open" ? 1 : 0));
+  // A BLE lock is its own bus ("ble:<lockId>"): one series per BLE lock the radio has heard.
+  new Gauge({
+    name: "lockbridge_ble_rssi_dbm",
+    help: "Signal strength of a BLE lock as the hub's radio or BLE proxy last heard it (advertisement or connection)",
+    labelNames: linkLabels,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of hub.linkStats()) if (l.transport.rssi !== undefined) this.set({ bus: l.bus }, l.transport.rssi);
+    },
+  });
   const events = new Counter({ name: "lockbridge_events_total", help: "Hub events appended to the outbox since start, by type", labelNames: ["type"], registers: [registry] });
   const firmware = new Counter({ name: "lockbridge_firmware_jobs_total", help: "Firmware outcomes per lock since start: applied or failed", labelNames: ["outcome"], registers: [registry] });
   const security = new Counter({ name: "lockbridge_security_alerts_total", help: "lock.security_alert events since start", registers: [registry] });

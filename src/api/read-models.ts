@@ -29,7 +29,24 @@ function busName(stats: LinkStats): string {
   return stats.bus.replace(/^(serial|tcp):/, "$1 ");
 }
 
-export function lockView(store: Store, engine: ProvisioningEngine | undefined, lock: LockRecord): LockView {
+/** A BLE lock's own link (links.ts keys BLE links "ble:<lockId>"). */
+export function bleLinkOf(links: readonly LinkStats[], lockId: string): LinkStats | undefined {
+  return links.find((l) => l.bus === `ble:${lockId.toLowerCase()}`);
+}
+
+/** RSSI in words, as BLE installers rate it: >= -60 dBm excellent, >= -70 good, >= -80 fair, below weak. */
+export function signalQuality(rssi: number): "excellent" | "good" | "fair" | "weak" {
+  return rssi >= -60 ? "excellent" : rssi >= -70 ? "good" : rssi >= -80 ? "fair" : "weak";
+}
+
+function signalOf(link: LinkStats | undefined): LockView["signal"] {
+  const { rssi, rssiAt } = link?.transport ?? {};
+  if (rssi === undefined || rssiAt === undefined) return null;
+  return { rssi, at: formatInstant(rssiAt), quality: signalQuality(rssi) };
+}
+
+/** `link`: a BLE lock's own link stats, for its signal strength. */
+export function lockView(store: Store, engine: ProvisioningEngine | undefined, lock: LockRecord, link?: LinkStats): LockView {
   const status = engine?.statuses.lockStatus(lock.lockId);
   const ident = lock.ident;
   const doors = store.doors.byLock(lock.lockId);
@@ -59,6 +76,7 @@ export function lockView(store: Store, engine: ProvisioningEngine | undefined, l
     slots,
     replacedBy: newId,
     pendingSlots: store.slots.outOfSync(lock.lockId).length,
+    signal: lock.link.type === "ble" ? signalOf(link) : null,
     alerts: [],
   };
   view.alerts = lockAlerts(view);
@@ -73,6 +91,7 @@ export function lockAlerts(lock: LockView): string[] {
   else if (!lock.online) alerts.push("offline");
   if (lock.battery !== null && lock.battery <= LOW_BATTERY_PERCENT) alerts.push(`battery ${lock.battery} %`);
   if (lock.clockDriftS !== null && Math.abs(lock.clockDriftS) >= CLOCK_DRIFT_ALERT_S) alerts.push(`clock off by ${lock.clockDriftS} s`);
+  if (lock.signal?.quality === "weak") alerts.push(`weak BLE signal (${lock.signal.rssi} dBm)`);
   for (const [kind, s] of Object.entries(lock.slots)) {
     if (s.total !== null && s.total > 0 && s.used / s.total >= 0.9) alerts.push(`${kind} memory ${s.used} of ${s.total}`);
   }
@@ -89,7 +108,7 @@ export function locksByBus(store: Store, engine: ProvisioningEngine | undefined,
   }
   const bleStats = new Map(links.filter((l) => l.bus.startsWith("ble:")).map((l) => [l.bus.slice(4), l]));
   for (const lock of store.locks.list()) {
-    const view = lockView(store, engine, lock);
+    const view = lockView(store, engine, lock, bleStats.get(lock.lockId));
     let entry = byBus.get(view.bus);
     if (!entry) {
       const s = stats.get(view.bus);

@@ -4,8 +4,11 @@
  * commissioned lock), as `lockbridge scan --bus` does (src/scan). What answers is a hint to
  * commission, never trusted as is: commissioning checks the lockId again.
  * A serial port the hub itself holds cannot be opened twice: the answer says so.
+ * "Scan for BLE locks" listens through the hub's own radio (or BLE proxy), shared with its BLE
+ * locks, and IDENTs each lock heard that is not the hub's (IDENT is unsealed and changes nothing).
  */
 import { loadProfiles } from "../profiles/index.js";
+import { bleIdent, bleSurvey } from "../scan/ble-scan.js";
 import { identScan, parseAddressRange, type IdentAnswer } from "../scan/ident-scan.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
@@ -13,7 +16,7 @@ import { SerialTransport } from "../transport/serial.js";
 import { TcpTransport } from "../transport/tcp.js";
 import type { Transport } from "../transport/types.js";
 import type { HubView } from "./hub-view.js";
-import { busOf } from "./read-models.js";
+import { busOf, signalQuality } from "./read-models.js";
 
 export interface ScanRequest {
   link: { type: "tcp"; host: string; port: number } | { type: "serial"; path: string };
@@ -70,4 +73,46 @@ export async function scanBus(hub: HubView, req: ScanRequest, log: Logger, step:
   } finally {
     await transport.close();
   }
+}
+
+export interface BleFound {
+  lockId: string;
+  /** dBm of its last advertisement, with the Property page's quality words; null: not reported. */
+  rssi: number | null;
+  quality: ReturnType<typeof signalQuality> | null;
+  /** The lock advertises pairing mode (its button was pressed). */
+  pairingMode: boolean;
+  /** Its IDENT answer over GATT (model, firmware, slots, setup key needed); null when it did not answer. */
+  ident: Omit<IdentAnswer, "address"> | null;
+}
+
+export interface BleScanResult {
+  bus: "ble";
+  found: BleFound[];
+  /** Locks heard that this hub already has (never IDENTed), with their signal. */
+  skipped: { lockId: string; rssi: number | null }[];
+  seconds: number;
+}
+
+export async function scanBle(hub: HubView, req: { seconds: number; timeoutMs: number }, log: Logger, step: (text: string) => void): Promise<BleScanResult> {
+  const radio = hub.bleRadio?.();
+  if (!radio) throw new LockBridgeError("ble_unavailable", "this hub has no BLE radio running (BLE scanning needs the hub's provisioning service)");
+  const own = new Set((hub.store()?.locks.list() ?? []).map((l) => l.lockId));
+  step(`listening for BLE locks for ${req.seconds} s`);
+  const heard = await bleSurvey(radio, req.seconds * 1000);
+  const skipped = heard.filter((s) => own.has(s.lockId)).map((s) => ({ lockId: s.lockId, rssi: s.rssi }));
+  const fresh = heard.filter((s) => !own.has(s.lockId));
+  step(`${heard.length} BLE lock${heard.length === 1 ? "" : "s"} heard${skipped.length > 0 ? `, ${skipped.length} of them this hub's` : ""}`);
+  const found: BleFound[] = [];
+  for (const s of fresh) {
+    step(`asking ${s.lockId} who it is (IDENT over BLE)`);
+    const answer = await bleIdent(radio, s.lockId, { timeoutMs: req.timeoutMs, log }).catch((e: unknown) => {
+      log.debug({ lockId: s.lockId, err: errorMessage(e) }, "BLE IDENT failed");
+      return undefined;
+    });
+    if (!answer) step(`${s.lockId} did not answer IDENT (out of reach, or connected to another central)`);
+    const ident = answer ? (({ address: _address, ...rest }) => rest)(answer) : null;
+    found.push({ lockId: s.lockId, rssi: s.rssi, quality: s.rssi === null ? null : signalQuality(s.rssi), pairingMode: s.pairingMode, ident });
+  }
+  return { bus: "ble", found, skipped, seconds: req.seconds };
 }

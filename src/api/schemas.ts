@@ -27,6 +27,12 @@ export const lockViewSchema = z.object({
   replacedBy: z.string().nullable(),
   /** Credential slots whose lock does not hold what it should yet (to write, change or remove): 0 = converged. */
   pendingSlots: z.number(),
+  /**
+   * BLE locks: the signal strength the hub's radio (or BLE proxy) last saw from the lock, at an
+   * advertisement or a connection, and its quality (>= -60 dBm excellent, >= -70 good, >= -80
+   * fair, weaker: weak). Null for a wired lock, or a BLE lock not heard since the hub started.
+   */
+  signal: z.object({ rssi: z.number(), at: z.string(), quality: z.enum(["excellent", "good", "fair", "weak"]) }).nullable(),
   /** Faults worth a look, in plain words ("battery 15 %", "replaced by ..."). */
   alerts: z.array(z.string()),
 });
@@ -159,6 +165,11 @@ export const scanBodySchema = z.strictObject({
   profile: z.string().min(1).max(128).optional(),
   addresses: z.string().max(64).default("1-32"),
   timeoutMs: z.number().int().min(20).max(5000).default(300),
+});
+/** Listen for BLE locks advertising for `seconds`, then IDENT each one that is not this hub's over GATT (`timeoutMs` per answer). */
+export const scanBleBodySchema = z.strictObject({
+  seconds: z.number().int().min(1).max(30).default(5),
+  timeoutMs: z.number().int().min(200).max(10_000).default(3000),
 });
 export const doctorBodySchema = z.strictObject({});
 export const rotateTokenBodySchema = z.strictObject({});

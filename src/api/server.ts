@@ -13,7 +13,7 @@
  *                                     filters type, doorId, keyId, lockId, alerts=1 (event-routes.ts)
  *   GET  /api/installer-log           the installer actions taken lately (installer-log.ts)
  *   GET  /api/backups/:file           a store backup taken by the backup action: always needs the token, logged
- *   POST /api/actions/{commission,recommission,decommission,replace,diagnose,backup,scan,doctor,rotate-token,reveal-code}
+ *   POST /api/actions/{commission,recommission,decommission,replace,diagnose,backup,scan,scan-ble,doctor,rotate-token,reveal-code}
  *                                     token + JSON body (action-routes.ts)
  *   GET  /console[/*.js|css]          the installer web console (console-route.ts)
  */
@@ -35,7 +35,7 @@ import { ProgressTracker } from "./progress-tracker.js";
 import { health } from "./health.js";
 import type { HubView } from "./hub-view.js";
 import { createMetrics, oldestPendingAgeS, type HubMetrics } from "./metrics.js";
-import { doorViews, keyView, keyViews, locksByBus, lockView, progress } from "./read-models.js";
+import { bleLinkOf, doorViews, keyView, keyViews, locksByBus, lockView, progress } from "./read-models.js";
 import type { HubStatusView } from "./schemas.js";
 import { echo } from "../cloud/schemas.js";
 
@@ -168,7 +168,7 @@ export class ApiServer {
         if (oneId === undefined) return sendJson(res, 200, { buses: locksByBus(store, engine, hub.linkStats()) });
         const lock = store.locks.get(oneId.toLowerCase());
         if (!lock) throw new HttpError(404, "unknown_lock", `no lock ${echo(oneId)} on this hub`);
-        return sendJson(res, 200, lockView(store, engine, lock));
+        return sendJson(res, 200, lockView(store, engine, lock, bleLinkOf(hub.linkStats(), lock.lockId)));
       }
       case "doors": {
         const doors = doorViews(store, engine);

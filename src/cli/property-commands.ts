@@ -77,7 +77,8 @@ function lockTable(locks: readonly LockView[], out: Out): string {
   return table(
     ["ADDR", "LOCK", "DOOR", "STATE", "BATTERY", "SLOTS (code/card/mobile)", "LAST SEEN", "ALERTS"],
     locks.map((l) => [
-      l.address === null ? "-" : String(l.address),
+      // A BLE lock has no address: its signal strength instead ("-67 dBm good").
+      l.address !== null ? String(l.address) : l.signal ? `${l.signal.rssi} dBm ${l.signal.quality}` : "-",
       l.lockId,
       l.doorNames.join(", ") || "-",
       l.state !== "commissioned" ? c.yellow(l.state) : l.online ? c.green("online") : c.red("offline"),

@@ -129,7 +129,7 @@ async function bleCommand(config: Config, seconds: number, out: Out, log: Return
   try {
     const found = await bleScan(central, seconds * 1000);
     if (found.length === 0) out.write(`no LockBridge BLE lock advertising nearby in ${seconds} s\n`);
-    else out.write(table(["LOCK", "RSSI", "PAIRING MODE"], found.map((f) => [f.lockId, `${f.rssi} dBm`, f.pairingMode ? "yes" : "no"])));
+    else out.write(table(["LOCK", "RSSI", "PAIRING MODE"], found.map((f) => [f.lockId, f.rssi === null ? "?" : `${f.rssi} dBm`, f.pairingMode ? "yes" : "no"])));
     return EXIT.ok;
   } catch (e) {
     out.write(`no BLE adapter: ${errorMessage(e)} (plug one in or unblock it: rfkill unblock bluetooth; or set ble.proxy)\n`);

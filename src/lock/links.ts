@@ -204,7 +204,11 @@ export class LockLinks {
     return shared;
   }
 
-  private bleRadio(): BleRadio {
+  /**
+   * The hub's one BLE radio (or proxy) that every BLE lock's link goes through, created on
+   * first use; a BLE scan from the console shares it (and its connection cap) with the locks.
+   */
+  bleRadio(): BleRadio {
     if (!this.radio) {
       const central = this.opts.bleCentral ?? Promise.reject(new LockBridgeError("ble_unavailable", "BLE is not configured on this hub"));
       this.radio = createBleRadio(new DeferredCentral(central), { maxConnections: this.opts.bleMaxConnections ?? 3, logger: this.log, clock: this.clock });

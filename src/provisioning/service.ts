@@ -14,6 +14,7 @@ import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { Store } from "../store/index.js";
 import type { BleCentral } from "../transport/ble/central.js";
+import type { BleRadio } from "../transport/ble/radio.js";
 import type { TransportStatus } from "../transport/types.js";
 import { createNobleCentral } from "../transport/ble/noble-central.js";
 import { ProxyCentral } from "../transport/ble/proxy-central.js";
@@ -49,6 +50,8 @@ export interface ProvisioningService {
   linkStats(): LinkStats[];
   /** What the cloud sync is built with; throws before start(). */
   cloudPorts(): CloudPorts;
+  /** The radio the BLE locks share (a console BLE scan uses it); undefined while stopped. */
+  bleRadio(): BleRadio | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -77,6 +80,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       if (!ports) throw new Error("the provisioning service gives its cloud ports once started");
       return ports;
     },
+    bleRadio: () => links?.bleRadio(),
     async start() {
       const store = deps.store();
       const profiles = loadProfiles(deps.profilesDir);

@@ -31,6 +31,12 @@ export interface TransportStatus {
   lastError?: string | undefined;
   bytesIn: number;
   bytesOut: number;
+  /**
+   * BLE only: the lock's signal strength (dBm) as the radio last saw it (an advertisement, or
+   * read at connection), and when (ms since epoch). Absent until the lock was seen.
+   */
+  rssi?: number | undefined;
+  rssiAt?: number | undefined;
 }
 
 export interface TransportEvents {

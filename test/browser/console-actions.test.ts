@@ -1,7 +1,8 @@
 /**
  * Installer actions from the console in a real headless chromium against a real hub and the
  * simulated demo property: a lock decommissioned, found again by a bus scan and commissioned end
- * to end (each step confirmed, logged, the row back online without a reload); doctor; a store
+ * to end (each step confirmed, logged, the row back online without a reload); a BLE lock found
+ * by a BLE scan (with its signal and IDENT) and commissioned with its setup key; doctor; a store
  * backup downloaded; requests without the token, from another site or another host name refused;
  * the token rotated from the page so the old one stops working.
  */
@@ -123,6 +124,107 @@ describe("installer actions in the console", () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it("scans for BLE locks through the hub's radio: a decommissioned suite heard with its signal, IDENTed, and commissioned with its setup key", async () => {
+    const SUITE = "4c42000000000202";
+    const { page, errors } = await env.open("property");
+    const row = page.locator(`tr[data-lock-id="${SUITE}"]`);
+    await expect.poll(() => row.locator("td.state").textContent(), { timeout: 30_000 }).toBe("online");
+    await row.getByRole("button", { name: /Actions for Garden Suite 202/ }).click();
+    await page.getByRole("button", { name: "Decommission…" }).click();
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 30_000 }).toContain("Done.");
+    await page.getByRole("button", { name: "Close" }).click();
+    await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(0);
+
+    // Suite 201 (the hub's) is heard weaker now (a door shut): the scan's advertisements update it.
+    expect((await env.sim(["fault", "suite-201", "rssi", "-79"])).code).toBe(0);
+    await page.locator("nav").getByRole("link", { name: "Actions" }).click();
+    await page.getByLabel("Listen for (seconds)").fill("2");
+    await page.getByRole("button", { name: "Scan for BLE locks…" }).click();
+    expect(await page.locator("#dlg-text").textContent()).toContain("listens for LockBridge locks advertising for 2 s");
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain("1 new BLE lock(s) heard.");
+    const steps = await page.locator("#dlg-steps").textContent();
+    expect(steps).toContain("2 BLE locks heard, 1 of them this hub's"); // suite 201 is the hub's: never asked
+    expect(steps).toContain(`asking ${SUITE} who it is (IDENT over BLE)`);
+    await page.getByRole("button", { name: "Close" }).click();
+    const found = page.locator(`#ble-result li[data-lock-id="${SUITE}"]`);
+    expect(await found.locator(".signal").textContent()).toBe("\u221284 dBm, weak");
+    expect(await found.textContent()).toContain("BG-D200");
+    expect(await found.textContent()).toContain("pairing with the setup key");
+    expect(await page.locator("#ble-result p").textContent()).toContain("4c42000000000201 at \u221279 dBm");
+    await env.shot(page, "actions-ble-desktop");
+
+    // Pairing button, setup key from the label, commission: back online on its door with its signal.
+    const button = await env.sim(["pair-button", "suite-202"]);
+    expect(button.code, button.stderr).toBe(0);
+    const label = (JSON.parse((await env.sim(["show", "suite-202"])).stdout) as { label: { setupKey: string } }).label.setupKey;
+    await found.getByRole("button", { name: "Commission…" }).click();
+    expect(await page.getByLabel("Device profile").inputValue()).toBe("ble-deadbolt"); // the BLE group's profile
+    expect(await page.locator("#dlg-text").textContent()).toContain("over BLE");
+    await page.getByLabel("Setup key (32 hex digits, from the lock's label)").fill(label);
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain(`Lock ${SUITE} is in service`);
+    await page.getByRole("button", { name: "Close" }).click();
+    expect(await found.count()).toBe(0);
+    await page.locator("nav").getByRole("link", { name: "Property" }).click();
+    await expect.poll(() => page.locator(`tr[data-lock-id="${SUITE}"] td.state`).textContent(), { timeout: 60_000 }).toBe("online");
+    expect(await page.locator(`tr[data-lock-id="${SUITE}"] td`).first().textContent()).toBe("Garden Suite 202");
+    expect(await page.locator(`tr[data-lock-id="${SUITE}"] td.signal`).textContent()).toBe("\u221284 dBm, weak");
+    // The other suite's row took the signal the scan heard, in the same document.
+    expect(await page.locator(`tr[data-lock-id="4c42000000000201"] td.signal`).textContent()).toBe("\u221279 dBm, fair");
+    const log = installerLog().map((e) => `${e.action} ${e.target ?? ""} ${e.outcome}`);
+    expect(log).toEqual(expect.arrayContaining(["scan-ble ble started", "scan-ble ble ok", `commission ${SUITE} ok`]));
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 180_000);
+
+  it("re-commissions a lock after a factory reset, and replaces a lock swapped for a new one, from the lock's row", async () => {
+    const RESET = "4c42000000000110", OLD = "4c42000000000109", NEW = "4c4200000000b109";
+    const { page, errors } = await env.open("property");
+    const row = (id: string) => page.locator(`tr[data-lock-id="${id}"]`);
+    const labelOf = async (door: string) => (JSON.parse((await env.sim(["show", door])).stdout) as { label: { setupKey: string } }).label.setupKey;
+    await expect.poll(() => row(RESET).locator("td.state").textContent(), { timeout: 30_000 }).toBe("online");
+    await expect.poll(() => row(OLD).locator("td.state").textContent(), { timeout: 30_000 }).toBe("online");
+
+    // Factory reset: the lock forgets its link key and every slot. The installer re-commissions it.
+    expect((await env.sim(["fault", "room-110", "factory-reset"])).code).toBe(0);
+    const paired = async (door: string) => (await env.sim(["show", door])).stdout.includes('"paired": true');
+    await row(RESET).getByRole("button", { name: /Actions for Room 110/ }).click();
+    await page.getByRole("button", { name: "Re-commission…" }).click();
+    expect(await page.locator("#dlg-title").textContent()).toBe("Re-commission Room 110");
+    await page.getByLabel("Setup key (PAIR_KX locks only, from the label)").fill(await labelOf("room-110"));
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain("Done.");
+    expect(await page.locator("#dlg-steps").textContent()).toContain(`commissioning ${RESET} again on`);
+    await page.getByRole("button", { name: "Close" }).click();
+    expect(await paired("room-110")).toBe(true);
+    await expect.poll(() => row(RESET).locator("td.state").textContent(), { timeout: 60_000 }).toBe("online");
+
+    // A new lock body at Room 109's address: the hub sees another lockId there ("replaced", naming it).
+    expect((await env.sim(["fault", "room-109", "replaced", NEW])).code).toBe(0);
+    await expect.poll(() => row(OLD).locator("td.state").textContent(), { timeout: 60_000 }).toBe("replaced");
+    expect(await row(OLD).locator("td.alert").last().textContent()).toContain(`replaced: lock ${NEW} answers at its link`);
+    await row(OLD).getByRole("button", { name: /Actions for Room 109/ }).click();
+    await page.getByRole("button", { name: "Replace…" }).click();
+    expect(await page.getByLabel(/New lock's id/).inputValue()).toBe(NEW); // offered from what the hub saw
+    await page.getByLabel("Setup key (PAIR_KX locks only)").fill(await labelOf("room-109"));
+    await page.locator("#dlg-ok").click();
+    await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain("Done.");
+    const steps = await page.locator("#dlg-steps").textContent();
+    expect(steps).toContain(`1/3 commissioning ${NEW}`);
+    expect(steps).toContain(`2/3 door room-109 (Room 109) now on ${NEW}`);
+    expect(steps).toContain(`3/3 forgetting ${OLD}`);
+    await page.getByRole("button", { name: "Close" }).click();
+    await expect.poll(() => row(OLD).count(), { timeout: 30_000 }).toBe(0);
+    await expect.poll(() => row(NEW).locator("td.state").textContent(), { timeout: 60_000 }).toBe("online");
+    expect(await row(NEW).locator("td").first().textContent()).toBe("Room 109");
+    const log = installerLog().map((e) => `${e.action} ${e.target ?? ""} ${e.outcome}`);
+    expect(log).toEqual(expect.arrayContaining([`recommission ${RESET} ok`, `replace ${OLD} -> ${NEW} ok`]));
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 240_000);
 
   it("runs doctor, takes a store backup and downloads it", async () => {
     const { page, errors } = await env.open("actions", PHONE);

@@ -95,6 +95,38 @@ describe("installer console", () => {
     await env.sim(["fault", "room-101", "online"]);
   }, 120_000);
 
+  it("lists the BLE locks with the signal strength the hub's radio heard (the simulator's proxy reports -67 and -84 dBm)", async () => {
+    const { page, errors } = await env.open("property");
+    collect(page);
+    const ble = page.locator("section.bus", { has: page.locator("h3", { hasText: /^ble/ }) });
+    await ble.waitFor();
+    expect(await ble.locator("th").nth(1).textContent()).toBe("Signal"); // in place of the bus address
+    const signal = (door: string) => ble.locator("tr[data-lock-id]", { hasText: door }).locator("td.signal");
+    await expect.poll(() => signal("Garden Suite 201").textContent(), { timeout: 30_000 }).toBe("\u221267 dBm, good");
+    expect(await signal("Garden Suite 202").textContent()).toBe("\u221284 dBm, weak");
+    expect(await signal("Garden Suite 202").getAttribute("class")).toContain("alert");
+    expect(await signal("Garden Suite 201").getAttribute("title")).toMatch(/^heard /);
+    expect(await ble.locator("tr[data-lock-id]", { hasText: "Garden Suite 202" }).locator("td.alert").last().textContent()).toContain("weak BLE signal (-84 dBm)");
+    // Wired locks have their bus address in that column, and no signal.
+    const rooms = page.locator("section.bus", { has: page.locator("h3", { hasText: /^tcp/ }) }).first();
+    expect(await rooms.locator("th").nth(1).textContent()).toBe("Address");
+    const api = async (id: string) => (await (await fetch(`${env.apiUrl}/api/locks/${id}`, { headers: { authorization: `Bearer ${env.token()}` } })).json()) as { signal: unknown };
+    expect((await api("4c42000000000201")).signal).toMatchObject({ rssi: -67, quality: "good" });
+    expect((await api("4c42000000000101")).signal).toBeNull();
+    const metrics = await (await fetch(`${env.apiUrl}/metrics`, { headers: { authorization: `Bearer ${env.token()}` } })).text();
+    expect(metrics).toContain('lockbridge_ble_rssi_dbm{bus="ble:4c42000000000202"} -84');
+    // The "Failing" filter shows the weak suite.
+    await page.getByLabel("Failing", { exact: true }).check();
+    expect(await ble.locator("tr[data-lock-id]", { hasText: "Garden Suite 202" }).isVisible()).toBe(true);
+    await page.getByLabel("All", { exact: true }).check();
+    await page.setViewportSize(PHONE);
+    await ble.scrollIntoViewIfNeeded();
+    await env.shot(page, "property-ble-phone");
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+
   it("keys page: a key's reason and fix in the support article's words, found by guest name and by room", async () => {
     const { page, errors } = await env.open("keys");
     collect(page);

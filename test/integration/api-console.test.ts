@@ -115,6 +115,11 @@ describe("local API for the console", () => {
     const scanned = await post("scan", { link: { type: "tcp", host: "127.0.0.1", port: link(1).port }, addresses: "1-3", timeoutMs: 100 });
     // The hub's lock at address 1 is skipped; room 102's lock (address 2) answers.
     expect(scanned).toMatchObject({ ok: true, result: { skipped: [1], probed: 2, found: [{ address: 2, lockId: "4c4200000000a102" }] } });
+    // A BLE scan: 1..30 s; on a hub without BLE, refused in words (the browser test scans through the demo's BLE proxy).
+    const tooLong = await h.post("/api/actions/scan-ble", { seconds: 99 });
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.json()).toMatchObject({ error: { code: "invalid_payload", message: expect.stringContaining("seconds") } });
+    expect(await post("scan-ble", { seconds: 1 })).toMatchObject({ ok: false, error: { code: "ble_unavailable", message: expect.stringContaining("BLE is not configured") } });
   });
 
   it("rotates the token: the old one is refused at once and its event streams end", async () => {

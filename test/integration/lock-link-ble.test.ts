@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CredentialKind, tableDigest } from "../../src/protocol/llp/index.js";
 import { MemoryLinkStateStore } from "../../src/lock/link-state.js";
 import { LockLinks } from "../../src/lock/links.js";
+import { bleSurvey } from "../../src/scan/ble-scan.js";
 import { isLockBridgeError } from "../../src/shared/errors.js";
 import type { BleCentral } from "../../src/transport/ble/central.js";
 import { createNobleCentral } from "../../src/transport/ble/noble-central.js";
@@ -143,6 +144,54 @@ describe("lock link over BLE: proxy central (TCP)", () => {
     expect(events.at(-1)!.seq).toBe(heads.at(-1));
     // The other lock through the same proxy.
     await bleClient(l, locks[1]!).status();
+  });
+});
+
+describe("lock link over BLE: signal strength", () => {
+  it("stand-in: each lock's RSSI from its advertisement and from the connection's read (noble's updateRssiAsync), in the link's status", async () => {
+    const locks = bleLocks(2);
+    const rssi = new Map([[locks[0]!, -67], [locks[1]!, -88]]);
+    const central = new StandInCentral(locks, { rssi: (lock) => rssi.get(lock) });
+    const l = links(Promise.resolve(central));
+    const statusOf = (lock: SimLock) => l.linkStats().find((s) => s.bus === `ble:${lock.lockId}`)?.transport;
+    await bleClient(l, locks[0]!).status();
+    expect(statusOf(locks[0]!)).toMatchObject({ rssi: -67 });
+    await bleClient(l, locks[1]!).status();
+    expect(statusOf(locks[1]!)).toMatchObject({ rssi: -88 });
+    // The lock moves closer: read again at the next connection (after the idle disconnect).
+    central.setRssi(locks[1]!, -58);
+    central.dropConnection(locks[1]!);
+    await bleClient(l, locks[1]!).status();
+    await until(() => statusOf(locks[1]!)?.rssi === -58, 3000, "RSSI read at the new connection");
+    expect(statusOf(locks[1]!)!.rssiAt).toBeGreaterThan(Date.now() - 5000);
+    // Wired links carry no RSSI.
+    const wired = new SimLock({ address: 3, lockId: "4c42b1e000000fff" });
+    const bus = await startTcpBus([wired]);
+    cleanup.push(() => bus.close());
+    await l.client({ lockId: wired.lockId, profileId: "sim-tcp", link: { type: "tcp", host: bus.host, port: bus.port, address: 3 } }).status();
+    expect(l.linkStats().find((s) => s.bus.startsWith("tcp:"))!.transport.rssi).toBeUndefined();
+  });
+
+  it("proxy: the RSSI the proxy reports per lock (advertisement and connection) reaches the link's status; a scan survey lists every lock with it", async () => {
+    const locks = bleLocks(2);
+    const proxy = await startBleProxy(locks, { rssi: (lock) => (lock === locks[0] ? -71 : undefined) });
+    cleanup.push(() => proxy.close());
+    const l = links(Promise.resolve(new ProxyCentral({ host: proxy.host, port: proxy.port, logger: quietLogger })));
+    const statusOf = (lock: SimLock) => l.linkStats().find((s) => s.bus === `ble:${lock.lockId}`)?.transport;
+    await bleClient(l, locks[0]!).status();
+    expect(statusOf(locks[0]!)).toMatchObject({ rssi: -71 });
+    await bleClient(l, locks[1]!).status();
+    expect(statusOf(locks[1]!)).toMatchObject({ rssi: -60 }); // the proxy's default
+    proxy.setRssi(locks[0]!, -83);
+    const seen = await bleSurvey(l.bleRadio(), 300);
+    expect(seen.map((s) => [s.lockId, s.rssi])).toEqual([[locks[1]!.lockId, -60], [locks[0]!.lockId, -83]]);
+    expect(statusOf(locks[0]!)).toMatchObject({ rssi: -83 }); // the survey's advertisements count too
+    // A survey while the radio already scans (a lock out of reach being looked for) hears every lock too.
+    const ghost = new SimLock({ address: 1, lockId: "4c42b1e000000eee" });
+    const lookingFor = bleClient(l, ghost).status().catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await bleSurvey(l.bleRadio(), 300)).map((s) => s.lockId)).toEqual([locks[1]!.lockId, locks[0]!.lockId]);
+    expect(isLockBridgeError(await lookingFor)).toBe(true);
   });
 });
 

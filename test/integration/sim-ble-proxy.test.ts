@@ -2,6 +2,9 @@
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { encodeRequest, FrameDecoder } from "../../src/protocol/llp/index.js";
+import { applyAction } from "../../sim/control/actions.js";
+import { Fleet } from "../../sim/fleet/fleet.js";
+import { parseProperty } from "../../sim/fleet/property.js";
 import { HubPeer, SimLock, startBleProxy } from "../../sim/index.js";
 
 type Ev = { ev: string; id?: string | null; [k: string]: unknown };
@@ -120,5 +123,26 @@ describe("BLE proxy server", () => {
     c.send({ op: "stopScan" });
     await new Promise((r) => setTimeout(r, 50));
     expect(c.events.filter((e) => e.ev === "adv")).toEqual([]);
+  });
+
+  it("reports each lock's RSSI as a real proxy's radio would: per lock from the property, at connection too, re-advertised when it changes (fault rssi)", async () => {
+    const property = (rssi?: number) => ({ ble: true as const, ...(rssi !== undefined && { rssi }) });
+    expect(() => parseProperty({ name: "x", ble: {}, rooms: [{ doorId: "a", name: "A", link: property(-200) }] })).toThrow(/rooms\[0\]\.link\.rssi: must be at least -127/);
+    const fleet = await Fleet.start(parseProperty({
+      name: "Garden", ble: {},
+      rooms: [{ doorId: "near", name: "Near", lockId: "4c42000000000c01", link: property(-55) }, { doorId: "far", name: "Far", lockId: "4c42000000000c02", link: property() }],
+    }), { ephemeralPorts: true });
+    cleanup.push(() => fleet.close());
+    const c = await ProxyClient.connect(fleet.bleProxy!.port);
+    cleanup.push(() => void c.sock.destroy());
+    c.send({ op: "scan" });
+    const near = await c.next((e) => e.ev === "adv" && e.name === "LB-4C42000000000C01");
+    expect(near.rssi).toBe(-55);
+    expect((await c.next((e) => e.ev === "adv" && e.name === "LB-4C42000000000C02")).rssi).toBe(-60); // the default
+    c.send({ op: "connect", id: near.id });
+    expect(await c.next((e) => e.ev === "connected")).toMatchObject({ id: near.id, rssi: -55 });
+    applyAction(fleet, "far", "fault", { fault: "rssi", args: ["-91"] });
+    expect((await c.next((e) => e.ev === "adv" && e.name === "LB-4C42000000000C02" && e.rssi === -91)).rssi).toBe(-91);
+    expect(() => applyAction(fleet, "far", "fault", { fault: "rssi", args: ["-300"] })).toThrow(/-127 to 20 dBm/);
   });
 });

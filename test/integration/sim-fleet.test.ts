@@ -144,6 +144,10 @@ describe("lockbridge sim CLI", () => {
     expect(granted).toMatchObject({ code: 0, stdout: "ACCESS GRANTED (slot 0)\n" });
     expect((await cli(["code", "room-104", "202612", ...ctl])).stdout).toBe("ACCESS DENIED: unknown credential\n");
     expect((await cli(["fault", "room-104", "gremlins", ...ctl])).code).toBe(64);
+    // A negative number is the fault's value, not an option.
+    expect(await cli(["fault", "room-104", "clock-jump", "-30", ...ctl])).toMatchObject({ code: 0, stdout: "room-104: clock-jump -30 applied\n" });
+    expect(await cli(["fault", "suite-202", "rssi", "-85", ...ctl])).toMatchObject({ code: 0, stdout: "suite-202: rssi -85 applied\n" });
+    expect((await cli(["fault", "room-104", "rssi", "-85", ...ctl])).stderr).toContain("room-104 is not a BLE lock");
     const list = await cli(["list", "--json", ...ctl]);
     expect((JSON.parse(list.stdout) as { locks: unknown[] }).locks).toHaveLength(16);
     // `sim show` prints the label as an installer reads it: the setup key in groups of 4 hex digits.

@@ -3,7 +3,7 @@
 // download, rotate the installer token. Each goes through the confirmation dialog, needs the
 // token, and is logged by the hub (the log is listed here and live on the Events page).
 import { ask } from "./dialog.js";
-import { $, api, el, fmtTime, onLive, session, setToken } from "./lib.js";
+import { $, api, dbm, el, fmtTime, onLive, session, setToken, signalText } from "./lib.js";
 
 const LOCK_ID = "[0-9A-Fa-f]{16}";
 // As printed on the label (8 groups of 4 hex digits) or run together.
@@ -79,29 +79,59 @@ async function scan(ev) {
     el("p", {}, `${r.bus}: ${r.found.length} of ${r.probed} probed address(es) answered${r.skipped.length ? `; skipped ${r.skipped.join(", ")} (this hub's locks)` : ""}.`),
     ...(r.found.length === 0 ? [] : [el("ul", { class: "plain" }, ...r.found.map((f) => {
       const b = el("button", { type: "button", class: "primary", "data-commission": f.lockId }, "Commission…");
-      b.addEventListener("click", () => void commission(f, link, profile));
+      b.addEventListener("click", () => void commission(f, { ...link, address: f.address }, profile, "#scan-result"));
       return el("li", { class: "found", "data-lock-id": f.lockId }, el("strong", {}, `Address ${f.address}: ${f.lockId}`), ` ${f.model}, firmware ${f.firmware}, slots ${f.slots.doorCode}/${f.slots.keycard}/${f.slots.smartKey}, pairing ${f.needsSetupKey ? "with the setup key" : "PAIR (button)"} `, b);
     }))]),
   );
 }
 
-async function commission(found, link, scannedProfile) {
+// found.needsSetupKey: true (IDENT says PAIR_KX), false, or null (unknown: the field is offered, not required).
+async function commission(found, link, scannedProfile, list) {
+  const where = link.type === "ble" ? "over BLE" : `at address ${link.address}`;
   const response = await ask({
     title: `Commission lock ${found.lockId}`, action: "commission", confirm: "Commission",
-    text: `The hub checks the lock's id (IDENT), pairs with it and sets its clock, at address ${found.address}. Put the lock in pairing mode first.`,
+    text: `The hub checks the lock's id (IDENT), pairs with it and sets its clock, ${where}. Put the lock in pairing mode first.`,
     fields: [
       { name: "profile", label: "Device profile", required: true, value: scannedProfile || busProfiles.get(busName(link)) || "", list: "profiles" },
-      ...(found.needsSetupKey ? [{ name: "setupKey", label: "Setup key (32 hex digits, from the lock's label)", required: true, pattern: SETUP_KEY }] : []),
+      ...(found.needsSetupKey !== false ? [{ name: "setupKey", label: found.needsSetupKey ? "Setup key (32 hex digits, from the lock's label)" : "Setup key (PAIR_KX locks only, from the label)", required: found.needsSetupKey === true, pattern: SETUP_KEY }] : []),
     ],
-    body: (v) => ({ lockId: found.lockId, profile: v.profile, link: { ...link, address: found.address }, ...setupKeyOf(v) }),
+    body: (v) => ({ lockId: found.lockId, profile: v.profile, link, ...setupKeyOf(v) }),
     doneText: () => `Lock ${found.lockId} is in service. Point its door at it from the cloud (door.upsert), or replace a lock with it.`,
   });
-  if (response?.ok) { $(`#scan-result [data-lock-id="${found.lockId}"]`)?.remove(); afterChange(); }
+  if (response?.ok) { $(`${list} [data-lock-id="${found.lockId}"]`)?.remove(); afterChange(); }
+}
+
+// ---------------------------------------------------------------- BLE: listen, then commission
+async function scanBle(ev) {
+  ev.preventDefault();
+  const seconds = Math.min(30, Math.max(1, Number($("#ble-seconds").value) || 5));
+  const response = await ask({
+    title: "Scan for BLE locks", action: "scan-ble", confirm: "Scan",
+    text: `The hub's radio listens for LockBridge locks advertising for ${seconds} s, then asks each one that is not this hub's who it is (IDENT). Nothing on a lock changes.`,
+    body: () => ({ seconds }),
+    doneText: (r) => `${r.result.found.length} new BLE lock(s) heard.`,
+  });
+  if (!response?.ok) return;
+  afterChange(); // the scan heard the hub's own BLE locks too: their signal on the Property page is fresher now
+  const r = response.result;
+  const link = (f) => ({ type: "ble", lockId: f.lockId });
+  $("#ble-result").replaceChildren(
+    el("p", {}, `${r.found.length} new BLE lock(s) heard in ${r.seconds} s${r.skipped.length ? `; ${r.skipped.length} of this hub's own (${r.skipped.map((s) => (s.rssi === null ? s.lockId : `${s.lockId} at ${dbm(s.rssi)}`)).join(", ")})` : ""}.`),
+    ...(r.found.length === 0 ? [] : [el("ul", { class: "plain" }, ...r.found.map((f) => {
+      const b = el("button", { type: "button", class: "primary", "data-commission": f.lockId }, "Commission…");
+      b.addEventListener("click", () => void commission({ lockId: f.lockId, needsSetupKey: f.ident ? f.ident.needsSetupKey : null }, link(f), "", "#ble-result"));
+      const id = f.ident;
+      return el("li", { class: "found", "data-lock-id": f.lockId },
+        el("strong", {}, `${f.lockId}: `), el("span", { class: `signal${f.quality === "weak" ? " alert" : ""}` }, f.rssi === null ? "signal not reported" : signalText({ rssi: f.rssi, quality: f.quality })),
+        id ? ` · ${id.model}, firmware ${id.firmware}, slots ${id.slots.doorCode}/${id.slots.keycard}/${id.slots.smartKey}, pairing ${id.needsSetupKey ? "with the setup key" : "PAIR (button)"}` : " · did not answer IDENT",
+        f.pairingMode ? " · in pairing mode " : " ", b);
+    }))]),
+  );
 }
 
 let knownProfiles = [];
 let busProfiles = new Map(); // "tcp host:port" -> the profile its locks use
-const busName = (link) => (link.type === "tcp" ? `tcp ${link.host}:${link.port}` : `serial ${link.path}`);
+const busName = (link) => (link.type === "tcp" ? `tcp ${link.host}:${link.port}` : link.type === "ble" ? "ble" : `serial ${link.path}`);
 
 // ---------------------------------------------------------------- doctor, backup, token
 async function doctor() {
@@ -155,6 +185,7 @@ function logRow(a) {
 export async function init(refreshProperty) {
   afterChange = refreshProperty;
   $("#scan-form").addEventListener("submit", (ev) => void scan(ev));
+  $("#ble-form").addEventListener("submit", (ev) => void scanBle(ev));
   $("#run-doctor").addEventListener("click", () => void doctor());
   $("#take-backup").addEventListener("click", () => void backup());
   $("#rotate-token").addEventListener("click", () => void rotate());

@@ -16,6 +16,10 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// A BLE lock's signal ({rssi, quality}) as the radio heard it: "−67 dBm, good" (a true minus sign).
+export const dbm = (rssi) => `${rssi < 0 ? "\u2212" : ""}${Math.abs(rssi)} dBm`;
+export const signalText = (sig) => (sig ? `${dbm(sig.rssi)}, ${sig.quality}` : "not heard yet");
+
 const TOKEN_KEY = "lb-token";
 export const session = { token: sessionStorage.getItem(TOKEN_KEY) ?? "" };
 export function setToken(t) { session.token = t; sessionStorage.setItem(TOKEN_KEY, t); }

@@ -1,5 +1,5 @@
 // Property page: every lock grouped by link, each with its state; live rows patched from the feed.
-import { $, api, el, fmtTime, onLive, throttle } from "./lib.js";
+import { $, api, el, fmtTime, onLive, signalText, throttle } from "./lib.js";
 
 const rows = new Map(); // lockId -> <tr>
 let filter = "all";
@@ -11,6 +11,13 @@ const cell = (label, text, cls) => el("td", { "data-label": label, class: cls },
 // Kinds the lock has no memory for (total 0) are left out: "doorCode 3/32, keycard 0/32".
 const slots = (s) => Object.entries(s).filter(([, v]) => v.total !== 0 || v.used > 0).map(([k, v]) => `${k} ${v.used}/${v.total ?? "?"}`).join(", ") || "–";
 
+function linkCell(l) {
+  if (l.address !== null) return cell("Address", String(l.address));
+  const td = cell("Signal", signalText(l.signal), `signal${l.signal?.quality === "weak" ? " alert" : ""}`);
+  if (l.signal) td.title = `heard ${fmtTime(l.signal.at)}`;
+  return td;
+}
+
 function fillRow(tr, l, json = JSON.stringify(l)) {
   tr.dataset.json = json;
   tr.dataset.online = String(l.online);
@@ -20,7 +27,7 @@ function fillRow(tr, l, json = JSON.stringify(l)) {
   tr.dataset.pending = String(l.pendingSlots);
   tr.replaceChildren(
     cell("Door", l.doorNames.join(", ") || l.lockId),
-    cell("Address", l.address === null ? "BLE" : String(l.address)),
+    linkCell(l),
     cell("State", l.state !== "commissioned" ? l.state.replace(/_/g, " ") : l.online ? "online" : "offline", l.online ? "online state" : "offline state"),
     cell("Battery", l.battery === null ? "–" : `${l.battery} %`),
     cell("Slots", `${slots(l.slots)}${l.pendingSlots > 0 ? ` · ${l.pendingSlots} to write` : ""}`),
@@ -59,7 +66,9 @@ export function render(buses) {
       rows.set(l.lockId, tr);
       tbody.append(tr);
     }
-    const table = el("table", {}, el("thead", {}, el("tr", {}, ...HEAD.map((t) => el("th", { scope: "col" }, t)))), tbody);
+    // A BLE lock has no bus address: its column shows the signal strength instead.
+    const head = b.bus === "ble" ? HEAD.map((t) => (t === "Address" ? "Signal" : t)) : HEAD;
+    const table = el("table", {}, el("thead", {}, el("tr", {}, ...head.map((t) => el("th", { scope: "col" }, t)))), tbody);
     frag.append(el("section", { class: "bus" }, h, el("div", { class: "scroll" }, table)));
   }
   $("#buses").replaceChildren(frag);

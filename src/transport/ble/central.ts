@@ -42,7 +42,10 @@ export interface BlePeripheral {
   /** Stable per peripheral for this central (noble: the address/uuid). */
   readonly id: string;
   readonly advertisement: BleAdvertisement;
+  /** dBm of the last advertisement seen (noble: 127 when unknown). */
   readonly rssi: number;
+  /** Read the signal strength of the live connection (noble's updateRssiAsync); absent on a proxy, whose rssi is updated at connect. */
+  updateRssiAsync?(): Promise<number>;
   /** ATT MTU once connected; null before. */
   readonly mtu: number | null;
   connectAsync(): Promise<void>;
@@ -85,6 +88,11 @@ export function lockIdFromAdvertisement(adv: BleAdvertisement): string | undefin
 export function statusFlagsFromAdvertisement(adv: BleAdvertisement): number | undefined {
   const md = adv.manufacturerData;
   return md && md.length >= 11 && md.readUInt16LE(0) === LLP_COMPANY_ID ? md[10] : undefined;
+}
+
+/** A usable RSSI reading: noble reports 127 for "not available"; real readings run about -127..+20 dBm. */
+export function validRssi(rssi: unknown): rssi is number {
+  return typeof rssi === "number" && Number.isFinite(rssi) && rssi >= -127 && rssi <= 20;
 }
 
 export function bleUnavailable(message: string, cause?: unknown): LockBridgeError {

@@ -2,9 +2,10 @@
  * A BleCentral served by a BLE proxy over TCP (like ESPHome's Bluetooth proxies): the radio
  * sits near the doors, the hub talks newline-delimited JSON to it. Protocol (team brief):
  *   hub->proxy: scan | stopScan | connect{id} | write{id,data hex} | disconnect{id}
- *   proxy->hub: adv{id,name,manufacturerData,rssi} | connected{id,mtu} | written{id}
+ *   proxy->hub: adv{id,name,manufacturerData,rssi} | connected{id,mtu,rssi?} | written{id}
  *               | notify{id,data} | disconnected{id} | error{id|null,message}
- * The proxy exposes exactly the LLP service: "discovery" returns its RX and TX.
+ * The proxy exposes exactly the LLP service: "discovery" returns its RX and TX. `rssi` (dBm)
+ * is the signal the proxy's radio saw: on each advertisement, and at connection when it reads it.
  * A lost proxy connection drops every peripheral link and is re-established with backoff.
  */
 import { EventEmitter } from "node:events";
@@ -21,7 +22,7 @@ import {
 const hex = z.string().regex(/^([0-9a-fA-F]{2})*$/);
 const proxyEvent = z.discriminatedUnion("ev", [
   z.object({ ev: z.literal("adv"), id: z.string(), name: z.string().optional(), manufacturerData: hex.optional(), rssi: z.number().optional() }),
-  z.object({ ev: z.literal("connected"), id: z.string(), mtu: z.number().int().min(23).max(517) }),
+  z.object({ ev: z.literal("connected"), id: z.string(), mtu: z.number().int().min(23).max(517), rssi: z.number().optional() }),
   z.object({ ev: z.literal("written"), id: z.string() }),
   z.object({ ev: z.literal("notify"), id: z.string(), data: hex }),
   z.object({ ev: z.literal("disconnected"), id: z.string() }),
@@ -62,7 +63,8 @@ class ProxyCharacteristic extends EventEmitter implements BleCharacteristic {
 
 class ProxyPeripheral extends EventEmitter implements BlePeripheral {
   advertisement: BleAdvertisement = {};
-  rssi = -127;
+  /** 127: not reported yet (as noble says it). */
+  rssi = 127;
   mtu: number | null = null;
   connected = false;
   readonly rx: ProxyCharacteristic;
@@ -292,6 +294,7 @@ export class ProxyCentral extends EventEmitter implements BleCentral {
       case "connected":
         p.connected = true;
         p.mtu = ev.mtu;
+        p.rssi = ev.rssi ?? p.rssi;
         p.connectWaiter?.resolve();
         p.connectWaiter = undefined;
         break;

@@ -6,7 +6,7 @@
 import type { Logger } from "pino";
 import { systemClock, type Clock, type TimerHandle } from "../../shared/clock.js";
 import { LockBridgeError } from "../../shared/errors.js";
-import { LLP_SERVICE_UUID, lockIdFromAdvertisement, type BleCentral, type BlePeripheral } from "./central.js";
+import { LLP_SERVICE_UUID, lockIdFromAdvertisement, validRssi, type BleCentral, type BlePeripheral } from "./central.js";
 
 /** A connection holder the limiter may ask to let go when others wait. */
 export interface BleLeaseHolder {
@@ -68,10 +68,22 @@ export class BleConnectionLimiter {
   }
 }
 
+/** A lock's signal strength as the radio saw it. */
+export interface BleSignal {
+  /** dBm */
+  rssi: number;
+  /** ms since epoch */
+  at: number;
+}
+
 /** Finds peripherals by the lockId they advertise (local name or manufacturer data). */
 export class BleScanner {
   private readonly seen = new Map<string, BlePeripheral>();
   private readonly waiting = new Map<string, Set<(p: BlePeripheral) => void>>();
+  /** The last RSSI of every lock advertising while anyone scanned (kept when a peripheral is forgotten). */
+  private readonly signals = new Map<string, BleSignal>();
+  /** Surveys under way (scan for everything nearby for a while). */
+  private surveys = 0;
   private scanning = false;
 
   constructor(
@@ -110,6 +122,38 @@ export class BleScanner {
     }
   }
 
+  /** The last signal strength seen from lockId's advertisements, if any. */
+  signal(lockId: string): BleSignal | undefined {
+    return this.signals.get(lockId.toLowerCase());
+  }
+
+  /**
+   * Every LLP lock advertising within `durationMs` (its last advertisement each), sharing the
+   * radio's scan with the transports' finds: scanning starts if it was off and stops after
+   * only if nobody else needs it.
+   */
+  async survey(durationMs: number): Promise<Map<string, BlePeripheral>> {
+    const found = new Map<string, BlePeripheral>();
+    const onDiscover = (p: BlePeripheral) => {
+      const id = lockIdFromAdvertisement(p.advertisement);
+      if (id) found.set(id, p);
+    };
+    this.central.on("discover", onDiscover);
+    this.surveys++;
+    try {
+      // Already scanning for a lock: start again, so a proxy that advertises each lock once per
+      // scan (not on every packet, as a radio does) reports them all to this survey too.
+      if (this.scanning) await this.central.startScanningAsync([LLP_SERVICE_UUID], true);
+      else await this.updateScanning();
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, durationMs));
+    } finally {
+      this.surveys--;
+      this.central.removeListener("discover", onDiscover);
+      await this.updateScanning().catch(() => undefined);
+    }
+    return found;
+  }
+
   /** Forget a peripheral that failed to connect: the next find scans afresh. */
   forget(lockId: string): void {
     this.seen.delete(lockId.toLowerCase());
@@ -120,7 +164,7 @@ export class BleScanner {
   }
 
   private async updateScanning(): Promise<void> {
-    const want = this.waiting.size > 0;
+    const want = this.waiting.size > 0 || this.surveys > 0;
     if (want === this.scanning) return;
     this.scanning = want;
     if (want) await this.central.startScanningAsync([LLP_SERVICE_UUID], true);
@@ -132,6 +176,7 @@ export class BleScanner {
     if (!id) return;
     if (this.seen.get(id) !== p) this.log.debug({ lockId: id, rssi: p.rssi }, "BLE lock seen");
     this.seen.set(id, p);
+    if (validRssi(p.rssi)) this.signals.set(id, { rssi: p.rssi, at: this.clock.now() });
     for (const w of this.waiting.get(id) ?? []) w(p);
   };
 }

@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import { systemClock, type Clock, type TimerHandle } from "../../shared/clock.js";
 import { errorMessage, isLockBridgeError, LockBridgeError } from "../../shared/errors.js";
 import type { Transport, TransportEvents, TransportState, TransportStatus } from "../types.js";
-import { DEFAULT_ATT_MTU, LLP_RX_UUID, LLP_SERVICE_UUID, LLP_TX_UUID, type BleCharacteristic, type BlePeripheral } from "./central.js";
+import { DEFAULT_ATT_MTU, LLP_RX_UUID, LLP_SERVICE_UUID, LLP_TX_UUID, validRssi, type BleCharacteristic, type BlePeripheral } from "./central.js";
 import type { BleLeaseHolder, BleRadio } from "./radio.js";
 
 export interface BleTransportOptions {
@@ -58,6 +58,8 @@ export class BleTransport extends EventEmitter<TransportEvents> implements Trans
   private lastWriteAt = 0;
   private yieldTimer: TimerHandle | undefined;
   private lastDataAt = 0;
+  /** The RSSI read at the last connection (the scanner keeps the advertisements'). */
+  private connectSignal: { rssi: number; at: number } | undefined;
 
   constructor(private readonly opts: BleTransportOptions) {
     super();
@@ -69,9 +71,13 @@ export class BleTransport extends EventEmitter<TransportEvents> implements Trans
   }
 
   status(): TransportStatus {
+    // The newer of the last advertisement seen and the reading at the last connection.
+    const adv = this.radio.scanner.signal(this.target);
+    const signal = adv && (!this.connectSignal || adv.at > this.connectSignal.at) ? adv : this.connectSignal;
     return {
       kind: this.kind, target: this.target, state: this.state, since: this.since, reconnects: this.reconnects,
       lastError: this.lastError, bytesIn: this.bytesIn, bytesOut: this.bytesOut,
+      ...(signal && { rssi: signal.rssi, rssiAt: signal.at }),
     };
   }
 
@@ -178,6 +184,7 @@ export class BleTransport extends EventEmitter<TransportEvents> implements Trans
       this.conn = conn;
       if (this.connects++ > 0) this.reconnects++;
       this.log.debug({ lockId: this.target, mtu: peripheral.mtu }, "BLE connected");
+      void this.readRssi(peripheral);
       this.setState("open");
       this.touch();
       return conn;
@@ -190,6 +197,22 @@ export class BleTransport extends EventEmitter<TransportEvents> implements Trans
       this.setState("idle");
       throw isLockBridgeError(e) ? e : new LockBridgeError("transport_unavailable", `BLE connect to ${this.target} failed: ${this.lastError}`, this.target);
     }
+  }
+
+  /**
+   * The signal strength of the new connection: noble reads it from the controller
+   * (updateRssiAsync); a proxy reports it with the connection (peripheral.rssi). Best effort
+   * and off the request path: a failed or slow read leaves the last value.
+   */
+  private async readRssi(peripheral: BlePeripheral): Promise<void> {
+    let rssi: number | undefined = peripheral.rssi;
+    if (typeof peripheral.updateRssiAsync === "function") {
+      rssi = await this.withTimeout(peripheral.updateRssiAsync(), 2_000, "RSSI read").catch((e: unknown) => {
+        this.log.debug({ lockId: this.target, err: errorMessage(e) }, "BLE RSSI read failed");
+        return peripheral.rssi;
+      });
+    }
+    if (validRssi(rssi)) this.connectSignal = { rssi, at: this.clock.now() };
   }
 
   private lost(conn: Connection): void {
