@@ -8,38 +8,41 @@
  *   credential off the lock, a window that starts turns `inactive` into `active`).
  * - Lock side: one LockWorker per commissioned lock applies, verifies and repairs.
  * - Status: key status = the access rules' deriveKeyStatus over facts the engine knows
- *   (lock online/commissioned, per credential verified/pending/failed/present); published
- *   through the cloud's status publisher whenever a fact changes (it debounces).
+ *   (lock online/commissioned, per credential verified/pending/failed/present); a change is
+ *   told on the change bus, which the cloud's status publisher follows (it debounces).
  * - key.at_risk: one agenda timer per key at (arrival - atRiskMinutes), assessed with the
  *   access rules; reported once per (key, arrival), before the arrival.
  *
  * Time only comes from the injected Clock.
  *
- * Over 400 lines: known debt (a service locator, issue 11). Issue 11 replaces it with desired/,
- * reconcile/ and status/ behind narrow ports; until then changes here stay small.
+ * Parts with one job each live beside it behind narrow ports: statuses (status-model.ts), the
+ * key agendas (key-agendas.ts), what lock workers report (lock-reports.ts).
+ *
+ * Over 400 lines (545): the desired-state re-derivation and the fleet of workers still share
+ * this class's caches (slot index, door cache, unplaced credentials); splitting them needs
+ * those caches rebuilt from the store after commit first (issue 11, what is left).
  */
 import { DoorCodeIndex } from "../access/codes.js";
 import type { KeyLifecycle } from "../access/key-activation.js";
 import type { CredentialType, Door, Key } from "../access/model.js";
 import type { CredentialFact } from "../access/status.js";
 import type { EventSink, HubEventInput } from "../cloud/events.js";
-import type { IdentInfo } from "../protocol/llp/commands.js";
 import { usableSlots } from "../profiles/identity.js";
 import type { LockRecord, Store } from "../store/index.js";
 import type { Clock } from "../shared/clock.js";
-import { errorMessage, LockBridgeError } from "../shared/errors.js";
+import { LockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { KeyAgendas } from "./key-agendas.js";
+import { LockReports } from "./lock-reports.js";
 import type { BackoffPolicy } from "../shared/backoff.js";
 import type { ClockPolicy } from "./clock-policy.js";
 import { syncKeyDesired, type DesiredContext } from "./desired.js";
 import type { ContractEvent } from "./lock-events.js";
-import { LockWorker, type LockHealthFacts } from "./worker/index.js";
+import { LockWorker } from "./worker/index.js";
 import type { LockLinkPort } from "./ports.js";
-import { batteryLowDue, noteBatteryLow } from "./battery.js";
-import { clearPairingLost, isPairingLost, markPairingLost } from "./pairing-lost.js";
-import { clearReplacedBy, markReplaced, replacedBy } from "./replaced.js";
-import { SecurityAlerts, type SecurityAlertReason } from "./security-alerts.js";
+import { noteBatteryLow } from "./battery.js";
+import { isPairingLost } from "./pairing-lost.js";
+import { SecurityAlerts } from "./security-alerts.js";
 import { SlotIndex } from "./slot-index.js";
 import { StoreLockTables } from "./store-adapter.js";
 import { formatInstant } from "../shared/instant.js";
@@ -99,7 +102,6 @@ interface LockEntry {
   unsubscribe: (() => void)[];
 }
 
-const LAST_SEEN_WRITE_MS = 30_000;
 
 export class ProvisioningEngine {
   readonly store: Store;
@@ -120,6 +122,8 @@ export class ProvisioningEngine {
   private readonly lastFacts = new Map<string, CredentialFact["state"] | "failed">();
   /** Window edges and at-risk checks of every key. */
   private readonly agendas: KeyAgendas;
+  /** What the lock workers report, recorded (lock-reports.ts). */
+  readonly reports: LockReports;
   readonly codes = new DoorCodeIndex();
   /** lock.security_alert, rate-limited and kept per lock (LLP v1.1 §9.4). */
   readonly alerts: SecurityAlerts;
@@ -156,6 +160,22 @@ export class ProvisioningEngine {
         return { online, replaced: worker.isReplaced, isVerified: (row) => worker.isVerified(row) };
       },
       linkErrorsOf: this.options.linkErrorsOf,
+    });
+    this.reports = new LockReports({
+      store: deps.store,
+      clock: deps.clock,
+      log: deps.log,
+      status: deps.status,
+      alerts: this.alerts,
+      online: (lockId) => this.online.get(lockId),
+      setOnline: (lockId, online) => void this.online.set(lockId, online),
+      lockRecord: (lockId) => this.lockRecord(lockId),
+      forgetLock: (lockId) => this.forgetLock(lockId),
+      emit: (events) => this.emit(events),
+      doorOf: (lockId) => this.doorOf(lockId),
+      resyncKeys: (keyIds) => this.resyncKeys(keyIds),
+      keysOnLock: (lockId) => this.keysOnLock(lockId),
+      scheduleKey: (keyId) => this.agendas.schedule(keyId),
     });
     this.agendas = new KeyAgendas({
       store: deps.store,
@@ -408,19 +428,19 @@ export class ProvisioningEngine {
       hooks: {
         slotsChanged: (id, credIds) => this.onSlotsChanged(id, credIds),
         tableChanged: (id) => this.status.lockChanged(id),
-        health: (id, facts) => this.onHealth(id, facts),
-        ident: (id, ident) => this.onIdent(id, ident),
-        replaced: (id, seen) => this.onReplaced(id, seen),
-        pairingLost: (id, alert) => this.onPairingLost(id, true, alert),
-        pairingConfirmed: (id) => this.onPairingConfirmed(id),
-        securityAlert: (id, reason, detail) => this.raiseAlert(id, reason, detail),
+        health: (id, facts) => this.reports.health(id, facts),
+        ident: (id, ident) => this.reports.ident(id, ident),
+        replaced: (id, seen) => this.reports.replaced(id, seen),
+        pairingLost: (id, alert) => this.reports.pairingLost(id, true, alert),
+        pairingConfirmed: (id) => this.reports.pairingConfirmed(id),
+        securityAlert: (id, reason, detail) => this.reports.securityAlert(id, reason, detail),
         emit: (events) => this.emit(events),
       },
     });
     const unsubscribe = [
       handle.onOnlineChange((online) => worker.onlineChanged(online)),
       handle.onEventNotify(() => worker.eventNotify()),
-      handle.onSuspicious((kind) => (kind === "replay" ? this.raiseAlert(lockId, "replay", "a lock counter not above the last accepted") : this.noteUnsealed(lockId))),
+      handle.onSuspicious((kind) => (kind === "replay" ? this.reports.securityAlert(lockId, "replay", "a lock counter not above the last accepted") : this.reports.unsealedFrame(lockId))),
     ];
     this.locks.set(lockId, { worker, handle, unsubscribe });
     if (opts.trustStored) worker.trustStoredState();
@@ -499,107 +519,6 @@ export class ProvisioningEngine {
     for (const k of keys) this.status.keyChanged(k);
     // A refusal may put an arriving guest at risk.
     if (events.some((e) => e.type === "credential.failed")) for (const k of keys) this.agendas.schedule(k);
-    this.status.lockChanged(lockId);
-  }
-
-  private onHealth(lockId: string, facts: Partial<LockHealthFacts>): void {
-    const before = this.online.get(lockId);
-    if (facts.online !== undefined) this.online.set(lockId, facts.online);
-    // Only what changed is written (a poll every few seconds per lock would otherwise cost a
-    // durable write each); lastSeen is refreshed at most every LAST_SEEN_WRITE_MS.
-    const last = this.healthWritten.get(lockId) ?? {};
-    const changes: Partial<LockHealthFacts> = {};
-    for (const k of ["online", "battery", "doorOpen", "clockDriftS"] as const) {
-      if (facts[k] !== undefined && facts[k] !== last[k]) (changes as Record<string, unknown>)[k] = facts[k];
-    }
-    if (facts.battery !== undefined && facts.battery !== null && batteryLowDue(this.store, lockId, facts.battery)) {
-      this.emit([{ type: "lock.battery_low", at: formatInstant(this.clock.now()), lockId, battery: facts.battery, ...this.doorOf(lockId) }]);
-    }
-    if (facts.lastSeen !== undefined && (last.lastSeen === undefined || facts.lastSeen - last.lastSeen >= LAST_SEEN_WRITE_MS || Object.keys(changes).length > 0)) {
-      changes.lastSeen = facts.lastSeen;
-    }
-    if (Object.keys(changes).length === 0) return;
-    try {
-      this.store.locks.updateHealth(lockId, changes);
-      this.healthWritten.set(lockId, { ...last, ...changes });
-      this.forgetLock(lockId);
-    } catch (e) {
-      this.log.error({ lockId, err: errorMessage(e) }, "storing lock health failed");
-    }
-    if (facts.online !== undefined && facts.online !== before) {
-      this.log[facts.online ? "info" : "warn"]({ lockId, ...this.doorOf(lockId) }, facts.online ? "lock online" : "lock offline");
-      this.emit([{ type: facts.online ? "lock.online" : "lock.offline", at: formatInstant(this.clock.now()), lockId, ...this.doorOf(lockId) }]);
-      for (const k of this.keysOnLock(lockId)) {
-        this.status.keyChanged(k);
-        // A lock lost shortly before a guest arrives puts the key at risk: judge it again.
-        if (!facts.online) this.agendas.schedule(k);
-      }
-    }
-    this.status.lockChanged(lockId);
-  }
-
-  private readonly healthWritten = new Map<string, Partial<LockHealthFacts>>();
-
-  private onIdent(lockId: string, ident: IdentInfo): void {
-    const stored = this.lockRecord(lockId)?.ident;
-    if (JSON.stringify(stored) === JSON.stringify(ident)) return;
-    this.store.locks.setIdent(lockId, { ...ident });
-    this.forgetLock(lockId);
-    this.status.lockChanged(lockId);
-  }
-
-  /** LLP v1.1 §9.2: state pairing_lost once per loss (with the alert for plain locks), cleared by a sealed answer. */
-  private onPairingLost(lockId: string, lost: boolean, alert = false): void {
-    this.store.transaction(() => {
-      if (!lost) return clearPairingLost(this.store, lockId);
-      markPairingLost(this.store, lockId, this.clock.now());
-      if (alert) this.alerts.raise(lockId, "pairing_lost", "only unsealed refusals come back; the hub does not re-pair it on its own");
-    });
-    this.status.lockChanged(lockId);
-  }
-
-  /** A sealed answer under the hub's key: the lock has it, whatever unsealed frames said. */
-  private onPairingConfirmed(lockId: string): void {
-    const wasReplaced = this.lockRecord(lockId)?.state === "replaced";
-    this.store.transaction(() => {
-      clearPairingLost(this.store, lockId);
-      if (wasReplaced) {
-        this.store.locks.setState(lockId, "commissioned");
-        clearReplacedBy(this.store, lockId);
-      }
-    });
-    if (wasReplaced) {
-      this.log.info({ lockId }, "lock reported replaced answered sealed under its key: back in service");
-      this.forgetLock(lockId);
-      this.resyncKeys(this.keysOnLock(lockId));
-    }
-    this.status.lockChanged(lockId);
-  }
-
-  raiseAlert(lockId: string, reason: SecurityAlertReason, detail: string): void {
-    this.store.transaction(() => this.alerts.raise(lockId, reason, detail));
-    this.status.lockChanged(lockId);
-  }
-
-  private noteUnsealed(lockId: string): void {
-    if (this.store.transaction(() => this.alerts.unsealedFrame(lockId))) this.status.lockChanged(lockId);
-  }
-
-  /**
-   * The lock stopped answering sealed and an unsealed IDENT shows another lockId: a hint. State
-   * `replaced` names the lock seen (for `lock replace`), its keys wait; the worker keeps probing
-   * sealed, and a sealed answer puts it back (onPairingConfirmed).
-   */
-  private onReplaced(lockId: string, seen: IdentInfo): void {
-    if (this.lockRecord(lockId)?.state === "replaced" && replacedBy(this.store, lockId) === seen.lockId.toLowerCase()) return;
-    this.store.transaction(() => {
-      markReplaced(this.store, lockId, seen.lockId);
-      this.online.set(lockId, false);
-      this.forgetLock(lockId);
-      this.emit([{ type: "lock.replaced", at: formatInstant(this.clock.now()), lockId, newLockId: seen.lockId.toLowerCase(), model: seen.model, ...this.doorOf(lockId) }]);
-    });
-    // Its keys are no longer deliverable there (not_commissioned) until an installer acts.
-    this.resyncKeys(this.keysOnLock(lockId));
     this.status.lockChanged(lockId);
   }
 

@@ -191,7 +191,7 @@ export class LockService {
       else await port.pair();
     } catch (e) {
       if (isLockBridgeError(e, "lock_pairing_unconfirmed")) {
-        this.engine.raiseAlert(lockId, "pairing_unconfirmed", "PAIR_KX confirm at commissioning did not prove the setup key");
+        this.engine.reports.securityAlert(lockId, "pairing_unconfirmed", "PAIR_KX confirm at commissioning did not prove the setup key");
         throw new LockBridgeError("lock_rejected", "the lock did not prove the setup key: check the 32 hex digits on the lock's label (or a device other than the lock answers at this link); nothing was sent under the new key", "setupKey");
       }
       const f = classifyLockError(e);
