@@ -443,7 +443,7 @@ export class ProvisioningEngine {
       handle.onSuspicious((kind) => (kind === "replay" ? this.reports.securityAlert(lockId, "replay", "a lock counter not above the last accepted") : this.reports.unsealedFrame(lockId))),
     ];
     this.locks.set(lockId, { worker, handle, unsubscribe });
-    if (opts.trustStored) worker.trustStoredState();
+    if (opts.trustStored) worker.restoreVerification();
     worker.start();
     return worker;
   }

@@ -82,6 +82,10 @@ export interface LockTableStore {
   flush(): void;
   markFailed(lockId: string, kind: CredentialType, slot: number, reason: string, nextAttemptAt: number | null): void;
   recordObserved(lockId: string, kind: CredentialType, firstSlot: number, count: number, observed: SlotInfo[]): void;
+  /** When each table of the lock last matched its expected digest (survives a restart). */
+  tablesVerifiedAt(lockId: string): Map<CredentialType, number>;
+  /** The table matched its expected digest at `atMs`. */
+  tableVerified(lockId: string, kind: CredentialType, atMs: number): void;
   /** The lock lost everything (factory reset): every applied record becomes `state`. */
   resetApplied(lockId: string, state: "empty" | "unknown"): void;
   /** The bytes to PUT for a credential (door code digits, card UID, mobile key). */

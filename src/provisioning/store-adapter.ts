@@ -67,6 +67,15 @@ export class StoreLockTables implements LockTableStore {
     private readonly clock: Clock,
   ) {}
 
+  tablesVerifiedAt(lockId: string): Map<CredentialType, number> {
+    return this.store.lockFacts.tablesVerifiedAt(lockId);
+  }
+
+  tableVerified(lockId: string, kind: CredentialType, atMs: number): void {
+    this.flush();
+    this.store.lockFacts.setTableVerifiedAt(lockId, kind, atMs);
+  }
+
   slots(lockId: string, kind?: CredentialType): SlotRow[] {
     this.flush();
     return this.store.slots.forLock(lockId, kind).map(toRow);

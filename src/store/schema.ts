@@ -378,7 +378,27 @@ const v8FactsAsTables: Migration = {
   },
 };
 
+/**
+ * v9: when each credential table of a lock last matched its expected TABLE_DIGEST, so that
+ * after a restart a slot written before that is still known verified, and one written after
+ * it is not (it was only in a worker's memory before).
+ */
+const v9TableVerifications: Migration = {
+  version: 9,
+  name: "lock table verifications",
+  up(db) {
+    db.exec(`
+      CREATE TABLE lock_table_verifications (
+        lock_id     TEXT NOT NULL REFERENCES locks (lock_id) ON DELETE CASCADE,
+        kind        TEXT NOT NULL CHECK (kind IN ('doorCode', 'keycard', 'smartKey')),
+        verified_at INTEGER NOT NULL,
+        PRIMARY KEY (lock_id, kind)
+      ) STRICT, WITHOUT ROWID;
+    `);
+  },
+};
+
 /** Every shipped migration, in order. The last one's version is the current schema version. */
-export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry, v4PendingLinkKey, v5UnwantedSlots, v6UnsentResponses, v7SetupKey, v8FactsAsTables];
+export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry, v4PendingLinkKey, v5UnwantedSlots, v6UnsentResponses, v7SetupKey, v8FactsAsTables, v9TableVerifications];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

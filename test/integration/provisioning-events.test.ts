@@ -221,6 +221,33 @@ describe("restarts", () => {
   });
 });
 
+describe("table verification across a restart", () => {
+  it("a credential verified before a restart is still verified after it, one written since the last verification is not", async () => {
+    await withProperty({ rooms: 1, commons: [] }, async (p) => {
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
+      await p.waitForKey("k-1", (x) => x.state === "active");
+      await p.settle();
+      const lockId = p.lockIdOf("room-101");
+      // The lock goes quiet: after the restart nothing can be verified again, only remembered.
+      p.sim("room-101").setOffline(true);
+      await p.restartHub();
+      expect(p.keyStatus("k-1").state).toBe("active");
+      // As if the code had been written after the table's last verification (a crash between
+      // the lock's ACK and the next TABLE_DIGEST): after a restart it is not claimed verified.
+      const slot = p.store.slots.forLock(lockId, "doorCode").find((r) => r.desired !== null);
+      expect(slot).toBeDefined();
+      p.store.lockFacts.setTableVerifiedAt(lockId, "doorCode", slot!.updatedAt - 1);
+      await p.restartHub();
+      expect(p.keyStatus("k-1")).toMatchObject({ state: "pending" });
+      // Once the hub has found the lock silent, the article's words: pending, lock offline.
+      await p.waitForKey("k-1", (x) => x.state === "pending" && x.doors[0]?.reasons.includes("lock_offline") === true);
+      // Back online, the next TABLE_DIGEST verifies it again.
+      p.sim("room-101").setOffline(false);
+      await p.waitForKey("k-1", (x) => x.state === "active");
+    });
+  });
+});
+
 describe("firmware and decommissioning", () => {
   it("firmware.update sends the image chunk by chunk; progress then applied, IDENT shows the version", async () => {
     const image = Buffer.alloc(5000, 0x5a);

@@ -112,10 +112,12 @@ export class LockWorker {
     return row.inSync && at !== undefined && row.updatedAt <= at;
   }
 
-  /** Trust the store's in-sync slots until the next verification (hub restart). */
-  trustStoredState(): void {
-    const now = this.o.clock.now();
-    for (const k of CREDENTIAL_TYPES) this.ctx.verifiedAt.set(k, now);
+  /**
+   * After a restart: the tables' last verifications as stored, so a slot written before them
+   * is verified at once and one written after them waits for the next TABLE_DIGEST.
+   */
+  restoreVerification(): void {
+    for (const [kind, at] of this.o.store.tablesVerifiedAt(this.o.lockId)) this.ctx.verifiedAt.set(kind, at);
   }
 
   /** True while nothing is queued or due (tests and benchmarks wait for it). */

@@ -38,7 +38,12 @@ export async function verify(ctx: WorkerContext, kind: CredentialType): Promise<
       o.store.markApplied(lockId, kind, r.slot, r.desired);
     }
     ctx.needs.verify.delete(kind);
-    ctx.verifiedAt.set(kind, o.clock.now());
+    const now = o.clock.now();
+    const before = ctx.verifiedAt.get(kind);
+    ctx.verifiedAt.set(kind, now);
+    // Stored only when it changes what a restart would know (a slot written since the last
+    // stored verification): a routine check of an unchanged table costs no write.
+    if (before === undefined || rows.some((r) => !r.inSync || r.updatedAt > before)) o.store.tableVerified(lockId, kind, now);
     ctx.verifyRounds = 0;
     notifySlots(ctx, rows);
     return;

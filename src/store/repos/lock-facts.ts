@@ -1,9 +1,10 @@
 /**
  * What the hub concluded about a lock across restarts: a low battery already reported, a
- * pairing that seems lost, another lock answering at its link, and its security alerts
- * (LLP v1.1 §9.4). Columns of `locks` and rows of `lock_security_alerts` (ON DELETE CASCADE):
+ * pairing that seems lost, another lock answering at its link, its security alerts
+ * (LLP v1.1 §9.4) and when each of its tables was last verified. Columns of `locks` and rows of `lock_security_alerts` (ON DELETE CASCADE):
  * decommissioning a lock forgets them.
  */
+import type { CredentialType } from "../../access/model.js";
 import { statementCache, type RepoContext } from "../db.js";
 
 /** One security alert reason of one lock: occurrences and what the rate limit held back. */
@@ -87,6 +88,19 @@ export class LockFactsRepo {
 
   clearSecurityAlerts(lockId: string): void {
     this.q("DELETE FROM lock_security_alerts WHERE lock_id = ?").run(lockId);
+  }
+
+  /** When each credential table of the lock last matched its expected digest (ms), by kind. */
+  tablesVerifiedAt(lockId: string): Map<CredentialType, number> {
+    const rows = this.q("SELECT kind, verified_at FROM lock_table_verifications WHERE lock_id = ?").all(lockId) as { kind: CredentialType; verified_at: number }[];
+    return new Map(rows.map((r) => [r.kind, r.verified_at]));
+  }
+
+  setTableVerifiedAt(lockId: string, kind: CredentialType, atMs: number): void {
+    this.q(
+      `INSERT INTO lock_table_verifications (lock_id, kind, verified_at) SELECT lock_id, @kind, @atMs FROM locks WHERE lock_id = @lockId
+       ON CONFLICT (lock_id, kind) DO UPDATE SET verified_at = excluded.verified_at`,
+    ).run({ lockId, kind, atMs });
   }
 
   private column<T extends number | string>(lockId: string, column: "battery_low_reported" | "pairing_lost_at" | "replaced_by"): T | null {
