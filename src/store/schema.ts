@@ -281,6 +281,15 @@ const v7SetupKey: Migration = {
  * - IDENT as columns instead of a JSON blob.
  * Facts of keys or locks the store no longer has are dropped with their meta rows.
  */
+/** Lock facts and the IDENT fields, one column each (all NULL until known). */
+const V8_LOCK_COLUMNS = [
+  "battery_low_reported INTEGER",
+  "pairing_lost_at INTEGER",
+  "replaced_by TEXT",
+  ...["protocol_version INTEGER", "lock_id TEXT", "model TEXT", "firmware TEXT", "capabilities INTEGER"].map((c) => `ident_${c}`),
+  ...["code_slots", "card_slots", "mobile_key_slots", "code_min_len", "code_max_len"].map((c) => `ident_${c} INTEGER`),
+];
+
 const v8FactsAsTables: Migration = {
   version: 8,
   name: "key and lock facts as tables",
@@ -314,19 +323,7 @@ const v8FactsAsTables: Migration = {
         PRIMARY KEY (lock_id, reason)
       ) STRICT, WITHOUT ROWID;
 
-      ALTER TABLE locks ADD COLUMN battery_low_reported INTEGER;
-      ALTER TABLE locks ADD COLUMN pairing_lost_at INTEGER;
-      ALTER TABLE locks ADD COLUMN replaced_by TEXT;
-      ALTER TABLE locks ADD COLUMN ident_protocol_version INTEGER;
-      ALTER TABLE locks ADD COLUMN ident_lock_id TEXT;
-      ALTER TABLE locks ADD COLUMN ident_model TEXT;
-      ALTER TABLE locks ADD COLUMN ident_firmware TEXT;
-      ALTER TABLE locks ADD COLUMN ident_capabilities INTEGER;
-      ALTER TABLE locks ADD COLUMN ident_code_slots INTEGER;
-      ALTER TABLE locks ADD COLUMN ident_card_slots INTEGER;
-      ALTER TABLE locks ADD COLUMN ident_mobile_key_slots INTEGER;
-      ALTER TABLE locks ADD COLUMN ident_code_min_len INTEGER;
-      ALTER TABLE locks ADD COLUMN ident_code_max_len INTEGER;
+      ${V8_LOCK_COLUMNS.map((c) => `ALTER TABLE locks ADD COLUMN ${c};`).join("\n      ")}
 
       INSERT INTO key_facts (key_id, checked_out)
         SELECT substr(m.key, length('key.lifecycle:') + 1), 1 FROM meta m

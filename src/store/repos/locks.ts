@@ -4,6 +4,7 @@
  * The link key is a secret: never log a LockRecord whole.
  */
 import type { LockLink } from "../../access/model.js";
+import type { IdentInfo } from "../../protocol/llp/commands.js";
 import { fromBool, fromJson, statementCache, toBool, toJson, type RepoContext } from "../db.js";
 
 /**
@@ -13,20 +14,8 @@ import { fromBool, fromJson, statementCache, toBool, toJson, type RepoContext } 
  */
 export type LockState = "commissioning" | "commissioned" | "replaced";
 
-/** The last IDENT of a lock (lock-link-protocol.md), one column each. */
-export interface LockIdent {
-  protocolVersion: number;
-  /** The lockId the lock gave (lower-case hex); another than the record's means it was replaced. */
-  lockId: string;
-  model: string;
-  firmware: string;
-  capabilities: number;
-  codeSlots: number;
-  cardSlots: number;
-  mobileKeySlots: number;
-  codeMinLen: number;
-  codeMaxLen: number;
-}
+/** The last IDENT of a lock as the protocol defines it (lock-link-protocol.md §3), stored one column each. */
+export type LockIdent = IdentInfo;
 
 export interface LockRecord {
   lockId: string;
