@@ -3,22 +3,15 @@
  * the store and the engine's knowledge of the locks.
  */
 import type { CredentialType, Key } from "../access/model.js";
-import { diagnoseDoor, diagnoseKey, type DiagnosisLock, type Finding, type SettingsChangeRecord } from "../diagnosis/index.js";
+import { diagnoseDoor, diagnoseKey, type DiagnosisLock, type Finding } from "../diagnosis/index.js";
 import { LockBridgeError } from "../shared/errors.js";
 import type { ProvisioningEngine } from "./engine.js";
+
+/** What diagnosis reads of the engine: the store, statuses and which keys reach which doors. */
+export type DiagnosisEngine = Pick<ProvisioningEngine, "store" | "now" | "doors" | "lifecycle" | "keysReachingDoors" | "statuses">;
 import { replacedBy } from "./replaced.js";
 
-/** Records door-access-setting changes (and blocked PMS attempts) of a key for diagnosis. */
-export function recordSettingsHistory(engine: ProvisioningEngine, keyId: string, records: readonly SettingsChangeRecord[]): void {
-  if (records.length === 0) return;
-  engine.store.keyFacts.addSettingsChanges(keyId, records);
-}
-
-export function settingsHistory(engine: ProvisioningEngine, keyId: string): SettingsChangeRecord[] {
-  return engine.store.keyFacts.settingsChanges(keyId);
-}
-
-function describeLink(engine: ProvisioningEngine, lockId: string): string | undefined {
+function describeLink(engine: DiagnosisEngine, lockId: string): string | undefined {
   const link = engine.store.locks.get(lockId)?.link;
   if (!link) return undefined;
   return link.type === "serial" ? `serial ${link.path} addr ${link.address}` : link.type === "tcp" ? `tcp ${link.host}:${link.port} addr ${link.address}` : `ble ${link.lockId}`;
@@ -31,7 +24,7 @@ const RECENT_MS = 24 * 3600 * 1000;
 const RECENT_EVENTS = 2000;
 
 /** Tamper alarms and security alerts per lock in the last 24 h, from the outbox. */
-function recentAlarms(engine: ProvisioningEngine): Map<string, { tamper: boolean; security: string[] }> {
+function recentAlarms(engine: DiagnosisEngine): Map<string, { tamper: boolean; security: string[] }> {
   const out = new Map<string, { tamper: boolean; security: string[] }>();
   const since = engine.now() - RECENT_MS;
   const last = engine.store.outbox.lastSeq();
@@ -46,7 +39,7 @@ function recentAlarms(engine: ProvisioningEngine): Map<string, { tamper: boolean
   return out;
 }
 
-function diagnosisLocks(engine: ProvisioningEngine, linkErrors?: LinkErrorsOf): DiagnosisLock[] {
+function diagnosisLocks(engine: DiagnosisEngine, linkErrors?: LinkErrorsOf): DiagnosisLock[] {
   const out: DiagnosisLock[] = [];
   const alarms = recentAlarms(engine);
   for (const lock of engine.store.locks.list()) {
@@ -70,7 +63,7 @@ function diagnosisLocks(engine: ProvisioningEngine, linkErrors?: LinkErrorsOf): 
   return out;
 }
 
-export function diagnose(engine: ProvisioningEngine, target: { keyId: string } | { doorId: string }, linkErrors?: LinkErrorsOf): Finding[] {
+export function diagnose(engine: DiagnosisEngine, target: { keyId: string } | { doorId: string }, linkErrors?: LinkErrorsOf): Finding[] {
   const site = engine.store.site.get();
   if (!site) throw new LockBridgeError("unknown_site", "no site configured");
   const doors = [...engine.doors().values()];
@@ -93,7 +86,7 @@ export function diagnose(engine: ProvisioningEngine, target: { keyId: string } |
       keycard: decisions.keycard,
       unusedKeycards: unused,
       ...(card ? { keycardLabel: card.label } : {}),
-      settingsHistory: settingsHistory(engine, target.keyId),
+      settingsHistory: engine.store.keyFacts.settingsChanges(target.keyId),
       nowMs,
     });
   }

@@ -22,7 +22,7 @@ import type { LockService } from "./lock-service.js";
 const UNLOCK_EXPIRY_MS = 30_000;
 
 export interface ProvisioningHandlersDeps {
-  engine: ProvisioningEngine;
+  engine: Pick<ProvisioningEngine, "worker" | "unlock" | "resyncKeys">;
   keys: KeyService;
   locks: LockService;
   firmware: FirmwareService;
@@ -119,7 +119,9 @@ export function provisioningCommandHandlers(deps: ProvisioningHandlersDeps): Pro
  * What a desired-state change means for the engine, inside the command's transaction: the
  * keys concerned are re-derived (and their lock workers woken) with the command's own writes.
  */
-export function desiredStateEffects(engine: ProvisioningEngine): DesiredStateEffects {
+export function desiredStateEffects(
+  engine: Pick<ProvisioningEngine, "store" | "doorsChanged" | "resyncKeys" | "keysOnLock" | "keysReachingDoors" | "indexKeyCode" | "resyncMark" | "resyncKeysNotSince">,
+): DesiredStateEffects {
   // Keys the snapshot applied were re-derived one by one: afterwards only the others are.
   let snapshotMark = 0;
   return {

@@ -23,8 +23,10 @@ import type { CodeAssignment, Key, KeyStatus } from "../access/model.js";
 import { applyKeyUpsert, doorSettingsChanges } from "../access/protect-config.js";
 import type { KeyChangeContext, KeyChangeOutcome, KeyCommands } from "../cloud/handlers/key-commands.js";
 import { LockBridgeError } from "../shared/errors.js";
-import { recordSettingsHistory } from "./diagnosis.js";
 import { codeDoors, type ProvisioningEngine } from "./engine.js";
+
+/** What key semantics use of the engine: key lifecycles, the door code index, re-derivation, statuses. */
+export type KeyServiceEngine = Pick<ProvisioningEngine, "store" | "now" | "doors" | "lifecycle" | "setLifecycle" | "indexKeyCode" | "codes" | "codeRange" | "resyncKeys" | "statuses">;
 
 export interface KeyServiceOptions {
   random: RandomSource;
@@ -41,7 +43,7 @@ export class KeyService implements KeyCommands {
   private cooling: { codes: Map<string, number | null>; reloadAtMs: number } | undefined;
 
   constructor(
-    private readonly engine: ProvisioningEngine,
+    private readonly engine: KeyServiceEngine,
     private readonly options: KeyServiceOptions,
   ) {}
 
@@ -55,7 +57,8 @@ export class KeyService implements KeyCommands {
     const stored = record && record.removedAt === null ? record : undefined;
     const { key, warnings: protect } = applyKeyUpsert(stored, incoming, this.engine.doors());
     const at = this.nowMs();
-    recordSettingsHistory(this.engine, key.keyId, [
+    // Door-setting changes and blocked PMS attempts, for diagnosis.
+    this.engine.store.keyFacts.addSettingsChanges(key.keyId, [
       ...doorSettingsChanges(stored, key).map((c) => ({ atMs: at, source: key.source, doorId: c.doorId, fields: c.fields, applied: true })),
       ...protect.map((w) => ({ atMs: at, source: key.source, doorId: w.doorId, fields: w.fields, applied: false })),
     ]);

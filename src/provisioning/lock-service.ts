@@ -20,6 +20,12 @@ import { LockBridgeError, errorMessage, isLockBridgeError } from "../shared/erro
 import type { Logger } from "../shared/logger.js";
 import { CREDENTIAL_TYPES, LLP_KIND } from "../access/model.js";
 import type { ProvisioningEngine } from "./engine.js";
+
+/** What commissioning uses of the engine: lock links and workers, the slot index, re-derivation, alerts. */
+export type LockServiceEngine = Pick<
+  ProvisioningEngine,
+  "store" | "now" | "openLock" | "closeLock" | "openLink" | "forgetLock" | "keysOnLock" | "resyncKeys" | "doorsChanged" | "index" | "reports"
+>;
 import { classifyLockError } from "./lock-errors.js";
 import { checkAddressFree, replacedAtAddress, undoCommission } from "./commission-checks.js";
 import { clearPairingLost } from "./pairing-lost.js";
@@ -38,7 +44,7 @@ export interface CommissionRequest {
 
 export class LockService {
   constructor(
-    private readonly engine: ProvisioningEngine,
+    private readonly engine: LockServiceEngine,
     private readonly log: Logger,
     /** Throws unknown_profile for an id the hub does not know. */
     private readonly checkProfile: (profileId: string) => void,

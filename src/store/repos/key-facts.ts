@@ -62,7 +62,7 @@ export class KeyFactsRepo {
 
   /** Appends changes, keeping the newest SETTINGS_CHANGES_KEPT of the key (none for a key the store does not have). */
   addSettingsChanges(keyId: string, changes: readonly SettingsChange[]): void {
-    if (this.q("SELECT 1 FROM keys WHERE key_id = ?").get(keyId) === undefined) return;
+    if (changes.length === 0 || this.q("SELECT 1 FROM keys WHERE key_id = ?").get(keyId) === undefined) return;
     const insert = this.q("INSERT INTO key_settings_changes (key_id, at, source, door_id, fields, applied) VALUES (?, ?, ?, ?, ?, ?)");
     for (const c of changes) insert.run(keyId, c.atMs, c.source, c.doorId, toJson(c.fields), fromBool(c.applied));
     this.q(
