@@ -20,11 +20,13 @@ export const COUNTER_FLUSH_MS = 5000;
 
 export class StoreLinkState implements LinkStateStore {
   private pending = new Map<string, number>();
+  /** Handed to the last commit; taken back if it rolled back (else a replay could pass). */
+  private inFlight = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly unhook: () => void;
+  private readonly unhooks: (() => void)[];
 
   constructor(private readonly store: Store) {
-    this.unhook = store.beforeCommit(() => this.writePending());
+    this.unhooks = [store.beforeCommit(() => this.writePending()), store.afterRollback(() => this.takeBack())];
   }
 
   reserveHubCounters(lockId: string, count: number): number {
@@ -37,6 +39,10 @@ export class StoreLinkState implements LinkStateStore {
 
   saveLastLockCounter(lockId: string, counter: number): void {
     this.pending.set(lockId, Math.max(counter, this.pending.get(lockId) ?? 0));
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.flushCounters();
@@ -72,13 +78,21 @@ export class StoreLinkState implements LinkStateStore {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.flushCounters();
-    this.unhook();
+    for (const u of this.unhooks) u();
   }
 
   private writePending(): void {
     if (this.pending.size === 0) return;
     const counters = this.pending;
     this.pending = new Map();
+    this.inFlight = counters;
     for (const [lockId, counter] of counters) this.store.linkState.saveLastLockCounter(lockId, counter);
+  }
+
+  /** The commit that carried the counters rolled back: they are pending again (never lower). */
+  private takeBack(): void {
+    for (const [lockId, counter] of this.inFlight) this.pending.set(lockId, Math.max(counter, this.pending.get(lockId) ?? 0));
+    this.inFlight = new Map();
+    if (this.pending.size > 0) this.scheduleFlush();
   }
 }

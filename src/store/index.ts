@@ -101,6 +101,12 @@ export interface Store {
    * ride along with the next commit instead of costing one of their own. Returns the remover.
    */
   beforeCommit(hook: () => void): () => void;
+  /**
+   * `hook` runs after an outermost `transaction` rolled back (its `fn` threw, or the commit
+   * failed: disk full), before the error goes on: whoever keeps a copy derived from the store
+   * rebuilds it, so no memory copy disagrees with the store. Returns the remover.
+   */
+  afterRollback(hook: () => void): () => void;
   /** PRAGMA user_version: the schema version the file is at. */
   schemaVersion(): number;
   /** PRAGMA integrity_check: ["ok"] when sound, else the problems found. */
@@ -198,15 +204,33 @@ class SqliteStore implements Store {
   }
 
   private readonly commitHooks = new Set<() => void>();
+  private readonly rollbackHooks = new Set<() => void>();
 
   transaction<T>(fn: () => T): T {
-    if (this.db.inTransaction || this.commitHooks.size === 0) return this.db.transaction(fn).immediate();
-    return this.db
-      .transaction(() => {
-        for (const hook of this.commitHooks) hook();
-        return fn();
-      })
-      .immediate();
+    if (this.db.inTransaction) return this.db.transaction(fn).immediate();
+    try {
+      if (this.commitHooks.size === 0) return this.db.transaction(fn).immediate();
+      return this.db
+        .transaction(() => {
+          for (const hook of this.commitHooks) hook();
+          return fn();
+        })
+        .immediate();
+    } catch (e) {
+      for (const hook of this.rollbackHooks) {
+        try {
+          hook();
+        } catch (hookError) {
+          this.log.error({ err: errorMessage(hookError) }, "rebuilding a copy of the store after a rollback failed");
+        }
+      }
+      throw e;
+    }
+  }
+
+  afterRollback(hook: () => void): () => void {
+    this.rollbackHooks.add(hook);
+    return () => void this.rollbackHooks.delete(hook);
   }
 
   beforeCommit(hook: () => void): () => void {

@@ -41,6 +41,20 @@ describe("StoreLinkState", () => {
     ls.close();
   });
 
+  it("a commit that carried the counters and rolled back hands them back: the reader never goes below what the lock sent", () => {
+    const ls = new StoreLinkState(store);
+    ls.saveLastLockCounter("4c42000000000001", 21);
+    // The effect fails (a refused command, a full disk): the counters it carried are not stored...
+    expect(() => store.transaction(() => { store.meta.set("an-effect", "1"); throw new Error("effect failed"); })).toThrow("effect failed");
+    expect(store.linkState.lastLockCounter("4c42000000000001")).toBe(0);
+    // ...but are still the high-water mark (a replay of counter 15 must stay refused)...
+    expect(ls.lastLockCounter("4c42000000000001")).toBe(21);
+    // ...and the next commit stores them.
+    store.transaction(() => store.meta.set("an-effect", "2"));
+    expect(store.linkState.lastLockCounter("4c42000000000001")).toBe(21);
+    ls.close();
+  });
+
   it("a confirmed new key lands after the old key's counters (they restart at 0)", () => {
     const ls = new StoreLinkState(store);
     ls.saveLastLockCounter("4c42000000000001", 40);
