@@ -307,6 +307,12 @@ export class DoorCodeIndex {
     }
   }
 
+  /** Forget every code (to index them again from the store). */
+  clear(): void {
+    this.held.clear();
+    this.prefixes.clear();
+  }
+
   /** Remove every code a key holds (on every lock). */
   removeKey(keyId: string): void {
     for (const [lockId, codes] of this.held) {

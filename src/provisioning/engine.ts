@@ -141,6 +141,9 @@ export class ProvisioningEngine {
     this.links = deps.links;
     this.options = deps.options ?? {};
     this.index = new SlotIndex(deps.store);
+    // Copies of the store kept here must never disagree with it after a rollback.
+    deps.store.beforeCommit(() => this.touchedInTransaction.clear());
+    deps.store.afterRollback(() => this.rebuildAfterRollback());
     this.tables = new StoreLockTables(deps.store, deps.events, this.index, deps.clock);
     this.alerts = new SecurityAlerts(deps.store, () => deps.clock.now(), (e) => this.emit([{ ...e }]), (lockId) => this.doorOf(lockId));
     this.statuses = new StatusModel({
@@ -248,7 +251,10 @@ export class ProvisioningEngine {
   resyncKeys(keyIds: Iterable<string>): void {
     const ids = [...new Set(keyIds)];
     if (ids.length === 0) return;
-    for (const id of ids) this.resynced.set(id, ++this.resyncSeq);
+    for (const id of ids) {
+      this.resynced.set(id, ++this.resyncSeq);
+      this.touchedInTransaction.add(id);
+    }
     const changedLocks = new Set<string>();
     this.store.transaction(() => {
       const ctx = this.desiredContext();
@@ -290,8 +296,37 @@ export class ProvisioningEngine {
   }
 
   private retryingUnplaced = false;
+  /** Keys re-derived in the outermost transaction under way: done again if it rolls back. */
+  private readonly touchedInTransaction = new Set<string>();
+  private rebuilding = false;
   private resyncSeq = 0;
   private readonly resynced = new Map<string, number>();
+
+  /**
+   * The store rolled back a transaction (a refused command, a full disk): every copy the
+   * engine keeps of it is rebuilt from the store as it is now (slot index, door code index,
+   * caches), and the keys re-derived inside it are derived again (their unplaced credentials).
+   */
+  private rebuildAfterRollback(): void {
+    if (this.rebuilding) return; // a failure while rebuilding is logged by the store, not chased
+    this.rebuilding = true;
+    try {
+      const touched = [...this.touchedInTransaction];
+      this.touchedInTransaction.clear();
+      this.doorCache = undefined;
+      this.lockCache.clear();
+      this.index.rebuild(this.store.locks.list().map((l) => l.lockId));
+      this.codes.clear();
+      this.rebuildCodeIndex();
+      for (const [lockId, m] of this.unplaced) {
+        for (const id of [...m.keys()]) if (this.store.credentials.get(id) === undefined) m.delete(id);
+        if (m.size === 0) this.unplaced.delete(lockId);
+      }
+      if (touched.length > 0) this.resyncKeys(touched);
+    } finally {
+      this.rebuilding = false;
+    }
+  }
 
   /** A mark to ask later which keys were not re-derived since (resyncKeysNotSince). */
   resyncMark(): number {

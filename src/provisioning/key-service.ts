@@ -45,7 +45,10 @@ export class KeyService implements KeyCommands {
   constructor(
     private readonly engine: KeyServiceEngine,
     private readonly options: KeyServiceOptions,
-  ) {}
+  ) {
+    // The cooling-off cache follows the store: read again after a rollback.
+    engine.store.afterRollback(() => (this.cooling = undefined));
+  }
 
   private get store() {
     return this.engine.store;

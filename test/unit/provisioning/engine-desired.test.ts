@@ -147,6 +147,28 @@ describe("key service", () => {
     expect(store.keys.get("k-1")!.doors[0]!.departureTime).toBe("09:00");
   });
 
+  it("a transaction that rolls back leaves no trace in the engine's copies: its code is free, its slots are not held", () => {
+    upsert(makeKey("k-1", { doorCode: { enabled: true, assignment: "strict", code: "482916" } }));
+    // k-2 takes 731905 on room-102 and the lobby, then the command fails (a full disk, say).
+    expect(() =>
+      store.transaction(() => {
+        keys.upsert(makeKey("k-2", { doors: [makeEntry("room-102")], doorCode: { enabled: true, assignment: "strict", code: "731905" } }), ctx());
+        throw new Error("disk full");
+      }),
+    ).toThrow("disk full");
+    expect(store.keys.get("k-2")).toBeUndefined();
+    // The code k-2 never got is free for k-3, on the same doors, and k-3 sits where k-2 would have.
+    const r = upsert(makeKey("k-3", { doors: [makeEntry("room-102")], doorCode: { enabled: true, assignment: "strict", code: "731905" } }));
+    expect(r.warnings).toEqual([]);
+    expect(engine.statuses.keyStatus("k-3")!.doorCode).toMatchObject({ code: "731905" });
+    expect(desired("lock-room-102")).toEqual([["doorCode", 0, "k-3"]]);
+    expect(desired("lock-lobby")).toEqual([["doorCode", 0, "k-1"], ["doorCode", 1, "k-3"]]);
+    // The slot index agrees with the store for every credential.
+    for (const c of store.credentials.history("k-3")) {
+      expect(engine.index.rows(c.credentialId).map((r) => r.lockId).sort()).toEqual(["lock-lobby", "lock-room-102"]);
+    }
+  });
+
   it("door codes: unique on every lock that holds them, strict refusal, regenerate never reissues the old code", () => {
     upsert(makeKey("k-1", { doorCode: { enabled: true, assignment: "strict", code: "482916" } }));
     expect(engine.statuses.keyStatus("k-1")!.doorCode).toMatchObject({ code: "482916" });
