@@ -324,7 +324,10 @@ export class DoorCodeIndex {
     return this.held.get(lockId)?.get(code);
   }
 
-  /** Codes on a lock (for tests and diagnosis). */
+  /**
+   * Codes on a lock (tests check the index with it).
+   * @internal
+   */
   codesOn(lockId: string): string[] {
     return [...(this.held.get(lockId)?.keys() ?? [])];
   }

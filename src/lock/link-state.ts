@@ -42,7 +42,10 @@ interface LockLinkRecord {
   pending: Buffer | null;
 }
 
-/** In-memory LinkStateStore for tests, demos and the simulator-driven bench. */
+/**
+ * In-memory LinkStateStore for tests, the simulator-driven benchmarks and tools that hold no store.
+ * @internal
+ */
 export class MemoryLinkStateStore implements LinkStateStore {
   private readonly records = new Map<string, LockLinkRecord>();
 

@@ -524,7 +524,10 @@ export class ProvisioningEngine {
     await worker.unlock(seconds, deadlineMs, signal);
   }
 
-  /** True when every lock in service has nothing queued (tests and benchmarks). */
+  /**
+   * True when every lock in service has nothing queued (tests and benchmarks wait for it).
+   * @internal
+   */
   get idle(): boolean {
     return [...this.locks.values()].every((e) => e.worker.idle || e.worker.isReplaced);
   }

@@ -65,7 +65,10 @@ export interface OpenStoreOptions {
   clock?: Clock;
   /** SQLite busy timeout in ms (default 5000): how long to wait for a backup reader's lock. */
   busyTimeoutMs?: number;
-  /** Tests only: the migration list to apply (default: every shipped migration). */
+  /**
+   * The migration list to apply (default: every shipped migration): tests build older stores with it.
+   * @internal
+   */
   migrations?: readonly Migration[];
 }
 

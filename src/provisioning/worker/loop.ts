@@ -120,7 +120,10 @@ export class LockWorker {
     for (const [kind, at] of this.o.store.tablesVerifiedAt(this.o.lockId)) this.ctx.verifiedAt.set(kind, at);
   }
 
-  /** True while nothing is queued or due (tests and benchmarks wait for it). */
+  /**
+   * True while nothing is queued or due (tests and benchmarks wait for it).
+   * @internal
+   */
   get idle(): boolean {
     const n = this.ctx.needs;
     return this.ctx.queue.size === 0 && !n.handshake && !n.events && !n.replan && n.verify.size === 0;
