@@ -76,9 +76,19 @@ export class StoreLockTables implements LockTableStore {
     this.store.lockFacts.setTableVerifiedAt(lockId, kind, atMs);
   }
 
+  /**
+   * The lock's rows as the store has them with the confirmed writes not recorded yet laid
+   * over them: the worker reads its table after every write, and flushing here would cost a
+   * durable commit per slot (the batching of markApplied would never batch).
+   */
   slots(lockId: string, kind?: CredentialType): SlotRow[] {
-    this.flush();
-    return this.store.slots.forLock(lockId, kind).map(toRow);
+    const rows = this.store.slots.forLock(lockId, kind).map(toRow);
+    if (this.pending.size === 0) return rows;
+    const now = this.clock.now();
+    return rows.map((r) => {
+      const p = this.pending.get(`${lockId}|${r.kind}|${r.slot}`);
+      return p ? overlay(r, p, now) : r;
+    });
   }
 
   slot(lockId: string, kind: CredentialType, slot: number): SlotRow | undefined {

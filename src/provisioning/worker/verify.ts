@@ -26,6 +26,9 @@ export async function verify(ctx: WorkerContext, kind: CredentialType): Promise<
     ctx.needs.verify.delete(kind);
     return;
   }
+  // The confirmed writes are recorded before the digest is asked: a slot's write time must
+  // come before the verification that covers it (isVerified compares them).
+  o.store.flush();
   const rows = o.store.slots(lockId, kind);
   const desired = rows.flatMap((r) => (r.desired ? [{ ...r.desired, slot: r.slot }] : []));
   const expected = expectedDigest(desired);
