@@ -124,13 +124,14 @@ export function registerProvisioningHandlers(registry: CommandRegistry, deps: Pr
   registry.register(
     "firmware.update",
     defineHandler("firmware.update", (cmd, ctx) => {
-      const outcome = ctx.commit(() => {
+      // The job and its locks are stored in the command's transaction: a hub killed after the
+      // response resumes it at its next start (docs/firmware.md).
+      return ctx.commit(() => {
         const known = cmd.lockIds.filter((id) => engine.worker(id) !== undefined);
         if (known.length === 0) throw new LockBridgeError("unknown_lock", "none of the locks is commissioned and in service", "lockIds");
-        return { result: { accepted: known }, warnings: cmd.lockIds.filter((id) => !known.includes(id)).map((id) => `lock ${id} is not in service: skipped`) };
+        const { accepted } = firmware.start({ jobId: cmd.jobId, lockIds: known, version: cmd.version, url: cmd.url, sha256: cmd.sha256, size: cmd.size, model: cmd.model, maxOfflineS: cmd.maxOfflineS });
+        return { result: { accepted }, warnings: cmd.lockIds.filter((id) => !accepted.includes(id)).map((id) => `lock ${id} is not in service: skipped`) };
       });
-      firmware.start({ jobId: cmd.jobId, lockIds: cmd.lockIds, version: cmd.version, url: cmd.url, sha256: cmd.sha256, size: cmd.size });
-      return outcome;
     }),
   );
 
