@@ -51,6 +51,8 @@ export class LockUpdate {
   private rec: FirmwareLockRecord;
   private readonly sha256: Buffer;
   private chunksSinceSave = 0;
+  /** The bus slot, held from FW_BEGIN through FW_COMMIT (the lock holds a transfer meanwhile). */
+  private releaseSlot: (() => void) | undefined;
 
   constructor(
     private readonly d: LockUpdateDeps,
@@ -70,6 +72,20 @@ export class LockUpdate {
 
   /** Runs until applied or failed; returns early (state kept) when the hub stops. */
   async run(): Promise<void> {
+    try {
+      await this.runSteps();
+    } finally {
+      this.freeSlot();
+    }
+  }
+
+  private freeSlot(): void {
+    const release = this.releaseSlot;
+    this.releaseSlot = undefined;
+    release?.();
+  }
+
+  private async runSteps(): Promise<void> {
     const d = this.d;
     while (this.rec.state !== "applied" && this.rec.state !== "failed") {
       if (d.stop.aborted) return this.save({});
@@ -127,7 +143,7 @@ export class LockUpdate {
   /** FW_BEGIN (unless resuming), then the chunks in order, holding the bus slot. */
   private async transfer(): Promise<void> {
     const bus = this.d.locks.busOf(this.lockId) ?? `lock:${this.lockId}`;
-    const release = await this.d.slots.acquire(bus, this.d.stop);
+    this.releaseSlot ??= await this.d.slots.acquire(bus, this.d.stop);
     try {
       const size = this.image.length;
       let maxChunk = this.rec.maxChunk;
@@ -165,8 +181,10 @@ export class LockUpdate {
         this.progress(offset);
       }
       this.save({ state: "committing", offset });
-    } finally {
-      release();
+    } catch (e) {
+      // Unreachable or refused: let the bus's other locks have their turn meanwhile.
+      this.freeSlot();
+      throw e;
     }
   }
 
@@ -174,6 +192,7 @@ export class LockUpdate {
     try {
       await this.task((l) => l.fwCommit());
     } catch (e) {
+      this.freeSlot();
       if (isLockNak(e, "VERIFY_FAILED")) {
         await this.task((l) => l.fwAbort()).catch(() => undefined);
         throw new UpdateFailed("verify_failed", `lock ${this.lockId} found the image damaged (VERIFY_FAILED) and keeps its firmware`);
@@ -185,6 +204,7 @@ export class LockUpdate {
       if (e.expectedOffset !== undefined && e.expectedOffset < this.image.length) return this.save({ state: "transferring", offset: e.expectedOffset });
       return this.save({ state: "transferring", offset: 0, maxChunk: null });
     }
+    this.freeSlot();
     this.save({ state: "restarting" });
   }
 

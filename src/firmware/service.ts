@@ -37,6 +37,8 @@ export interface FirmwareServiceDeps {
   timing?: Partial<FirmwareTiming>;
   /** Concurrent transfers per BLE adapter (default 1). */
   blePerAdapter?: number;
+  /** Accept http:// image URLs; default false: firmware.update needs https://. */
+  allowHttp?: boolean;
 }
 
 /** A lock's update as lock status and `lockbridge firmware status` show it. */
@@ -81,6 +83,9 @@ export class FirmwareService {
     if (known) {
       const locks = this.d.jobs.locks(job.jobId).map((l) => l.lockId);
       return { accepted: locks, rejected: job.lockIds.filter((id) => !locks.includes(id)) };
+    }
+    if (!this.d.allowHttp && !/^https:/i.test(job.url)) {
+      throw new LockBridgeError("invalid_payload", "the image URL must be https:// (set firmware.allowHttp for a lab or tests)", "url");
     }
     const accepted = [...new Set(job.lockIds.filter((id) => this.d.locks.inService(id)))];
     const rejected = job.lockIds.filter((id) => !accepted.includes(id));

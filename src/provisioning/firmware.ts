@@ -90,7 +90,9 @@ export interface FirmwareWiring {
   /** Where images are kept; default `firmware/` beside the store file. */
   imageDir?: string;
   timing?: Partial<FirmwareTiming>;
-  blePerAdapter?: number;
+  blePerAdapter?: number | undefined;
+  /** Accept http:// image URLs (config firmware.allowHttp); default false: https only. */
+  allowHttp?: boolean;
 }
 
 export function createFirmwareService(w: FirmwareWiring): FirmwareService {
@@ -107,5 +109,6 @@ export function createFirmwareService(w: FirmwareWiring): FirmwareService {
     log: w.log.child({ module: "firmware" }),
     ...(w.timing ? { timing: w.timing } : {}),
     ...(w.blePerAdapter !== undefined ? { blePerAdapter: w.blePerAdapter } : {}),
+    allowHttp: w.allowHttp ?? false,
   });
 }

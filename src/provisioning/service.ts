@@ -34,7 +34,7 @@ export interface ProvisioningServiceDeps {
   ble: { enabled: boolean; maxConnections: number; proxy?: { host: string; port: number } | undefined };
   engine?: EngineOptions;
   /** Firmware updates: concurrent transfers per BLE adapter (default 1). */
-  firmware?: { blePerAdapter?: number | undefined };
+  firmware?: { blePerAdapter?: number | undefined; allowHttp?: boolean | undefined };
 }
 
 export interface ProvisioningService {
@@ -78,7 +78,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: cloud.events, status: cloud.status, links: engineLockLinks(links), options: { linkErrorsOf: (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId), ...deps.engine } });
       const keys = new KeyService(engine, { random: { int: (n) => randomInt(n) } });
       const locks = new LockService(engine, log, (id) => void profiles.get(id));
-      firmware = createFirmwareService({ engine, store, log, clock: deps.clock, lockChanged: (id) => cloud.status.lockChanged(id), profileModel: (id) => (profiles.has(id) ? profiles.get(id).model : null), blePerAdapter: deps.firmware?.blePerAdapter });
+      firmware = createFirmwareService({ engine, store, log, clock: deps.clock, lockChanged: (id) => cloud.status.lockChanged(id), profileModel: (id) => (profiles.has(id) ? profiles.get(id).model : null), blePerAdapter: deps.firmware?.blePerAdapter, allowHttp: deps.firmware?.allowHttp ?? false });
       const e = engine;
       const fw = firmware;
       cloud.useKeyCommands(keys);

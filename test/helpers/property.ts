@@ -247,7 +247,7 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
     });
     const keys = new KeyService(engine, { random: { int: (n) => randomInt(n) } });
     const locks = new LockService(engine, log, (id) => void profiles.get(id));
-    const firmware = createFirmwareService({ engine, store, log, clock, lockChanged: status.lockChanged, fetchImage: spec.fetchImage, timing: spec.firmwareTiming });
+    const firmware = createFirmwareService({ engine, store, log, clock, lockChanged: status.lockChanged, fetchImage: spec.fetchImage, timing: spec.firmwareTiming, allowHttp: true });
     const registry = createCommandRegistry({ store, outbox, keys, facts: () => ({ hubId: "hub-test", version: "0.0.0", bootId: "boot", sessionId: 1, connected: true, startedAt: "" }) });
     registerProvisioningHandlers(registry, { engine, keys, locks, firmware, diagnose: (t) => diagnose(engine, t) });
     const dispatcher = new Dispatcher({ store, registry, clock, log, emit: (e) => outbox.emit(e) });

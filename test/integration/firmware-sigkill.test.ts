@@ -61,7 +61,7 @@ function startHub(dir: string, hubId: string): RunningProcess {
   return spawnLockbridge(["run"], {
     env: {
       LOCKBRIDGE_DATA_DIR: dir, LOCKBRIDGE_HUB_ID: hubId, LOCKBRIDGE_MQTT_URL: broker.url,
-      LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY: TEST_CLOUD_KEY.publicPem, LOCKBRIDGE_BLE_ENABLED: "false", LOCKBRIDGE_LOG_LEVEL: "info",
+      LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY: TEST_CLOUD_KEY.publicPem, LOCKBRIDGE_BLE_ENABLED: "false", LOCKBRIDGE_LOG_LEVEL: "info", LOCKBRIDGE_FIRMWARE_ALLOW_HTTP: "true",
     },
   });
 }
