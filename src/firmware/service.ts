@@ -12,6 +12,7 @@ import type { FirmwareJobRecord, FirmwareLockRecord } from "../store/index.js";
 import { BusSlots } from "./bus-slots.js";
 import type { ImageCache } from "./image-cache.js";
 import { LockUpdate } from "./lock-update.js";
+import { firmwareJobViews, type FirmwareJobView } from "./view.js";
 import { DEFAULT_FIRMWARE_TIMING, type FirmwareJobStore, type FirmwareLocks, type FirmwareReporter, type FirmwareTiming } from "./ports.js";
 
 export interface FirmwareJob {
@@ -51,17 +52,6 @@ export interface FirmwareLockView {
   size: number;
   reason?: string;
 }
-
-export interface FirmwareJobView {
-  jobId: string;
-  version: string;
-  size: number;
-  createdAt: string;
-  endedAt: string | null;
-  locks: { lockId: string; state: FirmwareLockRecord["state"]; percent: number; offset: number; reason: string | null; message: string | null }[];
-}
-
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export class FirmwareService {
   private readonly running = new Map<string, Promise<void>>();
@@ -128,14 +118,7 @@ export class FirmwareService {
 
   /** Recent jobs, newest first, with each lock's state (`lockbridge firmware status`). */
   jobsView(limit = 20): FirmwareJobView[] {
-    return this.d.jobs.recentJobs(limit).map((j) => ({
-      jobId: j.jobId,
-      version: j.version,
-      size: j.size,
-      createdAt: iso(j.createdAt),
-      endedAt: j.endedAt === null ? null : iso(j.endedAt),
-      locks: this.d.jobs.locks(j.jobId).map((l) => ({ lockId: l.lockId, state: l.state, percent: l.percent, offset: l.offset, reason: l.reason, message: l.message })),
-    }));
+    return firmwareJobViews(this.d.jobs, limit);
   }
 
   private launch(jobId: string): void {

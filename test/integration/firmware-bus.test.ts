@@ -4,7 +4,8 @@
  * is provisioned and used on a fourth lock of that bus, a remote unlock goes to a lock in the
  * middle of its transfer, and a lock on a second bus (a TCP serial server) is updated at the
  * same time. Sampled every 10 ms: never two transfers on the pty bus at once; the two buses did
- * overlap. The guest's delay is printed and bounded.
+ * overlap. The guest's delay is printed and bounded. Progress shows in the retained lock status
+ * (`firmwareUpdate`) and in `lockbridge firmware status`, mid-job and at its end.
  */
 import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
@@ -13,6 +14,7 @@ import { loadProfiles } from "../../src/profiles/index.js";
 import { lockProfileFromDevice, SimLock, startPtyBus, startTcpBus } from "../../sim/index.js";
 import { guestKey, serveImage, startFirmwareRig, until, type ImageServer } from "../helpers/firmware-rig.js";
 import { startMosquitto, type Mosquitto } from "../helpers/mosquitto.js";
+import { spawnLockbridge } from "../helpers/process.js";
 import { REPO_ROOT } from "../helpers/store.js";
 
 const PROFILE = "rs485-mortise";
@@ -32,6 +34,13 @@ afterAll(async () => {
   await server?.close();
 });
 
+async function firmwareStatus(dir: string, args: string[]): Promise<string> {
+  const cli = spawnLockbridge(["firmware", "status", ...args], { env: { LOCKBRIDGE_DATA_DIR: dir } });
+  const exit = await cli.waitForExit(20_000);
+  expect(exit.code, cli.stderr()).toBe(0);
+  return cli.stdout.join("\n");
+}
+
 describe("firmware scheduling on a shared bus", () => {
   it("one transfer at a time per bus, buses in parallel; a guest's new code on the same bus and a remote unlock are not held up", async () => {
     const ptyLocks = [1, 2, 3, 4].map((n) => new SimLock({ lockId: lockId(n), address: n, profile: mortise, fwRestartMs: 500 }));
@@ -46,6 +55,11 @@ describe("firmware scheduling on a shared bus", () => {
         await rig.send({ cmd: "door.upsert", doorId: `room-${100 + n}`, name: `${100 + n}`, lockId: lockId(n), kind: "room", linkedDoorIds: [], protectConfiguration: false });
       }
       tcpLock.setSlow(250);
+      const statuses: Record<string, unknown>[] = [];
+      rig.cloud.onMessage((m) => {
+        if (m.topic.includes("/status/locks/")) statuses.push(m.payload as Record<string, unknown>);
+      });
+      await rig.cloud.watch([rig.cloud.topics.lockStatusAll]);
       const updated = [1, 2, 3, 9];
       await rig.send({ cmd: "firmware.update", jobId: "fw-bus", lockIds: updated.map(lockId), version: "3.1.0", url: server.url, sha256, size: image.length });
 
@@ -73,6 +87,11 @@ describe("firmware scheduling on a shared bus", () => {
           await rig.send({ cmd: "door.unlock", doorId: `room-${101 + busy}`, seconds: 3 });
           unlockMs = Date.now() - t1;
         }
+        // Mid-job: the CLI shows the job running, some lock transferring with its progress.
+        const mid = await firmwareStatus(rig.dir, ["--json"]);
+        const midJob = (JSON.parse(mid) as { jobs: { jobId: string; endedAt: string | null; locks: { state: string }[] }[] }).jobs[0]!;
+        expect(midJob).toMatchObject({ jobId: "fw-bus", endedAt: null });
+        expect(midJob.locks.map((l) => l.state)).toEqual(expect.arrayContaining(["transferring"]));
         console.log(`firmware on a 19,200-baud bus: guest's new code usable after ${guestDelayMs} ms; remote unlock mid-transfer ${unlockMs ?? "n/a"} ms`);
         expect(guestDelayMs).toBeLessThan(10_000);
         if (unlockMs !== undefined) expect(unlockMs).toBeLessThan(5_000);
@@ -89,6 +108,19 @@ describe("firmware scheduling on a shared bus", () => {
       expect(ptyLocks[3]!.firmware).toBe(mortise.firmware);
       expect(ptyLocks[3]!.enterCode("731904").granted).toBe(true);
       expect(rig.events().some((e) => e.type === "firmware.failed")).toBe(false);
+      // Per lock: ten progress events, 10 % apart; the lock status carried the update while it ran.
+      for (const n of updated) {
+        const percents = rig.events().filter((e) => e.type === "firmware.progress" && e.lockId === lockId(n)).map((e) => e.percent as number);
+        expect(percents.at(-1)).toBe(100);
+        expect(percents.length).toBeLessThanOrEqual(10);
+      }
+      const during = statuses.filter((st) => st.lockId === lockId(1) && st.firmwareUpdate !== undefined).map((st) => (st.firmwareUpdate as { state: string }).state);
+      expect(during).toEqual(expect.arrayContaining(["transferring"]));
+      await until("job ended", () => rig.hub.stdout.some((l) => l.includes("firmware job ended")) || undefined, 20_000, 50);
+      const text = await firmwareStatus(rig.dir, []);
+      expect(text).toContain("Job fw-bus: firmware 3.1.0");
+      expect(text).toContain("4/4 applied");
+      for (const n of updated) expect(text).toMatch(new RegExp(`${lockId(n)}\\s+applied\\s+100%`));
     } finally {
       await rig.close();
       await pty.close();
