@@ -63,7 +63,7 @@ export async function startFirmwareRig(broker: Mosquitto, name: string, env: Rec
   const hub = spawnLockbridge(["run"], {
     env: {
       LOCKBRIDGE_DATA_DIR: dir, LOCKBRIDGE_HUB_ID: hubId, LOCKBRIDGE_MQTT_URL: broker.url,
-      LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY: TEST_CLOUD_KEY.publicPem, LOCKBRIDGE_BLE_ENABLED: "false", LOCKBRIDGE_LOG_LEVEL: "info", LOCKBRIDGE_FIRMWARE_ALLOW_HTTP: "true", ...env,
+      LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY: TEST_CLOUD_KEY.publicPem, LOCKBRIDGE_BLE_ENABLED: "false", LOCKBRIDGE_LOG_LEVEL: process.env.FW_LOG_LEVEL ?? "info", LOCKBRIDGE_FIRMWARE_ALLOW_HTTP: "true", ...env,
     },
   });
   let cloud: CloudClient | undefined;
