@@ -83,7 +83,9 @@ export class FirmwareService {
     const maxOfflineMs = job.maxOfflineS !== undefined ? job.maxOfflineS * 1000 : this.timing.maxOfflineMs;
     this.d.jobs.create({ jobId: job.jobId, version: job.version, url: job.url, sha256: job.sha256.toLowerCase(), size: job.size, model: job.model ?? null, maxOfflineMs }, accepted);
     for (const lockId of accepted) this.d.report.lockChanged(lockId);
-    this.launch(job.jobId);
+    // After the caller's transaction (the command's commit) has ended: a job whose rows were
+    // rolled back is found missing and never runs.
+    queueMicrotask(() => this.launch(job.jobId));
     return { accepted, rejected };
   }
 

@@ -55,12 +55,14 @@ describe("FirmwareService.start", () => {
     expect(rig(true).svc.start({ ...job, url: "http://fw.example.com/a.bin" }).accepted).toEqual(["4c42000000000001"]);
   });
 
-  it("stores the job with the locks in service queued; the same jobId again starts nothing new", () => {
+  it("stores the job with the locks in service queued; the same jobId again starts nothing new; it runs once the caller's transaction is over", async () => {
     const { svc, store, fetched } = rig();
     expect(svc.start(job)).toEqual({ accepted: ["4c42000000000001"], rejected: ["4c42000000000002"] });
     expect(store.firmwareJobs.locks("j1").map((l) => [l.lockId, l.state])).toEqual([["4c42000000000001", "queued"]]);
+    expect(fetched).toHaveLength(0); // not inside the caller's transaction
     expect(svc.start(job).accepted).toEqual(["4c42000000000001"]);
     expect(store.firmwareJobs.openJobs()).toHaveLength(1);
+    await new Promise((r) => setImmediate(r));
     expect(fetched).toHaveLength(1);
     expect(svc.lockView("4c42000000000001")).toMatchObject({ jobId: "j1", version: "2.0.0", state: "queued", percent: 0 });
     expect(svc.jobsView()[0]).toMatchObject({ jobId: "j1", endedAt: null, locks: [{ lockId: "4c42000000000001", state: "queued" }] });
