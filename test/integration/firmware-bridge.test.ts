@@ -4,7 +4,7 @@
  * job state per lock in the store, the verified image kept 0600 in the data dir and fetched
  * once for every lock, removed when the job ends; progress per 10 %; a link that drops
  * mid-transfer resumes at the lock's offset; a hub restarted mid-transfer resumes without
- * FW_BEGIN; an image the lock finds damaged fails and the lock keeps working on its old
+ * FW_BEGIN, and one restarted while the lock applies the image goes on to applied; an image the lock finds damaged fails and the lock keeps working on its old
  * firmware; a table wiped by the update comes back; a model mismatch and a lock offline longer
  * than the job allows fail that lock while the job goes on.
  */
@@ -96,6 +96,23 @@ describe("firmware bridge", () => {
       expect(lock.executionCount("FW_CHUNK")).toBeLessThanOrEqual(Math.ceil(image.length / 1000) + 2);
     });
   }, 90_000);
+
+  it("a hub restarted while the lock applies the image (stored restarting, or committing with FW_COMMIT already taken) goes on to applied", async () => {
+    for (const stored of ["restarting", "committing"] as const) {
+      await withProperty({ rooms: 1, commons: [], fetchImage: source().fetchImage, firmwareTiming: fastTiming, simLock: () => ({ fwRestartMs: 1500 }) }, async (p) => {
+        const lock = p.sim("room-101");
+        const lockId = p.lockIdOf("room-101");
+        await p.ok("firmware.update", job(p, `fw-${stored}`, ["room-101"]));
+        await p.waitFor("restarting", () => p.store.firmwareJobs.lock(`fw-${stored}`, lockId)?.state === "restarting" || undefined, 30_000);
+        // "committing": as if the hub died after sending FW_COMMIT, before it stored the step.
+        if (stored === "committing") p.store.firmwareJobs.updateLock(`fw-${stored}`, lockId, { state: "committing" });
+        await p.restartHub();
+        expect(await p.waitFor("done", () => outcome(p, `fw-${stored}`, lockId), 60_000)).toMatchObject({ type: "firmware.applied", version: "2.0.0" });
+        expect(lock.firmware).toBe("2.0.0");
+        expect(lock.executionCount("FW_BEGIN")).toBe(1);
+      });
+    }
+  }, 120_000);
 
   it("an image the lock finds damaged: firmware.failed (verify_failed), old firmware, the guest's code still works; the other lock is updated", async () => {
     await withProperty(
