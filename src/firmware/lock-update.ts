@@ -97,7 +97,8 @@ export class LockUpdate {
         if (e instanceof UpdateFailed) return this.fail(e.reason, e.message);
         const f = classifyLockError(e);
         if (f.kind === "unreachable" || (f.kind === "nak" && f.nak === "BUSY")) {
-          if (await this.waitForLock(errorMessage(e))) continue;
+          const retryAfterMs = f.kind === "nak" ? f.retryAfterMs : undefined;
+          if (await this.waitForLock(errorMessage(e), retryAfterMs)) continue;
           return;
         }
         const reason = f.kind === "nak" ? `lock_rejected:${f.nak ?? "unknown"}` : f.kind === "not_paired" ? "lock_not_paired" : "failed";
@@ -257,8 +258,8 @@ export class LockUpdate {
     }
   }
 
-  /** Unreachable: wait (true) until the job's offline limit, then fail (false). */
-  private async waitForLock(why: string): Promise<boolean> {
+  /** Unreachable or BUSY: wait (true) until the job's offline limit, then fail (false). */
+  private async waitForLock(why: string, retryAfterMs?: number): Promise<boolean> {
     const now = this.d.clock.now();
     const since = this.rec.offlineSince ?? now;
     if (this.rec.offlineSince === null) this.save({ offlineSince: since });
@@ -266,7 +267,8 @@ export class LockUpdate {
       this.fail("lock_offline", `lock ${this.lockId} unreachable for more than ${Math.round(this.job.maxOfflineMs / 1000)} s: ${why}`);
       return false;
     }
-    await sleep(this.d.clock, this.d.timing.retryMs);
+    // BUSY says how long (at most a minute is honoured); otherwise the usual retry interval.
+    await sleep(this.d.clock, retryAfterMs !== undefined ? Math.min(60_000, Math.max(this.d.timing.retryMs, retryAfterMs)) : this.d.timing.retryMs);
     return !this.d.stop.aborted;
   }
 

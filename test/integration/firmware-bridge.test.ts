@@ -114,6 +114,14 @@ describe("firmware bridge", () => {
     }
   }, 120_000);
 
+  it("a lock that answers BUSY while it restarts is waited for, then applied", async () => {
+    await withProperty({ rooms: 1, commons: [], fetchImage: source().fetchImage, firmwareTiming: fastTiming, simLock: () => ({ fwRestartMs: 1500, fwRestartAnswer: "busy" }) }, async (p) => {
+      await p.ok("firmware.update", job(p, "fw-busy", ["room-101"]));
+      expect(await p.waitFor("done", () => outcome(p, "fw-busy", p.lockIdOf("room-101")), 60_000)).toMatchObject({ type: "firmware.applied", version: "2.0.0" });
+      expect(p.sim("room-101").executionCount("FW_COMMIT")).toBe(1);
+    });
+  }, 60_000);
+
   it("an image the lock finds damaged: firmware.failed (verify_failed), old firmware, the guest's code still works; the other lock is updated", async () => {
     await withProperty(
       { rooms: 2, commons: [], fetchImage: source().fetchImage, firmwareTiming: fastTiming, simLock: (d) => ({ fwRestartMs: 300, fwCorruptImage: d === "room-101" }) },
