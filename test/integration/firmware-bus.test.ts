@@ -5,9 +5,11 @@
  * middle of its transfer, and a lock on a second bus (a TCP serial server) is updated at the
  * same time. Sampled every 10 ms: never two transfers on the pty bus at once; the two buses did
  * overlap. The guest's delay is printed and bounded. Progress shows in the retained lock status
- * (`firmwareUpdate`) and in `lockbridge firmware status`, mid-job and at its end.
+ * (`firmwareUpdate`) and in `lockbridge firmware status`, mid-job and at its end. And a corrupted
+ * download is refused before any lock of the bus sees a byte.
  */
 import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadProfiles } from "../../src/profiles/index.js";
@@ -127,4 +129,30 @@ describe("firmware scheduling on a shared bus", () => {
       await tcp.close();
     }
   }, 240_000);
+
+  it("a corrupted download is refused before any lock sees a byte; nothing is kept in the data dir", async () => {
+    const locks = [1, 2].map((n) => new SimLock({ lockId: lockId(0x20 + n), address: n, profile: mortise }));
+    const pty = await startPtyBus(locks, { wireBaud: 19_200 });
+    const bad = Buffer.from(image);
+    bad[100] = bad[100]! ^ 0xff; // one byte damaged on the way
+    const badServer = await serveImage(bad);
+    const rig = await startFirmwareRig(broker, "fwbad");
+    try {
+      for (const [i, l] of locks.entries()) {
+        await rig.send({ cmd: "lock.commission", lockId: lockId(0x21 + i), profile: PROFILE, link: { type: "serial", path: pty.hubPath, address: i + 1 }, setupKey: l.setupKey });
+      }
+      await rig.send({ cmd: "firmware.update", jobId: "fw-bad", lockIds: [lockId(0x21), lockId(0x22)], version: "3.2.0", url: badServer.url, sha256, size: image.length });
+      for (const n of [0x21, 0x22]) {
+        const failed = await until(`lock ${n} failed`, () => rig.events().find((e) => e.type === "firmware.failed" && e.lockId === lockId(n)), 30_000, 50);
+        expect(failed).toMatchObject({ jobId: "fw-bad", reason: "image_invalid" });
+      }
+      for (const l of locks) expect(l.executionCount("FW_BEGIN") + l.executionCount("FW_CHUNK")).toBe(0);
+      const fwDir = path.join(rig.dir, "firmware");
+      expect(fs.existsSync(fwDir) ? fs.readdirSync(fwDir) : []).toEqual([]);
+    } finally {
+      await rig.close();
+      await pty.close();
+      await badServer.close();
+    }
+  }, 120_000);
 });
