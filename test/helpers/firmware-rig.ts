@@ -80,7 +80,8 @@ export async function startFirmwareRig(broker: Mosquitto, name: string, env: Rec
     });
     await c.watch([c.topics.evt]);
     const send = async (cmd: Record<string, unknown>) => {
-      const res = await c.send(cmd);
+      // Generous: commissioning over BLE scans and connects, on a machine shared with other work.
+      const res = await c.send(cmd, { timeoutMs: 90_000 });
       expect(res, JSON.stringify(res)).toMatchObject({ ok: true });
       return (res && res.ok ? res.result : {}) as Record<string, unknown>;
     };
