@@ -181,6 +181,7 @@ export function createHub(config: Config, log: Logger, options: HubOptions = {})
       clock: systemClock,
       log,
       ble: config.ble,
+      firmware: { blePerAdapter: config.firmware.bleTransfersPerAdapter, allowHttp: config.firmware.allowHttp },
   });
   hub.use(provisioning);
   hub.cloudPorts = () => provisioning.cloudPorts();

@@ -21,6 +21,10 @@ export const lockKnobsSchema = z.strictObject({
   eventCapacity: z.number().int().min(1).max(100_000).optional(),
   fwRestartMs: z.number().int().min(0).max(600_000).optional(),
   fwRestartAnswer: z.enum(["silent", "busy"]).optional(),
+  /** Fault: the image arrives damaged (FW_COMMIT gets VERIFY_FAILED; the lock keeps its firmware). */
+  fwCorruptImage: z.boolean().optional(),
+  /** A firmware update wipes the lock's credential tables (the hub provisions them again). */
+  fwWipesTables: z.boolean().optional(),
   unlockSeconds: z.number().int().min(1).max(30).optional(),
   pairingMode: z.boolean().optional(),
   /** The setup key on the lock's label (PAIR_KX models); random at manufacture when absent. */

@@ -82,6 +82,10 @@ export interface ResolvedBehaviourOptions {
   fwMaxSize: number;
   fwRestartMs: number;
   fwRestartAnswer: "silent" | "busy";
+  /** Fault: the image arrives damaged in the lock's flash (one byte flipped): FW_COMMIT gets VERIFY_FAILED. */
+  fwCorruptImage: boolean;
+  /** The update wipes the credential tables (a firmware whose storage layout changed). */
+  fwWipesTables: boolean;
   unlockSeconds: number;
   batteryDrainPerUnlock: number;
   lowBatteryThreshold: number;

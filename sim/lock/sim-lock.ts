@@ -59,6 +59,10 @@ export interface SimLockOptions {
   fwRestartAnswer?: "silent" | "busy";
   fwMaxChunk?: number;
   fwMaxSize?: number;
+  /** Fault: the received image is damaged before verification (FW_COMMIT gets VERIFY_FAILED). */
+  fwCorruptImage?: boolean;
+  /** Applying an update wipes every credential table. */
+  fwWipesTables?: boolean;
   /** Seconds the latch stays released after a granted credential. Default 5. */
   unlockSeconds?: number;
   /** Seed of the flaky-link RNG. */
@@ -136,6 +140,8 @@ export class SimLock implements LockContext {
       fwMaxSize: opts.fwMaxSize ?? 4 * 1024 * 1024,
       fwRestartMs: opts.fwRestartMs ?? 2000,
       fwRestartAnswer: opts.fwRestartAnswer ?? "silent",
+      fwCorruptImage: opts.fwCorruptImage ?? false,
+      fwWipesTables: opts.fwWipesTables ?? false,
       unlockSeconds: opts.unlockSeconds ?? 5,
       kxKeyPair: opts.kxKeyPair ?? freshKxKeyPair,
       batteryDrainPerUnlock: opts.batteryDrainPerUnlock ?? 0,
@@ -386,6 +392,7 @@ export class SimLock implements LockContext {
     if (fw.pendingVersion) {
       this.state.firmware = fw.pendingVersion;
       fw.pendingVersion = null;
+      if (this.options.fwWipesTables) for (const t of this.tables) t.clear();
       this.logEvent({ type: EventType.FIRMWARE_APPLIED });
     }
     this.changed();
@@ -481,6 +488,15 @@ export class SimLock implements LockContext {
   }
   setSlow(ms: number): void {
     this.faults.slowMs = Math.max(0, ms);
+  }
+  /** Firmware faults: a damaged image (VERIFY_FAILED at FW_COMMIT), tables wiped by the update. */
+  setFirmwareFaults(f: { corruptImage?: boolean; wipesTables?: boolean }): void {
+    if (f.corruptImage !== undefined) this.options.fwCorruptImage = f.corruptImage;
+    if (f.wipesTables !== undefined) this.options.fwWipesTables = f.wipesTables;
+  }
+  /** The offset the lock expects next in an unfinished transfer (null: none). */
+  get firmwareOffset(): number | null {
+    return this.state.fw.transfer?.offset ?? null;
   }
   setMemoryFull(full: boolean): void {
     this.state.memoryFull = full;

@@ -9,6 +9,7 @@
  *   GET  /api/keys[?search=&state=]   keys with states and reasons; /api/keys/:keyId
  *   GET  /api/keys?limit=N            at most N keys (the console's search)
  *   GET  /api/progress                provisioning progress, the snapshot arriving, firmware jobs
+ *   GET  /api/firmware                firmware jobs from the store, each lock's state and progress (`lockbridge firmware status`)
  *   GET  /api/events                  SSE (Accept: text/event-stream; resumes from Last-Event-ID) or JSON (?since=seq, ?last=N);
  *                                     filters type, doorId, keyId, lockId, alerts=1 (event-routes.ts)
  *   GET  /api/installer-log           the installer actions taken lately (installer-log.ts)
@@ -32,6 +33,7 @@ import { EventRoutes } from "./event-routes.js";
 import { HttpError, notFound, sendJson } from "./http-util.js";
 import { InstallerLog } from "./installer-log.js";
 import { ProgressTracker } from "./progress-tracker.js";
+import { firmwareJobViews } from "../firmware/view.js";
 import { health } from "./health.js";
 import type { HubView } from "./hub-view.js";
 import { createMetrics, oldestPendingAgeS, type HubMetrics } from "./metrics.js";
@@ -162,6 +164,8 @@ export class ApiServer {
     switch (resource) {
       case "status":
         return sendJson(res, 200, this.status());
+      case "firmware":
+        return sendJson(res, 200, { jobs: firmwareJobViews(store.firmwareJobs) });
       case "progress":
         return sendJson(res, 200, { ...progress(store, engine), snapshot: this.tracker.snapshot(), firmware: this.tracker.firmware() });
       case "locks": {

@@ -15,6 +15,7 @@ import { probeBroker } from "../cloud/probe.js";
 import { systemdNotifier } from "../systemd/notify.js";
 import { runCtl } from "./ctl.js";
 import { doctorCommand } from "./doctor.js";
+import { firmwareCommand } from "./firmware-commands.js";
 import { lockCommand } from "./lock-commands.js";
 import { scanCommand } from "./scan.js";
 import { CliUsageError, diagnoseCommand, eventsCommand, inventoryCommand, statusCommand } from "./property-commands.js";
@@ -33,6 +34,7 @@ Commands:
   events [--follow] [--type T] [--door D] [--key K]   the hub's events as readable lines
   diagnose --key KEYID | --door DOORID                why a guest cannot get in, with the fix
   lock commission|decommission|replace ...            installer actions (lockbridge lock for usage)
+  firmware status [--job JOBID]      firmware jobs: each lock's state (queued, transferring, ... applied, failed) and progress
   api token [--rotate] [--url]       the installer token (--url: the web console's address with it; --rotate: a new one)
   doctor                             check the installation: pass/warn/fail with the fix per line
   scan [--bus PATH|HOST:PORT] [--addresses 1-32] [--ble]   serial ports, locks answering IDENT, BLE locks
@@ -114,6 +116,8 @@ async function dispatch(argv: string[]): Promise<ExitCode> {
       return diagnoseCommand(rest);
     case "lock":
       return lockCommand(rest);
+    case "firmware":
+      return firmwareCommand(rest);
     case "doctor":
       return doctorCommand(rest);
     case "api":

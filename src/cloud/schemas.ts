@@ -274,6 +274,10 @@ export const COMMAND_SCHEMAS = {
     url: bounded("an http(s) URL", 2048).pipe(z.url({ protocol: /^https?$/, error: "expected an http(s) URL" })),
     sha256: sha256Hex,
     size: int(1, MAX_FIRMWARE_BYTES),
+    /** Optional (docs/mqtt-api.md): the lock model the image is built for; a lock of another model fails with model_mismatch. */
+    model: bounded("a lock model string", 64).min(1, { error: "expected a lock model string" }).optional(),
+    /** Optional: seconds a lock may stay unreachable during its update before it fails (lock_offline); default 30 min. */
+    maxOfflineS: int(1, 7 * 86_400).optional(),
   }),
   "events.resend": p({ fromSeq: int(0, Number.MAX_SAFE_INTEGER) }),
   "status.get": p({}),

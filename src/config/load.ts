@@ -43,6 +43,8 @@ export const ENV_OVERRIDES: readonly { name: string; path: readonly string[]; pa
   { name: "LOCKBRIDGE_OUTBOX_MAX_EVENTS", path: ["outbox", "maxEvents"], parse: "int" },
   { name: "LOCKBRIDGE_BLE_ENABLED", path: ["ble", "enabled"], parse: "bool" },
   { name: "LOCKBRIDGE_BLE_PROXY", path: ["ble", "proxy"], parse: "string" },
+  { name: "LOCKBRIDGE_FIRMWARE_ALLOW_HTTP", path: ["firmware", "allowHttp"], parse: "bool" },
+  { name: "LOCKBRIDGE_FIRMWARE_BLE_TRANSFERS", path: ["firmware", "bleTransfersPerAdapter"], parse: "int" },
   { name: "LOCKBRIDGE_API_ENABLED", path: ["api", "enabled"], parse: "bool" },
   { name: "LOCKBRIDGE_API_BIND", path: ["api", "bind"], parse: "string" },
   { name: "LOCKBRIDGE_API_PORT", path: ["api", "port"], parse: "int" },

@@ -207,6 +207,13 @@ export const configSchema = section({
      */
     proxy: bleProxy.optional(),
   }).prefault({}),
+  /** Firmware updates (docs/firmware.md). */
+  firmware: section({
+    /** Accept http:// image URLs (tests, a lab); otherwise firmware.update needs https://. */
+    allowHttp: bool.default(false),
+    /** Firmware transfers at once per BLE adapter (serial and TCP buses: always one). */
+    bleTransfersPerAdapter: int(1, 16).default(1),
+  }).prefault({}),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -1,32 +1,23 @@
 /**
- * firmware.update jobs: fetch the image once, check its size and SHA-256, then send it to
- * each lock through that lock's worker one chunk at a time (an unlock or a revocation for
- * the lock goes between two chunks), commit, and wait for IDENT to show the new version.
- * Progress, success and failure arrive as events (firmware.progress / applied / failed).
- *
- * Locks are updated one after the other: an image on a shared RS-485 bus would otherwise
- * starve every other lock of that bus, and a bad image should stop at the first lock.
+ * The firmware bridge (src/firmware/, docs/firmware.md) wired to the provisioning engine:
+ * its narrow ports (FirmwareLocks: a task in a lock's worker, online, bus, models, recheck)
+ * implemented on the engine's lock workers, its jobs in the store, its images in the data dir.
+ * Also the hub's image fetcher: streamed, capped at the announced size.
  */
-import { createHash } from "node:crypto";
-import { MAX_FW_CHUNK } from "../protocol/llp/constants.js";
-import { isLockNak } from "../lock/errors.js";
-import { sleep } from "../shared/clock.js";
-import { LockBridgeError, errorMessage } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
-import type { ProvisioningEngine } from "./engine.js";
-import { classifyLockError } from "./lock-errors.js";
+import path from "node:path";
+import { busKeyOf } from "../firmware/bus-slots.js";
+import { ImageCache, type ImageFetcher } from "../firmware/image-cache.js";
+import type { FirmwareLocks, FirmwareTiming } from "../firmware/ports.js";
+import { FirmwareService } from "../firmware/service.js";
+import type { Clock } from "../shared/clock.js";
+import { LockBridgeError } from "../shared/errors.js";
 import { formatInstant } from "../shared/instant.js";
+import type { Logger } from "../shared/logger.js";
+import type { Store } from "../store/index.js";
+import type { ProvisioningEngine } from "./engine.js";
 
-export interface FirmwareJob {
-  jobId: string;
-  lockIds: string[];
-  version: string;
-  url: string;
-  sha256: string;
-  size: number;
-}
-
-export type ImageFetcher = (url: string, maxBytes: number) => Promise<Buffer>;
+export { FirmwareService, type FirmwareJob } from "../firmware/service.js";
+export type { ImageFetcher };
 
 /**
  * Fetches over http(s) with the runtime's fetch, streamed: a Content-Length over `maxBytes`
@@ -59,108 +50,66 @@ export const httpImageFetcher: ImageFetcher = async (url, maxBytes) => {
   }
 };
 
-/** How long a lock may take to come back with the new version after FW_COMMIT. */
-const APPLY_TIMEOUT_MS = 120_000;
-const IDENT_RETRY_MS = 1000;
+/** The engine's lock workers as the firmware bridge's FirmwareLocks port. */
+export function engineFirmwareLocks(engine: ProvisioningEngine, profileModel: (profileId: string) => string | null): FirmwareLocks {
+  const worker = (lockId: string) => {
+    const w = engine.worker(lockId);
+    return w && !w.isReplaced ? w : undefined;
+  };
+  return {
+    runTask(lockId, fn) {
+      const w = worker(lockId);
+      if (!w) return Promise.reject(new LockBridgeError("lock_offline", `lock ${lockId} is not in service`));
+      return w.runTask((port) => fn(port));
+    },
+    inService: (lockId) => worker(lockId) !== undefined,
+    online: (lockId) => engine.handle(lockId)?.port.online,
+    busOf(lockId) {
+      const lock = engine.lockRecord(lockId);
+      return lock ? busKeyOf(lock.link) : undefined;
+    },
+    models(lockId) {
+      const lock = engine.lockRecord(lockId);
+      const ident = lock?.ident as { model?: unknown } | null | undefined;
+      return { ident: typeof ident?.model === "string" ? ident.model : null, profile: lock ? profileModel(lock.profileId) : null };
+    },
+    recheck: (lockId) => worker(lockId)?.recheck(),
+    settled: (lockId) => worker(lockId)?.idle ?? false,
+  };
+}
 
-export class FirmwareService {
-  private readonly running = new Set<Promise<void>>();
+export interface FirmwareWiring {
+  engine: ProvisioningEngine;
+  store: Store;
+  log: Logger;
+  clock: Clock;
+  /** The lock status republisher (the cloud's status sink). */
+  lockChanged: (lockId: string) => void;
+  /** The model a device profile names (null when unknown). */
+  profileModel?: (profileId: string) => string | null;
+  fetchImage?: ImageFetcher;
+  /** Where images are kept; default `firmware/` beside the store file. */
+  imageDir?: string;
+  timing?: Partial<FirmwareTiming>;
+  blePerAdapter?: number | undefined;
+  /** Accept http:// image URLs (config firmware.allowHttp); default false: https only. */
+  allowHttp?: boolean;
+}
 
-  constructor(
-    private readonly engine: ProvisioningEngine,
-    private readonly log: Logger,
-    private readonly fetchImage: ImageFetcher = httpImageFetcher,
-  ) {}
-
-  /** Accepts the locks in service; the job runs in the background. */
-  start(job: FirmwareJob): { accepted: string[]; rejected: string[] } {
-    const accepted = job.lockIds.filter((id) => this.engine.worker(id) !== undefined);
-    const rejected = job.lockIds.filter((id) => !accepted.includes(id));
-    if (accepted.length === 0) throw new LockBridgeError("unknown_lock", "none of the locks is in service", "lockIds");
-    const p = this.run(job, accepted).finally(() => this.running.delete(p));
-    this.running.add(p);
-    return { accepted, rejected };
-  }
-
-  /** Resolves when every job has ended (tests, shutdown). */
-  async idle(): Promise<void> {
-    await Promise.allSettled([...this.running]);
-  }
-
-  private async run(job: FirmwareJob, lockIds: string[]): Promise<void> {
-    let image: Buffer;
-    try {
-      image = await this.fetchImage(job.url, job.size);
-      if (image.length !== job.size) throw new LockBridgeError("invalid_payload", `image is ${image.length} bytes, announced ${job.size}`, "size");
-      const digest = createHash("sha256").update(image).digest("hex");
-      if (digest !== job.sha256.toLowerCase()) throw new LockBridgeError("invalid_payload", "image SHA-256 does not match", "sha256");
-    } catch (e) {
-      this.log.warn({ jobId: job.jobId, err: errorMessage(e) }, "firmware job failed before any lock");
-      for (const lockId of lockIds) this.emit("firmware.failed", job, lockId, { reason: "image_invalid", message: errorMessage(e) });
-      return;
-    }
-    for (const lockId of lockIds) {
-      try {
-        await this.update(job, lockId, image);
-      } catch (e) {
-        const f = classifyLockError(e);
-        const reason = f.kind === "unreachable" ? "lock_offline" : f.kind === "nak" ? `lock_rejected:${f.nak ?? "unknown"}` : "failed";
-        this.log.warn({ jobId: job.jobId, lockId, err: errorMessage(e) }, "firmware update failed");
-        this.emit("firmware.failed", job, lockId, { reason, message: errorMessage(e) });
-        // Best effort: leave the lock without a half transfer.
-        await this.engine.worker(lockId)?.runTask((port) => port.fwAbort()).catch(() => undefined);
-      }
-    }
-  }
-
-  private async update(job: FirmwareJob, lockId: string, image: Buffer): Promise<void> {
-    const worker = (): NonNullable<ReturnType<ProvisioningEngine["worker"]>> => {
-      const w = this.engine.worker(lockId);
-      if (!w) throw new LockBridgeError("lock_offline", `lock ${lockId} left service`);
-      return w;
-    };
-    const sha256 = createHash("sha256").update(image).digest();
-    const { maxChunk } = await worker().runTask((port) => port.fwBegin(image.length, sha256, job.version));
-    const chunk = Math.max(1, Math.min(maxChunk, MAX_FW_CHUNK));
-    let offset = 0;
-    let reported = 0;
-    while (offset < image.length) {
-      const data = image.subarray(offset, Math.min(image.length, offset + chunk));
-      try {
-        await worker().runTask((port) => port.fwChunk(offset, data));
-        offset += data.length;
-      } catch (e) {
-        // The lock lost or already has data: resume where it is.
-        if (isLockNak(e, "INVALID_STATE") && e.expectedOffset !== undefined && e.expectedOffset <= image.length) {
-          offset = e.expectedOffset;
-          continue;
-        }
-        throw e;
-      }
-      const percent = Math.floor((offset * 100) / image.length);
-      if (percent >= reported + 10 || offset === image.length) {
-        reported = percent;
-        this.emit("firmware.progress", job, lockId, { offset, size: image.length, percent });
-      }
-    }
-    await worker().runTask((port) => port.fwCommit());
-    // The lock verifies, applies and restarts (silent or BUSY): wait for IDENT to show the version.
-    const deadline = this.engine.now() + APPLY_TIMEOUT_MS;
-    for (;;) {
-      try {
-        const ident = await worker().runTask((port) => port.ident());
-        if (ident.firmware === job.version) break;
-      } catch (e) {
-        if (classifyLockError(e).kind === "nak" && !isLockNak(e, "BUSY")) throw e;
-      }
-      if (this.engine.now() > deadline) throw new LockBridgeError("lock_timeout", `lock ${lockId} did not come back with firmware ${job.version}`);
-      await sleep(this.engine.clock, IDENT_RETRY_MS);
-    }
-    worker().recheck();
-    this.emit("firmware.applied", job, lockId, { version: job.version });
-  }
-
-  private emit(type: "firmware.progress" | "firmware.applied" | "firmware.failed", job: FirmwareJob, lockId: string, extra: Record<string, unknown>): void {
-    this.engine.emit([{ type, at: formatInstant(this.engine.now()), jobId: job.jobId, lockId, ...extra }]);
-  }
+export function createFirmwareService(w: FirmwareWiring): FirmwareService {
+  const { engine } = w;
+  return new FirmwareService({
+    jobs: w.store.firmwareJobs,
+    locks: engineFirmwareLocks(engine, w.profileModel ?? (() => null)),
+    images: new ImageCache(w.imageDir ?? path.join(path.dirname(w.store.path), "firmware"), w.fetchImage ?? httpImageFetcher),
+    report: {
+      event: (type, fields) => engine.emit([{ type, at: formatInstant(engine.now()), ...fields }]),
+      lockChanged: w.lockChanged,
+    },
+    clock: w.clock,
+    log: w.log.child({ module: "firmware" }),
+    ...(w.timing ? { timing: w.timing } : {}),
+    ...(w.blePerAdapter !== undefined ? { blePerAdapter: w.blePerAdapter } : {}),
+    allowHttp: w.allowHttp ?? false,
+  });
 }

@@ -99,15 +99,16 @@ export function provisioningCommandHandlers(deps: ProvisioningHandlersDeps): Pro
 
     "keycard.replace": defineHandler("keycard.replace", (cmd, ctx) => ctx.commit(() => keyOutcome(keys.replaceKeycard(cmd.keyId, cmd.cardId, keyContext(ctx, "command"))))),
 
-    "firmware.update": defineHandler("firmware.update", (cmd, ctx) => {
-      const outcome = ctx.commit(() => {
+    "firmware.update": defineHandler("firmware.update", (cmd, ctx) =>
+      // The job and its locks are stored in the command's transaction: a hub killed after the
+      // response resumes it at its next start (docs/firmware.md).
+      ctx.commit(() => {
         const known = cmd.lockIds.filter((id) => engine.worker(id) !== undefined);
         if (known.length === 0) throw new LockBridgeError("unknown_lock", "none of the locks is commissioned and in service", "lockIds");
-        return { result: { accepted: known }, warnings: cmd.lockIds.filter((id) => !known.includes(id)).map((id) => `lock ${id} is not in service: skipped`) };
-      });
-      firmware.start({ jobId: cmd.jobId, lockIds: cmd.lockIds, version: cmd.version, url: cmd.url, sha256: cmd.sha256, size: cmd.size });
-      return outcome;
-    }),
+        const { accepted } = firmware.start({ jobId: cmd.jobId, lockIds: known, version: cmd.version, url: cmd.url, sha256: cmd.sha256, size: cmd.size, model: cmd.model, maxOfflineS: cmd.maxOfflineS });
+        return { result: { accepted }, warnings: cmd.lockIds.filter((id) => !accepted.includes(id)).map((id) => `lock ${id} is not in service: skipped`) };
+      }),
+    ),
 
     diagnose: defineHandler("diagnose", (cmd, ctx) =>
       ctx.commit(() => ({ result: { findings: deps.diagnose(cmd.keyId !== undefined ? { keyId: cmd.keyId } : { doorId: cmd.doorId! }) } })),

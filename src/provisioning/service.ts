@@ -19,8 +19,9 @@ import type { TransportStatus } from "../transport/types.js";
 import { createNobleCentral } from "../transport/ble/noble-central.js";
 import { ProxyCentral } from "../transport/ble/proxy-central.js";
 import { diagnose } from "./diagnosis.js";
-import { ProvisioningEngine, type EngineOptions } from "./engine.js";
-import { FirmwareService } from "./firmware.js";
+import { ProvisioningEngine, type EngineOptions, type LockStatusPayload } from "./engine.js";
+import type { FirmwareLockView } from "../firmware/service.js";
+import { createFirmwareService, type FirmwareService } from "./firmware.js";
 import { desiredStateEffects, provisioningCommandHandlers } from "./handlers.js";
 import { KeyService } from "./key-service.js";
 import { engineLockLinks } from "./lock-links.js";
@@ -39,6 +40,8 @@ export interface ProvisioningServiceDeps {
   /** BLE through the hub's adapter (noble), or a BLE proxy over TCP when `proxy` is set. */
   ble: { enabled: boolean; maxConnections: number; proxy?: { host: string; port: number } | undefined };
   engine?: EngineOptions;
+  /** Firmware updates: concurrent transfers per BLE adapter (default 1). */
+  firmware?: { blePerAdapter?: number | undefined; allowHttp?: boolean | undefined };
 }
 
 export interface ProvisioningService {
@@ -97,14 +100,15 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: deps.events(), status: deps.changes, links: engineLockLinks(links), options: { linkErrorsOf: (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId), ...deps.engine } });
       const keys = new KeyService(engine, { random: { int: (n) => randomInt(n) } });
       const locks = new LockService(engine, log, (id) => void profiles.get(id));
-      firmware = new FirmwareService(engine, log);
+      firmware = createFirmwareService({ engine, store, log, clock: deps.clock, lockChanged: (id) => deps.changes.lockChanged(id), profileModel: (id) => (profiles.has(id) ? profiles.get(id).model : null), blePerAdapter: deps.firmware?.blePerAdapter, allowHttp: deps.firmware?.allowHttp ?? false });
       const e = engine;
+      const fw = firmware;
       ports = {
         keys,
         statusSource: {
           keyStatus: (keyId) => e.statuses.keyStatus(keyId),
           // mqtt-api.md v1.1 §4: the lock status names its doors, link and state.
-          lockStatus: (lockId) => e.statuses.lockStatus(lockId),
+          lockStatus: (lockId) => withFirmwareUpdate(e.statuses.lockStatus(lockId), fw.lockView(lockId)),
           keyIds: () => store.keys.ids({ includeRemoved: true }),
           lockIds: () => store.locks.list().map((l) => l.lockId),
         },
@@ -114,12 +118,15 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
         },
       };
       await engine.start();
+      // Jobs a stopped (or killed) hub left unfinished go on where each lock was.
+      firmware.resume();
       log.info({ locks: engine.lockIds().length, profiles: profiles.list().length }, "provisioning engine started");
     },
     async stop() {
-      // Stopping the engine fails the firmware tasks in flight; their jobs then end.
+      // Firmware jobs stop where they are (kept in the store, resumed at the next start).
+      const stopping = firmware?.stop();
       await engine?.stop();
-      await firmware?.idle();
+      await stopping;
       await links?.close();
       linkState?.close(); // the lock counters accepted since the last commit
       engine = undefined;
@@ -127,6 +134,13 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       linkState = undefined;
     },
   };
+}
+
+/** The lock status with the lock's firmware update while a job runs for it (an extension, docs/mqtt-api.md). */
+function withFirmwareUpdate(status: LockStatusPayload | null, update: FirmwareLockView | undefined): LockStatusPayload | null {
+  if (!status || !update) return status;
+  const out: LockStatusPayload & { firmwareUpdate: FirmwareLockView } = { ...status, firmwareUpdate: update };
+  return out;
 }
 
 /** The error counters of the bus a lock hangs on (shared by every lock of that bus). */

@@ -25,6 +25,7 @@ import { migrate, schemaVersionOf } from "./migrate.js";
 import { CountersRepo } from "./repos/counters.js";
 import { CredentialsRepo } from "./repos/credentials.js";
 import { DoorsRepo } from "./repos/doors.js";
+import { FirmwareJobsRepo } from "./repos/firmware-jobs.js";
 import { InboxRepo } from "./repos/inbox.js";
 import { KeycardsRepo } from "./repos/keycards.js";
 import { KeyFactsRepo } from "./repos/key-facts.js";
@@ -46,6 +47,7 @@ export { peekLocks, type PeekedLock } from "./peek.js";
 export { LOCKBRIDGE_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, type Migration } from "./schema.js";
 export type { CounterBlock } from "./repos/counters.js";
 export type { CredentialRecord, NewCredential } from "./repos/credentials.js";
+export { FIRMWARE_LOCK_STATES, FirmwareJobsRepo, type FirmwareJobRecord, type FirmwareLockRecord, type FirmwareLockState, type FirmwareLockUpdate } from "./repos/firmware-jobs.js";
 export { INBOX_RETENTION_MS, type InboxEntry } from "./repos/inbox.js";
 export type { KeycardRecord } from "./repos/keycards.js";
 export type { KeyRecord, VersionOutcome } from "./repos/keys.js";
@@ -93,6 +95,8 @@ export interface Store {
   readonly inbox: InboxRepo;
   readonly outbox: OutboxRepo;
   readonly snapshots: SnapshotPagesRepo;
+  /** Firmware jobs and where each lock's update stands (issue 15). */
+  readonly firmwareJobs: FirmwareJobsRepo;
   /**
    * Runs `fn` in one IMMEDIATE transaction: all its writes commit together (durably) or,
    * if it throws, none do. `fn` must be synchronous (no await inside); nesting is allowed.
@@ -177,6 +181,7 @@ class SqliteStore implements Store {
   readonly inbox: InboxRepo;
   readonly outbox: OutboxRepo;
   readonly snapshots: SnapshotPagesRepo;
+  readonly firmwareJobs: FirmwareJobsRepo;
 
   constructor(
     readonly path: string,
@@ -200,6 +205,7 @@ class SqliteStore implements Store {
     this.inbox = new InboxRepo(ctx);
     this.outbox = new OutboxRepo(ctx);
     this.snapshots = new SnapshotPagesRepo(ctx);
+    this.firmwareJobs = new FirmwareJobsRepo(ctx);
   }
 
   get closed(): boolean {

@@ -395,7 +395,56 @@ const v9TableVerifications: Migration = {
   },
 };
 
+/**
+ * v10: firmware jobs (issue 15): one row per firmware.update job and one per lock of it, so a
+ * hub restarted mid-update resumes each lock where it was (docs/firmware.md).
+ */
+const v10FirmwareJobs: Migration = {
+  version: 10,
+  name: "firmware jobs",
+  up(db) {
+    db.exec(`
+      CREATE TABLE firmware_jobs (
+        job_id          TEXT PRIMARY KEY,
+        version         TEXT NOT NULL,
+        url             TEXT NOT NULL,
+        sha256          TEXT NOT NULL,
+        size            INTEGER NOT NULL CHECK (size > 0),
+        model           TEXT,
+        max_offline_ms  INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL,
+        ended_at        INTEGER
+      ) STRICT;
+      CREATE TABLE firmware_locks (
+        job_id          TEXT NOT NULL REFERENCES firmware_jobs (job_id) ON DELETE CASCADE,
+        lock_id         TEXT NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('queued','transferring','committing','restarting','verifying','applied','failed')),
+        byte_offset     INTEGER NOT NULL DEFAULT 0,
+        max_chunk       INTEGER,
+        percent         INTEGER NOT NULL DEFAULT 0,
+        reason          TEXT,
+        message         TEXT,
+        offline_since   INTEGER,
+        updated_at      INTEGER NOT NULL,
+        PRIMARY KEY (job_id, lock_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX firmware_jobs_open ON firmware_jobs (created_at) WHERE ended_at IS NULL;
+    `);
+  },
+};
+
 /** Every shipped migration, in order. The last one's version is the current schema version. */
-export const MIGRATIONS: readonly Migration[] = [v1BaseSchema, v2SnapshotPages, v3SlotRetry, v4PendingLinkKey, v5UnwantedSlots, v6UnsentResponses, v7SetupKey, v8FactsAsTables, v9TableVerifications];
+export const MIGRATIONS: readonly Migration[] = [
+  v1BaseSchema,
+  v2SnapshotPages,
+  v3SlotRetry,
+  v4PendingLinkKey,
+  v5UnwantedSlots,
+  v6UnsentResponses,
+  v7SetupKey,
+  v8FactsAsTables,
+  v9TableVerifications,
+  v10FirmwareJobs,
+];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -54,6 +54,8 @@ export async function startApiHub(opts: { env?: Record<string, string>; rooms?: 
       ...(opts.env?.LOCKBRIDGE_MQTT_URL === undefined && { LOCKBRIDGE_MQTT_EMBEDDED_PORT: "0" }),
       LOCKBRIDGE_API_PORT: "0",
       LOCKBRIDGE_BLE_ENABLED: "false",
+      // The Progress test serves its firmware image over plain HTTP on loopback.
+      LOCKBRIDGE_FIRMWARE_ALLOW_HTTP: "true",
       LOCKBRIDGE_HUB_ID: "hub-api-test",
       ...opts.env,
     },

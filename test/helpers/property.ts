@@ -29,7 +29,8 @@ import { StoreLinkState } from "../../src/provisioning/link-state.js";
 import { deviceProfileSchema, ProfileRegistry, type DeviceProfile, type DeviceProfileInput } from "../../src/profiles/index.js";
 import { ProvisioningEngine, type EngineOptions, type StatusSink } from "../../src/provisioning/engine.js";
 import { diagnose } from "../../src/provisioning/diagnosis.js";
-import { FirmwareService, type ImageFetcher } from "../../src/provisioning/firmware.js";
+import { createFirmwareService, type FirmwareService, type ImageFetcher } from "../../src/provisioning/firmware.js";
+import type { FirmwareTiming } from "../../src/firmware/ports.js";
 import { desiredStateEffects, provisioningCommandHandlers } from "../../src/provisioning/handlers.js";
 import { KeyService } from "../../src/provisioning/key-service.js";
 import { engineLockLinks } from "../../src/provisioning/lock-links.js";
@@ -133,6 +134,8 @@ export interface PropertySpec {
   /** Override a sim lock's options (clock drift, event capacity...). */
   simLock?: (doorId: string) => Partial<ConstructorParameters<typeof SimLock>[0]>;
   fetchImage?: ImageFetcher;
+  /** Firmware timing (retry, apply and offline limits) for short tests. */
+  firmwareTiming?: Partial<FirmwareTiming>;
   logLevel?: string;
 }
 
@@ -244,7 +247,7 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
     });
     const keys = new KeyService(engine, { random: { int: (n) => randomInt(n) } });
     const locks = new LockService(engine, log, (id) => void profiles.get(id));
-    const firmware = new FirmwareService(engine, log, spec.fetchImage);
+    const firmware = createFirmwareService({ engine, store, log, clock, lockChanged: status.lockChanged, fetchImage: spec.fetchImage, timing: spec.firmwareTiming, allowHttp: true });
     const registry = createCommandRegistry({
       store,
       outbox,
@@ -254,11 +257,13 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
     });
     const dispatcher = new Dispatcher({ store, registry, clock, log, emit: (e) => outbox.emit(e) });
     await engine.start();
+    firmware.resume();
     return { store, engine, keys, locks, firmware, registry, dispatcher, links };
   };
   const stopHub = async (h: HubSide): Promise<void> => {
-    await h.firmware.idle();
+    const firmwareStopped = h.firmware.stop();
     await h.engine.stop();
+    await firmwareStopped;
     await h.links.close();
     h.store.close();
   };

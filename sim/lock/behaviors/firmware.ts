@@ -27,7 +27,8 @@ export const firmwareBehavior: Behavior = {
         if (req.offset !== t.offset) return nak(NakCode.INVALID_STATE, { expectedOffset: t.offset });
         if (req.data.length === 0 || req.data.length > Math.min(ctx.options.fwMaxChunk, MAX_FW_CHUNK)) return nak(NakCode.MALFORMED);
         if (t.offset + req.data.length > t.size) return nak(NakCode.MALFORMED);
-        t.hash.update(req.data);
+        // A damaged flash write (fault): the lock's own hash no longer matches at FW_COMMIT.
+        t.hash.update(ctx.options.fwCorruptImage && t.offset === 0 ? Buffer.concat([Buffer.from([req.data[0]! ^ 0xff]), req.data.subarray(1)]) : req.data);
         t.offset += req.data.length;
         return ack("FW_CHUNK", null);
       }

@@ -42,6 +42,7 @@ export class LockWorker {
   private readonly ctx: WorkerContext;
   private loopDone: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
+  private kicked = false;
   private pollTimer: TimerHandle | undefined;
   private verifyTimer: TimerHandle | undefined;
 
@@ -200,10 +201,16 @@ export class LockWorker {
 
   // ------------------------------------------------------------------ the loop
 
+  /**
+   * Wakes the loop. A kick while the loop is not waiting (between a step's end and its wait:
+   * a task queued from a promise continuation) is remembered, so it is not lost: the loop
+   * would otherwise sleep until its poll timer with work queued.
+   */
   private kick(): void {
     const w = this.wake;
     this.wake = undefined;
-    w?.();
+    if (w) w();
+    else this.kicked = true;
   }
 
   private waitWake(timeoutMs?: number): Promise<void> {
@@ -250,7 +257,13 @@ export class LockWorker {
         await this.onFailure(e);
         continue;
       }
-      if (!worked && !this.ctx.stopped) await this.waitWake();
+      if (!worked && !this.ctx.stopped) {
+        if (this.kicked) {
+          this.kicked = false;
+          continue;
+        }
+        await this.waitWake();
+      }
     }
   }
 
@@ -327,7 +340,8 @@ export class LockWorker {
     if (f.kind !== "unreachable" || ctx.failures <= 1) {
       this.o.log.debug({ lockId: this.lockId, failure: f.kind, attempt: ctx.failures, delayMs: delay }, "lock step failed, backing off");
     }
-    // An online event wakes the loop early.
+    // An online event wakes the loop early (a kick from before the failure does not cut the backoff).
+    this.kicked = false;
     await this.waitWake(delay);
   }
 }

@@ -96,4 +96,32 @@ describe("firmware update", () => {
     h.ok({ cmd: "FW_ABORT" });
     expect(h.nakName({ cmd: "FW_CHUNK", offset: 0, data: Buffer.alloc(10) })).toBe("INVALID_STATE");
   });
+
+  it("fault fwCorruptImage: FW_COMMIT gets VERIFY_FAILED and the lock keeps its firmware", () => {
+    const h = lockHarness({ fwCorruptImage: true, fwRestartMs: 100 });
+    const before = h.lock.firmware;
+    upload(h);
+    expect(h.lock.firmwareOffset).toBe(image.length);
+    expect(h.nakName({ cmd: "FW_COMMIT" })).toBe("VERIFY_FAILED");
+    expect(h.lock.firmwareOffset).toBeNull();
+    h.clock.advance(1000);
+    expect(h.ok({ cmd: "IDENT" }).firmware).toBe(before);
+    h.lock.setFirmwareFaults({ corruptImage: false });
+    upload(h);
+    h.ok({ cmd: "FW_COMMIT" });
+    h.clock.advance(100);
+    expect(h.ok({ cmd: "IDENT" }).firmware).toBe("2.0.0");
+  });
+
+  it("fwWipesTables: the update clears every credential table as it is applied", () => {
+    const h = lockHarness({ fwWipesTables: true, fwRestartMs: 100 });
+    h.ok({ cmd: "PUT_CREDENTIAL", kind: 1, slot: 0, validFrom: 0, validUntil: 0, flags: 0, secret: Buffer.from("482916") });
+    expect(h.lock.table(1)!.used).toBe(1);
+    upload(h);
+    h.ok({ cmd: "FW_COMMIT" });
+    expect(h.lock.table(1)!.used).toBe(1); // still the old firmware until the restart ends
+    h.clock.advance(100);
+    expect(h.ok({ cmd: "IDENT" }).firmware).toBe("2.0.0");
+    expect(h.lock.table(1)!.used).toBe(0);
+  });
 });
