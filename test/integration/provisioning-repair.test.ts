@@ -138,6 +138,19 @@ describe("lock refusals", () => {
     });
   });
 
+  it("MEMORY_FULL that ends with no slot freed by the hub: retried at a poll after a backoff, not only at the 15-minute check (chaos run: full lock memory)", async () => {
+    // The default routine check (15 minutes).
+    await withProperty({ rooms: 1, commons: [] }, async (p) => {
+      p.sim("room-101").setMemoryFull(true);
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
+      await p.waitForKey("k-1", (x) => x.state === "failed");
+      p.sim("room-101").setMemoryFull(false); // freed at the lock, not by the hub
+      p.clock.jump(61_000);
+      const fixed = await p.waitForKey("k-1", (x) => x.state === "active");
+      expect(p.sim("room-101").enterCode(codeOf(fixed)).granted).toBe(true);
+    });
+  });
+
   it("a credential type the lock lacks -> failed (not_supported), the other types still work", async () => {
     const noMobile = { ...TEST_ROOM_PROFILE, capabilities: TEST_ROOM_PROFILE.capabilities.filter((c) => c !== "mobileKeys"), slots: { doorCode: 32, keycard: 32, smartKey: 0 } };
     await withProperty({ rooms: 1, commons: [], roomProfile: noMobile }, async (p) => {
