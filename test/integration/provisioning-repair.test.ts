@@ -174,4 +174,21 @@ describe("lock refusals", () => {
       expect(Math.abs(lock.time - Math.floor(p.clock.now() / 1000))).toBeLessThanOrEqual(2);
     });
   });
+
+  it("a lock that lost power and its credential memory with it is provisioned again at once, not at the next routine check (chaos run: lock memory loss)", async () => {
+    // The default routine check (15 minutes): only the power loss itself can make the hub look.
+    await withProperty({ rooms: 1, commons: [] }, async (p) => {
+      await p.ok("keycards.upsert", { cards: [{ cardId: "c1", uid: "04a1b2c3d4e5f6", label: "1" }] });
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"], { keycard: { enabled: true, cardId: "c1" } }));
+      const s = await p.waitForKey("k-1", (x) => x.state === "active");
+      const lock = p.sim("room-101");
+      lock.powerLoss();
+      lock.memoryLoss();
+      expect(lock.enterCode(codeOf(s)).granted).toBe(false);
+      await p.waitFor("lock.clock_lost", () => p.events("lock.clock_lost").find((e) => e.lockId === p.lockIdOf("room-101")));
+      await p.waitFor("code and card restored", () => lock.table(CredentialKind.DOOR_CODE)!.used === 1 && lock.table(CredentialKind.KEYCARD)!.used === 1);
+      expect(lock.enterCode(codeOf(s)).granted).toBe(true);
+      expect(lock.presentCard("04a1b2c3d4e5f6").granted).toBe(true);
+    });
+  });
 });
