@@ -45,6 +45,8 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
 
   const broker = await startMosquitto();
   try {
+    // Subscribed before the hub first runs: the cloud's session holds every event from seq 1.
+    const cloud = await ChaosCloud.connect(broker.url, hubId, privateKey);
     const sim = startLockbridge(["sim", "run", propertyFile, "--ephemeral", "--state", join(dir, "sim-state.json")], {});
     children.push(sim);
     const ready = await sim.first((l) => (l.startsWith('{"ready"') ? (JSON.parse(l) as { controlPort: number }) : undefined), 60_000);
@@ -60,8 +62,6 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     let hub = startLockbridge(["run"], hubEnv, hubOutput);
     children.push(hub);
     await hub.first((l) => logField(l, "hub started", "msg"), 60_000);
-    // Subscribed before commissioning: the hub's first events (seq 1 on) are seen live.
-    const cloud = await ChaosCloud.connect(broker.url, hubId, privateKey);
     const ctl = ["--control", String(ready.controlPort)];
     const commissioned = await runLockbridge(["sim", "commission", ...ctl, "--mqtt", broker.url, "--hub-id", hubId, "--sign-key", signKeyFile]);
     if (commissioned.code !== 0) throw new Error(`commissioning failed: ${commissioned.stderr}`);
