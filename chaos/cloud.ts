@@ -46,6 +46,8 @@ export class ChaosCloud {
     if (command.cmd === "events.resend" && typeof command.fromSeq === "number") this.events.resendRequested(command.fromSeq);
     const id = randomUUID();
     const payload = JSON.stringify(signCommand({ id, ts: new Date().toISOString(), ...command }, this.key));
+    // The contract's limit: a bigger command is refused with id null, so it would never be answered by id.
+    if (Buffer.byteLength(payload) > 128 * 1024) throw new Error(`harness: a ${String(command.cmd)} of ${Buffer.byteLength(payload)} bytes is over the contract's 128 KiB`);
     this.counts.sent++;
     const deadline = Date.now() + (opts.giveUpMs ?? 120_000);
     let acked = false;
