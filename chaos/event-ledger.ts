@@ -41,6 +41,8 @@ export class EventLedger {
     outOfOrderFirstArrivals: 0,
     byType: {},
   };
+  /** Every lock.security_alert (first arrivals): lockId and reason. */
+  readonly securityAlerts: { lockId: string; reason: string }[] = [];
   /** The first few reused seqs, for the report. */
   readonly reusedSeqs: number[] = [];
   /** seq -> digest of the event's text as first received, and the epoch it came in. */
@@ -70,7 +72,7 @@ export class EventLedger {
 
   /** An event as published on `{base}/evt` (its exact text). */
   record(text: string): void {
-    let event: { seq?: unknown; type?: unknown };
+    let event: { seq?: unknown; type?: unknown; lockId?: unknown; reason?: unknown };
     try {
       event = JSON.parse(text) as typeof event;
     } catch {
@@ -95,6 +97,7 @@ export class EventLedger {
     c.received++;
     const type = typeof event.type === "string" ? event.type : "?";
     c.byType[type] = (c.byType[type] ?? 0) + 1;
+    if (type === "lock.security_alert") this.securityAlerts.push({ lockId: String(event.lockId), reason: String(event.reason) });
     if (seq < this.maxSeq) c.outOfOrderFirstArrivals++;
     this.maxSeq = Math.max(this.maxSeq, seq);
   }

@@ -7,10 +7,13 @@
  * - the broker: restart (1–5 s down), and unreachable without a restart (SIGSTOP for 2–10 s:
  *   connections stay open, nothing answers, until SIGCONT);
  * - a room's lock, through the simulator's control endpoint, one timed fault per lock at a
- *   time, each for 5–30 s: offline, flaky link (frames dropped, answers bit-flipped), slow link,
- *   full memory; and once: memory loss (a power loss that wipes the credential slots: the hub
- *   must provision the lock again at once), power loss (RTC reset), clock jump (±1 min to
- *   ±2 days) and clock drift (±500–20,000 ppm, left on: the hub's drift check corrects it).
+ *   time, each for 5–30 s: offline, flaky link (frames dropped, answers bit-flipped), noisy link
+ *   (garbage bytes before answers), slow link, full memory; and once: memory loss (a power loss
+ *   that wipes the credential slots: the hub must provision the lock again at once), power loss
+ *   (RTC reset), clock jump (±1 min to ±2 days), clock drift (±500–20,000 ppm, left on: the
+ *   hub's drift check corrects it) and factory reset (the hub re-pairs a PAIR_KX lock with the
+ *   setup key on file and provisions it again);
+ * - the socat pty bus: unplugged for 5–30 s (the serial device vanishes), then back.
  *
  * Timed faults run in the background (the next fault does not wait for them); settle() lifts
  * them all before the invariants are checked. A fault that could not be injected is logged and
@@ -26,6 +29,8 @@ export interface FaultTargets {
   broker: Mosquitto;
   control: ControlClient;
   rooms: readonly string[];
+  /** Rooms on the socat pty bus (one bus). */
+  ptyRooms: readonly string[];
   traffic: HotelTraffic;
   random: () => number;
   log: (line: string) => void;
@@ -50,6 +55,9 @@ export const KINDS: Kind[] = [
     weight: 8,
     run: (f) => f.lockFault(["flaky", f.between(0.1, 0.4).toFixed(2), f.between(0.02, 0.15).toFixed(2), String(Math.floor(f.between(1, 1e6)))], ["online"]),
   },
+  { name: "lock noisy link (garbage bytes)", weight: 4, run: (f) => f.lockFault(["noise", f.between(0.1, 0.5).toFixed(2), String(Math.floor(f.between(1, 1e6)))], ["online"]) },
+  { name: "serial device unplugged (pty bus)", weight: 4, run: (f) => f.unplugSerial() },
+  { name: "lock factory reset (kx: re-paired with the setup key)", weight: 3, run: (f) => f.factoryReset() },
   { name: "lock slow link", weight: 6, run: (f) => f.lockFault(["slow", String(Math.round(f.between(200, 1_500)))], ["online"]) },
   { name: "lock memory full", weight: 5, run: (f) => f.lockFault(["memory-full", "on"], ["memory-full", "off"]) },
   // Slots wiped first, then the power loss the hub can see (CLOCK_LOST, clock not set).
@@ -61,6 +69,8 @@ export const KINDS: Kind[] = [
 
 export class FaultInjector {
   readonly counts: Record<string, number> = {};
+  /** Rooms whose lock was factory reset (a lock.security_alert from them is expected). */
+  readonly resetRooms = new Set<string>();
   /** When the last fault ended (timed lock faults: when they were lifted). */
   lastFaultEndAt = Date.now();
   private readonly busy = new Set<string>();
@@ -156,6 +166,40 @@ export class FaultInjector {
     void lifted.then(() => this.background.delete(lifted));
   }
 
+  /** The pty bus vanishes for 5–30 s (every lock on it unreachable), then comes back on the same path. */
+  async unplugSerial(): Promise<void> {
+    const rooms = this.t.ptyRooms;
+    if (rooms.length === 0) throw new Error("no room on a pty bus");
+    if (rooms.some((r) => this.busy.has(r))) throw new Error("a lock on the pty bus is under a timed fault");
+    for (const r of rooms) this.busy.add(r);
+    try {
+      await this.act(rooms[0]!, ["unplug"]);
+    } catch (e) {
+      for (const r of rooms) this.busy.delete(r);
+      throw e;
+    }
+    const holdMs = this.between(5_000, 30_000);
+    const lifted = (async () => {
+      await sleep(holdMs);
+      await this.act(rooms[0]!, ["replug"]).catch((e: unknown) => this.t.log(`cannot replug the pty bus: ${String(e)}`));
+      for (const r of rooms) this.busy.delete(r);
+      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
+    })();
+    this.background.add(lifted);
+    void lifted.then(() => this.background.delete(lifted));
+  }
+
+  /** Factory reset of a room's (PAIR_KX) lock: the hub must re-pair it with its setup key and provision it again. */
+  async factoryReset(): Promise<void> {
+    const room = this.takeRoom();
+    try {
+      await this.act(room, ["factory-reset"]);
+      this.resetRooms.add(room);
+    } finally {
+      this.busy.delete(room);
+    }
+  }
+
   /** Faults that happen once (nothing to lift), applied in order to one room's lock. */
   async lockOnce(...faults: string[][]): Promise<void> {
     const room = this.takeRoom();
@@ -167,6 +211,7 @@ export class FaultInjector {
   }
 
   private act(room: string, [fault, ...args]: string[]): Promise<unknown> {
+    this.t.log(`  ${room}: ${[fault, ...args].join(" ")}`);
     return this.t.control.act(room, "fault", { fault, args });
   }
 

@@ -12,6 +12,7 @@ import type { ChaosCloud, CloudCounts } from "./cloud.js";
 import { checkClocks, checkDoors } from "./doors.js";
 import { checkEvents, type EventsReport } from "./events-check.js";
 import { storeSize, type ResourceSampler } from "./resources.js";
+import { chaosDoors } from "./property.js";
 import type { HotelTraffic } from "./traffic.js";
 
 export interface Report {
@@ -23,6 +24,8 @@ export interface Report {
   snapshots: { sent: number; completed: number };
   events: EventsReport;
   faults: Record<string, number>;
+  /** lock.security_alert events: from locks the run factory reset (expected), from any other lock (a violation). */
+  securityAlerts: { expected: number; unexpected: number; reasons: Record<string, number> };
   convergenceS: number | null;
   doorChecks: number;
   /** Peak RSS of any hub process of the run (sampled every 5 s), and RSS/open files at the end. */
@@ -43,6 +46,8 @@ export interface InvariantInput {
   locks: number;
   ptyLocks: number;
   faults: Record<string, number>;
+  /** Rooms whose lock was factory reset: security alerts from them are expected. */
+  resetRooms: ReadonlySet<string>;
   dataDir: string;
   resources: ResourceSampler;
   log: (line: string) => void;
@@ -83,6 +88,18 @@ export async function checkInvariants(i: InvariantInput): Promise<Report> {
   // 2. Events: none missing (a resend is asked for first), no violating duplicate, no seq reused.
   const events = await checkEvents(cloud, violations, 5_000);
 
+  // Security alerts: expected only from locks the run factory reset.
+  const resetLockIds = new Set(chaosDoors(i.locks).filter((d) => i.resetRooms.has(String(d.doorId))).map((d) => String(d.lockId)));
+  const securityAlerts = { expected: 0, unexpected: 0, reasons: {} as Record<string, number> };
+  for (const a of cloud.events.securityAlerts) {
+    securityAlerts.reasons[a.reason] = (securityAlerts.reasons[a.reason] ?? 0) + 1;
+    if (resetLockIds.has(a.lockId)) securityAlerts.expected++;
+    else {
+      securityAlerts.unexpected++;
+      violations.push(`lock.security_alert (${a.reason}) from ${a.lockId}, a lock the run did not reset`);
+    }
+  }
+
   // 6. No secret in logs.
   // Command ids and boot ids are UUIDs: their hex holds 6-digit runs that match some code by
   // chance (thousands of ids and codes in a 2-minute run), so they are taken out first.
@@ -103,6 +120,7 @@ export async function checkInvariants(i: InvariantInput): Promise<Report> {
     snapshots: { sent: traffic.snapshots.sent, completed: traffic.snapshots.completed },
     events,
     faults: i.faults,
+    securityAlerts,
     convergenceS,
     doorChecks: doors.checks,
     peakRssMiB: (i.resources.stop(), i.resources.peakRssMiB),

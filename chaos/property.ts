@@ -49,5 +49,10 @@ export function chaosDoors(locks: number): Record<string, unknown>[] {
 
 /** How many rooms are on the pty bus. */
 export function ptyRoomCount(locks: number): number {
-  return Array.from({ length: locks }, (_, i) => i + 1).filter((n) => onPty(n, locks)).length;
+  return ptyRooms(locks).length;
+}
+
+/** The doorIds of the rooms on the pty bus. */
+export function ptyRooms(locks: number): string[] {
+  return Array.from({ length: locks }, (_, i) => i + 1).filter((n) => onPty(n, locks)).map((n) => `room-${n}`);
 }

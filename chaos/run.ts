@@ -17,7 +17,7 @@ import { ChaosCloud } from "./cloud.js";
 import { FaultInjector } from "./faults.js";
 import { checkInvariants, type Report } from "./invariants.js";
 import { logField, startLockbridge, runLockbridge, type Child } from "./procs.js";
-import { chaosProperty, ptyRoomCount } from "./property.js";
+import { chaosProperty, ptyRoomCount, ptyRooms } from "./property.js";
 import { ResourceSampler } from "./resources.js";
 import { HotelTraffic } from "./traffic.js";
 
@@ -81,7 +81,7 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     };
     // Faults draw from their own stream: the same seed gives the same faults in the same order,
     // however the traffic's timing went.
-    const injector = new FaultInjector({ restartHub, broker, control, rooms, traffic, random: seededRandom(opts.seed + 1_000_003), log });
+    const injector = new FaultInjector({ restartHub, broker, control, rooms, ptyRooms: ptyRooms(opts.locks), traffic, random: seededRandom(opts.seed + 1_000_003), log });
     const resources = new ResourceSampler(() => hub.proc.pid);
     resources.start();
     const startedAt = Date.now();
@@ -102,9 +102,12 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     log("traffic over; checking invariants");
     const report = await checkInvariants({
       cloud, traffic, control, hubOutput, log, startedAt, locks: opts.locks, ptyLocks: ptyRoomCount(opts.locks),
-      lastFaultAt: injector.lastFaultEndAt, faults: injector.counts, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, resources,
+      lastFaultAt: injector.lastFaultEndAt, faults: injector.counts, resetRooms: injector.resetRooms, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, resources,
     });
     await cloud.close();
+    // The hub's whole output (every process of the run), for a violation's story.
+    writeFileSync(join(dir, "hub-output.log"), `${hubOutput.join("\n")}\n`);
+    log(`hub output: ${join(dir, "hub-output.log")}`);
     return report;
   } finally {
     for (const c of children) await c.kill("SIGTERM").catch(() => undefined);
