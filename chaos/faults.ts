@@ -13,7 +13,8 @@
  *   (RTC reset), clock jump (±1 min to ±2 days), clock drift (±500–20,000 ppm, left on: the
  *   hub's drift check corrects it) and factory reset (the hub re-pairs a PAIR_KX lock with the
  *   setup key on file and provisions it again);
- * - the socat pty bus: unplugged for 5–30 s (the serial device vanishes), then back.
+ * - the socat pty bus: unplugged for 5–30 s (the serial device vanishes), then back;
+ * - the data dir's disk (a 256 MiB tmpfs when the run is root): full for 5–30 s, then freed.
  *
  * Timed faults run in the background (the next fault does not wait for them); settle() lifts
  * them all before the invariants are checked. A fault that could not be injected is logged and
@@ -21,12 +22,15 @@
  */
 import type { ControlClient } from "../sim/control/client.js";
 import type { Mosquitto } from "../test/helpers/mosquitto.js";
+import type { DataDisk } from "./disk.js";
 import type { HotelTraffic } from "./traffic.js";
 
 export interface FaultTargets {
   /** SIGKILLs the hub, waits `downMs`, starts it again (resolves once it logged "hub started"). */
   restartHub(downMs: number): Promise<void>;
   broker: Mosquitto;
+  /** The hub's data dir on its own small disk (null: it cannot be filled). */
+  disk: DataDisk | null;
   control: ControlClient;
   rooms: readonly string[];
   /** Rooms on the socat pty bus (one bus). */
@@ -49,6 +53,7 @@ export const KINDS: Kind[] = [
   { name: HUB_KILL_MID_SNAPSHOT, weight: 6, run: (f) => f.killMidSnapshot() },
   { name: "broker restart", weight: 8, run: (f) => f.brokerRestart() },
   { name: "broker unreachable (SIGSTOP)", weight: 7, run: (f) => f.brokerPaused() },
+  { name: "data disk full", weight: 4, run: (f) => f.diskFull() },
   { name: "lock offline", weight: 8, run: (f) => f.lockFault(["offline"], ["online"]) },
   {
     name: "lock flaky link (drops, corrupt answers)",
@@ -75,9 +80,18 @@ export class FaultInjector {
   lastFaultEndAt = Date.now();
   private readonly busy = new Set<string>();
   private readonly background = new Set<Promise<void>>();
-  private readonly total = KINDS.reduce((n, k) => n + k.weight, 0);
+  private readonly kinds: Kind[];
+  private readonly total: number;
 
-  constructor(readonly t: FaultTargets) {}
+  /** `only`: draw just the kinds whose name contains one of these (a targeted run). */
+  constructor(
+    readonly t: FaultTargets,
+    only?: readonly string[],
+  ) {
+    this.kinds = only && only.length > 0 ? KINDS.filter((k) => only.some((o) => k.name.includes(o))) : KINDS;
+    if (this.kinds.length === 0) throw new Error(`no fault kind matches ${only?.join(", ")}`);
+    this.total = this.kinds.reduce((n, k) => n + k.weight, 0);
+  }
 
   random(): number {
     return this.t.random();
@@ -100,7 +114,7 @@ export class FaultInjector {
   /** Draws one fault and injects it; hub and broker faults are waited for, timed lock faults are not. */
   async injectOne(): Promise<string> {
     let x = this.random() * this.total;
-    const kind = KINDS.find((k) => (x -= k.weight) < 0) ?? KINDS[0]!;
+    const kind = this.kinds.find((k) => (x -= k.weight) < 0) ?? this.kinds[0]!;
     try {
       await kind.run(this);
       this.counts[kind.name] = (this.counts[kind.name] ?? 0) + 1;
@@ -143,6 +157,19 @@ export class FaultInjector {
       await sleep(this.between(2_000, 10_000));
     } finally {
       this.t.broker.signal("SIGCONT");
+    }
+  }
+
+  /** The data dir's disk full for 5–30 s (a ballast file to the last byte), then freed. */
+  async diskFull(): Promise<void> {
+    const disk = this.t.disk;
+    if (!disk) throw new Error("the data dir is not on a disk of its own (not root, or no mount)");
+    const bytes = disk.fill();
+    this.t.log(`  data disk full (${Math.round(bytes / 1048576)} MiB of ballast)`);
+    try {
+      await sleep(this.between(5_000, 30_000));
+    } finally {
+      disk.free();
     }
   }
 

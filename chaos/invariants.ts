@@ -26,6 +26,8 @@ export interface Report {
   faults: Record<string, number>;
   /** lock.security_alert events: from locks the run factory reset (expected), from any other lock (a violation). */
   securityAlerts: { expected: number; unexpected: number; reasons: Record<string, number> };
+  /** The hub exited on its own (and was started again, as systemd would): how and the last lines. */
+  hubExits: readonly string[];
   convergenceS: number | null;
   doorChecks: number;
   /** Peak RSS of any hub process of the run (sampled every 5 s), and RSS/open files at the end. */
@@ -48,6 +50,8 @@ export interface InvariantInput {
   faults: Record<string, number>;
   /** Rooms whose lock was factory reset: security alerts from them are expected. */
   resetRooms: ReadonlySet<string>;
+  /** Hub processes that exited on their own (restarted by the harness). */
+  hubExits: readonly string[];
   dataDir: string;
   resources: ResourceSampler;
   log: (line: string) => void;
@@ -121,6 +125,7 @@ export async function checkInvariants(i: InvariantInput): Promise<Report> {
     events,
     faults: i.faults,
     securityAlerts,
+    hubExits: i.hubExits,
     convergenceS,
     doorChecks: doors.checks,
     peakRssMiB: (i.resources.stop(), i.resources.peakRssMiB),
