@@ -1,144 +1,254 @@
 /**
- * The chaos run's faults, drawn from their own seeded generator (the kinds and their
- * durations do not depend on traffic timing). Each kind is counted in the report.
+ * The chaos run's faults, drawn from their own seeded generator (the same seed gives the same
+ * faults in the same order, however the traffic's timing went), each counted by kind:
  *
- * Process faults: hub SIGKILL + restart, broker restart (1–5 s down), broker unreachable
- * without a restart (SIGSTOP for 2–10 s, then SIGCONT: connections hang, nothing is closed).
- * Lock faults (the simulator's control endpoint, `lockbridge sim fault`), on one room lock
- * not already under a timed fault: offline, flaky link (drop a share of frames), slow link
- * (each for 5–30 s, then `online`), full memory (5–30 s, then off), memory loss (every
- * credential table cleared, pairing kept) and a clock jump (±1 min to ±2 days).
- * No factory reset and no lock replacement.
+ * - the hub: SIGKILL + restart at any moment, and SIGKILL deliberately between two pages of a
+ *   sync.snapshot (the cloud sends the rest again until answered);
+ * - the broker: restart (1–5 s down), and unreachable without a restart (SIGSTOP for 2–10 s:
+ *   connections stay open, nothing answers, until SIGCONT);
+ * - a room's lock, through the simulator's control endpoint, one timed fault per lock at a
+ *   time, each for 5–30 s: offline, flaky link (frames dropped, answers bit-flipped), noisy link
+ *   (garbage bytes before answers), slow link, full memory; and once: memory loss (a power loss
+ *   that wipes the credential slots: the hub must provision the lock again at once), power loss
+ *   (RTC reset), clock jump (±1 min to ±2 days), clock drift (±500–20,000 ppm, left on: the
+ *   hub's drift check corrects it) and factory reset (the hub re-pairs a PAIR_KX lock with the
+ *   setup key on file and provisions it again);
+ * - the socat pty bus: unplugged for 5–30 s (the serial device vanishes), then back;
+ * - the data dir's disk (a 256 MiB tmpfs when the run is root): full for 5–30 s, then freed
+ *   (opt-in, `--faults "data disk full"`: the hub does not survive it yet).
+ *
+ * Timed faults run in the background (the next fault does not wait for them); settle() lifts
+ * them all before the invariants are checked. A fault that could not be injected is logged and
+ * not counted.
  */
-import { seededRandom } from "../src/shared/random.js";
-import { ControlClient } from "../sim/control/client.js";
+import type { ControlClient } from "../sim/control/client.js";
 import type { Mosquitto } from "../test/helpers/mosquitto.js";
-
-export const FAULT_KINDS = [
-  ["hub SIGKILL+restart", 0.4],
-  ["broker restart", 0.08],
-  ["broker unreachable (SIGSTOP)", 0.08],
-  ["lock offline", 0.08],
-  ["lock flaky link", 0.08],
-  ["lock slow link", 0.08],
-  ["lock memory full", 0.07],
-  ["lock memory loss", 0.07],
-  ["lock clock jump", 0.06],
-] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number][0];
+import type { DataDisk } from "./disk.js";
+import type { HotelTraffic } from "./traffic.js";
 
 export interface FaultTargets {
-  broker: Mosquitto;
-  /** SIGKILLs the hub and starts it again (resolves once it logged "hub started"). */
+  /** SIGKILLs the hub, waits `downMs`, starts it again (resolves once it logged "hub started"). */
   restartHub(downMs: number): Promise<void>;
-  controlPort: number;
-  rooms: string[];
+  broker: Mosquitto;
+  /** The hub's data dir on its own small disk (null: it cannot be filled). */
+  disk: DataDisk | null;
+  control: ControlClient;
+  rooms: readonly string[];
+  /** Rooms on the socat pty bus (one bus). */
+  ptyRooms: readonly string[];
+  traffic: HotelTraffic;
+  random: () => number;
+  log: (line: string) => void;
 }
 
+/** `optIn`: drawn only when asked for by name (--faults): it still breaks the hub (docs/reliability.md). */
+type Kind = { name: string; weight: number; optIn?: boolean; run: (f: FaultInjector) => Promise<void> };
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sign = (f: FaultInjector) => (f.random() < 0.5 ? -1 : 1);
+
+export const HUB_KILL = "hub SIGKILL+restart";
+export const HUB_KILL_MID_SNAPSHOT = "hub SIGKILL mid-snapshot";
+
+export const KINDS: Kind[] = [
+  { name: HUB_KILL, weight: 34, run: (f) => f.t.restartHub(f.between(0, 2_000)) },
+  { name: HUB_KILL_MID_SNAPSHOT, weight: 6, run: (f) => f.killMidSnapshot() },
+  { name: "broker restart", weight: 8, run: (f) => f.brokerRestart() },
+  { name: "broker unreachable (SIGSTOP)", weight: 7, run: (f) => f.brokerPaused() },
+  { name: "data disk full", weight: 4, optIn: true, run: (f) => f.diskFull() },
+  { name: "lock offline", weight: 8, run: (f) => f.lockFault(["offline"], ["online"]) },
+  {
+    name: "lock flaky link (drops, corrupt answers)",
+    weight: 8,
+    run: (f) => f.lockFault(["flaky", f.between(0.1, 0.4).toFixed(2), f.between(0.02, 0.15).toFixed(2), String(Math.floor(f.between(1, 1e6)))], ["online"]),
+  },
+  { name: "lock noisy link (garbage bytes)", weight: 4, run: (f) => f.lockFault(["noise", f.between(0.1, 0.5).toFixed(2), String(Math.floor(f.between(1, 1e6)))], ["online"]) },
+  { name: "serial device unplugged (pty bus)", weight: 4, run: (f) => f.unplugSerial() },
+  { name: "lock factory reset (kx: re-paired with the setup key)", weight: 3, run: (f) => f.factoryReset() },
+  { name: "lock slow link", weight: 6, run: (f) => f.lockFault(["slow", String(Math.round(f.between(200, 1_500)))], ["online"]) },
+  { name: "lock memory full", weight: 5, run: (f) => f.lockFault(["memory-full", "on"], ["memory-full", "off"]) },
+  // Slots wiped first, then the power loss the hub can see (CLOCK_LOST, clock not set).
+  { name: "lock memory loss (with power loss)", weight: 6, run: (f) => f.lockOnce(["memory-loss"], ["clock-lost"]) },
+  { name: "lock power loss (RTC reset)", weight: 3, run: (f) => f.lockOnce(["clock-lost"]) },
+  { name: "lock clock jump", weight: 5, run: (f) => f.lockOnce(["clock-jump", String(Math.round(sign(f) * f.between(60, 2 * 86_400)))]) },
+  { name: "lock clock drift", weight: 3, run: (f) => f.lockOnce(["drift", String(Math.round(sign(f) * f.between(500, 20_000)))]) },
+];
 
 export class FaultInjector {
   readonly counts: Record<string, number> = {};
+  /** Rooms whose lock was factory reset (a lock.security_alert from them is expected). */
+  readonly resetRooms = new Set<string>();
   /** When the last fault ended (timed lock faults: when they were lifted). */
   lastFaultEndAt = Date.now();
-  private readonly random: () => number;
-  private readonly control: ControlClient;
   private readonly busy = new Set<string>();
-  private readonly lifting = new Set<Promise<void>>();
+  private readonly background = new Set<Promise<void>>();
+  private readonly kinds: Kind[];
+  private readonly total: number;
 
+  /** `only`: draw just the kinds whose name contains one of these (a targeted run). */
   constructor(
-    private readonly t: FaultTargets,
-    seed: number,
-    private readonly log: (line: string) => void,
+    readonly t: FaultTargets,
+    only?: readonly string[],
   ) {
-    this.random = seededRandom(seed);
-    this.control = new ControlClient(t.controlPort);
+    this.kinds = only && only.length > 0 ? KINDS.filter((k) => only.some((o) => k.name.includes(o))) : KINDS.filter((k) => !k.optIn);
+    if (this.kinds.length === 0) throw new Error(`no fault kind matches ${only?.join(", ")}`);
+    this.total = this.kinds.reduce((n, k) => n + k.weight, 0);
   }
 
-  /** Mean gap `everyMs`, until `endAt`. */
+  random(): number {
+    return this.t.random();
+  }
+
+  between(min: number, max: number): number {
+    return min + this.t.random() * (max - min);
+  }
+
+  /** Mean gap `everyMs`, until `endAt`; then lifts every timed fault. */
   async run(everyMs: number, endAt: number): Promise<void> {
     while (Date.now() < endAt) {
       await sleep(Math.min(everyMs / 2 + this.random() * everyMs, Math.max(0, endAt - Date.now())));
       if (Date.now() >= endAt) break;
-      const kind = this.pick();
-      try {
-        await this.inject(kind);
-        this.counts[kind] = (this.counts[kind] ?? 0) + 1;
-        this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
-      } catch (e) {
-        this.log(`fault ${kind} not injected: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      this.log(`fault ${JSON.stringify(this.counts)}`);
+      await this.injectOne();
     }
+    await this.settle();
   }
 
-  /** Lifts every timed fault still on (waits for them). */
+  /** Draws one fault and injects it; hub and broker faults are waited for, timed lock faults are not. */
+  async injectOne(): Promise<string> {
+    let x = this.random() * this.total;
+    const kind = this.kinds.find((k) => (x -= k.weight) < 0) ?? this.kinds[0]!;
+    try {
+      await kind.run(this);
+      this.counts[kind.name] = (this.counts[kind.name] ?? 0) + 1;
+    } catch (e) {
+      this.t.log(`fault ${kind.name} not injected: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
+    this.t.log(`fault: ${kind.name} ${JSON.stringify(this.counts)}`);
+    return kind.name;
+  }
+
+  /** Ends every timed fault still on (waits for them). */
   async settle(): Promise<void> {
-    await Promise.all([...this.lifting]);
+    await Promise.all([...this.background]);
+    this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
   }
 
-  private pick(): FaultKind {
-    let r = this.random();
-    for (const [kind, weight] of FAULT_KINDS) {
-      if (r < weight) return kind;
-      r -= weight;
-    }
-    return FAULT_KINDS[0][0];
+  async killMidSnapshot(): Promise<void> {
+    let killed = false;
+    const completed = await this.t.traffic.snapshot(async (page, pages) => {
+      // Between two pages: some pages are stored, the rest come after the restart.
+      if (killed || page < Math.ceil(pages / 2)) return;
+      killed = true;
+      await this.t.restartHub(this.between(0, 1_000));
+    });
+    // A one-page snapshot has no "between": the hub is killed right after it instead.
+    if (!killed) await this.t.restartHub(this.between(0, 1_000));
+    if (!completed) this.t.log("snapshot did not complete");
   }
 
-  private between(min: number, max: number): number {
-    return min + this.random() * (max - min);
+  async brokerRestart(): Promise<void> {
+    await this.t.broker.stop();
+    await sleep(this.between(1_000, 5_000));
+    await this.t.broker.start();
   }
 
-  private async inject(kind: FaultKind): Promise<void> {
-    const { broker } = this.t;
-    switch (kind) {
-      case "hub SIGKILL+restart":
-        return this.t.restartHub(this.random() * 2_000);
-      case "broker restart":
-        await broker.stop();
-        await sleep(this.between(1_000, 5_000));
-        return broker.start();
-      case "broker unreachable (SIGSTOP)":
-        if (!broker.signal("SIGSTOP")) throw new Error("broker not running");
-        await sleep(this.between(2_000, 10_000));
-        broker.signal("SIGCONT");
-        return;
-      case "lock memory loss":
-        return this.lockFault(["memory-loss"]);
-      case "lock clock jump": {
-        const s = Math.round(this.between(60, 2 * 86_400)) * (this.random() < 0.5 ? -1 : 1);
-        return this.lockFault(["clock-jump", String(s)]);
-      }
-      case "lock offline":
-        return this.lockFault(["offline"], ["online"]);
-      case "lock flaky link":
-        return this.lockFault(["flaky", this.between(0.1, 0.5).toFixed(2), "0", String(Math.floor(this.random() * 1e6))], ["online"]);
-      case "lock slow link":
-        return this.lockFault(["slow", String(Math.round(this.between(200, 2_000)))], ["online"]);
-      case "lock memory full":
-        return this.lockFault(["memory-full", "on"], ["memory-full", "off"]);
+  async brokerPaused(): Promise<void> {
+    if (!this.t.broker.signal("SIGSTOP")) throw new Error("broker not running");
+    try {
+      await sleep(this.between(2_000, 10_000));
+    } finally {
+      this.t.broker.signal("SIGCONT");
     }
   }
 
-  /** Applies a lock fault; with `lift`, lifts it 5–30 s later (in the background). */
-  private async lockFault(apply: string[], lift?: string[]): Promise<void> {
-    const free = this.t.rooms.filter((r) => !this.busy.has(r));
-    if (free.length === 0) throw new Error("every lock is under a timed fault");
-    const room = free[Math.floor(this.random() * free.length)]!;
-    const [fault, ...args] = apply;
-    await this.control.act(room, "fault", { fault, args });
-    if (!lift) return;
-    this.busy.add(room);
-    const ms = this.between(5_000, 30_000);
+  /** The data dir's disk full for 5–30 s (a ballast file to the last byte), then freed. */
+  async diskFull(): Promise<void> {
+    const disk = this.t.disk;
+    if (!disk) throw new Error("the data dir is not on a disk of its own (not root, or no mount)");
+    const bytes = disk.fill();
+    this.t.log(`  data disk full (${Math.round(bytes / 1048576)} MiB of ballast)`);
+    try {
+      await sleep(this.between(5_000, 30_000));
+    } finally {
+      disk.free();
+    }
+  }
+
+  /** A room's lock takes `apply` now and `lift` 5–30 s later (in the background). */
+  async lockFault(apply: string[], lift: string[]): Promise<void> {
+    const room = this.takeRoom();
+    try {
+      await this.act(room, apply);
+    } catch (e) {
+      this.busy.delete(room);
+      throw e;
+    }
+    const holdMs = this.between(5_000, 30_000);
     const lifted = (async () => {
-      await sleep(ms);
-      const [f, ...a] = lift;
-      await this.control.act(room, "fault", { fault: f, args: a }).catch((e: unknown) => this.log(`cannot lift ${fault} on ${room}: ${String(e)}`));
+      await sleep(holdMs);
+      await this.act(room, lift).catch((e: unknown) => this.t.log(`cannot lift ${apply[0]} on ${room}: ${String(e)}`));
       this.busy.delete(room);
       this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
     })();
-    this.lifting.add(lifted);
-    void lifted.then(() => this.lifting.delete(lifted));
+    this.background.add(lifted);
+    void lifted.then(() => this.background.delete(lifted));
+  }
+
+  /** The pty bus vanishes for 5–30 s (every lock on it unreachable), then comes back on the same path. */
+  async unplugSerial(): Promise<void> {
+    const rooms = this.t.ptyRooms;
+    if (rooms.length === 0) throw new Error("no room on a pty bus");
+    if (rooms.some((r) => this.busy.has(r))) throw new Error("a lock on the pty bus is under a timed fault");
+    for (const r of rooms) this.busy.add(r);
+    try {
+      await this.act(rooms[0]!, ["unplug"]);
+    } catch (e) {
+      for (const r of rooms) this.busy.delete(r);
+      throw e;
+    }
+    const holdMs = this.between(5_000, 30_000);
+    const lifted = (async () => {
+      await sleep(holdMs);
+      await this.act(rooms[0]!, ["replug"]).catch((e: unknown) => this.t.log(`cannot replug the pty bus: ${String(e)}`));
+      for (const r of rooms) this.busy.delete(r);
+      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
+    })();
+    this.background.add(lifted);
+    void lifted.then(() => this.background.delete(lifted));
+  }
+
+  /** Factory reset of a room's (PAIR_KX) lock: the hub must re-pair it with its setup key and provision it again. */
+  async factoryReset(): Promise<void> {
+    const room = this.takeRoom();
+    try {
+      await this.act(room, ["factory-reset"]);
+      this.resetRooms.add(room);
+    } finally {
+      this.busy.delete(room);
+    }
+  }
+
+  /** Faults that happen once (nothing to lift), applied in order to one room's lock. */
+  async lockOnce(...faults: string[][]): Promise<void> {
+    const room = this.takeRoom();
+    try {
+      for (const f of faults) await this.act(room, f);
+    } finally {
+      this.busy.delete(room);
+    }
+  }
+
+  private act(room: string, [fault, ...args]: string[]): Promise<unknown> {
+    this.t.log(`  ${room}: ${[fault, ...args].join(" ")}`);
+    return this.t.control.act(room, "fault", { fault, args });
+  }
+
+  private takeRoom(): string {
+    const free = this.t.rooms.filter((r) => !this.busy.has(r));
+    if (free.length === 0) throw new Error("every lock is under a timed fault");
+    const room = free[Math.floor(this.random() * free.length)]!;
+    this.busy.add(room);
+    return room;
   }
 }

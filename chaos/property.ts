@@ -1,21 +1,58 @@
-/** A generated property for the chaos run: `locks` rooms on TCP buses (up to 200 per bus), one lobby linked to all. */
+/**
+ * A generated property for the chaos run: `locks` rooms and one lobby linked to all. Most rooms
+ * are on RS-485-style TCP buses (up to 200 per bus, EVENT_NOTIFY on, as the hub expects of TCP
+ * links); every tenth room (up to 16) is on a serial pseudo-terminal bus made by socat, which the
+ * hub polls. Also the site and doors exactly as `lockbridge sim commission` sends them, which a
+ * snapshot must repeat.
+ */
 import { stringify } from "yaml";
 
+/** What `sim commission` configures for this property (site.configure). */
+export const CHAOS_SITE = { siteId: "chaos-hotel", timezone: "Europe/Prague", credentialTypes: { doorCode: true, keycard: true, smartKey: true }, doorCodeLength: 6 };
+
+const LOBBY = { doorId: "lobby", name: "Lobby", lockId: "4c4400000000beef" };
+const roomLockId = (n: number) => `4c43${n.toString(16).padStart(12, "0")}`;
+const MAX_PTY_ROOMS = 16;
+
+/** Rooms on the pty bus: every tenth, at most 16 (none below 4 rooms). */
+function onPty(n: number, locks: number): boolean {
+  return locks >= 4 && n % 10 === 4 && Math.floor(n / 10) < MAX_PTY_ROOMS;
+}
+
 export function chaosProperty(locks: number): string {
-  const buses = Array.from({ length: Math.ceil(locks / 200) }, (_, i) => ({ id: `bus-${i}`, type: "tcp", port: 0 }));
-  const rooms = Array.from({ length: locks }, (_, i) => ({
-    doorId: `room-${i + 1}`,
-    name: `Room ${i + 1}`,
-    lockId: `4c43${(i + 1).toString(16).padStart(12, "0")}`,
-    profile: "rs485-mortise",
-    link: { bus: `bus-${Math.floor(i / 200)}`, address: (i % 200) + 1 },
-  }));
+  const tcpRooms = Array.from({ length: locks }, (_, i) => i + 1).filter((n) => !onPty(n, locks));
+  const ptyRooms = Array.from({ length: locks }, (_, i) => i + 1).filter((n) => onPty(n, locks));
+  const buses = Array.from({ length: Math.ceil(tcpRooms.length / 200) }, (_, i) => ({ id: `bus-${i}`, type: "tcp", port: 0, eventNotify: true }));
+  const rooms = [
+    ...tcpRooms.map((n, i) => ({ n, link: { bus: `bus-${Math.floor(i / 200)}`, address: (i % 200) + 1 } })),
+    ...ptyRooms.map((n, i) => ({ n, link: { bus: "serial-0", address: i + 1 } })),
+  ]
+    .sort((a, b) => a.n - b.n)
+    .map(({ n, link }) => ({ doorId: `room-${n}`, name: `Room ${n}`, lockId: roomLockId(n), profile: "rs485-mortise", link }));
   return stringify({
     name: "Chaos Hotel",
-    timezone: "Europe/Prague",
-    buses: [...buses, { id: "lobby", type: "tcp", port: 0 }],
+    timezone: CHAOS_SITE.timezone,
+    buses: [...buses, ...(ptyRooms.length > 0 ? [{ id: "serial-0", type: "pty" }] : []), { id: "lobby", type: "tcp", port: 0, eventNotify: true }],
     control: { port: 0 },
     rooms,
-    commonDoors: [{ doorId: "lobby", name: "Lobby", lockId: "4c4400000000beef", profile: "common-door-controller", link: { bus: "lobby", address: 1 }, linkedToAllRooms: true }],
+    commonDoors: [{ ...LOBBY, profile: "common-door-controller", link: { bus: "lobby", address: 1 }, linkedToAllRooms: true }],
   });
+}
+
+/** The doors as `sim commission` sends them (door.upsert), for a snapshot. */
+export function chaosDoors(locks: number): Record<string, unknown>[] {
+  return [
+    { ...LOBBY, kind: "common", linkedDoorIds: [], protectConfiguration: false },
+    ...Array.from({ length: locks }, (_, i) => ({ doorId: `room-${i + 1}`, name: `Room ${i + 1}`, lockId: roomLockId(i + 1), kind: "room", linkedDoorIds: [LOBBY.doorId], protectConfiguration: false })),
+  ];
+}
+
+/** How many rooms are on the pty bus. */
+export function ptyRoomCount(locks: number): number {
+  return ptyRooms(locks).length;
+}
+
+/** The doorIds of the rooms on the pty bus. */
+export function ptyRooms(locks: number): string[] {
+  return Array.from({ length: locks }, (_, i) => i + 1).filter((n) => onPty(n, locks)).map((n) => `room-${n}`);
 }

@@ -1,22 +1,25 @@
 /**
- * `npm run chaos -- --minutes N --locks M --seed S`: Mosquitto, the simulator and the hub
- * (compiled build) as separate processes, a signing cloud streaming hotel traffic, and
- * faults at random: hub SIGKILL + restart and broker restart. Then the invariants
- * (chaos/invariants.ts) and a report; exit 1 on any violation. What it does not inject yet
- * is listed in docs/reliability.md.
+ * `npm run chaos -- --minutes N --locks M --seed S [--fault-every SEC] [--faults NAME,...]`: Mosquitto, the
+ * simulator and the hub (compiled build) as separate processes, a signing cloud streaming hotel
+ * traffic (chaos/traffic.ts), and faults at random (chaos/faults.ts: hub SIGKILLs, broker
+ * restarts and outages, lock faults). Then the invariants (chaos/invariants.ts) and a report;
+ * exit 1 on any violation. What it does not inject yet is listed in docs/reliability.md.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { ControlClient } from "../sim/control/client.js";
 import { seededRandom } from "../src/shared/random.js";
 import { startMosquitto } from "../test/helpers/mosquitto.js";
 import { ChaosCloud } from "./cloud.js";
+import { DataDisk } from "./disk.js";
 import { FaultInjector } from "./faults.js";
 import { checkInvariants, type Report } from "./invariants.js";
 import { logField, startLockbridge, runLockbridge, type Child } from "./procs.js";
-import { chaosProperty } from "./property.js";
+import { chaosProperty, ptyRoomCount, ptyRooms } from "./property.js";
+import { ResourceSampler } from "./resources.js";
 import { HotelTraffic } from "./traffic.js";
 
 export interface ChaosOptions {
@@ -25,6 +28,8 @@ export interface ChaosOptions {
   seed: number;
   /** Mean seconds between faults. */
   faultEverySec?: number;
+  /** Only the fault kinds whose name contains one of these (default: all). */
+  faults?: string[];
   log?: (line: string) => void;
 }
 
@@ -43,8 +48,12 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
   const hubOutput: string[] = [];
   const children: Child[] = [];
 
+  let unmount = () => undefined as void;
+  let stopping = false;
   const broker = await startMosquitto();
   try {
+    // Subscribed before the hub first runs: the cloud's session holds every event from seq 1.
+    const cloud = await ChaosCloud.connect(broker.url, hubId, privateKey);
     const sim = startLockbridge(["sim", "run", propertyFile, "--ephemeral", "--state", join(dir, "sim-state.json")], {});
     children.push(sim);
     const ready = await sim.first((l) => (l.startsWith('{"ready"') ? (JSON.parse(l) as { controlPort: number }) : undefined), 60_000);
@@ -57,11 +66,28 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
       LOCKBRIDGE_BLE_ENABLED: "false",
       LOCKBRIDGE_LOG_LEVEL: "info",
     };
-    let hub = startLockbridge(["run"], hubEnv, hubOutput);
-    children.push(hub);
+    // The data dir on a small tmpfs when the run may mount one (root): the disk can be filled.
+    const disk = DataDisk.mount(hubEnv.LOCKBRIDGE_DATA_DIR, 256);
+    if (disk) unmount = () => disk.unmount();
+    log(disk ? "data dir on a 256 MiB tmpfs" : "data dir on the temp disk (no mount): no disk-full fault");
+    // A hub that exits on its own is started again after 1 s, as systemd (Restart=always) would; counted.
+    const hubExits: string[] = [];
+    let killing = false;
+    const startHub = (): Child => {
+      const h = startLockbridge(["run"], hubEnv, hubOutput);
+      children.push(h);
+      h.proc.once("exit", (code, signal) => {
+        if (killing || stopping) return;
+        hubExits.push(`exit ${code ?? signal}: ${hubOutput.slice(-3).join(" | ").slice(0, 600)}`);
+        log(`hub exited on its own (${code ?? signal}); starting it again`);
+        setTimeout(() => {
+          if (!stopping && hub === h) hub = startHub();
+        }, 1_000);
+      });
+      return h;
+    };
+    let hub = startHub();
     await hub.first((l) => logField(l, "hub started", "msg"), 60_000);
-    // Subscribed before commissioning: the hub's first events (seq 1 on) are seen live.
-    const cloud = await ChaosCloud.connect(broker.url, hubId, privateKey);
     const ctl = ["--control", String(ready.controlPort)];
     const commissioned = await runLockbridge(["sim", "commission", ...ctl, "--mqtt", broker.url, "--hub-id", hubId, "--sign-key", signKeyFile]);
     if (commissioned.code !== 0) throw new Error(`commissioning failed: ${commissioned.stderr}`);
@@ -69,44 +95,64 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
 
     const rooms = Array.from({ length: opts.locks }, (_, i) => `room-${i + 1}`);
     const traffic = new HotelTraffic(cloud, rooms, random);
+    const control = new ControlClient(ready.controlPort);
+    const restartHub = async (downMs: number) => {
+      killing = true;
+      await hub.kill("SIGKILL");
+      killing = false;
+      await sleep(downMs);
+      hub = startHub();
+      await hub.first((l) => logField(l, "hub started", "msg"), 120_000);
+    };
+    // Faults draw from their own stream: the same seed gives the same faults in the same order,
+    // however the traffic's timing went.
+    const injector = new FaultInjector({ restartHub, broker, control, disk, rooms, ptyRooms: ptyRooms(opts.locks), traffic, random: seededRandom(opts.seed + 1_000_003), log }, opts.faults);
+    const resources = new ResourceSampler(() => hub.proc.pid);
+    resources.start();
     const startedAt = Date.now();
     const endAt = startedAt + opts.minutes * 60_000;
 
     const senders = Array.from({ length: 3 }, async () => {
       while (Date.now() < endAt) await traffic.step();
     });
-    const faults = new FaultInjector(
-      {
-        broker,
-        controlPort: ready.controlPort,
-        rooms,
-        restartHub: async (downMs) => {
-          await hub.kill("SIGKILL");
-          await sleep(downMs);
-          hub = startLockbridge(["run"], hubEnv, hubOutput);
-          children.push(hub);
-          await hub.first((l) => logField(l, "hub started", "msg"), 60_000);
-        },
-      },
-      opts.seed + 1,
-      log,
-    );
-    const faulter = faults.run((opts.faultEverySec ?? 20) * 1000, endAt - 5_000);
-    await Promise.all([...senders, faulter]);
-    await faults.settle();
+    // A paged snapshot of the whole state every 30–60 s (it runs alone; faults may kill the hub mid-way too).
+    const snapshots = (async () => {
+      while (Date.now() < endAt - 10_000) {
+        await sleep(Math.min(30_000 + random() * 30_000, Math.max(0, endAt - 10_000 - Date.now())));
+        if (Date.now() < endAt - 10_000) await traffic.snapshot();
+      }
+    })();
+    const faulter = injector.run((opts.faultEverySec ?? 20) * 1000, endAt - 5_000);
+    await Promise.all([...senders, snapshots, faulter]);
     log("traffic over; checking invariants");
-    const report = await checkInvariants({ cloud, traffic, hubOutput, controlArgs: ctl, lastFaultAt: faults.lastFaultEndAt, startedAt, locks: opts.locks, faults: faults.counts, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, hubPid: hub.proc.pid });
+    const report = await checkInvariants({
+      cloud, traffic, control, hubOutput, log, startedAt, locks: opts.locks, ptyLocks: ptyRoomCount(opts.locks),
+      lastFaultAt: injector.lastFaultEndAt, faults: injector.counts, resetRooms: injector.resetRooms, hubExits, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, resources,
+    });
     await cloud.close();
+    // The hub's whole output (every process of the run), for a violation's story.
+    writeFileSync(join(dir, "hub-output.log"), `${hubOutput.join("\n")}\n`);
+    log(`hub output: ${join(dir, "hub-output.log")}`);
     return report;
   } finally {
+    stopping = true;
     for (const c of children) await c.kill("SIGTERM").catch(() => undefined);
+    broker.signal("SIGCONT");
     await broker.close();
+    unmount();
   }
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { minutes: { type: "string", default: "2" }, locks: { type: "string", default: "10" }, seed: { type: "string", default: "1" }, "fault-every": { type: "string", default: "20" } } });
-  const report = await runChaos({ minutes: Number(values.minutes), locks: Number(values.locks), seed: Number(values.seed), faultEverySec: Number(values["fault-every"]) });
+  // A harness bug must not throw away a 30-minute run: it is reported as a violation instead.
+  const harnessErrors: string[] = [];
+  process.on("unhandledRejection", (e) => {
+    harnessErrors.push(`harness: unhandled rejection: ${String(e)}`);
+    process.stderr.write(`${harnessErrors.at(-1)}\n`);
+  });
+  const { values } = parseArgs({ options: { minutes: { type: "string", default: "2" }, locks: { type: "string", default: "10" }, seed: { type: "string", default: "1" }, "fault-every": { type: "string", default: "20" }, faults: { type: "string" } } });
+  const report = await runChaos({ minutes: Number(values.minutes), locks: Number(values.locks), seed: Number(values.seed), faultEverySec: Number(values["fault-every"]), ...(values.faults ? { faults: values.faults.split(",") } : {}) });
+  report.violations.push(...harnessErrors);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   process.exitCode = report.violations.length === 0 ? 0 : 1;
 }

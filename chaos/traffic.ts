@@ -1,27 +1,97 @@
 /**
- * Hotel traffic through the contract: manual and PMS keys with door codes, check-ins and
- * check-outs, regenerated codes, removals and remote unlocks, against random rooms. It
- * remembers what each key should open so the end of the run can try the codes at the doors.
+ * Hotel traffic through the contract: manual and PMS keys with door codes and keycards,
+ * check-ins and check-outs, regenerated codes, replaced keycards, keycard inventory changes,
+ * removals, remote unlocks and whole-state snapshots, against random rooms. It remembers what
+ * each key should open (its code and its card) so the end of the run can try them at the doors.
+ *
+ * A snapshot is the cloud's whole desired state; while it is sent nothing else is (the gate),
+ * so it must add and remove nothing at the hub: what it does add or remove is a difference
+ * between what the hub holds and what it acknowledged (reported as a violation).
  */
+import { isTrivialCode } from "../src/access/codes.js";
+import type { CommandResponse } from "../src/cloud/responses.js";
 import type { ChaosCloud } from "./cloud.js";
+import { chaosDoors, CHAOS_SITE } from "./property.js";
 
 export interface GuestKey {
   keyId: string;
   version: number;
   doorId: string;
+  source: "manual" | "pms";
+  /** The strict code the cloud asked for. */
   code: string;
-  /** Whether the code should open the room now (checked in, not removed). */
+  /**
+   * Whether the hub assigned it (key status doorCode "assigned" with that code). A strict code
+   * the hub finds unavailable leaves key.upsert ok, with the code unassigned and a warning.
+   */
+  codeAssigned: boolean;
+  /** Its keycard (cardId in the inventory), when it has one. */
+  cardId?: string;
+  checkedIn: boolean;
+  removed: boolean;
+  /** Whether code and card should open the room now (checked in, not removed). */
   live: boolean;
 }
 
-const MAX_LIVE_PER_ROOM = 3;
+export interface Keycard {
+  cardId: string;
+  uid: string;
+  assignedKeyId?: string;
+  /** Given to a key once: never removed from the inventory (the hub may still hold it). */
+  used: boolean;
+}
 
-const localDate = (d: Date) => new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Prague" }).format(d);
+const MAX_LIVE_PER_ROOM = 3;
+const KEYS_PER_PAGE = 40;
+/** Keycards per snapshot page: every page stays well under the contract's 128 KiB. */
+const CARDS_PER_PAGE = 500;
+
+const localDate = (d: Date) => new Intl.DateTimeFormat("en-CA", { timeZone: CHAOS_SITE.timezone }).format(d);
+
+/** Steps run side by side; a snapshot runs alone. */
+class Gate {
+  private shared = 0;
+  private exclusive: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.exclusive) await this.exclusive;
+    this.shared++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.shared === 0) this.drained?.();
+    }
+  }
+
+  async alone<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.exclusive) await this.exclusive;
+    let done!: () => void;
+    this.exclusive = new Promise((r) => (done = r));
+    try {
+      if (this.shared > 0) await new Promise<void>((r) => (this.drained = r));
+      this.drained = undefined;
+      return await fn();
+    } finally {
+      this.exclusive = undefined;
+      done();
+    }
+  }
+}
 
 export class HotelTraffic {
   readonly keys = new Map<string, GuestKey>();
-  /** Every code handed to the hub (the secret scan looks for them in the logs). */
+  readonly cards = new Map<string, Keycard>();
+  /** Cards that served a key and were replaced: uid -> the room they must no longer open. */
+  readonly retiredCards = new Map<string, string>();
+  /** Every code and card UID handed to the hub (the secret scan looks for them in the logs). */
   readonly codes = new Set<string>();
+  readonly uids = new Set<string>();
+  readonly snapshots = { sent: 0, completed: 0, differences: [] as string[] };
+  readonly actions: Record<string, number> = {};
+  private readonly gate = new Gate();
+  /** Keys a sender is acting on: no two senders act on one key at once (the cloud's order per key). */
+  private readonly busy = new Set<string>();
   private next = 0;
 
   constructor(
@@ -37,66 +107,220 @@ export class HotelTraffic {
   private freshCode(): string {
     for (;;) {
       const c = String(10_000_000 + Math.floor(this.random() * 89_999_999));
-      if (!this.codes.has(c) && !/(\d)\1\1/.test(c)) {
+      // Never a code the hub refuses as too easy to guess (palindromes, repeats...).
+      if (!this.codes.has(c) && !/(\d)\1\1/.test(c) && !isTrivialCode(c)) {
         this.codes.add(c);
         return c;
       }
     }
   }
 
-  private upsertBody(k: GuestKey, pms: boolean): Record<string, unknown> {
-    const now = new Date();
+  private freshUid(): string {
+    for (;;) {
+      const uid = Array.from({ length: 7 }, () => Math.floor(this.random() * 256).toString(16).padStart(2, "0")).join("");
+      if (!this.uids.has(uid)) {
+        this.uids.add(uid);
+        return uid;
+      }
+    }
+  }
+
+  private keyBody(k: GuestKey): Record<string, unknown> {
+    const now = Date.now();
     return {
-      cmd: "key.upsert",
       keyId: k.keyId,
       version: k.version,
-      source: pms ? "pms" : "manual",
-      ...(pms ? { pms: { provider: "mews", reservationId: `res-${k.keyId}` }, checkedIn: true } : {}),
-      doors: [{ doorId: k.doorId, accessPeriod: { from: localDate(new Date(now.getTime() - 86_400_000)), to: localDate(new Date(now.getTime() + 3 * 86_400_000)) }, arrivalTime: "00:00", departureTime: "23:59", allowProvisioning: true, allowLinkedDoorsAccess: true }],
+      source: k.source,
+      ...(k.source === "pms" ? { pms: { provider: "mews", reservationId: `res-${k.keyId}` } } : {}),
+      checkedIn: k.checkedIn,
+      doors: [{ doorId: k.doorId, accessPeriod: { from: localDate(new Date(now - 86_400_000)), to: localDate(new Date(now + 3 * 86_400_000)) }, arrivalTime: "00:00", departureTime: "23:59", allowProvisioning: true, allowLinkedDoorsAccess: true }],
       doorCode: { enabled: true, assignment: "strict", code: k.code },
-      keycard: { enabled: false },
+      keycard: k.cardId ? { enabled: true, cardId: k.cardId } : { enabled: false },
       smartKey: { enabled: false },
     };
   }
 
+  /**
+   * A card of the inventory no key holds (a new one is added first when there is none), taken
+   * at once: the other senders never pick or remove it, even if this sender's command fails.
+   */
+  private async freeCard(): Promise<Keycard | undefined> {
+    const free = [...this.cards.values()].filter((c) => c.assignedKeyId === undefined && !c.used);
+    const card = free.length > 0 ? this.pick(free) : (await this.addCards(2))[0];
+    if (card) card.used = true;
+    return card;
+  }
+
+  private async addCards(n: number): Promise<Keycard[]> {
+    const cards = Array.from({ length: n }, () => ({ cardId: `card-${++this.next}`, uid: this.freshUid(), used: false }));
+    const r = await this.cloud.send({ cmd: "keycards.upsert", cards: cards.map((c) => ({ cardId: c.cardId, uid: c.uid, label: `Card ${c.cardId}` })) });
+    if (!r?.ok) return [];
+    for (const c of cards) this.cards.set(c.cardId, c);
+    return cards;
+  }
+
+  private assign(k: GuestKey, card: Keycard | undefined): void {
+    if (k.cardId) this.cards.get(k.cardId)!.assignedKeyId = undefined;
+    k.cardId = card?.cardId;
+    if (card) {
+      card.assignedKeyId = k.keyId;
+      card.used = true;
+    }
+  }
+
   /** One random action; resolves when the hub answered (or the cloud gave up). */
   async step(): Promise<string> {
+    const name = await this.gate.run(() => this.act());
+    this.actions[name] = (this.actions[name] ?? 0) + 1;
+    return name;
+  }
+
+  private async act(): Promise<string> {
     const live = [...this.keys.values()].filter((k) => k.live);
     const r = this.random();
     // A hotel room has a guest or two at a time: at most MAX_LIVE_PER_ROOM live keys, far below a lock's slots.
     const perRoom = new Map<string, number>();
     for (const k of live) perRoom.set(k.doorId, (perRoom.get(k.doorId) ?? 0) + 1);
     const freeRooms = this.rooms.filter((d) => (perRoom.get(d) ?? 0) < MAX_LIVE_PER_ROOM);
-    if (freeRooms.length > 0 && (live.length < 3 || r < 0.35)) {
-      const k: GuestKey = { keyId: `k-${++this.next}`, version: 1, doorId: this.pick(freeRooms), code: this.freshCode(), live: true };
-      const res = await this.cloud.send(this.upsertBody(k, this.random() < 0.5));
-      if (res?.ok) this.keys.set(k.keyId, k);
+    if (freeRooms.length > 0 && (live.length < 3 || r < 0.33)) {
+      const pms = this.random() < 0.5;
+      const k: GuestKey = { keyId: `k-${++this.next}`, version: 1, doorId: this.pick(freeRooms), source: pms ? "pms" : "manual", code: this.freshCode(), codeAssigned: false, checkedIn: true, removed: false, live: true };
+      const card = this.random() < 0.4 ? await this.freeCard() : undefined;
+      if (card) k.cardId = card.cardId;
+      const res = await this.cloud.send({ cmd: "key.upsert", ...this.keyBody(k) });
+      if (res?.ok) {
+        k.cardId = undefined;
+        this.assign(k, card);
+        k.codeAssigned = codeAssigned(res, k.code);
+        this.keys.set(k.keyId, k);
+      }
       return "key.upsert";
     }
-    const k = this.pick(live);
-    if (r < 0.5) {
+    if (r < 0.36) {
+      const unused = [...this.cards.values()].filter((c) => !c.used && c.assignedKeyId === undefined);
+      if (unused.length > 4 || (unused.length > 0 && this.random() < 0.3)) {
+        const c = this.pick(unused);
+        // Taken at once, like a card given to a key: no other sender gives it to a key meanwhile.
+        c.used = true;
+        const res = await this.cloud.send({ cmd: "keycards.remove", cardIds: [c.cardId] });
+        if (res?.ok) this.cards.delete(c.cardId);
+        return "keycards.remove";
+      }
+      await this.addCards(1 + Math.floor(this.random() * 3));
+      return "keycards.upsert";
+    }
+    const idle = live.filter((x) => !this.busy.has(x.keyId));
+    if (idle.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return "idle";
+    }
+    const withCard = idle.filter((x) => x.cardId !== undefined);
+    const k = r >= 0.5 && r < 0.56 && withCard.length > 0 ? this.pick(withCard) : this.pick(idle);
+    this.busy.add(k.keyId);
+    try {
+      return await this.actOn(k, r);
+    } finally {
+      this.busy.delete(k.keyId);
+    }
+  }
+
+  private async actOn(k: GuestKey, r: number): Promise<string> {
+    if (r < 0.5 || (r < 0.56 && k.cardId === undefined)) {
       const code = this.freshCode();
       const res = await this.cloud.send({ cmd: "doorcode.regenerate", keyId: k.keyId, assignment: "strict", code });
-      if (res?.ok) k.code = code;
+      if (res?.ok) {
+        k.code = code;
+        k.codeAssigned = codeAssigned(res, code);
+      }
       return "doorcode.regenerate";
     }
-    if (r < 0.65) {
+    if (r < 0.56) {
+      const card = await this.freeCard();
+      if (!card) return "keycard.replace";
+      const res = await this.cloud.send({ cmd: "keycard.replace", keyId: k.keyId, cardId: card.cardId });
+      if (res?.ok) {
+        if (k.cardId) this.retiredCards.set(this.cards.get(k.cardId)!.uid, k.doorId);
+        this.assign(k, card);
+      }
+      return "keycard.replace";
+    }
+    if (r < 0.66) {
       k.version++;
       const res = await this.cloud.send({ cmd: "key.remove", keyId: k.keyId, version: k.version });
-      if (res?.ok) k.live = false;
+      if (res?.ok) {
+        k.live = false;
+        k.removed = true;
+        // A removed key's card goes back to the desk; it must not open the room any more.
+        if (k.cardId) this.cards.get(k.cardId)!.assignedKeyId = undefined;
+      }
       return "key.remove";
     }
-    if (r < 0.75) {
+    if (r < 0.74) {
       const res = await this.cloud.send({ cmd: "key.checkin", keyId: k.keyId, checkedIn: false });
-      if (res?.ok) k.live = false;
+      if (res?.ok) {
+        k.live = false;
+        k.checkedIn = false;
+      }
       return "key.checkin";
     }
-    if (r < 0.85) {
+    if (r < 0.84) {
       await this.cloud.send({ cmd: "door.unlock", doorId: k.doorId, seconds: 3 });
       return "door.unlock";
     }
-    k.version++;
-    await this.cloud.send(this.upsertBody(k, false));
+    const next = { ...k, version: k.version + 1, source: "manual" as const };
+    const res = await this.cloud.send({ cmd: "key.upsert", ...this.keyBody(next) });
+    if (res?.ok) Object.assign(k, next, { codeAssigned: codeAssigned(res, k.code) });
     return "key.upsert";
   }
+
+  /**
+   * Sends the whole desired state as a paged sync.snapshot, alone. `afterPage` runs after each
+   * answered page but the last (the harness kills the hub there). @returns whether it completed.
+   */
+  async snapshot(afterPage?: (page: number, pages: number) => Promise<void>): Promise<boolean> {
+    return this.gate.alone(async () => {
+      const keys = [...this.keys.values()].filter((k) => !k.removed).map((k) => this.keyBody(k));
+      const cards = [...this.cards.values()].map((c) => ({ cardId: c.cardId, uid: c.uid, label: `Card ${c.cardId}` }));
+      const pages = Math.max(1, Math.ceil(keys.length / KEYS_PER_PAGE), Math.ceil(cards.length / CARDS_PER_PAGE));
+      const snapshotId = `snap-${++this.next}`;
+      this.snapshots.sent++;
+      let last: Record<string, unknown> | undefined;
+      for (let page = 1; page <= pages; page++) {
+        const res = await this.cloud.send({
+          cmd: "sync.snapshot",
+          snapshotId,
+          page,
+          pages,
+          ...(page === 1 && { site: CHAOS_SITE, doors: chaosDoors(this.rooms.length) }),
+          keys: keys.slice((page - 1) * KEYS_PER_PAGE, page * KEYS_PER_PAGE),
+          keycards: cards.slice((page - 1) * CARDS_PER_PAGE, page * CARDS_PER_PAGE),
+        });
+        if (!res?.ok) {
+          this.snapshots.differences.push(`${snapshotId} page ${page}: ${res ? `${res.error.code}: ${res.error.message}` : "no answer"}`);
+          return false;
+        }
+        if (page < pages) await afterPage?.(page, pages);
+        else last = res.result as Record<string, unknown>;
+      }
+      this.snapshots.completed++;
+      const counts = last as { doors?: Record<string, number>; keys?: Record<string, number>; keycards?: Record<string, number> };
+      const diff = [
+        ["doors added", counts.doors?.added],
+        ["doors removed", counts.doors?.removed],
+        ["keys added", counts.keys?.added],
+        ["keys removed", counts.keys?.removed],
+        ["keycards added", counts.keycards?.added],
+        ["keycards removed", counts.keycards?.removed],
+      ].filter(([, n]) => typeof n === "number" && n > 0);
+      if (diff.length > 0) this.snapshots.differences.push(`${snapshotId}: the hub's state differed from the cloud's: ${diff.map(([w, n]) => `${n} ${w}`).join(", ")}`);
+      return true;
+    });
+  }
+}
+
+/** Whether a key command's answer (a key status) says the hub assigned this door code. */
+function codeAssigned(res: CommandResponse, code: string): boolean {
+  if (!res.ok) return false;
+  const doorCode = (res.result as { doorCode?: { state?: string; code?: string } }).doorCode;
+  return doorCode?.state === "assigned" && doorCode.code === code;
 }

@@ -6,8 +6,11 @@ import type { Fleet, FleetDoor } from "../fleet/fleet.js";
 /** Faults a running fleet takes on demand (`lockbridge sim fault <lock> <fault> [args]`). */
 export const FAULTS = {
   offline: "no answers at all (and no BLE advertising)",
-  online: "clear offline, flaky and slow",
+  online: "clear offline, flaky, noise and slow",
   flaky: "[drop=0.2] [corrupt=0.1] [seed=1]: drop / corrupt that share of frames",
+  noise: "[share=0.2] [seed=1]: that share of answers comes after garbage bytes on the line (line noise)",
+  unplug: "the lock's serial (pty) bus vanishes: socat killed, the device path gone (every lock on it)",
+  replug: "the serial bus comes back on the same path",
   slow: "<ms>: answer after that long",
   "memory-full": "[on|off]: PUT_CREDENTIAL gets MEMORY_FULL",
   "clock-lost": "power loss: RTC reset, STATUS clock-not-set, CLOCK_LOST event",
@@ -48,6 +51,7 @@ export function describeLock(d: FleetDoor) {
       offline: l.faults.offline,
       drop: l.faults.drop,
       corrupt: l.faults.corrupt,
+      noise: l.faults.noise,
       slowMs: l.faults.slowMs,
       memoryFull: l.state.memoryFull,
       clockNotSet: l.clock.notSet,
@@ -137,12 +141,22 @@ function applyFault(fleet: Fleet, d: FleetDoor, fault: string, args: string[]): 
       break;
     case "online":
       lock.setFlaky({ drop: 0, corrupt: 0 });
+      lock.setNoise(0);
       lock.setSlow(0);
       lock.setOffline(false);
       break;
     case "flaky":
       lock.setFlaky({ drop: num(args[0], "flaky drop", 0.2, PROBABILITY), corrupt: num(args[1], "flaky corrupt", 0.1, PROBABILITY), seed: num(args[2], "flaky seed", 1) });
       break;
+    case "noise":
+      lock.setNoise(num(args[0], "noise share", 0.2, PROBABILITY), num(args[1], "noise seed", 1));
+      break;
+    case "unplug":
+    case "replug": {
+      const bus = fleet.ptyBusOf(d);
+      if (!bus) throw new LockBridgeError("invalid_payload", `${d.doorId} is not on a serial (pty) bus`, "fault");
+      return (fault === "unplug" ? bus.unplug() : bus.replug()).then(() => describeLock(d));
+    }
     case "slow":
       lock.setSlow(num(args[0], "slow", undefined, [0, 60_000, "ms"]));
       break;

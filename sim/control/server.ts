@@ -63,7 +63,7 @@ export async function startControlServer(fleet: Fleet, opts: { port?: number; ho
           return send(res, 200, { ok: true, result: { ...describeLock(d), label: lockLabel(d), events: recentEvents(d) } });
         }
         if (req.method === "POST" && parts.length === 3 && parts[0] === "locks") {
-          const result = applyAction(fleet, parts[1]!, parts[2]!, await readBody(req));
+          const result: unknown = await applyAction(fleet, parts[1]!, parts[2]!, await readBody(req));
           return send(res, 200, { ok: true, result });
         }
         if (req.method === "POST" && parts.length === 1 && parts[0] === "save") {

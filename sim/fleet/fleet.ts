@@ -173,6 +173,11 @@ export class Fleet {
   }
 
   /** The BLE proxy, to drop a lock's connection (a BLE lock walking out of range). */
+  /** The pty bus a door's lock is on, if it is on one. */
+  ptyBusOf(d: FleetDoor): PtyBus | undefined {
+    return this.pty.find((x) => x.id === d.busId)?.bus;
+  }
+
   get bleProxy(): BleProxy | null {
     return this.ble;
   }

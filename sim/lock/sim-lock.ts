@@ -85,6 +85,8 @@ export interface LinkFaults {
   drop: number;
   /** Share 0..1 of answers with one bit flipped (the hub sees a bad CRC). */
   corrupt: number;
+  /** Share 0..1 of answers preceded by 1-24 garbage bytes on the line (the hub must resync). */
+  noise: number;
   /** Answer after this many ms. */
   slowMs: number;
 }
@@ -115,7 +117,7 @@ export class SimLock implements LockContext {
   clock: LockClock;
   events: EventRing;
   state: LockState;
-  readonly faults: LinkFaults = { offline: false, drop: 0, corrupt: 0, slowMs: 0 };
+  readonly faults: LinkFaults = { offline: false, drop: 0, corrupt: 0, noise: 0, slowMs: 0 };
 
   private tables: CredentialTable[];
   private readonly behaviors = new Map<LlpCommandName, Behavior>();
@@ -288,6 +290,10 @@ export class SimLock implements LockContext {
       bytes = Buffer.from(bytes);
       const at = 1 + Math.floor(this.rng() * (bytes.length - 1));
       bytes[at] = bytes[at]! ^ (1 << Math.floor(this.rng() * 8));
+    }
+    if (this.faults.noise > 0 && this.rng() < this.faults.noise) {
+      const garbage = Buffer.from(Array.from({ length: 1 + Math.floor(this.rng() * 24) }, () => Math.floor(this.rng() * 256)));
+      bytes = Buffer.concat([garbage, bytes]);
     }
     return { bytes, delayMs: this.faults.slowMs };
   }
@@ -485,6 +491,11 @@ export class SimLock implements LockContext {
     this.faults.drop = share(f.drop);
     this.faults.corrupt = share(f.corrupt);
     if (f.seed !== undefined) this.rng = seededRandom(f.seed);
+  }
+  /** Line noise: that share of answers comes after garbage bytes. */
+  setNoise(share: number, seed?: number): void {
+    this.faults.noise = Math.max(0, Math.min(1, share));
+    if (seed !== undefined) this.rng = seededRandom(seed);
   }
   setSlow(ms: number): void {
     this.faults.slowMs = Math.max(0, ms);

@@ -124,6 +124,10 @@ export class CloudClient {
       options.responseTopic !== undefined
         ? { responseTopic: options.responseTopic, ...(options.correlationData && { correlationData: options.correlationData }) }
         : undefined;
+    // The answer's timeout may fire while the publish still waits for its PUBACK (a broker
+    // that stopped answering) or after the publish failed: the caller sees it when it awaits,
+    // and it must never be an unhandled rejection meanwhile.
+    answered?.catch(() => undefined);
     await this.client.publishAsync(this.topics.cmd, payload, { qos: 1, ...(properties && { properties }) });
     return answered;
   }

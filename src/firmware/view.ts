@@ -5,8 +5,8 @@
  */
 import { z } from "zod";
 import { FIRMWARE_LOCK_STATES, type FirmwareJobsRepo } from "../store/index.js";
+import { formatInstant } from "../shared/instant.js";
 
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export const firmwareJobViewSchema = z.object({
   jobId: z.string().max(200),
@@ -37,8 +37,8 @@ export function firmwareJobViews(jobs: Pick<FirmwareJobsRepo, "recentJobs" | "lo
     jobId: j.jobId,
     version: j.version,
     size: j.size,
-    createdAt: iso(j.createdAt),
-    endedAt: j.endedAt === null ? null : iso(j.endedAt),
-    locks: jobs.locks(j.jobId).map((l) => ({ lockId: l.lockId, state: l.state, percent: l.percent, offset: l.offset, reason: l.reason, message: l.message, updatedAt: iso(l.updatedAt) })),
+    createdAt: formatInstant(j.createdAt),
+    endedAt: j.endedAt === null ? null : formatInstant(j.endedAt),
+    locks: jobs.locks(j.jobId).map((l) => ({ lockId: l.lockId, state: l.state, percent: l.percent, offset: l.offset, reason: l.reason, message: l.message, updatedAt: formatInstant(l.updatedAt) })),
   }));
 }

@@ -283,7 +283,11 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
         this.log.warn({ lockId: this.lockId }, "sealed response failed authentication; dropped");
         return "ignored";
       }
-      if (opened.counter <= op.counterFloor || (op.key === this.keys.active && opened.counter <= this.lastLockCounter)) {
+      // The answer to a retry may be the lock's cached one (LLP §3: identical bytes get the
+      // cached response), older than an EVENT_NOTIFY accepted meanwhile: it only has to be newer
+      // than what was accepted before this request first went out.
+      const retried = op.attempts > 1;
+      if (opened.counter <= op.counterFloor || (op.key === this.keys.active && !retried && opened.counter <= this.lastLockCounter)) {
         this.stats.replays++;
         this.emit("suspicious", "replay");
         this.log.warn({ lockId: this.lockId, counter: opened.counter }, "replayed lock counter; dropped");
@@ -318,7 +322,7 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
 
     if (op.state === "ready") this.stats.lateAnswers++;
     this.markAnswered(op);
-    if (lockCounter !== undefined && op.key === this.keys.active) this.lastLockCounter = lockCounter;
+    if (lockCounter !== undefined && op.key === this.keys.active && lockCounter > this.lastLockCounter) this.lastLockCounter = lockCounter;
 
     if (frame.cmd === Cmd.ACK) {
       let ack: unknown;

@@ -35,7 +35,7 @@ describe("chaos event invariant", () => {
     await eventually(() => hub!.store.outbox.depth().pending === 0, 10_000, "early events sent");
     cloud = await ChaosCloud.connect(broker.url, "hub-1", TEST_CLOUD_KEY.privateKey);
     emit(hub, 40);
-    await eventually(() => cloud!.counts.eventsReceived >= 40, 10_000, "40 events");
+    await eventually(() => cloud!.events.counts.received >= 40, 10_000, "40 events");
     const violations: string[] = [];
     const events = await checkEvents(cloud, violations, 500);
     expect(violations).toEqual([]);
@@ -48,7 +48,7 @@ describe("chaos event invariant", () => {
     hub = await startHubCloud({ url: broker.url, keepFile: true });
     cloud = await ChaosCloud.connect(broker.url, "hub-1", TEST_CLOUD_KEY.privateKey);
     emit(hub, 20);
-    await eventually(() => cloud!.counts.eventsReceived >= 20 && hub!.store.outbox.depth().pending === 0, 10_000, "20 events");
+    await eventually(() => cloud!.events.counts.received >= 20 && hub!.store.outbox.depth().pending === 0, 10_000, "20 events");
     const file = hub.file;
     await hub.stop();
     // What a SIGKILL before the sent marks were flushed leaves: delivered events still unsent.
@@ -57,7 +57,7 @@ describe("chaos event invariant", () => {
     s.outbox.requeueFrom(11);
     s.close();
     hub = await startHubCloud({ url: broker.url, file });
-    await eventually(() => cloud!.counts.eventDuplicatesAfterReconnect >= 10, 10_000, "10 redeliveries");
+    await eventually(() => cloud!.events.counts.duplicatesAfterReconnect >= 10, 10_000, "10 redeliveries");
     const violations: string[] = [];
     const events = await checkEvents(cloud, violations, 500);
     expect(violations).toEqual([]);
@@ -69,9 +69,9 @@ describe("chaos event invariant", () => {
     hub = await startHubCloud({ url: broker.url });
     cloud = await ChaosCloud.connect(broker.url, "hub-1", TEST_CLOUD_KEY.privateKey);
     emit(hub, 10);
-    await eventually(() => cloud!.counts.eventsReceived >= 10 && hub!.store.outbox.depth().pending === 0, 10_000, "10 events");
+    await eventually(() => cloud!.events.counts.received >= 10 && hub!.store.outbox.depth().pending === 0, 10_000, "10 events");
     hub.cloud.events.requeueFrom(8); // the hub sends 8..10 again, nobody asked
-    await eventually(() => cloud!.counts.eventDuplicates >= 3, 10_000, "3 duplicates");
+    await eventually(() => cloud!.events.counts.duplicates >= 3, 10_000, "3 duplicates");
     const violations: string[] = [];
     const events = await checkEvents(cloud, violations, 500);
     expect(events).toMatchObject({ received: 10, duplicates: 3, missing: 0 });

@@ -138,6 +138,19 @@ describe("lock refusals", () => {
     });
   });
 
+  it("MEMORY_FULL that ends with no slot freed by the hub: retried at a poll after a backoff, not only at the 15-minute check (chaos run: full lock memory)", async () => {
+    // The default routine check (15 minutes).
+    await withProperty({ rooms: 1, commons: [] }, async (p) => {
+      p.sim("room-101").setMemoryFull(true);
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
+      await p.waitForKey("k-1", (x) => x.state === "failed");
+      p.sim("room-101").setMemoryFull(false); // freed at the lock, not by the hub
+      p.clock.jump(61_000);
+      const fixed = await p.waitForKey("k-1", (x) => x.state === "active");
+      expect(p.sim("room-101").enterCode(codeOf(fixed)).granted).toBe(true);
+    });
+  });
+
   it("a credential type the lock lacks -> failed (not_supported), the other types still work", async () => {
     const noMobile = { ...TEST_ROOM_PROFILE, capabilities: TEST_ROOM_PROFILE.capabilities.filter((c) => c !== "mobileKeys"), slots: { doorCode: 32, keycard: 32, smartKey: 0 } };
     await withProperty({ rooms: 1, commons: [], roomProfile: noMobile }, async (p) => {
@@ -159,6 +172,23 @@ describe("lock refusals", () => {
       await p.waitFor("lock.clock_lost", () => p.events("lock.clock_lost").find((e) => e.lockId === p.lockIdOf("room-101")));
       await p.waitFor("clock set", () => (lock.statusFlags & StatusFlag.CLOCK_NOT_SET) === 0);
       expect(Math.abs(lock.time - Math.floor(p.clock.now() / 1000))).toBeLessThanOrEqual(2);
+    });
+  });
+
+  it("a lock that lost power and its credential memory with it is provisioned again at once, not at the next routine check (chaos run: lock memory loss)", async () => {
+    // The default routine check (15 minutes): only the power loss itself can make the hub look.
+    await withProperty({ rooms: 1, commons: [] }, async (p) => {
+      await p.ok("keycards.upsert", { cards: [{ cardId: "c1", uid: "04a1b2c3d4e5f6", label: "1" }] });
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"], { keycard: { enabled: true, cardId: "c1" } }));
+      const s = await p.waitForKey("k-1", (x) => x.state === "active");
+      const lock = p.sim("room-101");
+      lock.powerLoss();
+      lock.memoryLoss();
+      expect(lock.enterCode(codeOf(s)).granted).toBe(false);
+      await p.waitFor("lock.clock_lost", () => p.events("lock.clock_lost").find((e) => e.lockId === p.lockIdOf("room-101")));
+      await p.waitFor("code and card restored", () => lock.table(CredentialKind.DOOR_CODE)!.used === 1 && lock.table(CredentialKind.KEYCARD)!.used === 1);
+      expect(lock.enterCode(codeOf(s)).granted).toBe(true);
+      expect(lock.presentCard("04a1b2c3d4e5f6").granted).toBe(true);
     });
   });
 });

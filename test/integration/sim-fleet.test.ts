@@ -1,6 +1,7 @@
 // A fleet from a property: control endpoint, state file across restarts, and the CLI as a
 // real child process (ready line, sub-commands, SIGTERM saves state).
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,7 @@ import { ControlClient } from "../../sim/control/client.js";
 import { startControlServer } from "../../sim/control/server.js";
 import { HubPeer } from "../../sim/index.js";
 import { derivePairKx, freshKxKeyPair } from "../../src/protocol/llp/index.js";
-import { tcpClient } from "../helpers/sim-wire.js";
+import { serialClient, tcpClient } from "../helpers/sim-wire.js";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -96,6 +97,26 @@ describe("fleet", () => {
     expect(listed.locks.map((l) => l.doorId)).toEqual(["r1", "r2", "s1", "lobby"]);
     await expect(client.act("nope", "open")).rejects.toMatchObject({ code: "unknown_lock" });
     await expect(client.act("r2", "fault", { fault: "gremlins" })).rejects.toThrow(/unknown fault/);
+  });
+
+  it("a pty bus unplugged (the serial device vanishes) and replugged on the same path: the locks answer again (chaos: serial device gone)", async () => {
+    const fleet = await Fleet.start(parseProperty({ name: "Serial Hotel", buses: [{ id: "s0", type: "pty" }], rooms: [{ doorId: "r1", name: "Room 1", link: { bus: "s0", address: 1 } }] }));
+    const control = await startControlServer(fleet);
+    cleanup.push(() => fleet.close(), () => control.close());
+    const path = fleet.ready(null).ptyBuses[0]!.hubPath;
+    const peer = new HubPeer(1, { lockId: fleet.find("r1").lock.lockId });
+    const before = await serialClient(path);
+    expect((await before.peer.request(peer, { cmd: "IDENT" }))?.ok).toBe(true);
+    await before.close();
+    const client = new ControlClient(control.port);
+    await client.act("r1", "fault", { fault: "unplug" });
+    expect(existsSync(path)).toBe(false);
+    await client.act("r1", "fault", { fault: "replug" });
+    expect(existsSync(path)).toBe(true);
+    const after = await serialClient(path);
+    cleanup.push(() => after.close());
+    expect((await after.peer.request(peer, { cmd: "IDENT" }))?.ok).toBe(true);
+    await expect(client.act("r1", "fault", { fault: "replug" })).resolves.toBeDefined(); // plugged: nothing to do
   });
 });
 

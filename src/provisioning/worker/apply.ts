@@ -2,8 +2,8 @@
  * Planning and applying one lock's table: the work list is re-derived from the store (slots
  * whose desired and applied differ), revocations before grants by arrival, and each PUT or
  * DELETE recorded as the lock confirms it. A refusal (NAK) marks the slot failed with its
- * reason; it is retried after a reconnect, at the verify interval, or when a slot frees
- * (memory full).
+ * reason; it is retried after a reconnect, at the verify interval, or (memory full) when a
+ * slot frees and at a poll after a backoff.
  */
 import type { CredentialType } from "../../access/model.js";
 import { LLP_KIND } from "../../access/model.js";
@@ -83,10 +83,23 @@ export async function execSlotOp(ctx: WorkerContext, op: SlotOp): Promise<void> 
     }
     const reason = nakReason(f.nak);
     ctx.retryAt.delete(key);
+    // A full lock may free memory without the hub (a one-time code used, someone at the
+    // lock): try again at a poll after a backoff (30 s, doubling), not only when the hub
+    // frees a slot or at the routine check.
+    if (reason === "lock_memory_full") ctx.retryAt.set(key, memoryFullRetryAt(ctx, row.attempts));
     o.log.warn({ lockId, kind: op.kind, slot: op.slot, nak: f.nak, reason }, "lock refused a credential");
     o.store.markFailed(lockId, op.kind, op.slot, reason, null);
     notifySlots(ctx, [row]);
   }
+}
+
+/** First retry of a credential refused for lack of memory (then doubling, up to the routine check). */
+const MEMORY_FULL_RETRY_MS = 30_000;
+const DEFAULT_VERIFY_INTERVAL_MS = 15 * 60_000;
+
+function memoryFullRetryAt(ctx: WorkerContext, attempts: number): number {
+  const cap = ctx.o.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS;
+  return ctx.o.clock.now() + Math.min(MEMORY_FULL_RETRY_MS * 2 ** Math.min(attempts, 10), cap);
 }
 
 /** A slot was freed: credentials that failed for lack of memory may fit now. */

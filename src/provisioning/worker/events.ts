@@ -7,7 +7,7 @@ import { CREDENTIAL_TYPES, LLP_KIND } from "../../access/model.js";
 import { EventType } from "../../protocol/llp/constants.js";
 import { eventsLost, mapLockEvent, sequenceBatch, type ContractEvent } from "../lock-events.js";
 import type { LockTableStore } from "../ports.js";
-import type { WorkerContext } from "./context.js";
+import { allKindsNeedVerify, type WorkerContext } from "./context.js";
 import { setDoorOpen } from "./health.js";
 
 /** Events read per READ_EVENTS (the protocol's maximum). */
@@ -47,6 +47,9 @@ function afterEvents(ctx: WorkerContext, types: number[]): void {
     else if (t === EventType.CLOCK_LOST) {
       ctx.lastClockSetMs = undefined;
       ctx.needs.status = true;
+      // A power loss may have taken the credential memory too: check the tables now, not at
+      // the next routine check (up to 15 minutes of guests locked out).
+      allKindsNeedVerify(ctx);
     } else if (t === EventType.FIRMWARE_APPLIED) ctx.needs.handshake = true;
   }
 }

@@ -6,7 +6,7 @@
 import type { StatusInfo } from "../../protocol/llp/commands.js";
 import { StatusFlag } from "../../protocol/llp/constants.js";
 import { assessClock, DEFAULT_CLOCK_POLICY } from "../clock-policy.js";
-import { doorField, type WorkerContext } from "./context.js";
+import { allKindsNeedVerify, doorField, type WorkerContext } from "./context.js";
 import { confirmPairing } from "./identity.js";
 import { formatInstant } from "../../shared/instant.js";
 
@@ -21,6 +21,9 @@ export async function pollStatus(ctx: WorkerContext): Promise<void> {
   const action = assessClock(status, now, ctx.lastClockSetMs, o.clockPolicy ?? DEFAULT_CLOCK_POLICY);
   const lost = action.set && action.why === "clock_lost";
   o.hooks.health(lockId, { online: true, lastSeen: now, battery: status.battery, doorOpen, clockDriftS: lost ? null : action.driftS });
+  // A lock that says it lost power (clock not set) may have lost its tables too, and its
+  // CLOCK_LOST event may be unread or gone: check them.
+  if (lost) allKindsNeedVerify(ctx);
   if (action.set) {
     await o.link.setTime(Math.floor(o.clock.now() / 1000));
     ctx.lastClockSetMs = o.clock.now();

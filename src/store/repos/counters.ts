@@ -29,9 +29,13 @@ export class CountersRepo {
    */
   reserveHubCounters(lockId: string, n: number): CounterBlock {
     if (!Number.isInteger(n) || n < 1) throw new RangeError("reserve at least one counter");
-    const row = this.q(
-      "UPDATE locks SET hub_counter_reserved = hub_counter_reserved + @n WHERE lock_id = @lockId AND hub_counter_reserved + @n <= @max RETURNING hub_counter_reserved AS hw",
-    ).get({ n, lockId, max: MAX_COUNTER }) as { hw: number } | undefined;
+    // all(), not get(): get() returns the RETURNING row before the autocommit, and a commit
+    // that fails (disk full) would go unnoticed: the same block handed out again and again.
+    const row = (
+      this.q(
+        "UPDATE locks SET hub_counter_reserved = hub_counter_reserved + @n WHERE lock_id = @lockId AND hub_counter_reserved + @n <= @max RETURNING hub_counter_reserved AS hw",
+      ).all({ n, lockId, max: MAX_COUNTER }) as { hw: number }[]
+    )[0];
     if (!row) {
       if (this.hubCounterHighWater(lockId) === undefined) throw new LockBridgeError("unknown_lock", `no lock ${lockId}`);
       throw new LockBridgeError("lock_not_paired", `hub send counter of ${lockId} exhausted: pair the lock again`);

@@ -36,8 +36,9 @@ export class MetaRepo {
       `INSERT INTO meta (key, value) VALUES ('${META_KEYS.sessionId}', '1')
        ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)
        RETURNING value`,
-    ).get() as { value: string };
-    return Number(row.value);
+    ).all() as { value: string }[];
+    // all(), not get(): a failed autocommit (disk full) must throw, not hand out an id again.
+    return Number(row[0]!.value);
   }
 
   /** The last sessionId handed out (0 when none yet). */

@@ -110,6 +110,31 @@ describe("pairing and sealing", () => {
     expect(store.lastLockCounter(LOCK_ID)).toBe(lock.snapshot().lockCounter);
   });
 
+  it("the cached answer to a retry is accepted although a sealed EVENT_NOTIFY with a higher counter came in between; no replay alert (chaos run: flaky link on an EVENT_NOTIFY bus)", async () => {
+    // LLP §3: a receiver rejects a counter not above the last accepted, "except that a retry
+    // (identical bytes) gets the cached response". The lock acted on the PUT, its answer was
+    // lost, it logged an event and sent a sealed EVENT_NOTIFY (counter c+1); the hub's retry
+    // then gets the cached answer (counter c). It was dropped as a replay and raised
+    // lock.security_alert (replay), and the PUT timed out.
+    const { clock, link, client, lock } = setup();
+    await drive(clock, client.pair());
+    await drive(clock, client.status());
+    let lost = 0;
+    link.tap = (req, answer) => {
+      if (req.cmd !== Cmd.PUT_CREDENTIAL || lost++ > 0) return answer;
+      queueMicrotask(() => link.inject(lock.eventNotifyFrame()));
+      return null;
+    };
+    const suspicious: string[] = [];
+    client.session.on("suspicious", (k) => suspicious.push(k));
+    const r = await outcome(clock, client.putCredential(put(3, "482916")));
+    expect(r.ok).toBe(true);
+    expect(lost).toBe(2);
+    expect(lock.cachedResends).toBe(1);
+    expect(suspicious).toEqual([]);
+    expect(client.session.stats.replays).toBe(0);
+  });
+
   it("a crash after the lock took PAIR but before the hub confirmed it: the pending key is found and confirmed", async () => {
     const store = new MemoryLinkStateStore();
     const { clock, link, client, rig, lock } = setup({ store });

@@ -111,7 +111,7 @@ describe("LockWorker, step by step", () => {
     expect(r.worker.isVerified(r.row(ours.slot)!)).toBe(true);
   });
 
-  it("NAK MEMORY_FULL marks the slot failed (lock_memory_full), not retried on polls; a later delete retries it", async () => {
+  it("NAK MEMORY_FULL marks the slot failed (lock_memory_full), retried at a poll only after a doubling backoff (30 s, 60 s...); a later delete retries it at once", async () => {
     const r = await inService();
     const first = r.desireCode("482916");
     r.worker.desiredChanged();
@@ -123,10 +123,14 @@ describe("LockWorker, step by step", () => {
     expect(r.expect.received.filter((q) => q.cmd === "PUT_CREDENTIAL").map((q) => q.answer)).toEqual(["ACK", "NAK"]);
     expect(r.row(second.slot)).toMatchObject({ inSync: false, lastError: "lock_memory_full" });
     expect(r.hookCalls("slotsChanged").some(([, ids]) => ids.includes(second.credentialId))).toBe(true);
-    // Polls do not hammer a full lock.
+    // Polls do not hammer a full lock: ten polls, a retry only when its backoff is due
+    // (after 30, 60, 120, 240 s: a lock may free memory without the hub).
     r.expect.clear();
-    await driveUntil(r.clock, () => r.expect.count("STATUS") >= 2, { stepMs: 100, maxMs: 3 * r.pollIntervalMs });
-    r.expect.assertReceived("PUT_CREDENTIAL", 0);
+    await driveUntil(r.clock, () => r.expect.count("STATUS") >= 10, { stepMs: 500, maxMs: 11 * r.pollIntervalMs });
+    expect(r.expect.count("PUT_CREDENTIAL")).toBeGreaterThanOrEqual(1);
+    expect(r.expect.count("PUT_CREDENTIAL")).toBeLessThanOrEqual(4);
+    expect(r.row(second.slot)).toMatchObject({ inSync: false, lastError: "lock_memory_full" });
+    r.expect.clear();
     // The first guest's code is revoked: its delete frees memory and the refused code goes on.
     r.lock.setMemoryFull(false);
     r.revoke(first.slot);

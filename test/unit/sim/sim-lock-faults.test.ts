@@ -1,6 +1,6 @@
 // Faults on demand and the state file round trip.
 import { describe, expect, it } from "vitest";
-import { decodeFrame, EventType, StatusFlag } from "../../../src/protocol/llp/index.js";
+import { decodeFrame, EventType, FrameDecoder, StatusFlag } from "../../../src/protocol/llp/index.js";
 import { SimLock, simLockStateSchema } from "../../../sim/index.js";
 import { code, KEY, lockHarness } from "../../helpers/sim-harness.js";
 
@@ -57,6 +57,29 @@ describe("lock faults", () => {
     expect(st.flags & StatusFlag.CLOCK_NOT_SET).toBe(StatusFlag.CLOCK_NOT_SET);
     expect(st.lockTime).toBe(Date.UTC(2000, 0, 1) / 1000);
     expect(h.lock.events.all().at(-1)?.type).toBe(EventType.CLOCK_LOST);
+  });
+
+  it("noise: that share of answers comes after garbage bytes; a decoder that resyncs still gets every answer", () => {
+    const h = lockHarness({ seed: 3 });
+    h.lock.setNoise(0.5, 9);
+    const decoder = new FrameDecoder();
+    let noisy = 0;
+    let frames = 0;
+    for (let i = 0; i < 200; i++) {
+      const r = h.lock.answer(decodeFrame(h.peer.encode({ cmd: "STATUS" })))!;
+      try {
+        decodeFrame(r.bytes);
+      } catch {
+        noisy++;
+      }
+      frames += decoder.push(r.bytes).length;
+    }
+    expect(noisy).toBeGreaterThan(60);
+    expect(noisy).toBeLessThan(140);
+    // Garbage may swallow a frame's start now and then; nearly all come through.
+    expect(frames).toBeGreaterThan(190);
+    h.lock.setNoise(0);
+    expect(() => decodeFrame(h.lock.answer(decodeFrame(h.peer.encode({ cmd: "STATUS" })))!.bytes)).not.toThrow();
   });
 
   it("drift: a lock running 100 ppm fast is 8.64 s ahead after a day", () => {
