@@ -24,7 +24,7 @@ import { ProfileRegistry } from "../src/profiles/loader.js";
 import { deviceProfileSchema } from "../src/profiles/schema.js";
 import { SimLock, startTcpBus } from "../sim/index.js";
 import type { BenchResult } from "./run.js";
-import { startPacedPeer } from "./support/paced-peer.js";
+import { startPacedBus } from "./support/paced-bus.js";
 
 const BAUD = 115_200;
 const LOCK_ID = "4c42000000000001";
@@ -65,7 +65,7 @@ function codecBench(sealed: boolean): BenchResult {
 
 async function provisionRate(far: "sim" | "paced", sealed: boolean): Promise<BenchResult> {
   const lock = new SimLock({ address: 1, lockId: LOCK_ID, profile: { codeSlots: 5000, model: "SIM-C5000" } });
-  const server = far === "sim" ? await startTcpBus([lock], { wireBaud: BAUD }) : await startPacedPeer(lock, BAUD);
+  const server = far === "sim" ? await startTcpBus([lock], { wireBaud: BAUD }) : await startPacedBus([lock], BAUD);
   const profile = deviceProfileSchema.parse({
     id: "bench", vendor: "Simulator", model: "SIM-C5000", link: "serial-uart",
     serial: { baudRate: 115200, parity: "none", dataBits: 8, stopBits: 1 },

@@ -18,7 +18,7 @@ import { ProfileRegistry } from "../src/profiles/loader.js";
 import { deviceProfileSchema } from "../src/profiles/schema.js";
 import { SimLock } from "../sim/index.js";
 import type { BenchResult } from "./run.js";
-import { startPacedPeer } from "./support/paced-peer.js";
+import { startPacedBus } from "./support/paced-bus.js";
 
 const BAUD = 19_200;
 const LOCK_ID = "4c42000000000001";
@@ -28,7 +28,7 @@ const ROUNDS = 40;
 async function pairingTime(kind: "kx" | "plain"): Promise<BenchResult> {
   const kx = kind === "kx";
   const lock = new SimLock({ address: 1, lockId: LOCK_ID, setupKey: SETUP_KEY, profile: { capabilities: 0x7f | (kx ? Capability.PAIR_KX : 0) } });
-  const peer = await startPacedPeer(lock, BAUD);
+  const peer = await startPacedBus([lock], BAUD);
   const profile = deviceProfileSchema.parse({
     id: "bench", vendor: "Simulator", model: "SIM-R100", link: "serial-rs485",
     serial: { baudRate: BAUD, parity: "none", dataBits: 8, stopBits: 1 },

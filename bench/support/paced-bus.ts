@@ -1,8 +1,8 @@
 /**
  * Several simulated locks on one half-duplex line behind a TCP serial server, honouring wire
  * time precisely (hrtime, not timer ticks): an answer leaves when request and response would
- * have crossed the line at `baud` (10 bits per byte), one exchange at a time. Like
- * paced-peer.ts, but the frame goes to whichever lock its ADDR names (an RS-485 bus).
+ * have crossed the line at `baud` (10 bits per byte), one exchange at a time; the frame goes
+ * to whichever lock its ADDR names (an RS-485 bus). One lock: a point-to-point line.
  */
 import { createServer, type Server } from "node:net";
 import { FrameDecoder } from "../../src/protocol/llp/index.js";
