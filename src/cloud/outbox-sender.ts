@@ -21,6 +21,9 @@ export interface OutboxSenderOptions {
   flushMs: number;
 }
 
+/** Sent marks that could not be written are tried again this often. */
+const MARK_RETRY_MS = 1_000;
+
 export const DEFAULT_SENDER_OPTIONS: OutboxSenderOptions = { window: 128, batch: 500, flushMs: 50 };
 
 export class OutboxSender {
@@ -175,8 +178,12 @@ export class OutboxSender {
         this.store.outbox.markSentRange(from, to, at);
       });
     } catch (e) {
-      // Not fatal: the events stay unsent and go again (the cloud drops duplicates by seq).
+      // Not fatal (a full disk): the events were acknowledged, only their marks are not
+      // written. Keep them and try again later; until then a restart sends them again (the
+      // cloud drops duplicates by seq).
       this.log.error({ err: errorMessage(e), count: seqs.length }, "cannot mark events sent");
+      this.acked = seqs.concat(this.acked);
+      if (this.running) this.flushTimer ??= this.clock.setTimeout(() => this.flush(), MARK_RETRY_MS);
     }
   }
 }
