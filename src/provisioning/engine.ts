@@ -18,7 +18,7 @@
  * Parts with one job each live beside it behind narrow ports: statuses (status-model.ts), the
  * key agendas (key-agendas.ts), what lock workers report (lock-reports.ts).
  *
- * Over 400 lines (545): the desired-state re-derivation and the fleet of workers still share
+ * Over 400 lines (about 590): the desired-state re-derivation and the fleet of workers still share
  * this class's caches (slot index, door cache, unplaced credentials); splitting them needs
  * those caches rebuilt from the store after commit first (issue 11, what is left).
  */

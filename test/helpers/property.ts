@@ -3,6 +3,8 @@
  * integrationTest): a real store file, simulated locks on real TCP buses, the real lock
  * layer (sessions, sealing, bus scheduler), the real command layer (dispatcher, registry,
  * outbox) with the engine's handlers, and one clock for hub and locks.
+ * Over 400 lines: the clock, the fleet and the hub side belong to one harness that tests
+ * restart as a whole.
  *
  *   await withProperty({ rooms: 2, commons: ["lobby"] }, async (p) => {
  *     await p.ok("key.upsert", manualKey(p, "k-1", ["room-101"]));
