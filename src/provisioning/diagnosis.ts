@@ -8,11 +8,15 @@ import { LockBridgeError } from "../shared/errors.js";
 import type { ProvisioningEngine } from "./engine.js";
 
 /** What diagnosis reads of the engine: the store, statuses and which keys reach which doors. */
-export type DiagnosisEngine = Pick<ProvisioningEngine, "store" | "now" | "doors" | "lifecycle" | "keysReachingDoors" | "statuses">;
-import { replacedBy } from "./replaced.js";
+export type DiagnosisEngine = Pick<ProvisioningEngine, "now" | "doors" | "lifecycle" | "keysReachingDoors" | "statuses">;
 
-function describeLink(engine: DiagnosisEngine, lockId: string): string | undefined {
-  const link = engine.store.locks.get(lockId)?.link;
+/** The store repositories diagnosis reads. */
+export type DiagnosisStore = Pick<Store, "site" | "keys" | "keycards" | "keyFacts" | "doors" | "locks" | "outbox" | "lockFacts">;
+import { replacedBy } from "./replaced.js";
+import type { Store } from "../store/index.js";
+
+function describeLink(store: DiagnosisStore, lockId: string): string | undefined {
+  const link = store.locks.get(lockId)?.link;
   if (!link) return undefined;
   return link.type === "serial" ? `serial ${link.path} addr ${link.address}` : link.type === "tcp" ? `tcp ${link.host}:${link.port} addr ${link.address}` : `ble ${link.lockId}`;
 }
@@ -24,11 +28,11 @@ const RECENT_MS = 24 * 3600 * 1000;
 const RECENT_EVENTS = 2000;
 
 /** Tamper alarms and security alerts per lock in the last 24 h, from the outbox. */
-function recentAlarms(engine: DiagnosisEngine): Map<string, { tamper: boolean; security: string[] }> {
+function recentAlarms(store: DiagnosisStore, nowMs: number): Map<string, { tamper: boolean; security: string[] }> {
   const out = new Map<string, { tamper: boolean; security: string[] }>();
-  const since = engine.now() - RECENT_MS;
-  const last = engine.store.outbox.lastSeq();
-  for (const { event } of engine.store.outbox.from(Math.max(0, last - RECENT_EVENTS + 1), RECENT_EVENTS)) {
+  const since = nowMs - RECENT_MS;
+  const last = store.outbox.lastSeq();
+  for (const { event } of store.outbox.from(Math.max(0, last - RECENT_EVENTS + 1), RECENT_EVENTS)) {
     if (typeof event.lockId !== "string" || Date.parse(String(event.at)) < since) continue;
     if (event.type !== "lock.tamper" && event.type !== "lock.security_alert") continue;
     const entry = out.get(event.lockId) ?? { tamper: false, security: [] };
@@ -39,15 +43,15 @@ function recentAlarms(engine: DiagnosisEngine): Map<string, { tamper: boolean; s
   return out;
 }
 
-function diagnosisLocks(engine: DiagnosisEngine, linkErrors?: LinkErrorsOf): DiagnosisLock[] {
+function diagnosisLocks(store: DiagnosisStore, engine: DiagnosisEngine, linkErrors?: LinkErrorsOf): DiagnosisLock[] {
   const out: DiagnosisLock[] = [];
-  const alarms = recentAlarms(engine);
-  for (const lock of engine.store.locks.list()) {
+  const alarms = recentAlarms(store, engine.now());
+  for (const lock of store.locks.list()) {
     const status = engine.statuses.lockStatus(lock.lockId);
     const fact = engine.statuses.lockFact(lock.lockId);
     if (!status || !fact) continue;
     const slots: Partial<Record<CredentialType, { used: number; total: number }>> = status.slots;
-    const link = describeLink(engine, lock.lockId);
+    const link = describeLink(store, lock.lockId);
     out.push({
       ...fact,
       ...(status.clockDriftS !== null ? { clockDriftS: status.clockDriftS } : {}),
@@ -57,28 +61,28 @@ function diagnosisLocks(engine: DiagnosisEngine, linkErrors?: LinkErrorsOf): Dia
       ...(alarms.get(lock.lockId)?.tamper ? { recentTamper: true } : {}),
       ...(alarms.get(lock.lockId)?.security.length ? { securityAlerts: [...new Set(alarms.get(lock.lockId)!.security)] } : {}),
       ...(linkErrors?.(lock.lockId) ? { linkErrors: linkErrors(lock.lockId)! } : {}),
-      ...(lock.state === "replaced" ? { replaced: true, ...(replacedBy(engine.store, lock.lockId) ? { replacedBy: replacedBy(engine.store, lock.lockId)! } : {}) } : {}),
+      ...(lock.state === "replaced" ? { replaced: true, ...(replacedBy(store, lock.lockId) ? { replacedBy: replacedBy(store, lock.lockId)! } : {}) } : {}),
     });
   }
   return out;
 }
 
-export function diagnose(engine: DiagnosisEngine, target: { keyId: string } | { doorId: string }, linkErrors?: LinkErrorsOf): Finding[] {
-  const site = engine.store.site.get();
+export function diagnose(store: DiagnosisStore, engine: DiagnosisEngine, target: { keyId: string } | { doorId: string }, linkErrors?: LinkErrorsOf): Finding[] {
+  const site = store.site.get();
   if (!site) throw new LockBridgeError("unknown_site", "no site configured");
   const doors = [...engine.doors().values()];
   const nowMs = engine.now();
   if ("keyId" in target) {
-    const record = engine.store.keys.get(target.keyId);
+    const record = store.keys.get(target.keyId);
     if (!record) throw new LockBridgeError("unknown_key", `no key ${target.keyId}`, "keyId");
     const status = engine.statuses.keyStatusForResponse(target.keyId);
-    const card = engine.store.keycards.assignedTo(target.keyId);
-    const unused = engine.store.keycards.list().filter((c) => c.assignedKeyId === null).length;
+    const card = store.keycards.assignedTo(target.keyId);
+    const unused = store.keycards.list().filter((c) => c.assignedKeyId === null).length;
     const decisions = engine.statuses.keyDecisions(record);
     return diagnoseKey({
       site,
       doors,
-      locks: diagnosisLocks(engine, linkErrors),
+      locks: diagnosisLocks(store, engine, linkErrors),
       key: record as Key,
       lifecycle: engine.lifecycle(target.keyId),
       status,
@@ -86,15 +90,15 @@ export function diagnose(engine: DiagnosisEngine, target: { keyId: string } | { 
       keycard: decisions.keycard,
       unusedKeycards: unused,
       ...(card ? { keycardLabel: card.label } : {}),
-      settingsHistory: engine.store.keyFacts.settingsChanges(target.keyId),
+      settingsHistory: store.keyFacts.settingsChanges(target.keyId),
       nowMs,
     });
   }
-  if (!engine.store.doors.get(target.doorId)) throw new LockBridgeError("unknown_door", `no door ${target.doorId}`, "doorId");
+  if (!store.doors.get(target.doorId)) throw new LockBridgeError("unknown_door", `no door ${target.doorId}`, "doorId");
   const keys = [...engine.keysReachingDoors([target.doorId])].flatMap((keyId) => {
-    const key = engine.store.keys.get(keyId);
+    const key = store.keys.get(keyId);
     const status = engine.statuses.keyStatus(keyId);
     return key && status ? [{ key: key as Key, status }] : [];
   });
-  return diagnoseDoor({ site, doors, locks: diagnosisLocks(engine, linkErrors), doorId: target.doorId, keys, nowMs });
+  return diagnoseDoor({ site, doors, locks: diagnosisLocks(store, engine, linkErrors), doorId: target.doorId, keys, nowMs });
 }

@@ -104,8 +104,8 @@ interface LockEntry {
 
 
 export class ProvisioningEngine {
-  readonly store: Store;
-  readonly clock: Clock;
+  private readonly store: Store;
+  private readonly clock: Clock;
   private readonly log: Logger;
   private readonly events: EventSink;
   private readonly status: StatusSink;

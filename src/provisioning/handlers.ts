@@ -17,6 +17,7 @@ import type { ProvisioningEngine } from "./engine.js";
 import type { FirmwareService } from "./firmware.js";
 import type { KeyService } from "./key-service.js";
 import type { LockService } from "./lock-service.js";
+import type { Store } from "../store/index.js";
 
 /** Door unlock without expiresAt expires this long after its ts (mqtt-api.md §3). */
 const UNLOCK_EXPIRY_MS = 30_000;
@@ -121,18 +122,19 @@ export function provisioningCommandHandlers(deps: ProvisioningHandlersDeps): Pro
  * keys concerned are re-derived (and their lock workers woken) with the command's own writes.
  */
 export function desiredStateEffects(
-  engine: Pick<ProvisioningEngine, "store" | "doorsChanged" | "resyncKeys" | "keysOnLock" | "keysReachingDoors" | "indexKeyCode" | "resyncMark" | "resyncKeysNotSince">,
+  store: Pick<Store, "keys" | "doors" | "keycards">,
+  engine: Pick<ProvisioningEngine, "doorsChanged" | "resyncKeys" | "keysOnLock" | "keysReachingDoors" | "indexKeyCode" | "resyncMark" | "resyncKeysNotSince">,
 ): DesiredStateEffects {
   // Keys the snapshot applied were re-derived one by one: afterwards only the others are.
   let snapshotMark = 0;
   return {
     siteChanged() {
       engine.doorsChanged();
-      engine.resyncKeys(engine.store.keys.ids());
+      engine.resyncKeys(store.keys.ids());
     },
     doorChanging(doorId) {
       // Keys of the door's lock now: the door may move to another lock, or go away.
-      const lockId = engine.store.doors.get(doorId)?.lockId;
+      const lockId = store.doors.get(doorId)?.lockId;
       return lockId ? [...engine.keysOnLock(lockId)] : [];
     },
     doorChanged(doorId, keysBefore) {
@@ -143,7 +145,7 @@ export function desiredStateEffects(
       engine.resyncKeys(keysBefore);
     },
     keycardsChanged(cardIds) {
-      const holders = cardIds.map((id) => engine.store.keycards.get(id)?.assignedKeyId).filter((k): k is string => typeof k === "string");
+      const holders = cardIds.map((id) => store.keycards.get(id)?.assignedKeyId).filter((k): k is string => typeof k === "string");
       engine.resyncKeys(holders);
     },
     snapshotApplying() {
@@ -153,7 +155,7 @@ export function desiredStateEffects(
     },
     snapshotApplied() {
       engine.doorsChanged();
-      engine.resyncKeysNotSince(snapshotMark, engine.store.keys.ids({ includeRemoved: true }));
+      engine.resyncKeysNotSince(snapshotMark, store.keys.ids({ includeRemoved: true }));
     },
   };
 }

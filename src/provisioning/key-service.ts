@@ -24,9 +24,13 @@ import { applyKeyUpsert, doorSettingsChanges } from "../access/protect-config.js
 import type { KeyChangeContext, KeyChangeOutcome, KeyCommands } from "../cloud/handlers/key-commands.js";
 import { LockBridgeError } from "../shared/errors.js";
 import { codeDoors, type ProvisioningEngine } from "./engine.js";
+import type { Store } from "../store/index.js";
 
 /** What key semantics use of the engine: key lifecycles, the door code index, re-derivation, statuses. */
-export type KeyServiceEngine = Pick<ProvisioningEngine, "store" | "now" | "doors" | "lifecycle" | "setLifecycle" | "indexKeyCode" | "codes" | "codeRange" | "resyncKeys" | "statuses">;
+export type KeyServiceEngine = Pick<ProvisioningEngine, "now" | "doors" | "lifecycle" | "setLifecycle" | "indexKeyCode" | "codes" | "codeRange" | "resyncKeys" | "statuses">;
+
+/** The store repositories key semantics read and write. */
+export type KeyServiceStore = Pick<Store, "keys" | "keycards" | "credentials" | "keyFacts" | "site" | "afterRollback">;
 
 export interface KeyServiceOptions {
   random: RandomSource;
@@ -43,15 +47,12 @@ export class KeyService implements KeyCommands {
   private cooling: { codes: Map<string, number | null>; reloadAtMs: number } | undefined;
 
   constructor(
+    private readonly store: KeyServiceStore,
     private readonly engine: KeyServiceEngine,
     private readonly options: KeyServiceOptions,
   ) {
     // The cooling-off cache follows the store: read again after a rollback.
-    engine.store.afterRollback(() => (this.cooling = undefined));
-  }
-
-  private get store() {
-    return this.engine.store;
+    store.afterRollback(() => (this.cooling = undefined));
   }
 
   upsert(incoming: Key, ctx: KeyChangeContext): KeyChangeOutcome {
@@ -61,7 +62,7 @@ export class KeyService implements KeyCommands {
     const { key, warnings: protect } = applyKeyUpsert(stored, incoming, this.engine.doors());
     const at = this.nowMs();
     // Door-setting changes and blocked PMS attempts, for diagnosis.
-    this.engine.store.keyFacts.addSettingsChanges(key.keyId, [
+    this.store.keyFacts.addSettingsChanges(key.keyId, [
       ...doorSettingsChanges(stored, key).map((c) => ({ atMs: at, source: key.source, doorId: c.doorId, fields: c.fields, applied: true })),
       ...protect.map((w) => ({ atMs: at, source: key.source, doorId: w.doorId, fields: w.fields, applied: false })),
     ]);
@@ -178,7 +179,7 @@ export class KeyService implements KeyCommands {
     const currentCode = store.credentials.currentOf(keyId, "doorCode");
     if (revoked || !key.doorCode.enabled) {
       if (currentCode && store.credentials.revoke(currentCode.credentialId)) this.coolingChanged(undefined, currentCode.value);
-      this.engine.store.keyFacts.setCodeUnavailable(keyId, null);
+      this.store.keyFacts.setCodeUnavailable(keyId, null);
     } else if (site.credentialTypes.doorCode) {
       const r = allocateDoorCode({
         ...this.allocationBase(key, site.doorCodeLength),
@@ -186,7 +187,7 @@ export class KeyService implements KeyCommands {
         requested: key.doorCode.code,
         current: currentCode?.value,
       });
-      this.engine.store.keyFacts.setCodeUnavailable(keyId, r.ok ? null : r.error.reason);
+      this.store.keyFacts.setCodeUnavailable(keyId, r.ok ? null : r.error.reason);
       if (r.ok) {
         if (r.value.code !== currentCode?.value) {
           store.credentials.assign({ keyId, kind: "doorCode", value: r.value.code, assignment: key.doorCode.assignment });

@@ -24,7 +24,7 @@ import type { ProvisioningEngine } from "./engine.js";
 /** What commissioning uses of the engine: lock links and workers, the slot index, re-derivation, alerts. */
 export type LockServiceEngine = Pick<
   ProvisioningEngine,
-  "store" | "now" | "openLock" | "closeLock" | "openLink" | "forgetLock" | "keysOnLock" | "resyncKeys" | "doorsChanged" | "index" | "reports"
+  "now" | "openLock" | "closeLock" | "openLink" | "forgetLock" | "keysOnLock" | "resyncKeys" | "doorsChanged" | "index" | "reports"
 >;
 import { classifyLockError } from "./lock-errors.js";
 import { checkAddressFree, replacedAtAddress, undoCommission } from "./commission-checks.js";
@@ -44,15 +44,13 @@ export interface CommissionRequest {
 
 export class LockService {
   constructor(
+    private readonly store: Store,
     private readonly engine: LockServiceEngine,
     private readonly log: Logger,
     /** Throws unknown_profile for an id the hub does not know. */
     private readonly checkProfile: (profileId: string) => void,
   ) {}
 
-  private get store(): Store {
-    return this.engine.store;
-  }
 
   /**
    * Talks to the lock (before the command's commit): IDENT, PAIR, SET_TIME, STATUS.

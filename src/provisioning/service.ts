@@ -98,8 +98,8 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       linkState = new StoreLinkState(store);
       links = new LockLinks({ profiles, linkState, logger: log, clock: deps.clock, bleCentral, bleMaxConnections: deps.ble.maxConnections });
       engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: deps.events(), status: deps.changes, links: engineLockLinks(links), options: { linkErrorsOf: (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId), ...deps.engine } });
-      const keys = new KeyService(engine, { random: { int: (n) => randomInt(n) } });
-      const locks = new LockService(engine, log, (id) => void profiles.get(id));
+      const keys = new KeyService(store, engine, { random: { int: (n) => randomInt(n) } });
+      const locks = new LockService(store, engine, log, (id) => void profiles.get(id));
       firmware = createFirmwareService({ engine, store, log, clock: deps.clock, lockChanged: (id) => deps.changes.lockChanged(id), profileModel: (id) => (profiles.has(id) ? profiles.get(id).model : null), blePerAdapter: deps.firmware?.blePerAdapter, allowHttp: deps.firmware?.allowHttp ?? false });
       const e = engine;
       const fw = firmware;
@@ -113,8 +113,8 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
           lockIds: () => store.locks.list().map((l) => l.lockId),
         },
         provisioning: {
-          commands: provisioningCommandHandlers({ engine, keys, locks, firmware, diagnose: (t) => diagnose(e, t, (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId)) }),
-          effects: desiredStateEffects(engine),
+          commands: provisioningCommandHandlers({ engine, keys, locks, firmware, diagnose: (t) => diagnose(store, e, t, (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId)) }),
+          effects: desiredStateEffects(store, engine),
         },
       };
       await engine.start();

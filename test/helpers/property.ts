@@ -247,15 +247,15 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
       links: engineLockLinks(links, { notifyPollMs: 5000 }),
       options: { backoff: { firstMs: 100, maxMs: 2000, jitter: "half" }, atRiskGraceMs: 2000, ...spec.engine },
     });
-    const keys = new KeyService(engine, { random: { int: (n) => randomInt(n) } });
-    const locks = new LockService(engine, log, (id) => void profiles.get(id));
+    const keys = new KeyService(store, engine, { random: { int: (n) => randomInt(n) } });
+    const locks = new LockService(store, engine, log, (id) => void profiles.get(id));
     const firmware = createFirmwareService({ engine, store, log, clock, lockChanged: status.lockChanged, fetchImage: spec.fetchImage, timing: spec.firmwareTiming, allowHttp: true });
     const registry = createCommandRegistry({
       store,
       outbox,
       keys,
       facts: () => ({ hubId: "hub-test", version: "0.0.0", bootId: "boot", sessionId: 1, connected: true, startedAt: "" }),
-      provisioning: { commands: provisioningCommandHandlers({ engine, keys, locks, firmware, diagnose: (t) => diagnose(engine, t) }), effects: desiredStateEffects(engine) },
+      provisioning: { commands: provisioningCommandHandlers({ engine, keys, locks, firmware, diagnose: (t) => diagnose(store, engine, t) }), effects: desiredStateEffects(store, engine) },
     });
     const dispatcher = new Dispatcher({ store, registry, clock, log, emit: (e) => outbox.emit(e) });
     await engine.start();

@@ -60,7 +60,7 @@ beforeEach(() => {
     links: { open: () => Promise.reject(new Error("no locks in unit tests")) },
   });
   const rnd = seededRandom(7);
-  keys = new KeyService(engine, { random: { int: (n) => Math.floor(rnd() * n) } });
+  keys = new KeyService(store, engine, { random: { int: (n) => Math.floor(rnd() * n) } });
 });
 afterEach(() => t.cleanup());
 
