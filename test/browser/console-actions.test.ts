@@ -53,7 +53,7 @@ describe("installer actions in the console", () => {
     await page.locator("#login").waitFor();
     await page.getByRole("textbox", { name: "Installer token" }).fill("not-the-token-not-the-token-not-the-token!!");
     await page.getByRole("button", { name: "Open" }).click();
-    await expect.poll(() => page.locator("#login-error").textContent()).toContain("refused");
+    await expect.poll(() => page.locator("#login-error").textContent(), { timeout: 15_000 }).toContain("refused");
     expect(await page.locator("tr[data-lock-id]").count()).toBe(0);
     await page.close();
   });
@@ -67,7 +67,7 @@ describe("installer actions in the console", () => {
     // Decommission from the lock's row: menu, then a confirmation naming the lock.
     await row.getByRole("button", { name: /Actions for Room 112/ }).click();
     await page.getByRole("button", { name: "Decommission…" }).click();
-    await expect.poll(() => page.locator("#dlg-title").textContent()).toBe("Decommission Room 112");
+    await expect.poll(() => page.locator("#dlg-title").textContent(), { timeout: 15_000 }).toBe("Decommission Room 112");
     await page.getByRole("button", { name: "Cancel" }).click(); // cancelled: nothing happens
     expect(await row.count()).toBe(1);
     await row.getByRole("button", { name: /Actions for Room 112/ }).click();
@@ -99,7 +99,7 @@ describe("installer actions in the console", () => {
     const shown = await env.sim(["show", "room-112"]);
     const label = (JSON.parse(shown.stdout) as { label: { setupKey: string } }).label.setupKey;
     await found.getByRole("button", { name: "Commission…" }).click();
-    await expect.poll(() => page.getByLabel("Device profile").inputValue()).toBe("rs485-mortise");
+    await expect.poll(() => page.getByLabel("Device profile").inputValue(), { timeout: 15_000 }).toBe("rs485-mortise");
     await page.getByLabel("Setup key (32 hex digits, from the lock's label)").fill(label);
     await env.shot(page, "actions-commission-desktop");
     await page.locator("#dlg-ok").click();
@@ -120,7 +120,7 @@ describe("installer actions in the console", () => {
     expect(log).toEqual(expect.arrayContaining([`decommission ${LOCK} started`, `decommission ${LOCK} ok`, `scan ${bus} ok`, `commission ${LOCK} ok`]));
     await page.locator("nav").getByRole("link", { name: "Events" }).click();
     await page.getByLabel("Type").selectOption("installer");
-    await expect.poll(() => page.locator("#feed li[data-type='installer.action']", { hasText: `commission ${LOCK}: ok` }).count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator("#feed li[data-type='installer.action']", { hasText: `commission ${LOCK}: ok` }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
     expect(errors).toEqual([]);
     await page.close();
   }, 180_000);
@@ -142,7 +142,7 @@ describe("installer actions in the console", () => {
     await page.locator("nav").getByRole("link", { name: "Actions" }).click();
     await page.getByLabel("Listen for (seconds)").fill("2");
     await page.getByRole("button", { name: "Scan for BLE locks…" }).click();
-    await expect.poll(() => page.locator("#dlg-text").textContent()).toContain("listens for LockBridge locks advertising for 2 s");
+    await expect.poll(() => page.locator("#dlg-text").textContent(), { timeout: 15_000 }).toContain("listens for LockBridge locks advertising for 2 s");
     await page.locator("#dlg-ok").click();
     await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain("1 new BLE lock(s) heard.");
     const steps = await page.locator("#dlg-steps").textContent();
@@ -161,8 +161,8 @@ describe("installer actions in the console", () => {
     expect(button.code, button.stderr).toBe(0);
     const label = (JSON.parse((await env.sim(["show", "suite-202"])).stdout) as { label: { setupKey: string } }).label.setupKey;
     await found.getByRole("button", { name: "Commission…" }).click();
-    await expect.poll(() => page.getByLabel("Device profile").inputValue()).toBe("ble-deadbolt"); // the BLE group's profile
-    await expect.poll(() => page.locator("#dlg-text").textContent()).toContain("over BLE");
+    await expect.poll(() => page.getByLabel("Device profile").inputValue(), { timeout: 15_000 }).toBe("ble-deadbolt"); // the BLE group's profile
+    await expect.poll(() => page.locator("#dlg-text").textContent(), { timeout: 15_000 }).toContain("over BLE");
     await page.getByLabel("Setup key (32 hex digits, from the lock's label)").fill(label);
     await page.locator("#dlg-ok").click();
     await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain(`Lock ${SUITE} is in service`);
@@ -193,7 +193,7 @@ describe("installer actions in the console", () => {
     const paired = async (door: string) => (await env.sim(["show", door])).stdout.includes('"paired": true');
     await row(RESET).getByRole("button", { name: /Actions for Room 110/ }).click();
     await page.getByRole("button", { name: "Re-commission…" }).click();
-    await expect.poll(() => page.locator("#dlg-title").textContent()).toBe("Re-commission Room 110");
+    await expect.poll(() => page.locator("#dlg-title").textContent(), { timeout: 15_000 }).toBe("Re-commission Room 110");
     await page.getByLabel("Setup key (PAIR_KX locks only, from the label)").fill(await labelOf("room-110"));
     await page.locator("#dlg-ok").click();
     await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain("Done.");
@@ -208,7 +208,7 @@ describe("installer actions in the console", () => {
     expect(await row(OLD).locator("td.alert").last().textContent()).toContain(`replaced: lock ${NEW} answers at its link`);
     await row(OLD).getByRole("button", { name: /Actions for Room 109/ }).click();
     await page.getByRole("button", { name: "Replace…" }).click();
-    await expect.poll(() => page.getByLabel(/New lock's id/).inputValue()).toBe(NEW); // offered from what the hub saw
+    await expect.poll(() => page.getByLabel(/New lock's id/).inputValue(), { timeout: 15_000 }).toBe(NEW); // offered from what the hub saw
     await page.getByLabel("Setup key (PAIR_KX locks only)").fill(await labelOf("room-109"));
     await page.locator("#dlg-ok").click();
     await expect.poll(() => page.locator("#dlg-steps").textContent(), { timeout: 60_000 }).toContain("Done.");

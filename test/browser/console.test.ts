@@ -78,7 +78,7 @@ describe("installer console", () => {
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     // The "Offline" filter leaves the offline locks only.
     await page.getByLabel("Offline", { exact: true }).check();
-    await expect.poll(async () => page.locator("tr[data-lock-id]:visible").count()).toBeLessThan(16);
+    await expect.poll(async () => page.locator("tr[data-lock-id]:visible").count(), { timeout: 15_000 }).toBeLessThan(16);
     for (const state of await page.locator("tr[data-lock-id]:visible td.state").allTextContents()) expect(state).toMatch(/^offline/);
     // Room 104's lock is unplugged with a key waiting for it: not converged, its slots still to write.
     await page.getByLabel("Not converged", { exact: true }).check();
@@ -226,7 +226,7 @@ describe("installer console", () => {
     await page.locator("button[data-key-id='k-106']").focus();
     await page.keyboard.press("Enter");
     // The key's title takes the focus, for a screen reader and the next Tab.
-    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)).toBe("key-title");
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), { timeout: 15_000 }).toBe("key-title");
     // A lock's actions from the keyboard; Escape closes the dialog and gives the focus back.
     await page.locator("nav").getByRole("link", { name: "Property" }).focus();
     await page.keyboard.press("Enter");
@@ -235,7 +235,7 @@ describe("installer console", () => {
     await page.keyboard.press("Enter");
     await page.locator("#lock-menu[open]").waitFor();
     await page.keyboard.press("Escape");
-    await expect.poll(() => page.locator("#lock-menu[open]").count()).toBe(0);
+    await expect.poll(() => page.locator("#lock-menu[open]").count(), { timeout: 15_000 }).toBe(0);
     // Contrast of text against its background, as WCAG computes it.
     const ratios = await page.evaluate(() => {
       type El = { className: string; textContent: string };
