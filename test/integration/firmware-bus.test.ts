@@ -21,7 +21,8 @@ import { REPO_ROOT } from "../helpers/store.js";
 
 const PROFILE = "rs485-mortise";
 const mortise = lockProfileFromDevice(loadProfiles(path.join(REPO_ROOT, "device-profiles")).get(PROFILE));
-const image = randomBytes(6_000);
+// Big enough (about 10 s a lock at 19,200 baud) that the job is still running when the test looks mid-way.
+const image = randomBytes(20_000);
 const sha256 = createHash("sha256").update(image).digest("hex");
 const lockId = (n: number) => `4c4200000000b${n.toString(16).padStart(3, "0")}`;
 

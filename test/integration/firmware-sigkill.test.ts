@@ -78,10 +78,14 @@ describe("firmware: a hub SIGKILLed mid-transfer", () => {
       await hub.waitForLog("connected to the MQTT broker", 20_000);
       cloud = await connectCloud({ url: broker.url, hubId });
       const events: Record<string, unknown>[] = [];
+      // "connected" is logged before the hub subscribes: its retained online state comes after.
+      let online = false;
       cloud.onMessage((m) => {
         if (m.topic === cloud!.topics.evt) events.push(m.payload as Record<string, unknown>);
+        if (m.topic === cloud!.topics.state && (m.payload as { online?: boolean }).online === true) online = true;
       });
-      await cloud.watch([cloud.topics.evt]);
+      await cloud.watch([cloud.topics.evt, cloud.topics.state]);
+      await until("the hub online on the broker", () => online, 30_000);
       const send = async (cmd: Record<string, unknown>) => {
         const res = await cloud!.send(cmd);
         expect(res, JSON.stringify(res)).toMatchObject({ ok: true });

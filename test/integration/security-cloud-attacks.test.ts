@@ -131,6 +131,16 @@ describe("a broker-level attacker against a hub with the cloud's command key", (
     await hub.waitForLog("connected to the MQTT broker", 20_000);
     attacker = await connectCloud({ url: broker.url, hubId: "hub-attacked", signingKey: undefined });
     cloud = await connectCloud({ url: broker.url, hubId: "hub-attacked" });
+    // "connected" is logged before the hub subscribes: its retained online state comes after.
+    let online = false;
+    const c = cloud;
+    c.onMessage((m) => {
+      if (m.topic === c.topics.state && (m.payload as { online?: boolean }).online === true) online = true;
+    });
+    await c.watch([c.topics.state]);
+    for (const deadline = Date.now() + 30_000; !online; await new Promise((r) => setTimeout(r, 25))) {
+      if (Date.now() > deadline) throw new Error("the hub never came online on the broker");
+    }
   });
   afterAll(async () => {
     await attacker?.close();
