@@ -66,7 +66,7 @@ describe("lock link over serialport + socat pty", () => {
 
     await lockSide.detach();
     await pair.kill();
-    await until(() => l.transports()[0]!.state === "reconnecting", 5000, "transport notices the port is gone");
+    await until(() => l.transports()[0]!.state === "reconnecting", 20_000, "transport notices the port is gone"); // generous: a loaded machine
     // While the port is gone: requests fail as timeouts, never hang, and the locks go offline.
     const during = await clients[1]!.putCredential({ kind: CredentialKind.DOOR_CODE, slot: 1, validFrom: 0, validUntil: 0, secret: "735102" }).catch((e: unknown) => e);
     expect(isLockBridgeError(during, "lock_timeout")).toBe(true);
