@@ -114,6 +114,26 @@ export const TEST_CLOUD_KEY = (() => {
 })();
 
 /** The cloud as the tests play it: signs every command with TEST_CLOUD_KEY unless told otherwise (signingKey: undefined). */
+/**
+ * Resolves once the hub's retained state says online. A hub logs "connected to the MQTT
+ * broker" before it subscribes to its commands, and a command sent in between is lost; the
+ * retained online state is published after the subscription.
+ */
+export async function waitForHubOnline(cloud: CloudClient, timeoutMs = 30_000): Promise<void> {
+  let online = false;
+  const stop = cloud.onMessage((m) => {
+    if (m.topic === cloud.topics.state && (m.payload as { online?: boolean }).online === true) online = true;
+  });
+  try {
+    await cloud.watch([cloud.topics.state]);
+    for (const deadline = Date.now() + timeoutMs; !online; await new Promise((r) => setTimeout(r, 25))) {
+      if (Date.now() > deadline) throw new Error("the hub never came online on the broker");
+    }
+  } finally {
+    stop();
+  }
+}
+
 export function connectCloud(options: CloudClientOptions): Promise<CloudClient> {
   return CloudClient.connect({ signingKey: TEST_CLOUD_KEY.privateKey, ...options });
 }

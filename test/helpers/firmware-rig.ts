@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "vitest";
 import type { CloudClient } from "../../src/cloud/ctl-client.js";
-import { connectCloud, TEST_CLOUD_KEY } from "./cloud.js";
+import { connectCloud, TEST_CLOUD_KEY, waitForHubOnline } from "./cloud.js";
 import type { Mosquitto } from "./mosquitto.js";
 import { spawnLockbridge, type RunningProcess } from "./process.js";
 
@@ -72,18 +72,14 @@ export async function startFirmwareRig(broker: Mosquitto, name: string, env: Rec
     cloud = await connectCloud({ url: broker.url, hubId });
     const bySeq = new Map<unknown, Record<string, unknown>>();
     const c = cloud;
-    // "connected" is logged before the hub subscribes to its commands: a command sent before
-    // that is lost. Its retained online state is published after the subscription.
-    let online = false;
     c.onMessage((m) => {
       if (m.topic === c.topics.evt) {
         const e = m.payload as Record<string, unknown>;
         bySeq.set(e.seq, e);
       }
-      if (m.topic === c.topics.state && (m.payload as { online?: boolean }).online === true) online = true;
     });
-    await c.watch([c.topics.evt, c.topics.state]);
-    await until("the hub online on the broker", () => online, 30_000);
+    await c.watch([c.topics.evt]);
+    await waitForHubOnline(c);
     const send = async (cmd: Record<string, unknown>) => {
       // Generous: commissioning over BLE scans and connects, on a machine shared with other work.
       const res = await c.send(cmd, { timeoutMs: 90_000 });

@@ -19,7 +19,7 @@ import type { CloudClient } from "../../src/cloud/ctl-client.js";
 import { loadProfiles } from "../../src/profiles/index.js";
 import { openStore } from "../../src/store/index.js";
 import { lockProfileFromDevice, SimLock, startPtyBus } from "../../sim/index.js";
-import { connectCloud, TEST_CLOUD_KEY } from "../helpers/cloud.js";
+import { connectCloud, TEST_CLOUD_KEY, waitForHubOnline } from "../helpers/cloud.js";
 import { startMosquitto, type Mosquitto } from "../helpers/mosquitto.js";
 import { spawnLockbridge, type RunningProcess } from "../helpers/process.js";
 import { REPO_ROOT } from "../helpers/store.js";
@@ -78,14 +78,11 @@ describe("firmware: a hub SIGKILLed mid-transfer", () => {
       await hub.waitForLog("connected to the MQTT broker", 20_000);
       cloud = await connectCloud({ url: broker.url, hubId });
       const events: Record<string, unknown>[] = [];
-      // "connected" is logged before the hub subscribes: its retained online state comes after.
-      let online = false;
       cloud.onMessage((m) => {
         if (m.topic === cloud!.topics.evt) events.push(m.payload as Record<string, unknown>);
-        if (m.topic === cloud!.topics.state && (m.payload as { online?: boolean }).online === true) online = true;
       });
-      await cloud.watch([cloud.topics.evt, cloud.topics.state]);
-      await until("the hub online on the broker", () => online, 30_000);
+      await cloud.watch([cloud.topics.evt]);
+      await waitForHubOnline(cloud);
       const send = async (cmd: Record<string, unknown>) => {
         const res = await cloud!.send(cmd);
         expect(res, JSON.stringify(res)).toMatchObject({ ok: true });

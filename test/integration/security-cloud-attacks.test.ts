@@ -20,7 +20,7 @@ import mqtt from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CloudClient } from "../../src/cloud/ctl-client.js";
 import { openStore } from "../../src/store/index.js";
-import { connectCloud, TEST_CLOUD_KEY } from "../helpers/cloud.js";
+import { connectCloud, TEST_CLOUD_KEY, waitForHubOnline } from "../helpers/cloud.js";
 import { startMosquitto, type Mosquitto } from "../helpers/mosquitto.js";
 import { spawnLockbridge, type RunningProcess } from "../helpers/process.js";
 
@@ -131,16 +131,7 @@ describe("a broker-level attacker against a hub with the cloud's command key", (
     await hub.waitForLog("connected to the MQTT broker", 20_000);
     attacker = await connectCloud({ url: broker.url, hubId: "hub-attacked", signingKey: undefined });
     cloud = await connectCloud({ url: broker.url, hubId: "hub-attacked" });
-    // "connected" is logged before the hub subscribes: its retained online state comes after.
-    let online = false;
-    const c = cloud;
-    c.onMessage((m) => {
-      if (m.topic === c.topics.state && (m.payload as { online?: boolean }).online === true) online = true;
-    });
-    await c.watch([c.topics.state]);
-    for (const deadline = Date.now() + 30_000; !online; await new Promise((r) => setTimeout(r, 25))) {
-      if (Date.now() > deadline) throw new Error("the hub never came online on the broker");
-    }
+    await waitForHubOnline(cloud);
   });
   afterAll(async () => {
     await attacker?.close();

@@ -20,7 +20,7 @@ import type { CloudClient } from "../../src/cloud/ctl-client.js";
 import { Cmd, type Frame } from "../../src/protocol/llp/index.js";
 import { lockProfileFromDevice, SimLock } from "../../sim/index.js";
 import { loadProfiles } from "../../src/profiles/index.js";
-import { connectCloud, TEST_CLOUD_KEY } from "../helpers/cloud.js";
+import { connectCloud, TEST_CLOUD_KEY, waitForHubOnline } from "../helpers/cloud.js";
 import { guessedPairKx, hostilePtyLink, hostileTcpLink, mortiseIdent, unsealedIdent, unsealedNotAuthenticated, type HostileLink } from "../helpers/hostile-link.js";
 import { startMosquitto, type Mosquitto } from "../helpers/mosquitto.js";
 import { spawnLockbridge, type RunningProcess } from "../helpers/process.js";
@@ -79,13 +79,8 @@ async function connectRig(name: string, dir: string, hubId: string, hub: Running
   cloud.onMessage((m) => {
     if (m.topic === cloud.topics.evt) events.push(m.payload as Record<string, unknown>);
   });
-  // "connected" is logged before the hub subscribes: its retained online state comes after.
-  let online = false;
-  cloud.onMessage((m) => {
-    if (m.topic === cloud.topics.state && (m.payload as { online?: boolean }).online === true) online = true;
-  });
-  await cloud.watch([cloud.topics.evt, cloud.topics.state]);
-  await until("the hub online on the broker", () => online);
+  await cloud.watch([cloud.topics.evt]);
+  await waitForHubOnline(cloud);
   const ok = await cloud.send({ cmd: "site.configure", siteId: "s1", timezone: "Europe/Prague", credentialTypes: { doorCode: true, keycard: true, smartKey: false } });
   expect(ok?.ok).toBe(true);
   return {
