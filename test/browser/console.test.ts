@@ -227,6 +227,12 @@ describe("installer console", () => {
     await page.keyboard.press("Enter");
     // The key's title takes the focus, for a screen reader and the next Tab.
     await expect.poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), { timeout: 15_000 }).toBe("key-title");
+    // A live event about the key's door redraws the detail: the focus stays on the (new) title.
+    await page.evaluate(() => { (globalThis as unknown as { document: { activeElement: { dataset: Record<string, string> } } }).document.activeElement.dataset.drawn = "before"; });
+    const cloud = await env.cloud();
+    expect((await cloud.send({ cmd: "door.unlock", doorId: "room-106", seconds: 1 }))?.ok).toBe(true);
+    await page.locator("#key-title:not([data-drawn])").waitFor({ timeout: 15_000 });
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)).toBe("key-title");
     // A lock's actions from the keyboard; Escape closes the dialog and gives the focus back.
     await page.locator("nav").getByRole("link", { name: "Property" }).focus();
     await page.keyboard.press("Enter");

@@ -5,17 +5,23 @@ import { $, api, el, onLive, post, throttle } from "./lib.js";
 
 const LIMIT = 100;
 let selected = null; // { keyId, doorIds: Set }
+let searches = 0; // only the newest search may draw the list (answers can come back out of order)
 
 const stateClass = (state) => `st st-${state}`;
 
 async function search(q) {
   const params = new URLSearchParams({ limit: String(LIMIT + 1) });
   if (q) params.set("search", q);
+  const mine = ++searches;
   const { keys } = await api(`/api/keys?${params}`);
+  if (mine !== searches) return;
   const shown = keys.slice(0, LIMIT);
   $("#key-count").textContent = keys.length === 0 ? `No key matches${q ? ` “${q}”` : ""}.`
     : `${shown.length}${keys.length > LIMIT ? "+" : ""} key${shown.length === 1 ? "" : "s"}${q ? ` matching “${q}”` : ""}${keys.length > LIMIT ? ": refine the search to see the rest" : ""}.`;
+  // A live refresh must not take the keyboard user's place: the key they were on keeps the focus.
+  const focusedKeyId = document.activeElement?.closest?.("#key-list button[data-key-id]")?.dataset.keyId;
   $("#key-list").replaceChildren(...shown.map(keyItem));
+  if (focusedKeyId) $(`#key-list button[data-key-id="${CSS.escape(focusedKeyId)}"]`)?.focus();
 }
 
 function keyItem(k) {
@@ -37,6 +43,8 @@ export async function open(keyId, focus = false) {
   const doorRows = k.doors.map((d) => el("tr", { "data-door-id": d.doorId },
     el("td", { "data-label": "Door" }, d.name ? `${d.name} (${d.doorId})` : d.doorId, d.linked ? el("span", { class: "muted" }, " linked") : null),
     el("td", { "data-label": "Status", class: `door-words ${stateClass(d.state)}` }, d.words)));
+  // A live refresh redraws the detail: whoever was reading it keeps their place (the title, or the element of the same id).
+  const focusedId = detail.contains(document.activeElement) ? document.activeElement.id || "key-title" : null;
   const cred = (label, c) => el("li", { "data-credential": label }, c.words);
   detail.replaceChildren(
     el("h3", { tabindex: "-1", id: "key-title" }, `${k.keyId} — ${k.holder ?? "no name"} — `, el("span", { class: stateClass(k.state) }, k.words), k.removed ? " (removed)" : ""),
@@ -49,6 +57,7 @@ export async function open(keyId, focus = false) {
     el("div", { id: "findings", "aria-live": "polite" }, "Asking the hub…"),
   );
   if (focus) $("#key-title").focus();
+  else if (focusedId) (document.getElementById(focusedId) ?? $("#key-title")).focus();
   await diagnose(keyId);
 }
 
