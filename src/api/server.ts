@@ -78,7 +78,7 @@ export class ApiServer {
       tokenFile: opts.tokenFile,
       onTokenRotated: (token) => this.events.endStreams(token),
     });
-    this.tracker = new ProgressTracker(opts.hub, this.feed, (what) => this.events.broadcast(what));
+    this.tracker = new ProgressTracker(opts.hub, (what) => this.events.broadcast(what));
   }
 
   /** Listens; resolves with the bound URL. Rejects with the listen error (EADDRINUSE...). */
@@ -167,7 +167,7 @@ export class ApiServer {
       case "firmware":
         return sendJson(res, 200, { jobs: firmwareJobViews(store.firmwareJobs) });
       case "progress":
-        return sendJson(res, 200, { ...progress(store, engine), snapshot: this.tracker.snapshot(), firmware: this.tracker.firmware() });
+        return sendJson(res, 200, { ...progress(store, engine), snapshot: this.tracker.snapshot(), firmware: firmwareJobViews(store.firmwareJobs, 5) });
       case "locks": {
         if (oneId === undefined) return sendJson(res, 200, { buses: locksByBus(store, engine, hub.linkStats()) });
         const lock = store.locks.get(oneId.toLowerCase());

@@ -50,6 +50,7 @@ export async function startConsoleEnv(name: string): Promise<ConsoleEnv> {
       LOCKBRIDGE_API_PORT: String(await freePort()),
       LOCKBRIDGE_BLE_PROXY: `127.0.0.1:${ready.bleProxyPort}`,
       LOCKBRIDGE_LOG_LEVEL: "info",
+      LOCKBRIDGE_FIRMWARE_ALLOW_HTTP: "true", // the firmware test serves its image over http on loopback
     },
   });
   procs.push(hub);

@@ -5,6 +5,10 @@
  * reason and fix in the support article's words, a live event on the Events page, progress, no
  * secret in anything the console reads; screenshots at phone and desktop sizes (docs/console/).
  */
+import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DESKTOP, manualKey, PHONE, startConsoleEnv, type ConsoleEnv } from "./console-env.js";
@@ -268,6 +272,33 @@ describe("installer console", () => {
     for (const [cls, ratio] of Object.entries(ratios)) expect(ratio, cls).toBeGreaterThanOrEqual(7);
     expect(errors).toEqual([]);
     await page.close();
+  }, 90_000);
+
+  it("progress page: a firmware job shows each lock's step live, until the lock is updated", async () => {
+    const image = randomBytes(4096);
+    const server = createServer((_q, r) => r.end(image)).listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const { page, errors } = await env.open("progress");
+      collect(page);
+      // A room lock on a wired link that is online now (the first test put one offline).
+      const api = (await (await fetch(`${env.apiUrl}/api/locks`, { headers: { authorization: `Bearer ${env.token()}` } })).json()) as { buses: { bus: string; locks: { lockId: string; online: boolean }[] }[] };
+      const lockId = api.buses.filter((b) => !b.bus.startsWith("ble")).flatMap((b) => b.locks).find((l) => l.online)!.lockId;
+      const cloud = await env.cloud();
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fw.bin`;
+      const sent = await cloud.send({ cmd: "firmware.update", jobId: "fw-console", lockIds: [lockId], version: "9.9.0", url, sha256: createHash("sha256").update(image).digest("hex"), size: image.length });
+      expect(sent?.ok, JSON.stringify(sent)).toBe(true);
+      const job = page.locator("#fw section[data-job-id='fw-console']");
+      await job.locator(`li[data-lock-id='${lockId}'][data-state='applied']`).waitFor({ timeout: 60_000 });
+      expect(await job.locator(".fw-counts").textContent()).toBe("1 of 1 locks updated, 0 in progress, 0 failed");
+      expect(await job.locator("li").textContent()).toBe(`${lockId}: updated`);
+      expect(await job.locator("h4").textContent()).toMatch(/^Job fw-console → firmware 9\.9\.0 \(ended /);
+      await env.shot(page, "progress-firmware");
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      server.close();
+    }
   }, 90_000);
 
   it("no door code or card UID in anything the console read", () => {

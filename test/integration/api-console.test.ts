@@ -154,7 +154,7 @@ describe("local API for the console", () => {
     expect((await fetch(`${h.url}/api/progress`, { headers: auth() })).status).toBe(200);
   });
 
-  it("progress: a firmware job per lock from its events, a snapshot's pages as they arrive, then applied", async () => {
+  it("progress: a firmware job with each lock's step from the store, a snapshot's pages as they arrive, then applied", async () => {
     const image = randomBytes(2048);
     const server = createServer((_q, r) => r.end(image)).listen(0, "127.0.0.1");
     await new Promise((r) => server.once("listening", r));
@@ -162,10 +162,10 @@ describe("local API for the console", () => {
       const run = (cmd: Record<string, unknown>) => h.hub.cloud.runLocal({ id: `p-${Math.random()}`, ts: new Date().toISOString(), ...cmd });
       const fw = await run({ cmd: "firmware.update", jobId: "fw-9", lockIds: ["4c4200000000a101"], version: "1.4.0", url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/fw.bin`, sha256: createHash("sha256").update(image).digest("hex"), size: image.length });
       expect(fw.ok, JSON.stringify(fw)).toBe(true);
-      type P = { firmware: { jobId: string; version: string | null; counts: { applied: number; total: number } }[]; snapshot: { receiving: { received: number; pages: number } | null; lastApplied: { ok: boolean } | null } };
+      type P = { firmware: { jobId: string; version: string; endedAt: string | null; locks: { lockId: string; state: string; percent: number }[] }[]; snapshot: { receiving: { received: number; pages: number } | null; lastApplied: { ok: boolean } | null } };
       const progress = async () => (await (await fetch(`${h.url}/api/progress`, { headers: auth() })).json()) as P;
-      await expect.poll(async () => (await progress()).firmware.find((j) => j.jobId === "fw-9")?.counts, { timeout: 30_000 }).toEqual(expect.objectContaining({ applied: 1, total: 1 }));
-      expect((await progress()).firmware[0]).toMatchObject({ jobId: "fw-9", version: "1.4.0" });
+      await expect.poll(async () => (await progress()).firmware.find((j) => j.jobId === "fw-9")?.locks, { timeout: 30_000 }).toEqual([expect.objectContaining({ lockId: "4c4200000000a101", state: "applied", percent: 100 })]);
+      expect((await progress()).firmware[0]).toMatchObject({ jobId: "fw-9", version: "1.4.0", endedAt: expect.any(String) });
 
       const site = { siteId: "api-inn", timezone: "Europe/Prague", credentialTypes: { doorCode: true, keycard: true, smartKey: true } };
       const doors = h.fleet.ready(null).doors.map((d) => ({ doorId: d.doorId, name: d.name, lockId: d.lockId, kind: d.kind, linkedDoorIds: d.linkedDoorIds, protectConfiguration: false }));

@@ -21,15 +21,31 @@ function render(p) {
       : el("p", {}, "No snapshot arriving."),
     el("p", { class: "muted" }, s.lastApplied ? `Last snapshot ${s.lastApplied.ok ? "applied" : "refused"} ${fmtTime(s.lastApplied.at)}.` : "No snapshot applied since the hub started."),
   );
-  $("#fw").replaceChildren(...(p.firmware.length === 0 ? [el("p", {}, "No firmware job in the held events.")] : p.firmware.map((j) => {
-    const k = j.counts;
-    return el("section", { class: "panel", "data-job-id": j.jobId },
-      el("h4", {}, `Job ${j.jobId}${j.version ? ` → firmware ${j.version}` : ""}`),
-      el("p", {}, `${k.applied} of ${k.total} locks applied, ${k.updating} updating, ${k.failed} failed`),
-      bar(k.applied, k.total, `firmware job ${j.jobId}`),
-      el("ul", {}, ...j.locks.map((x) => el("li", { class: x.state === "failed" ? "err" : null }, `${x.lockId}: ${x.state}${x.state === "updating" ? ` ${x.percent} %` : ""}${x.reason ? ` (${x.reason})` : ""}`))));
-  })));
+  $("#fw").replaceChildren(...(p.firmware.length === 0 ? [el("p", {}, "No firmware job on this hub.")] : p.firmware.map(firmwareJob)));
   $("#prov-updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+}
+
+// A lock's step in the job as the store keeps it (docs/firmware.md), in an installer's words.
+const STEP_WORDS = {
+  queued: "waiting for its turn on the bus",
+  transferring: "receiving the image",
+  committing: "checking the image",
+  restarting: "restarting on the new firmware",
+  verifying: "checking its tables after the restart",
+  applied: "updated",
+  failed: "failed",
+};
+
+function firmwareJob(j) {
+  const count = (state) => j.locks.filter((x) => x.state === state).length;
+  const applied = count("applied"), failed = count("failed"), total = j.locks.length;
+  const running = total - applied - failed;
+  return el("section", { class: "panel", "data-job-id": j.jobId },
+    el("h4", {}, `Job ${j.jobId} → firmware ${j.version}${j.endedAt ? ` (ended ${fmtTime(j.endedAt)})` : ""}`),
+    el("p", { class: "fw-counts" }, `${applied} of ${total} locks updated, ${running} in progress, ${failed} failed`),
+    bar(applied, total, `firmware job ${j.jobId}`),
+    el("ul", {}, ...j.locks.map((x) => el("li", { class: x.state === "failed" ? "err" : null, "data-lock-id": x.lockId, "data-state": x.state },
+      `${x.lockId}: ${STEP_WORDS[x.state] ?? x.state}${x.state === "transferring" ? ` (${x.percent} %)` : ""}${x.reason ? ` — ${x.reason}${x.message ? `: ${x.message}` : ""}` : ""}`))));
 }
 
 export async function refresh() { render(await api("/api/progress")); }
