@@ -32,6 +32,8 @@ export interface WorkerRigOptions {
   /** How the lock pairs: "kx" (PAIR_KX with the label's setup key) or "plain" (legacy PAIR). Default plain. */
   pairing?: "kx" | "plain";
   verifyIntervalMs?: number;
+  /** STATUS poll interval; default the profile's. */
+  pollIntervalMs?: number;
 }
 
 export async function workerRig(opts: WorkerRigOptions = {}) {
@@ -75,7 +77,7 @@ export async function workerRig(opts: WorkerRigOptions = {}) {
     hooks,
     ident: null,
     doorId: () => DOOR_ID,
-    pollIntervalMs: handle.pollIntervalMs,
+    pollIntervalMs: opts.pollIntervalMs ?? handle.pollIntervalMs,
     verifyIntervalMs: opts.verifyIntervalMs,
     doorHeldOpenSeconds: () => 120,
     // No jitter: backoff delays are exactly half their ceiling.
@@ -87,7 +89,7 @@ export async function workerRig(opts: WorkerRigOptions = {}) {
 
   let keys = 0;
   const rig = {
-    clock, store, lock, link, client, worker, tables, outbox, calls, expect, pollIntervalMs: handle.pollIntervalMs,
+    clock, store, lock, link, client, worker, tables, outbox, calls, expect, pollIntervalMs: opts.pollIntervalMs ?? handle.pollIntervalMs,
     /** Desires a door code on the lock (as the engine's desired side does); returns its credential and slot. */
     desireCode(code: string, validFrom = 0): { credentialId: number; slot: number } {
       const keyId = `key-${++keys}`;

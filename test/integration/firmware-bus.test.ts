@@ -78,6 +78,8 @@ describe("firmware scheduling on a shared bus", () => {
         await until("a transfer on the pty bus", () => ptyLocks.some((l) => (l.firmwareOffset ?? 0) > 0) || undefined, 60_000, 5);
         const t0 = Date.now();
         await rig.send(guestKey("k-104", "room-104", "731904"));
+        // The guest tries the code every 20 ms: each try is an ACCESS_DENIED in the lock's log
+        // until the code arrives, so this also shows the drain does not starve the grant.
         await until("the guest's code works on room-104", () => ptyLocks[3]!.enterCode("731904").granted, 30_000, 20);
         const guestDelayMs = Date.now() - t0;
 
@@ -97,8 +99,9 @@ describe("firmware scheduling on a shared bus", () => {
         expect(midJob.locks).toHaveLength(4);
         for (const l of midJob.locks) expect(["queued", "transferring", "committing", "restarting", "verifying", "applied"]).toContain(l.state);
         console.log(`firmware on a 19,200-baud bus: guest's new code usable after ${guestDelayMs} ms; remote unlock mid-transfer ${unlockMs ?? "n/a"} ms`);
-        // Seen at 0.6-0.7 s and, intermittently, about 20 s (issue 15 keeps that open): bounded here, not yet fixed.
-        expect(guestDelayMs).toBeLessThan(45_000);
+        // 0.2-0.9 s; up to 2.5 s with three busy loops competing for the two cores. It was ~20 s
+        // or more under load while the lock's event drain starved the grant (fixed in the worker).
+        expect(guestDelayMs).toBeLessThan(10_000);
         if (unlockMs !== undefined) expect(unlockMs).toBeLessThan(5_000);
 
         for (const n of updated) {

@@ -13,30 +13,32 @@ import { setDoorOpen } from "./health.js";
 /** Events read per READ_EVENTS (the protocol's maximum). */
 const EVENT_BATCH = 32;
 
-export async function drainEvents(ctx: WorkerContext): Promise<void> {
+/**
+ * Reads one page of the lock's event log into the outbox and acknowledges it. Returns true
+ * when the page was full: more may be waiting. One page per call, so that the loop can let a
+ * guest's grant or a revocation go between two pages of a log that keeps filling (loop.ts).
+ */
+export async function drainEventPage(ctx: WorkerContext): Promise<boolean> {
   const { o, lockId } = ctx;
-  for (;;) {
-    const from = o.store.lastEventSeq(lockId) + 1;
-    const batch = await o.link.readEvents(from, EVENT_BATCH);
-    if (batch.length === 0) break;
-    const readAtMs = o.clock.now();
-    const doorId = o.doorId();
-    const mapCtx = { lockId, doorId, readAtMs, ownerOf: (kind: number, slot: number) => ownerOf(ctx, kind, slot) };
-    const { ordered, gaps, nextSeq } = sequenceBatch(from, batch);
-    if (ordered.length === 0) break;
-    const events: ContractEvent[] = gaps.map((g) => eventsLost(g, mapCtx));
-    for (const e of ordered) {
-      const mapped = mapLockEvent(e, mapCtx);
-      if (mapped) events.push(mapped);
-    }
-    // Durable in the outbox first; only then may the lock forget them.
-    o.store.commitLockEvents(lockId, events, nextSeq - 1);
-    await o.link.ackEvents(nextSeq - 1);
-    afterEvents(ctx, ordered.map((e) => e.type));
-    o.hooks.lockEvents?.(lockId, events);
-    if (batch.length < EVENT_BATCH) break;
+  const from = o.store.lastEventSeq(lockId) + 1;
+  const batch = await o.link.readEvents(from, EVENT_BATCH);
+  if (batch.length === 0) return false;
+  const readAtMs = o.clock.now();
+  const doorId = o.doorId();
+  const mapCtx = { lockId, doorId, readAtMs, ownerOf: (kind: number, slot: number) => ownerOf(ctx, kind, slot) };
+  const { ordered, gaps, nextSeq } = sequenceBatch(from, batch);
+  if (ordered.length === 0) return false;
+  const events: ContractEvent[] = gaps.map((g) => eventsLost(g, mapCtx));
+  for (const e of ordered) {
+    const mapped = mapLockEvent(e, mapCtx);
+    if (mapped) events.push(mapped);
   }
-  ctx.needs.events = false;
+  // Durable in the outbox first; only then may the lock forget them.
+  o.store.commitLockEvents(lockId, events, nextSeq - 1);
+  await o.link.ackEvents(nextSeq - 1);
+  afterEvents(ctx, ordered.map((e) => e.type));
+  o.hooks.lockEvents?.(lockId, events);
+  return batch.length >= EVENT_BATCH;
 }
 
 /** What the log says about the lock itself: door state, a lost clock, new firmware. */

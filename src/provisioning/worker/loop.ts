@@ -27,7 +27,7 @@ import type { LockLinkPort, SlotRow } from "../ports.js";
 import { WorkQueue, type WorkClass } from "../work-queue.js";
 import { execSlotOp, replan, retryFailed } from "./apply.js";
 import { allKindsNeedVerify, type Op, type SlotOp, type WorkerContext } from "./context.js";
-import { drainEvents } from "./events.js";
+import { drainEventPage } from "./events.js";
 import { pollStatus } from "./health.js";
 import { handshake, recoverPairing, reportPairingLost, reportReplaced } from "./identity.js";
 import type { LockWorkerOptions } from "./options.js";
@@ -72,6 +72,7 @@ export class LockWorker {
       pairingLost: options.pairingLost ?? false,
       failures: 0,
       verifyRounds: 0,
+      eventsYield: false,
       lastClockSetMs: undefined,
       doorOpen: false,
       heldOpenTimer: undefined,
@@ -280,16 +281,33 @@ export class LockWorker {
       await handshake(ctx);
       return true;
     }
-    if (ctx.needs.events) {
-      await drainEvents(ctx);
+    // A log that keeps filling (a keypad hammered with wrong codes, faster than the bus drains
+    // it) must not starve a guest's new code or a revocation: after a full page, the next turn
+    // goes to queued provisioning when there is some (ahead of STATUS, which a slow bus would
+    // otherwise always have due). The lock keeps its log meanwhile.
+    const provisioningTurn = ctx.eventsYield && (ctx.needs.replan || ctx.queue.size > 0);
+    ctx.eventsYield = false;
+    if (ctx.needs.events && !provisioningTurn) {
+      ctx.needs.events = false; // an EVENT_NOTIFY during the read sets it again
+      let more: boolean;
+      try {
+        more = await drainEventPage(ctx);
+      } catch (e) {
+        ctx.needs.events = true;
+        throw e;
+      }
+      if (more) ctx.needs.events = true;
+      ctx.eventsYield = more;
       return true;
     }
-    if (ctx.needs.status) {
+    if (ctx.needs.status && !provisioningTurn) {
       await pollStatus(ctx);
       return true;
     }
     if (ctx.needs.replan) {
       replan(ctx);
+      // Planning is no request: the turn it was given is still owed to what it queued.
+      ctx.eventsYield = provisioningTurn;
       return true;
     }
     const next = ctx.queue.pop();

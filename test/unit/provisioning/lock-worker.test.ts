@@ -239,6 +239,42 @@ describe("LockWorker, step by step", () => {
     expect(r.row(slot)).toMatchObject({ inSync: true, lastError: null });
   });
 
+  it("a lock whose log keeps filling (a keypad hammered with wrong codes) still gets a guest's new code: event pages and other work take turns", async () => {
+    // A slow bus: a page of events (READ + ACK) takes longer than the poll interval, so a STATUS
+    // is always due as well (as on the CI's loaded 19,200-baud bus where this was found).
+    const r = await inService({ pollIntervalMs: 60 });
+    // Each of the next 12 ACK_EVENTS finds a full page more of denied attempts in the log.
+    const HAMMERED_PAGES = 12;
+    let pages = 0;
+    const hammer = () => {
+      for (let i = 0; i < 40; i++) r.lock.enterCode("9999");
+    };
+    r.expect.tap = (req, answer) => {
+      if (req.cmd === Cmd.ACK_EVENTS && pages++ < HAMMERED_PAGES) hammer();
+      return answer;
+    };
+    r.lock.setSlow(50); // each answer takes 50 ms of the manual clock
+    hammer();
+    r.link.inject(r.lock.eventNotifyFrame());
+    await r.expect.expectRequest("ACK_EVENTS", 1000);
+    const mark = r.expect.commands().length;
+    r.desireCode("482916");
+    r.worker.desiredChanged();
+    // The grant goes out within a few pages, while the log is still filling.
+    await r.expect.expectRequest("PUT_CREDENTIAL", 5000, { stepMs: 10 });
+    const beforePut = r.expect.commands().slice(mark, r.expect.commands().indexOf("PUT_CREDENTIAL"));
+    expect(beforePut.filter((c) => c === "READ_EVENTS").length).toBeLessThanOrEqual(3);
+    expect(pages).toBeLessThan(HAMMERED_PAGES);
+    expect(r.lock.enterCode("482916").granted).toBe(true);
+    // Once the hammering stops, the log is drained to its end (the next STATUS poll sees the
+    // rest: this lock does not notify): nothing lost, nothing left.
+    await r.settle();
+    await runFor(r.clock, r.pollIntervalMs * 2, 100);
+    await r.settle();
+    expect(r.outbox.filter((e) => e.type === "lock.events_lost")).toEqual([]);
+    expect(r.store.locks.get(LOCK_ID)?.lastEventSeq).toBe(r.lock.events.head);
+  });
+
   it("EVENT_NOTIFY drains at once; a door left open raises door.held_open after its time, once", async () => {
     const r = await inService();
     r.lock.openDoor();
