@@ -9,7 +9,7 @@ export const LOW_BATTERY_PERCENT = 20;
 const RECOVERED_PERCENT = 30;
 
 /** @returns true when lock.battery_low is due now (and records that it was raised). */
-export function batteryLowDue(store: Store, lockId: string, battery: number): boolean {
+export function batteryLowDue(store: Pick<Store, "lockFacts">, lockId: string, battery: number): boolean {
   const reported = store.lockFacts.batteryLowReported(lockId) !== null;
   if (battery <= LOW_BATTERY_PERCENT && !reported) {
     store.lockFacts.setBatteryLowReported(lockId, battery);
@@ -20,7 +20,7 @@ export function batteryLowDue(store: Store, lockId: string, battery: number): bo
 }
 
 /** Passes an event through; the lock's own BATTERY_LOW forwarded means the hub raises no other. */
-export function noteBatteryLow<E extends { type: string; lockId?: unknown; battery?: unknown }>(store: Store, event: E): E {
+export function noteBatteryLow<E extends { type: string; lockId?: unknown; battery?: unknown }>(store: Pick<Store, "lockFacts">, event: E): E {
   if (event.type === "lock.battery_low" && typeof event.lockId === "string") {
     store.lockFacts.setBatteryLowReported(event.lockId, typeof event.battery === "number" ? event.battery : 0);
   }

@@ -1,14 +1,20 @@
 /**
  * `diagnose`: assembles the plain snapshots the diagnosis rules (src/diagnosis) read, from
- * the store and the engine's knowledge of the locks.
+ * the store, the desired state and the statuses.
  */
 import type { CredentialType, Key } from "../access/model.js";
 import { diagnoseDoor, diagnoseKey, type DiagnosisLock, type Finding } from "../diagnosis/index.js";
 import { LockBridgeError } from "../shared/errors.js";
-import type { ProvisioningEngine } from "./engine.js";
+import type { Clock } from "../shared/clock.js";
+import type { DesiredState } from "./desired-state.js";
+import type { StatusModel } from "./status-model.js";
 
-/** What diagnosis reads of the engine: the store, statuses and which keys reach which doors. */
-export type DiagnosisEngine = Pick<ProvisioningEngine, "now" | "doors" | "lifecycle" | "keysReachingDoors" | "statuses">;
+/** What diagnosis reads beside the store: doors, lifecycles and which keys reach which doors, the statuses, the time. */
+export interface DiagnosisPorts {
+  desired: Pick<DesiredState, "doors" | "lifecycle" | "keysReachingDoors">;
+  statuses: Pick<StatusModel, "keyStatus" | "keyStatusForResponse" | "keyDecisions" | "lockStatus" | "lockFact">;
+  clock: Pick<Clock, "now">;
+}
 
 /** The store repositories diagnosis reads. */
 export type DiagnosisStore = Pick<Store, "site" | "keys" | "keycards" | "keyFacts" | "doors" | "locks" | "outbox" | "lockFacts">;
@@ -43,12 +49,12 @@ function recentAlarms(store: DiagnosisStore, nowMs: number): Map<string, { tampe
   return out;
 }
 
-function diagnosisLocks(store: DiagnosisStore, engine: DiagnosisEngine, linkErrors?: LinkErrorsOf): DiagnosisLock[] {
+function diagnosisLocks(store: DiagnosisStore, ports: DiagnosisPorts, linkErrors?: LinkErrorsOf): DiagnosisLock[] {
   const out: DiagnosisLock[] = [];
-  const alarms = recentAlarms(store, engine.now());
+  const alarms = recentAlarms(store, ports.clock.now());
   for (const lock of store.locks.list()) {
-    const status = engine.statuses.lockStatus(lock.lockId);
-    const fact = engine.statuses.lockFact(lock.lockId);
+    const status = ports.statuses.lockStatus(lock.lockId);
+    const fact = ports.statuses.lockFact(lock.lockId);
     if (!status || !fact) continue;
     const slots: Partial<Record<CredentialType, { used: number; total: number }>> = status.slots;
     const link = describeLink(store, lock.lockId);
@@ -67,24 +73,24 @@ function diagnosisLocks(store: DiagnosisStore, engine: DiagnosisEngine, linkErro
   return out;
 }
 
-export function diagnose(store: DiagnosisStore, engine: DiagnosisEngine, target: { keyId: string } | { doorId: string }, linkErrors?: LinkErrorsOf): Finding[] {
+export function diagnose(store: DiagnosisStore, ports: DiagnosisPorts, target: { keyId: string } | { doorId: string }, linkErrors?: LinkErrorsOf): Finding[] {
   const site = store.site.get();
   if (!site) throw new LockBridgeError("unknown_site", "no site configured");
-  const doors = [...engine.doors().values()];
-  const nowMs = engine.now();
+  const doors = [...ports.desired.doors().values()];
+  const nowMs = ports.clock.now();
   if ("keyId" in target) {
     const record = store.keys.get(target.keyId);
     if (!record) throw new LockBridgeError("unknown_key", `no key ${target.keyId}`, "keyId");
-    const status = engine.statuses.keyStatusForResponse(target.keyId);
+    const status = ports.statuses.keyStatusForResponse(target.keyId);
     const card = store.keycards.assignedTo(target.keyId);
     const unused = store.keycards.list().filter((c) => c.assignedKeyId === null).length;
-    const decisions = engine.statuses.keyDecisions(record);
+    const decisions = ports.statuses.keyDecisions(record);
     return diagnoseKey({
       site,
       doors,
-      locks: diagnosisLocks(store, engine, linkErrors),
+      locks: diagnosisLocks(store, ports, linkErrors),
       key: record as Key,
-      lifecycle: engine.lifecycle(target.keyId),
+      lifecycle: ports.desired.lifecycle(target.keyId),
       status,
       doorCode: decisions.doorCode,
       keycard: decisions.keycard,
@@ -95,10 +101,10 @@ export function diagnose(store: DiagnosisStore, engine: DiagnosisEngine, target:
     });
   }
   if (!store.doors.get(target.doorId)) throw new LockBridgeError("unknown_door", `no door ${target.doorId}`, "doorId");
-  const keys = [...engine.keysReachingDoors([target.doorId])].flatMap((keyId) => {
+  const keys = [...ports.desired.keysReachingDoors([target.doorId])].flatMap((keyId) => {
     const key = store.keys.get(keyId);
-    const status = engine.statuses.keyStatus(keyId);
+    const status = ports.statuses.keyStatus(keyId);
     return key && status ? [{ key: key as Key, status }] : [];
   });
-  return diagnoseDoor({ site, doors, locks: diagnosisLocks(store, engine, linkErrors), doorId: target.doorId, keys, nowMs });
+  return diagnoseDoor({ site, doors, locks: diagnosisLocks(store, ports, linkErrors), doorId: target.doorId, keys, nowMs });
 }

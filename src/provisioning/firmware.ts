@@ -1,7 +1,7 @@
 /**
- * The firmware bridge (src/firmware/, docs/firmware.md) wired to the provisioning engine:
+ * The firmware bridge (src/firmware/, docs/firmware.md) wired to the lock fleet:
  * its narrow ports (FirmwareLocks: a task in a lock's worker, online, bus, models, recheck)
- * implemented on the engine's lock workers, its jobs in the store, its images in the data dir.
+ * implemented on the fleet's lock workers, its jobs in the store, its images in the data dir.
  * Also the hub's image fetcher: streamed, capped at the announced size.
  */
 import path from "node:path";
@@ -13,8 +13,9 @@ import type { Clock } from "../shared/clock.js";
 import { LockBridgeError } from "../shared/errors.js";
 import { formatInstant } from "../shared/instant.js";
 import type { Logger } from "../shared/logger.js";
-import type { Store } from "../store/index.js";
-import type { ProvisioningEngine } from "./engine.js";
+import type { LockRecord, Store } from "../store/index.js";
+import type { LockFleet } from "./fleet.js";
+import type { EmitEvents } from "./hub-events.js";
 
 export { FirmwareService, type FirmwareJob } from "../firmware/service.js";
 export type { ImageFetcher };
@@ -50,10 +51,16 @@ export const httpImageFetcher: ImageFetcher = async (url, maxBytes) => {
   }
 };
 
-/** The engine's lock workers as the firmware bridge's FirmwareLocks port. */
-export function engineFirmwareLocks(engine: ProvisioningEngine, profileModel: (profileId: string) => string | null): FirmwareLocks {
+/** What the firmware bridge uses of the lock side: the fleet's workers and links, the lock records. */
+export interface FirmwareLockPorts {
+  fleet: Pick<LockFleet, "worker" | "linkOnline">;
+  lockRecord(lockId: string): LockRecord | undefined;
+}
+
+/** The fleet's lock workers as the firmware bridge's FirmwareLocks port. */
+export function fleetFirmwareLocks(ports: FirmwareLockPorts, profileModel: (profileId: string) => string | null): FirmwareLocks {
   const worker = (lockId: string) => {
-    const w = engine.worker(lockId);
+    const w = ports.fleet.worker(lockId);
     return w && !w.isReplaced ? w : undefined;
   };
   return {
@@ -63,13 +70,13 @@ export function engineFirmwareLocks(engine: ProvisioningEngine, profileModel: (p
       return w.runTask((port) => fn(port));
     },
     inService: (lockId) => worker(lockId) !== undefined,
-    online: (lockId) => engine.handle(lockId)?.port.online,
+    online: (lockId) => ports.fleet.linkOnline(lockId),
     busOf(lockId) {
-      const lock = engine.lockRecord(lockId);
+      const lock = ports.lockRecord(lockId);
       return lock ? busKeyOf(lock.link) : undefined;
     },
     models(lockId) {
-      const lock = engine.lockRecord(lockId);
+      const lock = ports.lockRecord(lockId);
       const ident = lock?.ident as { model?: unknown } | null | undefined;
       return { ident: typeof ident?.model === "string" ? ident.model : null, profile: lock ? profileModel(lock.profileId) : null };
     },
@@ -78,9 +85,10 @@ export function engineFirmwareLocks(engine: ProvisioningEngine, profileModel: (p
   };
 }
 
-export interface FirmwareWiring {
-  engine: ProvisioningEngine;
-  store: Store;
+export interface FirmwareWiring extends FirmwareLockPorts {
+  store: Pick<Store, "firmwareJobs" | "path">;
+  /** Hub events to the outbox. */
+  emit: EmitEvents;
   log: Logger;
   clock: Clock;
   /** The lock status republisher (the cloud's status sink). */
@@ -97,13 +105,12 @@ export interface FirmwareWiring {
 }
 
 export function createFirmwareService(w: FirmwareWiring): FirmwareService {
-  const { engine } = w;
   return new FirmwareService({
     jobs: w.store.firmwareJobs,
-    locks: engineFirmwareLocks(engine, w.profileModel ?? (() => null)),
+    locks: fleetFirmwareLocks(w, w.profileModel ?? (() => null)),
     images: new ImageCache(w.imageDir ?? path.join(path.dirname(w.store.path), "firmware"), w.fetchImage ?? httpImageFetcher),
     report: {
-      event: (type, fields) => engine.emit([{ type, at: formatInstant(engine.now()), ...fields }]),
+      event: (type, fields) => w.emit([{ type, at: formatInstant(w.clock.now()), ...fields }]),
       lockChanged: w.lockChanged,
     },
     clock: w.clock,

@@ -13,8 +13,9 @@ import { defineHandler, type HandlerOutcome } from "../cloud/registry.js";
 import type { Finding } from "../diagnosis/index.js";
 import type { IdentInfo } from "../protocol/llp/commands.js";
 import { LockBridgeError } from "../shared/errors.js";
-import type { ProvisioningEngine } from "./engine.js";
+import type { DesiredState } from "./desired-state.js";
 import type { FirmwareService } from "./firmware.js";
+import type { LockFleet } from "./fleet.js";
 import type { KeyService } from "./key-service.js";
 import type { LockService } from "./lock-service.js";
 import type { Store } from "../store/index.js";
@@ -23,10 +24,11 @@ import type { Store } from "../store/index.js";
 const UNLOCK_EXPIRY_MS = 30_000;
 
 export interface ProvisioningHandlersDeps {
-  engine: Pick<ProvisioningEngine, "worker" | "unlock" | "resyncKeys">;
-  keys: KeyService;
-  locks: LockService;
-  firmware: FirmwareService;
+  fleet: Pick<LockFleet, "has" | "unlock">;
+  desired: Pick<DesiredState, "resyncKeys">;
+  keys: Pick<KeyService, "regenerateCode" | "replaceKeycard">;
+  locks: Pick<LockService, "commission" | "finishCommission" | "afterCommission" | "decommission" | "finishDecommission">;
+  firmware: Pick<FirmwareService, "start">;
   /** Explains a key or a door (src/diagnosis); throws unknown_key / unknown_door. */
   diagnose(target: { keyId: string } | { doorId: string }): Finding[];
 }
@@ -46,7 +48,7 @@ export function identPayload(ident: IdentInfo): Record<string, unknown> {
 const keyOutcome = (o: { status: KeyStatus; warnings: string[] }): HandlerOutcome => ({ result: o.status, warnings: o.warnings });
 
 export function provisioningCommandHandlers(deps: ProvisioningHandlersDeps): ProvisioningCommandHandlers {
-  const { engine, keys, locks, firmware } = deps;
+  const { fleet, desired, keys, locks, firmware } = deps;
   return {
     "lock.commission": defineHandler(
       "lock.commission",
@@ -71,7 +73,7 @@ export function provisioningCommandHandlers(deps: ProvisioningHandlersDeps): Pro
         const outcome = ctx.commit(() => {
           touched = locks.finishDecommission(cmd.lockId);
           ctx.lockChanged(cmd.lockId);
-          engine.resyncKeys(touched);
+          desired.resyncKeys(touched);
           for (const k of touched) ctx.keyChanged(k);
           return { result: {} };
         });
@@ -86,7 +88,7 @@ export function provisioningCommandHandlers(deps: ProvisioningHandlersDeps): Pro
         const deadline = cmd.expiresAt !== undefined ? Date.parse(cmd.expiresAt) : ctx.meta.ts + UNLOCK_EXPIRY_MS;
         // The signal cancels the queued unlock when the command's budget runs out: a door
         // must not open after the cloud was told the unlock failed.
-        await engine.unlock(cmd.doorId, cmd.seconds, deadline, ctx.signal);
+        await fleet.unlock(cmd.doorId, cmd.seconds, deadline, ctx.signal);
         return ctx.commit(() => ({ result: {} }));
       },
       // An unlock already on the link when the budget runs out finishes within the link's
@@ -104,7 +106,7 @@ export function provisioningCommandHandlers(deps: ProvisioningHandlersDeps): Pro
       // The job and its locks are stored in the command's transaction: a hub killed after the
       // response resumes it at its next start (docs/firmware.md).
       ctx.commit(() => {
-        const known = cmd.lockIds.filter((id) => engine.worker(id) !== undefined);
+        const known = cmd.lockIds.filter((id) => fleet.has(id));
         if (known.length === 0) throw new LockBridgeError("unknown_lock", "none of the locks is commissioned and in service", "lockIds");
         const { accepted } = firmware.start({ jobId: cmd.jobId, lockIds: known, version: cmd.version, url: cmd.url, sha256: cmd.sha256, size: cmd.size, model: cmd.model, maxOfflineS: cmd.maxOfflineS });
         return { result: { accepted }, warnings: cmd.lockIds.filter((id) => !accepted.includes(id)).map((id) => `lock ${id} is not in service: skipped`) };
@@ -118,44 +120,44 @@ export function provisioningCommandHandlers(deps: ProvisioningHandlersDeps): Pro
 }
 
 /**
- * What a desired-state change means for the engine, inside the command's transaction: the
+ * What a desired-state change means for the derived slot rows, inside the command's transaction: the
  * keys concerned are re-derived (and their lock workers woken) with the command's own writes.
  */
 export function desiredStateEffects(
   store: Pick<Store, "keys" | "doors" | "keycards">,
-  engine: Pick<ProvisioningEngine, "doorsChanged" | "resyncKeys" | "keysOnLock" | "keysReachingDoors" | "indexKeyCode" | "resyncMark" | "resyncKeysNotSince">,
+  desired: Pick<DesiredState, "doorsChanged" | "resyncKeys" | "keysOnLock" | "keysReachingDoors" | "indexKeyCode" | "resyncMark" | "resyncKeysNotSince">,
 ): DesiredStateEffects {
   // Keys the snapshot applied were re-derived one by one: afterwards only the others are.
   let snapshotMark = 0;
   return {
     siteChanged() {
-      engine.doorsChanged();
-      engine.resyncKeys(store.keys.ids());
+      desired.doorsChanged();
+      desired.resyncKeys(store.keys.ids());
     },
     doorChanging(doorId) {
       // Keys of the door's lock now: the door may move to another lock, or go away.
       const lockId = store.doors.get(doorId)?.lockId;
-      return lockId ? [...engine.keysOnLock(lockId)] : [];
+      return lockId ? [...desired.keysOnLock(lockId)] : [];
     },
     doorChanged(doorId, keysBefore) {
-      engine.doorsChanged();
-      const affected = engine.keysReachingDoors([doorId]);
-      for (const k of affected) engine.indexKeyCode(k);
-      engine.resyncKeys(affected);
-      engine.resyncKeys(keysBefore);
+      desired.doorsChanged();
+      const affected = desired.keysReachingDoors([doorId]);
+      for (const k of affected) desired.indexKeyCode(k);
+      desired.resyncKeys(affected);
+      desired.resyncKeys(keysBefore);
     },
     keycardsChanged(cardIds) {
       const holders = cardIds.map((id) => store.keycards.get(id)?.assignedKeyId).filter((k): k is string => typeof k === "string");
-      engine.resyncKeys(holders);
+      desired.resyncKeys(holders);
     },
     snapshotApplying() {
       // Doors change inside the snapshot before its keys are applied.
-      engine.doorsChanged();
-      snapshotMark = engine.resyncMark();
+      desired.doorsChanged();
+      snapshotMark = desired.resyncMark();
     },
     snapshotApplied() {
-      engine.doorsChanged();
-      engine.resyncKeysNotSince(snapshotMark, store.keys.ids({ includeRemoved: true }));
+      desired.doorsChanged();
+      desired.resyncKeysNotSince(snapshotMark, store.keys.ids({ includeRemoved: true }));
     },
   };
 }

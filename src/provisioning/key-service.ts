@@ -23,11 +23,20 @@ import type { CodeAssignment, Key, KeyStatus } from "../access/model.js";
 import { applyKeyUpsert, doorSettingsChanges } from "../access/protect-config.js";
 import type { KeyChangeContext, KeyChangeOutcome, KeyCommands } from "../cloud/handlers/key-commands.js";
 import { LockBridgeError } from "../shared/errors.js";
-import { codeDoors, type ProvisioningEngine } from "./engine.js";
+import type { Clock } from "../shared/clock.js";
 import type { Store } from "../store/index.js";
+import { codeDoors, type DesiredState } from "./desired-state.js";
 
-/** What key semantics use of the engine: key lifecycles, the door code index, re-derivation, statuses. */
-export type KeyServiceEngine = Pick<ProvisioningEngine, "now" | "doors" | "lifecycle" | "setLifecycle" | "indexKeyCode" | "codes" | "codeRange" | "resyncKeys" | "statuses">;
+/** What key semantics use: the desired state (key lifecycles, door codes, re-derivation), the key status, the time. */
+export interface KeyServicePorts {
+  desired: Pick<DesiredState, "doors" | "lifecycle" | "setLifecycle" | "indexKeyCode" | "codesExcept" | "codeRange" | "resyncKeys">;
+  statuses: {
+    keyStatus(keyId: string): KeyStatus | null;
+    /** A removed key answers `revoked` rather than null. */
+    keyStatusForResponse(keyId: string): KeyStatus;
+  };
+  clock: Pick<Clock, "now">;
+}
 
 /** The store repositories key semantics read and write. */
 export type KeyServiceStore = Pick<Store, "keys" | "keycards" | "credentials" | "keyFacts" | "site" | "afterRollback">;
@@ -48,7 +57,7 @@ export class KeyService implements KeyCommands {
 
   constructor(
     private readonly store: KeyServiceStore,
-    private readonly engine: KeyServiceEngine,
+    private readonly ports: KeyServicePorts,
     private readonly options: KeyServiceOptions,
   ) {
     // The cooling-off cache follows the store: read again after a rollback.
@@ -59,20 +68,20 @@ export class KeyService implements KeyCommands {
     const store = this.store;
     const record = store.keys.get(incoming.keyId);
     const stored = record && record.removedAt === null ? record : undefined;
-    const { key, warnings: protect } = applyKeyUpsert(stored, incoming, this.engine.doors());
+    const { key, warnings: protect } = applyKeyUpsert(stored, incoming, this.ports.desired.doors());
     const at = this.nowMs();
     // Door-setting changes and blocked PMS attempts, for diagnosis.
     this.store.keyFacts.addSettingsChanges(key.keyId, [
       ...doorSettingsChanges(stored, key).map((c) => ({ atMs: at, source: key.source, doorId: c.doorId, fields: c.fields, applied: true })),
       ...protect.map((w) => ({ atMs: at, source: key.source, doorId: w.doorId, fields: w.fields, applied: false })),
     ]);
-    const lifecycle = nextLifecycle(stored, stored ? this.engine.lifecycle(key.keyId) : undefined, key);
+    const lifecycle = nextLifecycle(stored, stored ? this.ports.desired.lifecycle(key.keyId) : undefined, key);
     const activation = keyActivation(key, lifecycle);
     // The inventory first: a card held by another key refuses the whole upsert.
     if (holdsKeycard(activation) && key.keycard.enabled && key.keycard.cardId !== undefined) store.keycards.assign(key.keycard.cardId, key.keyId);
     else store.keycards.releaseKey(key.keyId);
     store.keys.upsert(key);
-    this.engine.setLifecycle(key.keyId, lifecycle);
+    this.ports.desired.setLifecycle(key.keyId, lifecycle);
     const warnings = [...protect.map((w) => w.message), ...this.ensureCredentials(key.keyId)];
     return this.finish(key.keyId, ctx, warnings);
   }
@@ -81,9 +90,9 @@ export class KeyService implements KeyCommands {
     const store = this.store;
     const stored = store.keys.get(keyId);
     if (!stored || stored.removedAt !== null) throw new LockBridgeError("unknown_key", `no key ${keyId}`, "keyId");
-    const lifecycle = nextLifecycle(stored, this.engine.lifecycle(keyId), { checkedIn });
+    const lifecycle = nextLifecycle(stored, this.ports.desired.lifecycle(keyId), { checkedIn });
     store.keys.setCheckedIn(keyId, checkedIn);
-    this.engine.setLifecycle(keyId, lifecycle);
+    this.ports.desired.setLifecycle(keyId, lifecycle);
     const key = store.keys.get(keyId)!;
     if (!holdsKeycard(keyActivation(key, lifecycle))) store.keycards.releaseKey(keyId);
     else if (key.keycard.enabled && key.keycard.cardId !== undefined) store.keycards.assign(key.keycard.cardId, keyId);
@@ -92,15 +101,15 @@ export class KeyService implements KeyCommands {
 
   remove(keyId: string, version: number, ctx: KeyChangeContext): KeyChangeOutcome {
     const store = this.store;
-    const prev = this.engine.lifecycle(keyId);
+    const prev = this.ports.desired.lifecycle(keyId);
     if (store.keys.remove(keyId, version) === undefined) throw new LockBridgeError("unknown_key", `no key ${keyId}`, "keyId");
-    this.engine.setLifecycle(keyId, removedLifecycle(prev));
+    this.ports.desired.setLifecycle(keyId, removedLifecycle(prev));
     store.keycards.releaseKey(keyId);
     return this.finish(keyId, ctx, this.ensureCredentials(keyId));
   }
 
   status(keyId: string): KeyStatus | null {
-    return this.engine.statuses.keyStatus(keyId);
+    return this.ports.statuses.keyStatus(keyId);
   }
 
   /**
@@ -122,7 +131,7 @@ export class KeyService implements KeyCommands {
     store.keys.upsert({ ...key, doorCode });
     store.credentials.assign({ keyId, kind: "doorCode", value: r.value.code, assignment: policy });
     this.coolingChanged(r.value.code, old);
-    this.engine.indexKeyCode(keyId);
+    this.ports.desired.indexKeyCode(keyId);
     return this.finish(keyId, ctx, r.value.warnings.map((w) => w.message));
   }
 
@@ -147,14 +156,14 @@ export class KeyService implements KeyCommands {
   }
 
   private finish(keyId: string, ctx: KeyChangeContext, warnings: string[]): KeyChangeOutcome {
-    this.engine.resyncKeys([keyId]);
+    this.ports.desired.resyncKeys([keyId]);
     ctx.keyChanged(keyId);
     // Computed when read: a command answers with it; a snapshot applying 2,000 keys does not ask.
-    const engine = this.engine;
+    const statuses = this.ports.statuses;
     let status: KeyStatus | undefined;
     return {
       get status(): KeyStatus {
-        status ??= engine.statuses.keyStatusForResponse(keyId);
+        status ??= statuses.keyStatusForResponse(keyId);
         return status;
       },
       warnings,
@@ -171,7 +180,7 @@ export class KeyService implements KeyCommands {
     const key = store.keys.get(keyId);
     const site = store.site.get();
     if (!key || !site) return [];
-    const activation = keyActivation(key, this.engine.lifecycle(keyId));
+    const activation = keyActivation(key, this.ports.desired.lifecycle(keyId));
     const revoked = activation.state === "revoked" || key.removedAt !== null;
     const warnings: string[] = [];
 
@@ -199,7 +208,7 @@ export class KeyService implements KeyCommands {
         warnings.push(r.error.message);
       }
     }
-    this.engine.indexKeyCode(keyId);
+    this.ports.desired.indexKeyCode(keyId);
 
     // Keycard: the inventory decided (upsert/checkin); the credential follows the assigned card.
     const currentCard = store.credentials.currentOf(keyId, "keycard");
@@ -222,17 +231,17 @@ export class KeyService implements KeyCommands {
   }
 
   private allocationBase(key: Key, siteLength: number): Omit<AllocationInput, "assignment" | "requested" | "current"> {
-    const doors = this.engine.doors();
+    const doors = this.ports.desired.doors();
     const locks: CodeTargetLock[] = codeDoors(key, doors).map((doorId) => {
       const lockId = doors.get(doorId)?.lockId ?? null;
-      const range = (lockId !== null ? this.engine.codeRange(lockId) : undefined) ?? { codeMinLen: 4, codeMaxLen: 12 };
+      const range = (lockId !== null ? this.ports.desired.codeRange(lockId) : undefined) ?? { codeMinLen: 4, codeMaxLen: 12 };
       return { lockId: doorId, range };
     });
     const now = this.nowMs();
     return {
       siteLength,
       locks,
-      usage: this.engine.codes.except(key.keyId),
+      usage: this.ports.desired.codesExcept(key.keyId),
       // A current code counts as revoked now: it stays out of reach for the whole window.
       revoked: [...this.coolingCodes(now)].map(([code, at]) => ({ code, revokedAtMs: at ?? now })),
       coolingOffMs: this.coolingOffMs(),
@@ -242,7 +251,7 @@ export class KeyService implements KeyCommands {
   }
 
   private nowMs(): number {
-    return this.engine.now();
+    return this.ports.clock.now();
   }
 
   private coolingOffMs(): number {

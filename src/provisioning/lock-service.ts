@@ -19,13 +19,17 @@ import type { Store } from "../store/index.js";
 import { LockBridgeError, errorMessage, isLockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { CREDENTIAL_TYPES, LLP_KIND } from "../access/model.js";
-import type { ProvisioningEngine } from "./engine.js";
+import type { Clock } from "../shared/clock.js";
+import type { DesiredState } from "./desired-state.js";
+import type { FleetReports, LockFleet } from "./fleet.js";
 
-/** What commissioning uses of the engine: lock links and workers, the slot index, re-derivation, alerts. */
-export type LockServiceEngine = Pick<
-  ProvisioningEngine,
-  "now" | "openLock" | "closeLock" | "openLink" | "forgetLock" | "keysOnLock" | "resyncKeys" | "doorsChanged" | "index" | "reports"
->;
+/** What commissioning uses: links and workers of the fleet, the desired state's lock caches and re-derivation, security alerts, the time. */
+export interface LockServicePorts {
+  fleet: Pick<LockFleet, "openLock" | "closeLock" | "openLink">;
+  desired: Pick<DesiredState, "forgetLock" | "keysOnLock" | "resyncKeys" | "doorsChanged" | "lockSlotsRewritten" | "lockRemoved">;
+  reports: Pick<FleetReports, "securityAlert">;
+  clock: Pick<Clock, "now">;
+}
 import { classifyLockError } from "./lock-errors.js";
 import { checkAddressFree, replacedAtAddress, undoCommission } from "./commission-checks.js";
 import { clearPairingLost } from "./pairing-lost.js";
@@ -45,7 +49,7 @@ export interface CommissionRequest {
 export class LockService {
   constructor(
     private readonly store: Store,
-    private readonly engine: LockServiceEngine,
+    private readonly ports: LockServicePorts,
     private readonly log: Logger,
     /** Throws unknown_profile for an id the hub does not know. */
     private readonly checkProfile: (profileId: string) => void,
@@ -59,22 +63,22 @@ export class LockService {
   async commission(req: CommissionRequest): Promise<IdentInfo> {
     this.checkProfile(req.profileId);
     checkAddressFree(this.store, req.lockId, req.link);
-    for (const old of replacedAtAddress(this.store, req.lockId, req.link)) await this.engine.closeLock(old);
+    for (const old of replacedAtAddress(this.store, req.lockId, req.link)) await this.ports.fleet.closeLock(old);
     const existing = this.store.locks.get(req.lockId);
-    if (existing?.state === "commissioned") await this.engine.closeLock(req.lockId);
+    if (existing?.state === "commissioned") await this.ports.fleet.closeLock(req.lockId);
     this.store.locks.upsert({ lockId: req.lockId, profileId: req.profileId, link: req.link });
-    this.engine.forgetLock(req.lockId);
+    this.ports.desired.forgetLock(req.lockId);
     const record = this.store.locks.get(req.lockId)!;
     // Any failure from here on leaves the lock as it was (a new one is not kept).
     const undo = async () => {
       undoCommission(this.store, req.lockId, existing);
-      this.engine.forgetLock(req.lockId);
-      if (existing?.state === "commissioned") await this.engine.openLock(existing).catch((err: unknown) => this.log.error({ lockId: req.lockId, err: errorMessage(err) }, "could not resume the lock"));
+      this.ports.desired.forgetLock(req.lockId);
+      if (existing?.state === "commissioned") await this.ports.fleet.openLock(existing).catch((err: unknown) => this.log.error({ lockId: req.lockId, err: errorMessage(err) }, "could not resume the lock"));
     };
     // A fresh session for commissioning; the worker opens its own afterwards.
     let handle;
     try {
-      handle = await this.engine.openLink(record);
+      handle = await this.ports.fleet.openLink(record);
     } catch (e) {
       await undo();
       throw toCommandError(e, req.lockId);
@@ -94,15 +98,15 @@ export class LockService {
       if (!handle.port.paired || !(await this.acceptsOurKey(handle.port))) {
         await this.pair(handle.port, req.lockId, setupKey);
       }
-      await handle.port.setTime(Math.floor(this.engine.now() / 1000));
+      await handle.port.setTime(Math.floor(this.ports.clock.now() / 1000));
       const status = await handle.port.status();
       this.store.transaction(() => {
         this.store.locks.setIdent(req.lockId, { ...ident });
         this.store.linkState.saveSetupKey(req.lockId, setupKey);
         this.store.locks.resetLastEventSeq(req.lockId, status.eventHead);
-        this.store.locks.updateHealth(req.lockId, { online: true, lastSeen: this.engine.now(), battery: status.battery, clockDriftS: 0 });
+        this.store.locks.updateHealth(req.lockId, { online: true, lastSeen: this.ports.clock.now(), battery: status.battery, clockDriftS: 0 });
       });
-      this.engine.forgetLock(req.lockId);
+      this.ports.desired.forgetLock(req.lockId);
       return ident;
     } catch (e) {
       failed = true;
@@ -118,19 +122,19 @@ export class LockService {
     this.store.locks.setState(lockId, "commissioned");
     clearReplacedBy(this.store, lockId);
     clearPairingLost(this.store, lockId);
-    this.engine.forgetLock(lockId);
+    this.ports.desired.forgetLock(lockId);
     // Every slot row of the lock is unknown until verified (a recommissioned lock may hold anything).
     this.store.slots.resetApplied(lockId, "unknown");
-    this.engine.index.refreshLock(lockId);
+    this.ports.desired.lockSlotsRewritten(lockId);
   }
 
   /** After the commit: start the worker and deliver every key that reaches the lock's doors. */
   async afterCommission(lockId: string): Promise<void> {
-    this.engine.doorsChanged();
+    this.ports.desired.doorsChanged();
     const record = this.store.locks.get(lockId);
     if (!record) return;
-    await this.engine.openLock(record);
-    this.engine.resyncKeys(this.engine.keysOnLock(lockId));
+    await this.ports.fleet.openLock(record);
+    this.ports.desired.resyncKeys(this.ports.desired.keysOnLock(lockId));
   }
 
   /**
@@ -140,9 +144,9 @@ export class LockService {
   async decommission(lockId: string, wipe: boolean): Promise<void> {
     const record = this.store.locks.get(lockId);
     if (!record) throw new LockBridgeError("unknown_lock", `no lock ${lockId}`, "lockId");
-    await this.engine.closeLock(lockId);
+    await this.ports.fleet.closeLock(lockId);
     if (!wipe) return;
-    const handle = await this.engine.openLink(record);
+    const handle = await this.ports.fleet.openLink(record);
     try {
       const ident = record.ident ?? (await handle.port.ident());
       for (const kind of CREDENTIAL_TYPES) {
@@ -159,7 +163,7 @@ export class LockService {
       }
     } catch (e) {
       // Back in service: the lock still holds what it held.
-      await this.engine.openLock(record).catch((err: unknown) => this.log.error({ lockId, err: errorMessage(err) }, "could not resume the lock"));
+      await this.ports.fleet.openLock(record).catch((err: unknown) => this.log.error({ lockId, err: errorMessage(err) }, "could not resume the lock"));
       throw toCommandError(e, lockId);
     } finally {
       await handle.close();
@@ -168,12 +172,11 @@ export class LockService {
 
   /** Inside the command's transaction: forget the lock and its slot table. */
   finishDecommission(lockId: string): string[] {
-    const keys = [...this.engine.keysOnLock(lockId)];
+    const keys = [...this.ports.desired.keysOnLock(lockId)];
     this.store.locks.remove(lockId);
     clearReplacedBy(this.store, lockId);
     clearPairingLost(this.store, lockId);
-    this.engine.forgetLock(lockId);
-    this.engine.index.dropLock(lockId);
+    this.ports.desired.lockRemoved(lockId);
     return keys;
   }
 
@@ -195,7 +198,7 @@ export class LockService {
       else await port.pair();
     } catch (e) {
       if (isLockBridgeError(e, "lock_pairing_unconfirmed")) {
-        this.engine.reports.securityAlert(lockId, "pairing_unconfirmed", "PAIR_KX confirm at commissioning did not prove the setup key");
+        this.ports.reports.securityAlert(lockId, "pairing_unconfirmed", "PAIR_KX confirm at commissioning did not prove the setup key");
         throw new LockBridgeError("lock_rejected", "the lock did not prove the setup key: check the 32 hex digits on the lock's label (or a device other than the lock answers at this link); nothing was sent under the new key", "setupKey");
       }
       const f = classifyLockError(e);

@@ -12,12 +12,12 @@ import type { LockStatus } from "../cloud/status-publisher.js";
 import type { Clock } from "../shared/clock.js";
 import { LockBridgeError } from "../shared/errors.js";
 import { formatInstant } from "../shared/instant.js";
-import type { CredentialRecord, LockRecord, Store } from "../store/index.js";
+import type { CredentialRecord, LockRecord, SlotRecord, Store } from "../store/index.js";
 import { currentCredentials } from "./desired.js";
 import { isPairingLost } from "./pairing-lost.js";
 import { failureReason } from "./reasons.js";
 import type { SecurityAlerts } from "./security-alerts.js";
-import type { SlotIndex } from "./slot-index.js";
+import type { LiveLock } from "./fleet.js";
 
 /** The contract's lock status (mqtt-api.md §4) plus the lock's commissioning state (an extension). */
 export interface LockStatusPayload extends Omit<LockStatus, "slots"> {
@@ -33,17 +33,10 @@ export interface LockStatusPayload extends Omit<LockStatus, "slots"> {
 
 export type DoorCodeUnavailable = Extract<DoorCodeOutcome, { state: "unavailable" }>["reason"];
 
-/** What a lock's worker knows now, beyond the store. */
-export interface LiveLock {
-  online: boolean | undefined;
-  replaced: boolean;
-  isVerified(row: { kind: CredentialType; inSync: boolean; updatedAt: number }): boolean;
-}
-
 export interface StatusModelPorts {
   store: Store;
   clock: Clock;
-  index: Pick<SlotIndex, "rows">;
+  slotRows(credentialId: number): SlotRecord[];
   alerts: Pick<SecurityAlerts, "recent">;
   doors(): Map<string, Door>;
   lifecycleOf(key: Pick<Key, "keyId"> & { removedAt?: number | null }): KeyLifecycle;
@@ -154,7 +147,7 @@ export class StatusModel {
     let anyPresent = false;
     for (const c of history) {
       const ref = credentialRef(key.keyId, c.kind);
-      for (const row of this.p.index.rows(c.credentialId)) {
+      for (const row of this.p.slotRows(c.credentialId)) {
         const k = `${row.lockId}|${ref}`;
         if (row.desired?.credentialId === c.credentialId) {
           let fact: CredentialFact;
