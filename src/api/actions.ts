@@ -99,7 +99,7 @@ export class InstallerActions {
    * the key and who asked, never the code.
    */
   revealCode(body: z.output<typeof revealCodeBodySchema>): Promise<ActionResponse> {
-    const status = this.hub.engine()?.statuses.keyStatus(body.keyId);
+    const status = this.hub.statuses()?.keyStatus(body.keyId);
     if (!status) return Promise.resolve(refusal("reveal-code", "unknown_key", `no key ${body.keyId} on this hub`, "keyId"));
     const code = status.doorCode.state === "assigned" ? status.doorCode.code : undefined;
     if (code === undefined) return Promise.resolve(refusal("reveal-code", "code_unavailable", `key ${body.keyId} has no door code assigned (${status.doorCode.state})`, "keyId"));

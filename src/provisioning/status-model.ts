@@ -48,6 +48,9 @@ export interface StatusModelPorts {
   linkErrorsOf?: ((lockId: string) => { timeouts: number; crcErrors: number; retries: number } | undefined) | undefined;
 }
 
+/** The statuses as the local API reads them. */
+export type StatusReader = Pick<StatusModel, "keyStatus" | "lockStatus">;
+
 export class StatusModel {
   constructor(private readonly p: StatusModelPorts) {}
 
