@@ -13,7 +13,7 @@ function sameBusAddress(a: LockLink, b: LockLink): boolean {
 }
 
 /** Refuses a link whose bus address another lock in service already holds. */
-export function checkAddressFree(store: Store, lockId: string, link: LockLink): void {
+export function checkAddressFree(store: Pick<Store, "locks" | "transaction" | "lockFacts">, lockId: string, link: LockLink): void {
   for (const other of store.locks.list()) {
     if (other.lockId === lockId.toLowerCase() || other.state === "replaced") continue;
     if (sameBusAddress(other.link, link)) {
@@ -31,12 +31,12 @@ export function checkAddressFree(store: Store, lockId: string, link: LockLink): 
  * Locks reported replaced at the same bus address: once an installer commissions a lock there,
  * the old one's probing (sealed requests to that address) stops.
  */
-export function replacedAtAddress(store: Store, lockId: string, link: LockLink): string[] {
+export function replacedAtAddress(store: Pick<Store, "locks" | "transaction" | "lockFacts">, lockId: string, link: LockLink): string[] {
   return store.locks.list().filter((o) => o.state === "replaced" && o.lockId !== lockId.toLowerCase() && sameBusAddress(o.link, link)).map((o) => o.lockId);
 }
 
 /** Puts the lock's record back as it was before the failed commission (removed if it was new). */
-export function undoCommission(store: Store, lockId: string, before: LockRecord | undefined): void {
+export function undoCommission(store: Pick<Store, "locks" | "transaction" | "lockFacts">, lockId: string, before: LockRecord | undefined): void {
   if (before === undefined) {
     store.locks.remove(lockId);
     return;

@@ -19,6 +19,9 @@ import type { LockRecord, SlotRecord, Store } from "../store/index.js";
 import { syncKeyDesired, type DesiredContext } from "./desired.js";
 import type { SlotIndex } from "./slot-index.js";
 
+/** The store repositories the desired state reads and writes. */
+export type DesiredStore = Pick<Store, "afterRollback" | "beforeCommit" | "credentials" | "doors" | "keyFacts" | "keycards" | "keys" | "locks" | "site" | "slots" | "transaction">;
+
 type Unplaced = "lock_memory_full" | "not_supported";
 
 /** Who hears of a derivation, after it. */
@@ -31,7 +34,7 @@ export interface DerivedPorts {
 }
 
 export interface DesiredStateDeps {
-  store: Store;
+  store: DesiredStore;
   clock: Clock;
   /** The slot rows by credential; the lock tables refresh it after their writes too. */
   index: SlotIndex;
@@ -39,7 +42,7 @@ export interface DesiredStateDeps {
 }
 
 export class DesiredState {
-  private readonly store: Store;
+  private readonly store: DesiredStore;
   private readonly clock: Clock;
   private readonly derived: DerivedPorts;
   /** credentialId -> slot rows (the store's lookup by credential scans the whole table). */

@@ -16,7 +16,7 @@ import type { CredentialRecord, Store } from "../store/index.js";
 import type { SlotIndex } from "./slot-index.js";
 
 export interface DesiredContext {
-  store: Store;
+  store: Pick<Store, "credentials" | "keycards" | "keys" | "slots">;
   index: SlotIndex;
   site: Site | undefined;
   doors: ReadonlyMap<string, Door>;

@@ -22,7 +22,7 @@ import type { LockHealthFacts } from "./worker/index.js";
 const LAST_SEEN_WRITE_MS = 30_000;
 
 export interface LockReportPorts {
-  store: Store;
+  store: Pick<Store, "locks" | "transaction" | "lockFacts">;
   clock: Clock;
   log: Logger;
   status: StatusSink;

@@ -48,7 +48,7 @@ export interface CommissionRequest {
 
 export class LockService {
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, "linkState" | "locks" | "slots" | "transaction" | "lockFacts">,
     private readonly ports: LockServicePorts,
     private readonly log: Logger,
     /** Throws unknown_profile for an id the hub does not know. */

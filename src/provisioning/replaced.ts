@@ -6,7 +6,7 @@
 import type { Store } from "../store/index.js";
 
 /** State `replaced`, offline (the old lock is gone from this link), and the lock seen instead named. */
-export function markReplaced(store: Store, lockId: string, newLockId: string): void {
+export function markReplaced(store: Pick<Store, "lockFacts" | "locks">, lockId: string, newLockId: string): void {
   store.locks.setState(lockId, "replaced");
   store.locks.updateHealth(lockId, { online: false });
   store.lockFacts.setReplacedBy(lockId, newLockId.toLowerCase());
@@ -16,6 +16,6 @@ export function replacedBy(store: Pick<Store, "lockFacts">, lockId: string): str
   return store.lockFacts.replacedBy(lockId);
 }
 
-export function clearReplacedBy(store: Store, lockId: string): void {
+export function clearReplacedBy(store: Pick<Store, "lockFacts" | "locks">, lockId: string): void {
   store.lockFacts.setReplacedBy(lockId, null);
 }

@@ -18,7 +18,7 @@ export class SlotIndex {
   private readonly credentialsOf = new Map<RowKey, number[]>();
   private readonly rowsOfLock = new Map<string, Set<RowKey>>();
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Pick<Store, "slots">) {}
 
   /** Every row of these locks, from the store. */
   rebuild(lockIds: Iterable<string>): void {

@@ -34,7 +34,7 @@ export interface LockStatusPayload extends Omit<LockStatus, "slots"> {
 export type DoorCodeUnavailable = Extract<DoorCodeOutcome, { state: "unavailable" }>["reason"];
 
 export interface StatusModelPorts {
-  store: Store;
+  store: Pick<Store, "credentials" | "doors" | "keyFacts" | "keycards" | "keys" | "site" | "slots" | "lockFacts">;
   clock: Clock;
   slotRows(credentialId: number): SlotRecord[];
   alerts: Pick<SecurityAlerts, "recent">;

@@ -61,7 +61,7 @@ export class StoreLockTables implements LockTableStore {
   private flushTimer: TimerHandle | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, "credentials" | "keycards" | "lockFacts" | "locks" | "slots" | "transaction">,
     private readonly events: EventSink,
     private readonly index: SlotIndex,
     private readonly clock: Clock,
