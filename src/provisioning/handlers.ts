@@ -1,14 +1,14 @@
 /**
- * The contract commands whose effect is the engine's (given to the cloud sync when it is
- * built), and the engine's effects of the plain store commands (a door, the site or a card
- * changed: the keys concerned are re-derived in the same transaction).
+ * The contract commands whose effect lies with the lock fleet, commissioning, key semantics,
+ * firmware or diagnosis (given to the cloud sync when it is built), each calling the narrow
+ * ports it is handed.
  *
  * Lock I/O happens before ctx.commit (outside any transaction); the commit stores the effect
  * with the response, and the broker's PUBACK follows it.
  */
 import type { KeyStatus } from "../access/model.js";
 import { keyContext } from "../cloud/handlers/desired-state.js";
-import type { DesiredStateEffects, ProvisioningCommandHandlers } from "../cloud/handlers/index.js";
+import type { ProvisioningCommandHandlers } from "../cloud/handlers/index.js";
 import { defineHandler, type HandlerOutcome } from "../cloud/registry.js";
 import type { Finding } from "../diagnosis/index.js";
 import type { IdentInfo } from "../protocol/llp/commands.js";
@@ -18,7 +18,6 @@ import type { FirmwareService } from "./firmware.js";
 import type { LockFleet } from "./fleet.js";
 import type { KeyService } from "./key-service.js";
 import type { LockService } from "./lock-service.js";
-import type { Store } from "../store/index.js";
 
 /** Door unlock without expiresAt expires this long after its ts (mqtt-api.md §3). */
 const UNLOCK_EXPIRY_MS = 30_000;
@@ -116,48 +115,5 @@ export function provisioningCommandHandlers(deps: ProvisioningHandlersDeps): Pro
     diagnose: defineHandler("diagnose", (cmd, ctx) =>
       ctx.commit(() => ({ result: { findings: deps.diagnose(cmd.keyId !== undefined ? { keyId: cmd.keyId } : { doorId: cmd.doorId! }) } })),
     ),
-  };
-}
-
-/**
- * What a desired-state change means for the derived slot rows, inside the command's transaction: the
- * keys concerned are re-derived (and their lock workers woken) with the command's own writes.
- */
-export function desiredStateEffects(
-  store: Pick<Store, "keys" | "doors" | "keycards">,
-  desired: Pick<DesiredState, "doorsChanged" | "resyncKeys" | "keysOnLock" | "keysReachingDoors" | "indexKeyCode" | "resyncMark" | "resyncKeysNotSince">,
-): DesiredStateEffects {
-  // Keys the snapshot applied were re-derived one by one: afterwards only the others are.
-  let snapshotMark = 0;
-  return {
-    siteChanged() {
-      desired.doorsChanged();
-      desired.resyncKeys(store.keys.ids());
-    },
-    doorChanging(doorId) {
-      // Keys of the door's lock now: the door may move to another lock, or go away.
-      const lockId = store.doors.get(doorId)?.lockId;
-      return lockId ? [...desired.keysOnLock(lockId)] : [];
-    },
-    doorChanged(doorId, keysBefore) {
-      desired.doorsChanged();
-      const affected = desired.keysReachingDoors([doorId]);
-      for (const k of affected) desired.indexKeyCode(k);
-      desired.resyncKeys(affected);
-      desired.resyncKeys(keysBefore);
-    },
-    keycardsChanged(cardIds) {
-      const holders = cardIds.map((id) => store.keycards.get(id)?.assignedKeyId).filter((k): k is string => typeof k === "string");
-      desired.resyncKeys(holders);
-    },
-    snapshotApplying() {
-      // Doors change inside the snapshot before its keys are applied.
-      desired.doorsChanged();
-      snapshotMark = desired.resyncMark();
-    },
-    snapshotApplied() {
-      desired.doorsChanged();
-      desired.resyncKeysNotSince(snapshotMark, store.keys.ids({ includeRemoved: true }));
-    },
   };
 }

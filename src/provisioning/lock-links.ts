@@ -4,7 +4,7 @@
  */
 import type { CredentialKindValue, LockClient, LockLinks as ClientLinks } from "../lock/index.js";
 import type { LockRecord } from "../store/index.js";
-import type { LockLinkHandle, LockLinks } from "./engine.js";
+import type { LockLinkHandle, LockLinks } from "./fleet.js";
 import type { LockLinkPort } from "./ports.js";
 
 /** Safety-net STATUS poll for links where the lock notifies (TCP/BLE). */

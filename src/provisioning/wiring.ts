@@ -12,7 +12,8 @@ import type { Store } from "../store/index.js";
 import { diagnose, type LinkErrorsOf } from "./diagnosis.js";
 import type { ProvisioningEngine } from "./engine.js";
 import { createFirmwareService, type FirmwareService, type FirmwareWiring } from "./firmware.js";
-import { desiredStateEffects, provisioningCommandHandlers } from "./handlers.js";
+import { desiredStateEffects } from "./desired-effects.js";
+import { provisioningCommandHandlers } from "./handlers.js";
 import { KeyService } from "./key-service.js";
 import { LockService } from "./lock-service.js";
 
