@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { z } from "zod";
 import { LockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { replacedBy } from "../provisioning/replaced.js";
+import { replacedBy } from "../provisioning/reconcile/replaced.js";
 import type { HubView } from "./hub-view.js";
 import type { ActionResponse, backupBodySchema, commissionBodySchema, decommissionBodySchema, diagnoseBodySchema, recommissionBodySchema, replaceBodySchema, revealCodeBodySchema } from "./schemas.js";
 

@@ -6,7 +6,7 @@
 import type { Config } from "../config/index.js";
 import type { CloudSync } from "../cloud/index.js";
 import type { LinkStats } from "../lock/index.js";
-import type { StatusReader } from "../provisioning/status-model.js";
+import type { StatusReader } from "../provisioning/status/status-model.js";
 import type { BackupResult, Store } from "../store/index.js";
 import type { BleRadio } from "../transport/ble/radio.js";
 

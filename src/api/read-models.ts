@@ -7,9 +7,9 @@
 import { formatInstant } from "../shared/instant.js";
 import type { KeyStatus } from "../access/model.js";
 import type { LinkStats } from "../lock/index.js";
-import type { StatusReader } from "../provisioning/status-model.js";
-import { LOW_BATTERY_PERCENT } from "../provisioning/battery.js";
-import { replacedBy } from "../provisioning/replaced.js";
+import type { StatusReader } from "../provisioning/status/status-model.js";
+import { LOW_BATTERY_PERCENT } from "../provisioning/reconcile/battery.js";
+import { replacedBy } from "../provisioning/reconcile/replaced.js";
 import type { LockRecord, Store } from "../store/index.js";
 import { credentialWords, doorWords, stateWords } from "./key-words.js";
 import type { BusView, DoorView, KeyView, LockView, Progress } from "./schemas.js";

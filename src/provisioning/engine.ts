@@ -21,20 +21,20 @@ import type { StatusSink } from "../shared/change-bus.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { Store } from "../store/index.js";
-import { DesiredState } from "./desired-state.js";
-import { LockFleet, type FleetOptions, type LockLinks } from "./fleet.js";
-import { outboxEmitter, type EmitEvents } from "./hub-events.js";
-import { KeyAgendas } from "./key-agendas.js";
-import { LockReports } from "./lock-reports.js";
-import { SecurityAlerts } from "./security-alerts.js";
-import { SlotIndex } from "./slot-index.js";
-import { StatusModel } from "./status-model.js";
-import { StoreLockTables } from "./store-adapter.js";
+import { DesiredState } from "./desired/desired-state.js";
+import { LockFleet, type FleetOptions, type LockLinks } from "./reconcile/fleet.js";
+import { outboxEmitter, type EmitEvents } from "./reconcile/hub-events.js";
+import { KeyAgendas } from "./status/key-agendas.js";
+import { LockReports } from "./status/lock-reports.js";
+import { SecurityAlerts } from "./reconcile/security-alerts.js";
+import { SlotIndex } from "./desired/slot-index.js";
+import { StatusModel } from "./status/status-model.js";
+import { StoreLockTables } from "./reconcile/store-adapter.js";
 
-export type { LockLinkHandle, LockLinks } from "./fleet.js";
+export type { LockLinkHandle, LockLinks } from "./reconcile/fleet.js";
 /** The cloud's retained-status publisher: called on every change, it debounces. */
 export type { StatusSink };
-export type { DoorCodeUnavailable, LockStatusPayload } from "./status-model.js";
+export type { DoorCodeUnavailable, LockStatusPayload } from "./status/status-model.js";
 
 export interface EngineOptions extends FleetOptions {
   /** Delay before a key changed inside its at-risk horizon is judged (lets provisioning run first). */

@@ -20,9 +20,9 @@ import { createNobleCentral } from "../transport/ble/noble-central.js";
 import { ProxyCentral } from "../transport/ble/proxy-central.js";
 import { ProvisioningEngine, type EngineOptions, type LockStatusPayload } from "./engine.js";
 import type { FirmwareLockView } from "../firmware/service.js";
-import type { FirmwareService } from "./firmware.js";
-import { engineLockLinks } from "./lock-links.js";
-import { StoreLinkState } from "./link-state.js";
+import type { FirmwareService } from "./reconcile/firmware.js";
+import { engineLockLinks } from "./reconcile/lock-links.js";
+import { StoreLinkState } from "./reconcile/link-state.js";
 import { wireProvisioning } from "./wiring.js";
 
 export interface ProvisioningServiceDeps {

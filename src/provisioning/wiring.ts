@@ -9,13 +9,13 @@ import type { RandomSource } from "../access/codes.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { Store } from "../store/index.js";
-import { diagnose, type LinkErrorsOf } from "./diagnosis.js";
+import { diagnose, type LinkErrorsOf } from "./status/diagnosis.js";
 import type { ProvisioningEngine } from "./engine.js";
-import { createFirmwareService, type FirmwareService, type FirmwareWiring } from "./firmware.js";
-import { desiredStateEffects } from "./desired-effects.js";
-import { provisioningCommandHandlers } from "./handlers.js";
-import { KeyService } from "./key-service.js";
-import { LockService } from "./lock-service.js";
+import { createFirmwareService, type FirmwareService, type FirmwareWiring } from "./reconcile/firmware.js";
+import { desiredStateEffects } from "./desired/desired-effects.js";
+import { provisioningCommandHandlers } from "./commands/handlers.js";
+import { KeyService } from "./desired/key-service.js";
+import { LockService } from "./reconcile/lock-service.js";
 
 export interface ProvisioningWiring {
   store: Store;

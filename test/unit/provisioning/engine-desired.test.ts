@@ -8,7 +8,7 @@ import type { Key } from "../../../src/access/model.js";
 import type { KeyChangeContext } from "../../../src/cloud/handlers/key-commands.js";
 import { seededRandom } from "../../../src/shared/random.js";
 import { ProvisioningEngine } from "../../../src/provisioning/engine.js";
-import { KeyService } from "../../../src/provisioning/key-service.js";
+import { KeyService } from "../../../src/provisioning/desired/key-service.js";
 import type { ManualClock } from "../../../src/shared/clock.js";
 import { createLogger } from "../../../src/shared/logger.js";
 import type { Store } from "../../../src/store/index.js";
