@@ -4,7 +4,7 @@
  * allocation, the key's credentials, then the desired slot rows and the key status.
  *
  * Every method runs synchronously inside the command's transaction (no lock I/O): the
- * engine's workers reconcile the locks afterwards. A refusal throws LockBridgeError with a
+ * fleet's lock workers reconcile the locks afterwards. A refusal throws LockBridgeError with a
  * contract code and, the transaction being rolled back, changes nothing.
  *
  * Choices (docs/provisioning.md):
