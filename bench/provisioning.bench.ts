@@ -119,7 +119,7 @@ export async function run(): Promise<BenchResult[]> {
   try {
     // Every lock answered and verified its (empty) tables before the clock starts.
     const warmDeadline = Date.now() + 120_000;
-    while (!engine.idle || engine.lockIds().some((id) => engine.statuses.lockStatus(id)?.online !== true)) {
+    while (!engine.idle || engine.fleet.lockIds().some((id) => engine.statuses.lockStatus(id)?.online !== true)) {
       if (Date.now() > warmDeadline) throw new Error("locks did not come online");
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -235,7 +235,7 @@ function hubView(hub: Hub, provisioning: ProvisioningService): HubView {
     stopping: () => hub.stopping,
     store: () => hub.openStoreOrUndefined,
     cloud: () => hub.cloudIfBuilt,
-    engine: () => provisioning.engine,
+    statuses: () => provisioning.engine?.statuses,
     linkStats: () => provisioning.linkStats(),
     bleRadio: () => provisioning.bleRadio(),
     backup: (file) => backupStoreFile(hub.store.path, file),

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { z } from "zod";
 import { LockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { replacedBy } from "../provisioning/replaced.js";
+import { replacedBy } from "../provisioning/reconcile/replaced.js";
 import type { HubView } from "./hub-view.js";
 import type { ActionResponse, backupBodySchema, commissionBodySchema, decommissionBodySchema, diagnoseBodySchema, recommissionBodySchema, replaceBodySchema, revealCodeBodySchema } from "./schemas.js";
 
@@ -99,7 +99,7 @@ export class InstallerActions {
    * the key and who asked, never the code.
    */
   revealCode(body: z.output<typeof revealCodeBodySchema>): Promise<ActionResponse> {
-    const status = this.hub.engine()?.statuses.keyStatus(body.keyId);
+    const status = this.hub.statuses()?.keyStatus(body.keyId);
     if (!status) return Promise.resolve(refusal("reveal-code", "unknown_key", `no key ${body.keyId} on this hub`, "keyId"));
     const code = status.doorCode.state === "assigned" ? status.doorCode.code : undefined;
     if (code === undefined) return Promise.resolve(refusal("reveal-code", "code_unavailable", `key ${body.keyId} has no door code assigned (${status.doorCode.state})`, "keyId"));

@@ -6,7 +6,7 @@
 import type { Config } from "../config/index.js";
 import type { CloudSync } from "../cloud/index.js";
 import type { LinkStats } from "../lock/index.js";
-import type { ProvisioningEngine } from "../provisioning/engine.js";
+import type { StatusReader } from "../provisioning/status/status-model.js";
 import type { BackupResult, Store } from "../store/index.js";
 import type { BleRadio } from "../transport/ble/radio.js";
 
@@ -19,7 +19,8 @@ export interface HubView {
   /** The open store; undefined while it is not open. */
   store(): Store | undefined;
   cloud(): CloudSync | undefined;
-  engine(): ProvisioningEngine | undefined;
+  /** Key and lock statuses; undefined while provisioning is not running. */
+  statuses(): StatusReader | undefined;
   linkStats(): LinkStats[];
   /** The radio (or BLE proxy) the hub's BLE locks share, for a BLE scan; absent: no BLE scan. */
   bleRadio?(): BleRadio | undefined;

@@ -26,10 +26,10 @@ export function createMetrics(hub: HubView): HubMetrics {
       this.reset();
       const s = store();
       if (!s) return;
-      const engine = hub.engine();
+      const statuses = hub.statuses();
       for (const lock of s.locks.list()) {
         if (lock.state !== "commissioned") continue;
-        const online = engine?.statuses.lockStatus(lock.lockId)?.online ?? lock.online;
+        const online = statuses?.lockStatus(lock.lockId)?.online ?? lock.online;
         this.inc({ link: lock.link.type, online: String(online) });
       }
     },
@@ -52,10 +52,10 @@ export function createMetrics(hub: HubView): HubMetrics {
     collect() {
       this.reset();
       const s = store();
-      const engine = hub.engine();
-      if (!s || !engine) return;
+      const statuses = hub.statuses();
+      if (!s || !statuses) return;
       for (const keyId of s.keys.ids({ includeRemoved: true })) {
-        for (const d of engine.statuses.keyStatus(keyId)?.doors ?? []) this.inc({ state: d.state });
+        for (const d of statuses.keyStatus(keyId)?.doors ?? []) this.inc({ state: d.state });
       }
     },
   });

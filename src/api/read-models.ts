@@ -1,15 +1,15 @@
 /**
  * The property as an installer reads it: locks grouped by bus, doors, keys with their
- * states and reasons, provisioning progress. Built from the store and the provisioning
- * engine on each request (a Pi serves a 3,000-key property in a few ms; no cache to go stale).
+ * states and reasons, provisioning progress. Built from the store and the key and lock
+ * statuses on each request (a Pi serves a 3,000-key property in a few ms; no cache to go stale).
  * Secrets are left out here, by construction: only states and reasons, never a code or UID.
  */
 import { formatInstant } from "../shared/instant.js";
 import type { KeyStatus } from "../access/model.js";
 import type { LinkStats } from "../lock/index.js";
-import type { ProvisioningEngine } from "../provisioning/engine.js";
-import { LOW_BATTERY_PERCENT } from "../provisioning/battery.js";
-import { replacedBy } from "../provisioning/replaced.js";
+import type { StatusReader } from "../provisioning/status/status-model.js";
+import { LOW_BATTERY_PERCENT } from "../provisioning/reconcile/battery.js";
+import { replacedBy } from "../provisioning/reconcile/replaced.js";
 import type { LockRecord, Store } from "../store/index.js";
 import { credentialWords, doorWords, stateWords } from "./key-words.js";
 import type { BusView, DoorView, KeyView, LockView, Progress } from "./schemas.js";
@@ -46,8 +46,8 @@ function signalOf(link: LinkStats | undefined): LockView["signal"] {
 }
 
 /** `link`: a BLE lock's own link stats, for its signal strength. */
-export function lockView(store: Store, engine: ProvisioningEngine | undefined, lock: LockRecord, link?: LinkStats): LockView {
-  const status = engine?.statuses.lockStatus(lock.lockId);
+export function lockView(store: Store, statuses: StatusReader | undefined, lock: LockRecord, link?: LinkStats): LockView {
+  const status = statuses?.lockStatus(lock.lockId);
   const ident = lock.ident;
   const doors = store.doors.byLock(lock.lockId);
   const { bus, address } = busOf(lock);
@@ -98,7 +98,7 @@ export function lockAlerts(lock: LockView): string[] {
   return alerts;
 }
 
-export function locksByBus(store: Store, engine: ProvisioningEngine | undefined, links: readonly LinkStats[]): BusView[] {
+export function locksByBus(store: Store, statuses: StatusReader | undefined, links: readonly LinkStats[]): BusView[] {
   const byBus = new Map<string, BusView>();
   const stats = new Map<string, LinkStats>();
   for (const l of links) {
@@ -108,7 +108,7 @@ export function locksByBus(store: Store, engine: ProvisioningEngine | undefined,
   }
   const bleStats = new Map(links.filter((l) => l.bus.startsWith("ble:")).map((l) => [l.bus.slice(4), l]));
   for (const lock of store.locks.list()) {
-    const view = lockView(store, engine, lock, bleStats.get(lock.lockId));
+    const view = lockView(store, statuses, lock, bleStats.get(lock.lockId));
     let entry = byBus.get(view.bus);
     if (!entry) {
       const s = stats.get(view.bus);
@@ -137,18 +137,18 @@ export function locksByBus(store: Store, engine: ProvisioningEngine | undefined,
   return buses;
 }
 
-export function doorViews(store: Store, engine: ProvisioningEngine | undefined): DoorView[] {
+export function doorViews(store: Store, statuses: StatusReader | undefined): DoorView[] {
   return store.doors.list().map((d) => {
     const lock = d.lockId === null ? undefined : store.locks.get(d.lockId);
-    const online = lock === undefined ? null : lock.state === "replaced" ? false : (engine?.statuses.lockStatus(lock.lockId)?.online ?? lock.online);
+    const online = lock === undefined ? null : lock.state === "replaced" ? false : (statuses?.lockStatus(lock.lockId)?.online ?? lock.online);
     return { doorId: d.doorId, name: d.name, kind: d.kind, lockId: d.lockId, lockOnline: online, linkedDoorIds: d.linkedDoorIds, keys: store.keys.idsByDoor(d.doorId).length };
   });
 }
 
-export function keyView(store: Store, engine: ProvisioningEngine | undefined, keyId: string, doorNames?: ReadonlyMap<string, string>): KeyView | undefined {
+export function keyView(store: Store, statuses: StatusReader | undefined, keyId: string, doorNames?: ReadonlyMap<string, string>): KeyView | undefined {
   const record = store.keys.get(keyId);
   if (!record) return undefined;
-  const status: KeyStatus | null | undefined = engine?.statuses.keyStatus(keyId);
+  const status: KeyStatus | null | undefined = statuses?.keyStatus(keyId);
   const state = status?.state ?? "unknown";
   const nameOf = (doorId: string) => doorNames?.get(doorId) ?? store.doors.get(doorId)?.name ?? null;
   const credential = <K extends "doorCode" | "keycard" | "smartKey">(kind: K) => {
@@ -172,13 +172,13 @@ export function keyView(store: Store, engine: ProvisioningEngine | undefined, ke
 }
 
 /** Keys matching a search (key id, guest name, door id or door name) and a state; `limit` caps the answer. */
-export function keyViews(store: Store, engine: ProvisioningEngine | undefined, filter: { search?: string | undefined; state?: string | undefined; limit?: number } = {}): KeyView[] {
+export function keyViews(store: Store, statuses: StatusReader | undefined, filter: { search?: string | undefined; state?: string | undefined; limit?: number } = {}): KeyView[] {
   const search = filter.search?.trim().toLowerCase();
   const doorNames = new Map(store.doors.list().map((d) => [d.doorId, d.name]));
   const out: KeyView[] = [];
   for (const keyId of store.keys.ids()) {
     if (filter.limit !== undefined && out.length >= filter.limit) break;
-    const view = keyView(store, engine, keyId, doorNames);
+    const view = keyView(store, statuses, keyId, doorNames);
     if (!view) continue;
     if (filter.state !== undefined && view.state !== filter.state) continue;
     if (search !== undefined && search !== "" && !`${view.keyId} ${view.holder ?? ""} ${view.doors.map((d) => `${d.doorId} ${d.name ?? ""}`).join(" ")}`.toLowerCase().includes(search)) continue;
@@ -187,10 +187,10 @@ export function keyViews(store: Store, engine: ProvisioningEngine | undefined, f
   return out;
 }
 
-export function progress(store: Store, engine: ProvisioningEngine | undefined): Progress {
+export function progress(store: Store, statuses: StatusReader | undefined): Progress {
   const credentials = { onLocks: 0, total: 0, pending: 0, failed: 0, inactive: 0 };
   for (const keyId of store.keys.ids()) {
-    const status = engine?.statuses.keyStatus(keyId);
+    const status = statuses?.keyStatus(keyId);
     for (const d of status?.doors ?? []) {
       if (d.state === "revoked" || d.state === "revoking") continue;
       if (d.state === "inactive") {
@@ -207,7 +207,7 @@ export function progress(store: Store, engine: ProvisioningEngine | undefined): 
   for (const lock of store.locks.list()) {
     locks.total++;
     if (lock.state !== "commissioned") locks.notInService++;
-    else if (engine?.statuses.lockStatus(lock.lockId)?.online ?? lock.online) locks.online++;
+    else if (statuses?.lockStatus(lock.lockId)?.online ?? lock.online) locks.online++;
     else locks.offline++;
   }
   const n = (x: number) => x.toLocaleString("en-US");

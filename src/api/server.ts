@@ -157,7 +157,7 @@ export class ApiServer {
     if (path === "/api/installer-log") return sendJson(res, 200, { actions: this.installerLog.recent() });
     const store = hub.store();
     if (!store) throw new HttpError(503, "store_unavailable", "the store is not open (the hub is starting, stopping, or lost its data dir)");
-    const engine = hub.engine();
+    const statuses = hub.statuses();
     const [, , resource, id, extra] = path.split("/");
     if (extra !== undefined) throw notFound(path);
     const oneId = id === undefined ? undefined : decodeURIComponent(id);
@@ -167,15 +167,15 @@ export class ApiServer {
       case "firmware":
         return sendJson(res, 200, { jobs: firmwareJobViews(store.firmwareJobs) });
       case "progress":
-        return sendJson(res, 200, { ...progress(store, engine), snapshot: this.tracker.snapshot(), firmware: firmwareJobViews(store.firmwareJobs, 5) });
+        return sendJson(res, 200, { ...progress(store, statuses), snapshot: this.tracker.snapshot(), firmware: firmwareJobViews(store.firmwareJobs, 5) });
       case "locks": {
-        if (oneId === undefined) return sendJson(res, 200, { buses: locksByBus(store, engine, hub.linkStats()) });
+        if (oneId === undefined) return sendJson(res, 200, { buses: locksByBus(store, statuses, hub.linkStats()) });
         const lock = store.locks.get(oneId.toLowerCase());
         if (!lock) throw new HttpError(404, "unknown_lock", `no lock ${echo(oneId)} on this hub`);
-        return sendJson(res, 200, lockView(store, engine, lock, bleLinkOf(hub.linkStats(), lock.lockId)));
+        return sendJson(res, 200, lockView(store, statuses, lock, bleLinkOf(hub.linkStats(), lock.lockId)));
       }
       case "doors": {
-        const doors = doorViews(store, engine);
+        const doors = doorViews(store, statuses);
         if (oneId === undefined) return sendJson(res, 200, { doors });
         const door = doors.find((d) => d.doorId === oneId);
         if (!door) throw new HttpError(404, "unknown_door", `no door ${echo(oneId)} on this hub`);
@@ -187,9 +187,9 @@ export class ApiServer {
           const state = url.searchParams.get("state") ?? undefined;
           const limit = Number(url.searchParams.get("limit") ?? NaN);
           const filter = { search: search?.slice(0, 200), state: state?.slice(0, 32), ...(Number.isSafeInteger(limit) && limit > 0 && { limit }) };
-          return sendJson(res, 200, { keys: keyViews(store, engine, filter) });
+          return sendJson(res, 200, { keys: keyViews(store, statuses, filter) });
         }
-        const key = keyView(store, engine, oneId);
+        const key = keyView(store, statuses, oneId);
         if (!key) throw new HttpError(404, "unknown_key", `no key ${echo(oneId)} on this hub`);
         return sendJson(res, 200, key);
       }
@@ -226,16 +226,16 @@ export class ApiServer {
     const { hub } = this.opts;
     const store = hub.store();
     if (!store) throw new HttpError(503, "store_unavailable", "the store is not open");
-    const engine = hub.engine();
+    const statuses = hub.statuses();
     const depth = store.outbox.depth();
     const cloud = hub.cloud();
     return {
       health: health(hub),
       cloud: { connected: cloud?.connected ?? false, broker: hub.config.mqtt.url === undefined ? "embedded (127.0.0.1)" : redactUrl(hub.config.mqtt.url) },
       outbox: { pending: depth.pending, total: depth.total, oldestPendingAgeS: oldestPendingAgeS(hub) },
-      progress: progress(store, engine),
-      buses: locksByBus(store, engine, hub.linkStats()),
-      keysNeedingAttention: keyViews(store, engine).filter((k) => k.state === "pending" || k.state === "failed").slice(0, 50),
+      progress: progress(store, statuses),
+      buses: locksByBus(store, statuses, hub.linkStats()),
+      keysNeedingAttention: keyViews(store, statuses).filter((k) => k.state === "pending" || k.state === "failed").slice(0, 50),
     };
   }
 }

@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { isLockNak } from "../lock/errors.js";
 import { MAX_FW_CHUNK } from "../protocol/llp/constants.js";
-import { classifyLockError } from "../provisioning/lock-errors.js";
+import { classifyLockError } from "../provisioning/reconcile/lock-errors.js";
 import { sleep, type Clock } from "../shared/clock.js";
 import { LockBridgeError, errorMessage } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";

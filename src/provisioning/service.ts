@@ -18,15 +18,12 @@ import type { BleRadio } from "../transport/ble/radio.js";
 import type { TransportStatus } from "../transport/types.js";
 import { createNobleCentral } from "../transport/ble/noble-central.js";
 import { ProxyCentral } from "../transport/ble/proxy-central.js";
-import { diagnose } from "./diagnosis.js";
 import { ProvisioningEngine, type EngineOptions, type LockStatusPayload } from "./engine.js";
 import type { FirmwareLockView } from "../firmware/service.js";
-import { createFirmwareService, type FirmwareService } from "./firmware.js";
-import { desiredStateEffects, provisioningCommandHandlers } from "./handlers.js";
-import { KeyService } from "./key-service.js";
-import { engineLockLinks } from "./lock-links.js";
-import { StoreLinkState } from "./link-state.js";
-import { LockService } from "./lock-service.js";
+import type { FirmwareService } from "./reconcile/firmware.js";
+import { engineLockLinks } from "./reconcile/lock-links.js";
+import { StoreLinkState } from "./reconcile/link-state.js";
+import { wireProvisioning } from "./wiring.js";
 
 export interface ProvisioningServiceDeps {
   store: () => Store;
@@ -97,30 +94,37 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       }
       linkState = new StoreLinkState(store);
       links = new LockLinks({ profiles, linkState, logger: log, clock: deps.clock, bleCentral, bleMaxConnections: deps.ble.maxConnections });
-      engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: deps.events(), status: deps.changes, links: engineLockLinks(links), options: { linkErrorsOf: (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId), ...deps.engine } });
-      const keys = new KeyService(store, engine, { random: { int: (n) => randomInt(n) } });
-      const locks = new LockService(store, engine, log, (id) => void profiles.get(id));
-      firmware = createFirmwareService({ engine, store, log, clock: deps.clock, lockChanged: (id) => deps.changes.lockChanged(id), profileModel: (id) => (profiles.has(id) ? profiles.get(id).model : null), blePerAdapter: deps.firmware?.blePerAdapter, allowHttp: deps.firmware?.allowHttp ?? false });
-      const e = engine;
+      const linkErrorsOf = (lockId: string) => busErrorsOf(links?.linkStats() ?? [], lockId);
+      engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: deps.events(), status: deps.changes, links: engineLockLinks(links), options: { linkErrorsOf, ...deps.engine } });
+      const parts = wireProvisioning({
+        store,
+        engine,
+        clock: deps.clock,
+        log,
+        random: { int: (n) => randomInt(n) },
+        checkProfile: (id) => void profiles.get(id),
+        lockChanged: (id) => deps.changes.lockChanged(id),
+        firmware: { profileModel: (id) => (profiles.has(id) ? profiles.get(id).model : null), blePerAdapter: deps.firmware?.blePerAdapter, allowHttp: deps.firmware?.allowHttp ?? false },
+        linkErrorsOf,
+      });
+      firmware = parts.firmware;
+      const statuses = engine.statuses;
       const fw = firmware;
       ports = {
-        keys,
+        keys: parts.keys,
         statusSource: {
-          keyStatus: (keyId) => e.statuses.keyStatus(keyId),
+          keyStatus: (keyId) => statuses.keyStatus(keyId),
           // mqtt-api.md v1.1 §4: the lock status names its doors, link and state.
-          lockStatus: (lockId) => withFirmwareUpdate(e.statuses.lockStatus(lockId), fw.lockView(lockId)),
+          lockStatus: (lockId) => withFirmwareUpdate(statuses.lockStatus(lockId), fw.lockView(lockId)),
           keyIds: () => store.keys.ids({ includeRemoved: true }),
           lockIds: () => store.locks.list().map((l) => l.lockId),
         },
-        provisioning: {
-          commands: provisioningCommandHandlers({ engine, keys, locks, firmware, diagnose: (t) => diagnose(store, e, t, (lockId) => busErrorsOf(links?.linkStats() ?? [], lockId)) }),
-          effects: desiredStateEffects(store, engine),
-        },
+        provisioning: { commands: parts.commands, effects: parts.effects },
       };
       await engine.start();
       // Jobs a stopped (or killed) hub left unfinished go on where each lock was.
       firmware.resume();
-      log.info({ locks: engine.lockIds().length, profiles: profiles.list().length }, "provisioning engine started");
+      log.info({ locks: engine.fleet.lockIds().length, profiles: profiles.list().length }, "provisioning engine started");
     },
     async stop() {
       // Firmware jobs stop where they are (kept in the store, resumed at the next start).

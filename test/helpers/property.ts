@@ -27,16 +27,15 @@ import { Outbox } from "../../src/cloud/outbox.js";
 import type { CommandRegistry } from "../../src/cloud/registry.js";
 import type { CommandResponse } from "../../src/cloud/responses.js";
 import { LockLinks } from "../../src/lock/index.js";
-import { StoreLinkState } from "../../src/provisioning/link-state.js";
+import { StoreLinkState } from "../../src/provisioning/reconcile/link-state.js";
 import { deviceProfileSchema, ProfileRegistry, type DeviceProfile, type DeviceProfileInput } from "../../src/profiles/index.js";
 import { ProvisioningEngine, type EngineOptions, type StatusSink } from "../../src/provisioning/engine.js";
-import { diagnose } from "../../src/provisioning/diagnosis.js";
-import { createFirmwareService, type FirmwareService, type ImageFetcher } from "../../src/provisioning/firmware.js";
+import type { FirmwareService, ImageFetcher } from "../../src/provisioning/reconcile/firmware.js";
 import type { FirmwareTiming } from "../../src/firmware/ports.js";
-import { desiredStateEffects, provisioningCommandHandlers } from "../../src/provisioning/handlers.js";
-import { KeyService } from "../../src/provisioning/key-service.js";
-import { engineLockLinks } from "../../src/provisioning/lock-links.js";
-import { LockService } from "../../src/provisioning/lock-service.js";
+import type { KeyService } from "../../src/provisioning/desired/key-service.js";
+import { engineLockLinks } from "../../src/provisioning/reconcile/lock-links.js";
+import type { LockService } from "../../src/provisioning/reconcile/lock-service.js";
+import { wireProvisioning } from "../../src/provisioning/wiring.js";
 import type { Clock, TimerHandle } from "../../src/shared/clock.js";
 import { openStore, type OutboxEvent, type Store } from "../../src/store/index.js";
 import { SimLock, lockProfileFromDevice, startTcpBus, type LockProfile, type TcpBus } from "../../sim/index.js";
@@ -247,15 +246,22 @@ export async function startProperty(spec: PropertySpec = {}): Promise<Property &
       links: engineLockLinks(links, { notifyPollMs: 5000 }),
       options: { backoff: { firstMs: 100, maxMs: 2000, jitter: "half" }, atRiskGraceMs: 2000, ...spec.engine },
     });
-    const keys = new KeyService(store, engine, { random: { int: (n) => randomInt(n) } });
-    const locks = new LockService(store, engine, log, (id) => void profiles.get(id));
-    const firmware = createFirmwareService({ engine, store, log, clock, lockChanged: status.lockChanged, fetchImage: spec.fetchImage, timing: spec.firmwareTiming, allowHttp: true });
+    const { keys, locks, firmware, commands, effects } = wireProvisioning({
+      store,
+      engine,
+      clock,
+      log,
+      random: { int: (n) => randomInt(n) },
+      checkProfile: (id) => void profiles.get(id),
+      lockChanged: status.lockChanged,
+      firmware: { fetchImage: spec.fetchImage, timing: spec.firmwareTiming, allowHttp: true },
+    });
     const registry = createCommandRegistry({
       store,
       outbox,
       keys,
       facts: () => ({ hubId: "hub-test", version: "0.0.0", bootId: "boot", sessionId: 1, connected: true, startedAt: "" }),
-      provisioning: { commands: provisioningCommandHandlers({ engine, keys, locks, firmware, diagnose: (t) => diagnose(store, engine, t) }), effects: desiredStateEffects(store, engine) },
+      provisioning: { commands, effects },
     });
     const dispatcher = new Dispatcher({ store, registry, clock, log, emit: (e) => outbox.emit(e) });
     await engine.start();

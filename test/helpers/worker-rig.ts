@@ -7,11 +7,11 @@
 import { doorCodeSecret } from "../../src/access/desired.js";
 import type { CredentialType } from "../../src/access/model.js";
 import type { HubEventInput } from "../../src/cloud/events.js";
-import { handleOf } from "../../src/provisioning/lock-links.js";
-import type { LockHealthFacts } from "../../src/provisioning/worker/index.js";
-import { LockWorker, type LockWorkerHooks } from "../../src/provisioning/worker/index.js";
-import { SlotIndex } from "../../src/provisioning/slot-index.js";
-import { StoreLockTables } from "../../src/provisioning/store-adapter.js";
+import { handleOf } from "../../src/provisioning/reconcile/lock-links.js";
+import type { LockHealthFacts } from "../../src/provisioning/reconcile/worker/index.js";
+import { LockWorker, type LockWorkerHooks } from "../../src/provisioning/reconcile/worker/index.js";
+import { SlotIndex } from "../../src/provisioning/desired/slot-index.js";
+import { StoreLockTables } from "../../src/provisioning/reconcile/store-adapter.js";
 import { Capability, secretDigest } from "../../src/protocol/llp/index.js";
 import { ManualClock } from "../../src/shared/clock.js";
 import { SimLock } from "../../sim/index.js";

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { COMMAND_SCHEMAS, MAX_FIRMWARE_BYTES } from "../../src/cloud/schemas.js";
-import { httpImageFetcher } from "../../src/provisioning/firmware.js";
+import { httpImageFetcher } from "../../src/provisioning/reconcile/firmware.js";
 import { isLockBridgeError } from "../../src/shared/errors.js";
 
 interface LyingServer {

@@ -34,7 +34,7 @@ describe("door.unlock past its budget", () => {
 
       // The lobby's loop is busy (a long exchange, like a firmware chunk on a slow link).
       let release!: () => void;
-      const busy = p.engine.worker(p.lockIdOf("lobby"))!.runTask(() => new Promise<void>((r) => (release = r)));
+      const busy = p.engine.fleet.worker(p.lockIdOf("lobby"))!.runTask(() => new Promise<void>((r) => (release = r)));
       await new Promise((r) => setTimeout(r, 50));
 
       const res = await p.send("door.unlock", { doorId: "lobby", seconds: 5 });

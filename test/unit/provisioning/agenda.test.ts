@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Agenda } from "../../../src/provisioning/agenda.js";
+import { Agenda } from "../../../src/provisioning/status/agenda.js";
 import { ManualClock } from "../../../src/shared/clock.js";
 
 describe("Agenda", () => {

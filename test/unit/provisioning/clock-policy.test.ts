@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assessClock } from "../../../src/provisioning/clock-policy.js";
+import { assessClock } from "../../../src/provisioning/reconcile/clock-policy.js";
 import { StatusFlag } from "../../../src/protocol/llp/constants.js";
 
 const now = Date.UTC(2026, 11, 1, 12, 0, 0);

@@ -8,7 +8,7 @@ import type { Key } from "../../../src/access/model.js";
 import type { KeyChangeContext } from "../../../src/cloud/handlers/key-commands.js";
 import { seededRandom } from "../../../src/shared/random.js";
 import { ProvisioningEngine } from "../../../src/provisioning/engine.js";
-import { KeyService } from "../../../src/provisioning/key-service.js";
+import { KeyService } from "../../../src/provisioning/desired/key-service.js";
 import type { ManualClock } from "../../../src/shared/clock.js";
 import { createLogger } from "../../../src/shared/logger.js";
 import type { Store } from "../../../src/store/index.js";
@@ -60,7 +60,7 @@ beforeEach(() => {
     links: { open: () => Promise.reject(new Error("no locks in unit tests")) },
   });
   const rnd = seededRandom(7);
-  keys = new KeyService(store, engine, { random: { int: (n) => Math.floor(rnd() * n) } });
+  keys = new KeyService(store, { desired: engine.desired, statuses: engine.statuses, clock }, { random: { int: (n) => Math.floor(rnd() * n) } });
 });
 afterEach(() => t.cleanup());
 
@@ -137,7 +137,7 @@ describe("desired slot rows", () => {
 describe("key service", () => {
   it("Protect Configuration: PMS changes to a protected room are not applied (warning); manual ones are", () => {
     store.doors.upsert(makeDoor("room-101", { linkedDoorIds: ["lobby"], protectConfiguration: true }));
-    engine.doorsChanged();
+    engine.desired.doorsChanged();
     upsert(makeKey("k-1", { source: "pms", pms: { provider: "mews", reservationId: "R" } }));
     const pms = upsert(makeKey("k-1", { version: 2, source: "pms", pms: { provider: "mews", reservationId: "R" }, doors: [makeEntry("room-101", { departureTime: "09:00" })] }));
     expect(pms.warnings.join(" ")).toMatch(/Protect Configuration.*departureTime/);
@@ -165,7 +165,7 @@ describe("key service", () => {
     expect(desired("lock-lobby")).toEqual([["doorCode", 0, "k-1"], ["doorCode", 1, "k-3"]]);
     // The slot index agrees with the store for every credential.
     for (const c of store.credentials.history("k-3")) {
-      expect(engine.index.rows(c.credentialId).map((r) => r.lockId).sort()).toEqual(["lock-lobby", "lock-room-102"]);
+      expect(engine.desired.slotRows(c.credentialId).map((r) => r.lockId).sort()).toEqual(["lock-lobby", "lock-room-102"]);
     }
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eventsLost, mapLockEvent, sequenceBatch, type EventContext } from "../../../src/provisioning/lock-events.js";
+import { eventsLost, mapLockEvent, sequenceBatch, type EventContext } from "../../../src/provisioning/reconcile/lock-events.js";
 import { EventType } from "../../../src/protocol/llp/constants.js";
 
 const T = 1_796_134_800; // 2026-12-01T14:20:00Z
@@ -69,8 +69,8 @@ describe("sequenceBatch", () => {
 });
 
 describe("NAK mapping and error classes", async () => {
-  const { nakReason, isTransientNak } = await import("../../../src/provisioning/reasons.js");
-  const { classifyLockError } = await import("../../../src/provisioning/lock-errors.js");
+  const { nakReason, isTransientNak } = await import("../../../src/provisioning/reconcile/reasons.js");
+  const { classifyLockError } = await import("../../../src/provisioning/reconcile/lock-errors.js");
   const { LockNakError, lockTimeout } = await import("../../../src/lock/errors.js");
   it.each([
     ["MEMORY_FULL", "lock_memory_full"],

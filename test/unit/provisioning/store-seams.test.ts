@@ -1,8 +1,8 @@
 /** The engine's seams over the real store: group-committed lock counters, batched confirmed writes. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StoreLinkState } from "../../../src/provisioning/link-state.js";
-import { SlotIndex } from "../../../src/provisioning/slot-index.js";
-import { StoreLockTables } from "../../../src/provisioning/store-adapter.js";
+import { StoreLinkState } from "../../../src/provisioning/reconcile/link-state.js";
+import { SlotIndex } from "../../../src/provisioning/desired/slot-index.js";
+import { StoreLockTables } from "../../../src/provisioning/reconcile/store-adapter.js";
 import { openStore, type Store } from "../../../src/store/index.js";
 import { tempStore } from "../../helpers/store.js";
 

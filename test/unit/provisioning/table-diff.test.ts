@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { diffTable, expectedDigest, readRanges } from "../../../src/provisioning/table-diff.js";
+import { diffTable, expectedDigest, readRanges } from "../../../src/provisioning/reconcile/table-diff.js";
 import { secretDigest } from "../../../src/protocol/llp/digest.js";
 
 const entry = (slot: number, code: string, validFrom = 100, validUntil = 200, flags = 0) => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { WorkQueue, type WorkClass } from "../../../src/provisioning/work-queue.js";
+import { WorkQueue, type WorkClass } from "../../../src/provisioning/reconcile/work-queue.js";
 import { seededRandom } from "../../../src/shared/random.js";
 
 const item = (id: string, cls: WorkClass, order: number) => ({ id, class: cls, order, payload: id });

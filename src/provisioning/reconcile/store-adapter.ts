@@ -1,0 +1,188 @@
+/**
+ * The lock worker's view of the store (LockTableStore) over the real repositories, and the
+ * outbox for events. Lock events and their acknowledged seq commit in one transaction,
+ * before the worker sends ACK_EVENTS (nothing is lost if the hub dies in between).
+ */
+import type { CredentialType } from "../../access/model.js";
+import { keycardSecret, smartKeySecret, doorCodeSecret } from "../../access/desired.js";
+import type { EventSink } from "../../cloud/events.js";
+import type { SlotInfo } from "../../protocol/llp/commands.js";
+import { sameContent, type SlotRecord, type Store } from "../../store/index.js";
+import type { Clock, TimerHandle } from "../../shared/clock.js";
+import type { ContractEvent, SlotOwner } from "./lock-events.js";
+import type { LockTableStore, SlotContent, SlotRow } from "./ports.js";
+import type { SlotIndex } from "../desired/slot-index.js";
+
+const toRow = (r: SlotRecord): SlotRow => ({
+  kind: r.kind,
+  slot: r.slot,
+  desired: r.desired,
+  appliedState: r.appliedState,
+  applied: r.applied,
+  inSync: r.inSync,
+  lastError: r.lastError,
+  attempts: r.attempts,
+  updatedAt: r.updatedAt,
+});
+
+/** A row as it is once a pending confirmed write is recorded. */
+function overlay(row: SlotRow | undefined, p: PendingApplied, now: number): SlotRow {
+  const desired = row?.desired ?? null;
+  const applied = p.content;
+  const inSync =
+    desired === null ? applied === null : applied !== null && applied.credentialId === desired.credentialId && sameContent(applied, desired);
+  return {
+    kind: p.kind,
+    slot: p.slot,
+    desired,
+    appliedState: applied ? "held" : "empty",
+    applied,
+    inSync,
+    lastError: null,
+    attempts: 0,
+    updatedAt: row?.updatedAt ?? now,
+  };
+}
+
+/** How long confirmed writes may wait to be recorded together (see markApplied). */
+const APPLIED_FLUSH_MS = 25;
+const APPLIED_FLUSH_MAX = 256;
+
+interface PendingApplied {
+  lockId: string;
+  kind: CredentialType;
+  slot: number;
+  content: SlotContent | null;
+}
+
+export class StoreLockTables implements LockTableStore {
+  /** Confirmed writes not recorded yet, by `${lockId}|${kind}|${slot}`. */
+  private readonly pending = new Map<string, PendingApplied>();
+  private flushTimer: TimerHandle | undefined;
+
+  constructor(
+    private readonly store: Pick<Store, "credentials" | "keycards" | "lockFacts" | "locks" | "slots" | "transaction">,
+    private readonly events: EventSink,
+    private readonly index: SlotIndex,
+    private readonly clock: Clock,
+  ) {}
+
+  tablesVerifiedAt(lockId: string): Map<CredentialType, number> {
+    return this.store.lockFacts.tablesVerifiedAt(lockId);
+  }
+
+  tableVerified(lockId: string, kind: CredentialType, atMs: number): void {
+    this.flush();
+    this.store.lockFacts.setTableVerifiedAt(lockId, kind, atMs);
+  }
+
+  /**
+   * The lock's rows as the store has them with the confirmed writes not recorded yet laid
+   * over them: the worker reads its table after every write, and flushing here would cost a
+   * durable commit per slot (the batching of markApplied would never batch).
+   */
+  slots(lockId: string, kind?: CredentialType): SlotRow[] {
+    const rows = this.store.slots.forLock(lockId, kind).map(toRow);
+    if (this.pending.size === 0) return rows;
+    const now = this.clock.now();
+    return rows.map((r) => {
+      const p = this.pending.get(`${lockId}|${r.kind}|${r.slot}`);
+      return p ? overlay(r, p, now) : r;
+    });
+  }
+
+  slot(lockId: string, kind: CredentialType, slot: number): SlotRow | undefined {
+    const r = this.store.slots.get(lockId, kind, slot);
+    const p = this.pending.get(`${lockId}|${kind}|${slot}`);
+    return p ? overlay(r ? toRow(r) : undefined, p, this.clock.now()) : r && toRow(r);
+  }
+
+  /**
+   * What the lock confirmed (ACK of PUT/DELETE). Recorded within APPLIED_FLUSH_MS, many in
+   * one transaction, rather than one durable commit per request: losing the last few to a
+   * crash only means those idempotent requests are sent again (the slots are not in sync
+   * after the restart). Reads through this adapter see them at once.
+   */
+  markApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null): void {
+    this.pending.set(`${lockId}|${kind}|${slot}`, { lockId, kind, slot, content });
+    // A deletion can end a revocation: recorded at once so statuses see it.
+    if (content === null || this.pending.size >= APPLIED_FLUSH_MAX) this.flush();
+    else this.flushTimer ??= this.clock.setTimeout(() => this.flush(), APPLIED_FLUSH_MS);
+  }
+
+  /** Records the pending confirmed writes (also before any other write or a table read). */
+  flush(): void {
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+    if (this.pending.size === 0) return;
+    const writes = [...this.pending.values()];
+    this.pending.clear();
+    this.store.transaction(() => {
+      for (const w of writes) this.store.slots.markApplied(w.lockId, w.kind, w.slot, w.content);
+    });
+    for (const w of writes) this.index.refresh(w.lockId, w.kind, w.slot);
+  }
+
+  markFailed(lockId: string, kind: CredentialType, slot: number, reason: string, nextAttemptAt: number | null): void {
+    this.flush();
+    this.store.slots.markFailed(lockId, kind, slot, reason, nextAttemptAt);
+    this.index.refresh(lockId, kind, slot);
+  }
+
+  recordObserved(lockId: string, kind: CredentialType, firstSlot: number, count: number, observed: SlotInfo[]): void {
+    this.flush();
+    this.store.slots.recordObserved(
+      lockId,
+      kind,
+      firstSlot,
+      count,
+      observed.map((o) => ({ ...o, secretDigest: Buffer.from(o.secretDigest) })),
+    );
+    this.index.refreshLock(lockId, kind);
+  }
+
+  resetApplied(lockId: string, state: "empty" | "unknown"): void {
+    this.flush();
+    this.store.slots.resetApplied(lockId, state);
+    this.index.refreshLock(lockId);
+  }
+
+  secretOf(credentialId: number): Uint8Array | undefined {
+    const c = this.store.credentials.get(credentialId);
+    if (!c) return undefined;
+    switch (c.kind) {
+      case "doorCode":
+        return doorCodeSecret(c.value);
+      case "keycard":
+        return keycardSecret(this.store.keycards.get(c.value)?.uid);
+      case "smartKey":
+        return smartKeySecret(c.value);
+    }
+  }
+
+  ownerOf(credentialId: number): SlotOwner | undefined {
+    const c = this.store.credentials.get(credentialId);
+    return c && { keyId: c.keyId, credential: c.kind };
+  }
+
+  lastEventSeq(lockId: string): number {
+    return this.store.locks.get(lockId)?.lastEventSeq ?? 0;
+  }
+
+  commitLockEvents(lockId: string, events: ContractEvent[], uptoSeq: number): void {
+    this.store.transaction(() => {
+      for (const e of events) this.events.emit(e);
+      this.store.locks.setLastEventSeq(lockId, uptoSeq);
+    });
+  }
+
+  resetEventSeq(lockId: string): void {
+    this.store.locks.resetLastEventSeq(lockId, 0);
+  }
+
+  appendEvents(events: ContractEvent[]): void {
+    this.store.transaction(() => {
+      for (const e of events) this.events.emit(e);
+    });
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * What a lock's worker reports, recorded: health (online, battery, door, clock drift, last
+ * seen), its IDENT, a pairing lost or confirmed, another lock at its link, security alerts.
+ * Each is written to the store first; then the lock's status (and its keys') follow on the
+ * change bus, and the events go to the outbox.
+ */
+import type { IdentInfo } from "../../protocol/llp/commands.js";
+import type { HubEventInput } from "../../cloud/events.js";
+import type { Clock } from "../../shared/clock.js";
+import type { StatusSink } from "../../shared/change-bus.js";
+import { errorMessage } from "../../shared/errors.js";
+import { formatInstant } from "../../shared/instant.js";
+import type { Logger } from "../../shared/logger.js";
+import type { LockRecord, Store } from "../../store/index.js";
+import { batteryLowDue } from "../reconcile/battery.js";
+import { clearPairingLost, markPairingLost } from "../reconcile/pairing-lost.js";
+import { clearReplacedBy, markReplaced, replacedBy } from "../reconcile/replaced.js";
+import type { SecurityAlertReason, SecurityAlerts } from "../reconcile/security-alerts.js";
+import type { LockHealthFacts } from "../reconcile/worker/index.js";
+
+/** lastSeen is written at most this often while nothing else changes (a poll every few seconds would cost a durable write each). */
+const LAST_SEEN_WRITE_MS = 30_000;
+
+export interface LockReportPorts {
+  store: Pick<Store, "locks" | "transaction" | "lockFacts">;
+  clock: Clock;
+  log: Logger;
+  status: StatusSink;
+  alerts: SecurityAlerts;
+  online(lockId: string): boolean | undefined;
+  setOnline(lockId: string, online: boolean): void;
+  lockRecord(lockId: string): LockRecord | undefined;
+  /** The lock's record changed in the store: drop any cached copy. */
+  forgetLock(lockId: string): void;
+  emit(events: readonly HubEventInput[]): void;
+  doorOf(lockId: string): { doorId?: string };
+  resyncKeys(keyIds: Iterable<string>): void;
+  keysOnLock(lockId: string): Set<string>;
+  scheduleKey(keyId: string): void;
+}
+
+export class LockReports {
+  /** What was last written per lock, so that only changes are. */
+  private readonly healthWritten = new Map<string, Partial<LockHealthFacts>>();
+
+  constructor(private readonly p: LockReportPorts) {}
+
+  health(lockId: string, facts: Partial<LockHealthFacts>): void {
+    const before = this.p.online(lockId);
+    if (facts.online !== undefined) this.p.setOnline(lockId, facts.online);
+    // Only what changed is written (a poll every few seconds per lock would otherwise cost a
+    // durable write each); lastSeen is refreshed at most every LAST_SEEN_WRITE_MS.
+    const last = this.healthWritten.get(lockId) ?? {};
+    const changes: Partial<LockHealthFacts> = {};
+    for (const k of ["online", "battery", "doorOpen", "clockDriftS"] as const) {
+      if (facts[k] !== undefined && facts[k] !== last[k]) (changes as Record<string, unknown>)[k] = facts[k];
+    }
+    if (facts.battery !== undefined && facts.battery !== null && batteryLowDue(this.p.store, lockId, facts.battery)) {
+      this.p.emit([{ type: "lock.battery_low", at: formatInstant(this.p.clock.now()), lockId, battery: facts.battery, ...this.p.doorOf(lockId) }]);
+    }
+    if (facts.lastSeen !== undefined && (last.lastSeen === undefined || facts.lastSeen - last.lastSeen >= LAST_SEEN_WRITE_MS || Object.keys(changes).length > 0)) {
+      changes.lastSeen = facts.lastSeen;
+    }
+    if (Object.keys(changes).length === 0) return;
+    try {
+      this.p.store.locks.updateHealth(lockId, changes);
+      this.healthWritten.set(lockId, { ...last, ...changes });
+      this.p.forgetLock(lockId);
+    } catch (e) {
+      this.p.log.error({ lockId, err: errorMessage(e) }, "storing lock health failed");
+    }
+    if (facts.online !== undefined && facts.online !== before) {
+      this.p.log[facts.online ? "info" : "warn"]({ lockId, ...this.p.doorOf(lockId) }, facts.online ? "lock online" : "lock offline");
+      this.p.emit([{ type: facts.online ? "lock.online" : "lock.offline", at: formatInstant(this.p.clock.now()), lockId, ...this.p.doorOf(lockId) }]);
+      for (const k of this.p.keysOnLock(lockId)) {
+        this.p.status.keyChanged(k);
+        // A lock lost shortly before a guest arrives puts the key at risk: judge it again.
+        if (!facts.online) this.p.scheduleKey(k);
+      }
+    }
+    this.p.status.lockChanged(lockId);
+  }
+
+  ident(lockId: string, ident: IdentInfo): void {
+    const stored = this.p.lockRecord(lockId)?.ident;
+    if (JSON.stringify(stored) === JSON.stringify(ident)) return;
+    this.p.store.locks.setIdent(lockId, { ...ident });
+    this.p.forgetLock(lockId);
+    this.p.status.lockChanged(lockId);
+  }
+
+  /** LLP v1.1 §9.2: state pairing_lost once per loss (with the alert for plain locks), cleared by a sealed answer. */
+  pairingLost(lockId: string, lost: boolean, alert = false): void {
+    this.p.store.transaction(() => {
+      if (!lost) return clearPairingLost(this.p.store, lockId);
+      markPairingLost(this.p.store, lockId, this.p.clock.now());
+      if (alert) this.p.alerts.raise(lockId, "pairing_lost", "only unsealed refusals come back; the hub does not re-pair it on its own");
+    });
+    this.p.status.lockChanged(lockId);
+  }
+
+  /** A sealed answer under the hub's key: the lock has it, whatever unsealed frames said. */
+  pairingConfirmed(lockId: string): void {
+    const wasReplaced = this.p.lockRecord(lockId)?.state === "replaced";
+    this.p.store.transaction(() => {
+      clearPairingLost(this.p.store, lockId);
+      if (wasReplaced) {
+        this.p.store.locks.setState(lockId, "commissioned");
+        clearReplacedBy(this.p.store, lockId);
+      }
+    });
+    if (wasReplaced) {
+      this.p.log.info({ lockId }, "lock reported replaced answered sealed under its key: back in service");
+      this.p.forgetLock(lockId);
+      this.p.resyncKeys(this.p.keysOnLock(lockId));
+    }
+    this.p.status.lockChanged(lockId);
+  }
+
+  securityAlert(lockId: string, reason: SecurityAlertReason, detail: string): void {
+    this.p.store.transaction(() => this.p.alerts.raise(lockId, reason, detail));
+    this.p.status.lockChanged(lockId);
+  }
+
+  unsealedFrame(lockId: string): void {
+    if (this.p.store.transaction(() => this.p.alerts.unsealedFrame(lockId))) this.p.status.lockChanged(lockId);
+  }
+
+  /**
+   * The lock stopped answering sealed and an unsealed IDENT shows another lockId: a hint. State
+   * `replaced` names the lock seen (for `lock replace`), its keys wait; the worker keeps probing
+   * sealed, and a sealed answer puts it back (pairingConfirmed).
+   */
+  replaced(lockId: string, seen: IdentInfo): void {
+    if (this.p.lockRecord(lockId)?.state === "replaced" && replacedBy(this.p.store, lockId) === seen.lockId.toLowerCase()) return;
+    this.p.store.transaction(() => {
+      markReplaced(this.p.store, lockId, seen.lockId);
+      this.p.setOnline(lockId, false);
+      this.p.forgetLock(lockId);
+      this.p.emit([{ type: "lock.replaced", at: formatInstant(this.p.clock.now()), lockId, newLockId: seen.lockId.toLowerCase(), model: seen.model, ...this.p.doorOf(lockId) }]);
+    });
+    // Its keys are no longer deliverable there (not_commissioned) until an installer acts.
+    this.p.resyncKeys(this.p.keysOnLock(lockId));
+    this.p.status.lockChanged(lockId);
+  }
+}
