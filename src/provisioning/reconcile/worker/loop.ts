@@ -7,7 +7,8 @@
  * the same place. One request at a time per lock; between requests the loop takes the most
  * urgent thing first:
  *   remote unlock > identity check > event drain > STATUS/clock > revocations >
- *   grants by arrival > verification (TABLE_DIGEST, READ_SLOTS on mismatch).
+ *   grants by arrival > verification (TABLE_DIGEST, READ_SLOTS on mismatch);
+ * except that after a full page of events, queued provisioning goes before the next page.
  *
  * Lock offline: work stays queued and the door statuses say lock_offline; the loop probes the
  * lock with backoff and resumes by itself. The steps live next to this file: identity.ts
