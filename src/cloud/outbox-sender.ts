@@ -164,7 +164,8 @@ export class OutboxSender {
     try {
       const at = this.clock.now();
       seqs.sort((a, b) => a - b);
-      this.store.transaction(() => {
+      // Not fsynced: a mark lost to a power cut only means those events go again (relaxed).
+      this.store.relaxed(() => {
         // PUBACKs come mostly in order: contiguous runs become one UPDATE each.
         let from = seqs[0]!;
         let to = from;

@@ -41,7 +41,8 @@ export class ResponseDelivery {
     if (ids.length === 0) return;
     this.acked = [];
     try {
-      this.store.inbox.markSent(ids);
+      // Not fsynced: a mark lost to a power cut only sends those responses again (relaxed).
+      this.store.relaxed(() => this.store.inbox.markSent(ids));
     } catch (e) {
       // Left unsent: published again after the next reconnect (a duplicate the cloud drops).
       this.log.error({ err: errorMessage(e), count: ids.length }, "cannot mark responses sent");

@@ -73,7 +73,8 @@ export class StoreLockTables implements LockTableStore {
 
   tableVerified(lockId: string, kind: CredentialType, atMs: number): void {
     this.flush();
-    this.store.lockFacts.setTableVerifiedAt(lockId, kind, atMs);
+    // Lost to a power cut, the table is only checked again after the restart.
+    this.store.relaxed(() => this.store.lockFacts.setTableVerifiedAt(lockId, kind, atMs));
   }
 
   /**
@@ -117,7 +118,11 @@ export class StoreLockTables implements LockTableStore {
     if (this.pending.size === 0) return;
     const writes = [...this.pending.values()];
     this.pending.clear();
-    this.store.transaction(() => {
+    // Not fsynced (relaxed): a write lost to a power cut leaves its slot out of sync after the
+    // restart, so it is sent again or TABLE_DIGEST finds it. Whatever is told outward durably
+    // about it (credential events, a command's response) commits after it, FULL, and that
+    // fsync of the WAL carries this commit too.
+    this.store.relaxed(() => {
       for (const w of writes) this.store.slots.markApplied(w.lockId, w.kind, w.slot, w.content);
     });
     for (const w of writes) this.index.refresh(w.lockId, w.kind, w.slot);
@@ -125,18 +130,21 @@ export class StoreLockTables implements LockTableStore {
 
   markFailed(lockId: string, kind: CredentialType, slot: number, reason: string, nextAttemptAt: number | null): void {
     this.flush();
-    this.store.slots.markFailed(lockId, kind, slot, reason, nextAttemptAt);
+    this.store.relaxed(() => this.store.slots.markFailed(lockId, kind, slot, reason, nextAttemptAt));
     this.index.refresh(lockId, kind, slot);
   }
 
   recordObserved(lockId: string, kind: CredentialType, firstSlot: number, count: number, observed: SlotInfo[]): void {
     this.flush();
-    this.store.slots.recordObserved(
-      lockId,
-      kind,
-      firstSlot,
-      count,
-      observed.map((o) => ({ ...o, secretDigest: Buffer.from(o.secretDigest) })),
+    // What READ_SLOTS showed: read again after a power cut that lost it (relaxed).
+    this.store.relaxed(() =>
+      this.store.slots.recordObserved(
+        lockId,
+        kind,
+        firstSlot,
+        count,
+        observed.map((o) => ({ ...o, secretDigest: Buffer.from(o.secretDigest) })),
+      ),
     );
     this.index.refreshLock(lockId, kind);
   }
