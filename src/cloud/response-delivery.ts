@@ -16,8 +16,12 @@ import type { CommandResponse } from "./responses.js";
 
 /** Unsent responses read from the store per round when resending. */
 const RESEND_PAGE = 100;
-/** Sent marks are written at least this often, or every MARK_BATCH acknowledgements. */
-const MARK_FLUSH_MS = 50;
+/**
+ * Sent marks are written at least this often, or every MARK_BATCH acknowledgements. A second,
+ * not 50 ms: each flush is a commit of its own (its pages written whole), and a mark lost to a
+ * crash costs only a duplicate response (docs/performance.md).
+ */
+const MARK_FLUSH_MS = 1000;
 const MARK_BATCH = 256;
 
 export class ResponseDelivery {
