@@ -59,6 +59,8 @@ export class StoreLockTables implements LockTableStore {
   /** Confirmed writes not recorded yet, by `${lockId}|${kind}|${slot}`. */
   private readonly pending = new Map<string, PendingApplied>();
   private flushTimer: TimerHandle | undefined;
+  /** Table verifications not recorded yet, in the order they happened. */
+  private pendingVerified: { lockId: string; kind: CredentialType; atMs: number }[] = [];
 
   constructor(
     private readonly store: Store,
@@ -68,13 +70,20 @@ export class StoreLockTables implements LockTableStore {
   ) {}
 
   tablesVerifiedAt(lockId: string): Map<CredentialType, number> {
-    return this.store.lockFacts.tablesVerifiedAt(lockId);
+    const stored = this.store.lockFacts.tablesVerifiedAt(lockId);
+    for (const v of this.pendingVerified) if (v.lockId === lockId) stored.set(v.kind, v.atMs);
+    return stored;
   }
 
+  /**
+   * Recorded with the next batch of confirmed writes (the same relaxed commit, after them, so
+   * a slot's write still comes before the verification that covers it), not as a commit of
+   * its own: one per table check was the most frequent commit of a snapshot. Lost to a power
+   * cut, the table is only checked again after the restart.
+   */
   tableVerified(lockId: string, kind: CredentialType, atMs: number): void {
-    this.flush();
-    // Lost to a power cut, the table is only checked again after the restart.
-    this.store.relaxed(() => this.store.lockFacts.setTableVerifiedAt(lockId, kind, atMs));
+    this.pendingVerified.push({ lockId, kind, atMs });
+    this.flushTimer ??= this.clock.setTimeout(() => this.flush(), APPLIED_FLUSH_MS);
   }
 
   /**
@@ -115,15 +124,18 @@ export class StoreLockTables implements LockTableStore {
   flush(): void {
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
-    if (this.pending.size === 0) return;
+    if (this.pending.size === 0 && this.pendingVerified.length === 0) return;
     const writes = [...this.pending.values()];
+    const verified = this.pendingVerified;
     this.pending.clear();
+    this.pendingVerified = [];
     // Not fsynced (relaxed): a write lost to a power cut leaves its slot out of sync after the
     // restart, so it is sent again or TABLE_DIGEST finds it. Whatever is told outward durably
     // about it (credential events, a command's response) commits after it, FULL, and that
     // fsync of the WAL carries this commit too.
     this.store.relaxed(() => {
       for (const w of writes) this.store.slots.markApplied(w.lockId, w.kind, w.slot, w.content);
+      for (const v of verified) this.store.lockFacts.setTableVerifiedAt(v.lockId, v.kind, v.atMs);
     });
     for (const w of writes) this.index.refresh(w.lockId, w.kind, w.slot);
   }
