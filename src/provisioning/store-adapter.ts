@@ -44,8 +44,14 @@ function overlay(row: SlotRow | undefined, p: PendingApplied, now: number): Slot
   };
 }
 
-/** How long confirmed writes may wait to be recorded together (see markApplied). */
-const APPLIED_FLUSH_MS = 25;
+/**
+ * How long confirmed writes may wait to be recorded together (see markApplied). A second, not
+ * 25 ms: each flush is a commit that writes every page it touches whole (the lobby's and the
+ * gym's table pages, the applied-credential index), and at 25 ms these flushes were 40 % of
+ * the bytes a snapshot wrote (docs/performance.md). A table check flushes first and a
+ * deletion at once, so no status waits on this timer.
+ */
+export const APPLIED_FLUSH_MS = 1000;
 const APPLIED_FLUSH_MAX = 256;
 
 interface PendingApplied {
