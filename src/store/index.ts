@@ -161,6 +161,11 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     const mode = db.pragma("journal_mode = WAL", { simple: true });
     if (mode !== "wal") throw new LockBridgeError("store_corrupt", `${path} cannot use WAL mode (got ${String(mode)})`, path);
     db.pragma("synchronous = FULL");
+    // Checkpoint at 4000 WAL pages (16 MB), not SQLite's 1000: a page written many times
+    // between two checkpoints is copied into the database once, and the hub rewrites the same
+    // few pages (lock rows, slot tables) all day (docs/performance.md). The WAL file keeps
+    // that size on disk; it is not truncated, as a regrown file costs the same writes again.
+    db.pragma("wal_autocheckpoint = 4000");
     db.pragma("foreign_keys = ON");
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     const outcome = migrate(db, migrations, path, log);
