@@ -5,6 +5,7 @@
  * baseline: Node with the hub's dependencies loaded and nothing else.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CloudClient } from "../../src/cloud/index.js";
@@ -43,6 +44,25 @@ function start(cmd: string, args: string[], env: NodeJS.ProcessEnv): Child {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * The Node flags of the systemd unit's ExecStart (systemd/lockbridge.service): the hub is
+ * measured as the unit runs it, and the two cannot drift apart. PI_BENCH_UNIT_FLAGS=false
+ * (`--unit-flags false`) measures bare Node instead.
+ */
+export function unitNodeFlags(): string[] {
+  if (process.env.PI_BENCH_UNIT_FLAGS === "false") return [];
+  const unit = fs.readFileSync(path.join(ROOT, "systemd", "lockbridge.service"), "utf8");
+  const exec = /^ExecStart=(.*)$/m.exec(unit);
+  if (!exec) throw new Error("systemd/lockbridge.service has no ExecStart");
+  const words = exec[1]!.trim().split(/\s+/).slice(1); // after the node binary
+  const flags: string[] = [];
+  for (const w of words) {
+    if (!w.startsWith("--")) break;
+    flags.push(w);
+  }
+  return flags;
 }
 
 /** Environment without the developer's LOCKBRIDGE_* settings, plus `extra`. */
@@ -120,9 +140,9 @@ export async function startHub(o: HubOptions, cloud: CloudClient): Promise<{ hub
     LOCKBRIDGE_API_PORT: "0",
     LOCKBRIDGE_LOG_LEVEL: "warn",
   });
-  // PI_BENCH_NODE_FLAGS (or `--node-flags`): Node flags before the script, as a systemd unit
-  // would set them (--max-semi-space-size=...) or a profiler needs them (--cpu-prof).
-  const flags = (process.env.PI_BENCH_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean);
+  // The unit's Node flags, then PI_BENCH_NODE_FLAGS (or `--node-flags`): more flags, for a
+  // trial (--max-old-space-size=...) or a profiler (--cpu-prof).
+  const flags = [...unitNodeFlags(), ...(process.env.PI_BENCH_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean)];
   const t0 = performance.now();
   const hub = o.pinned ? start("taskset", ["-c", "0", process.execPath, ...flags, BIN, "run"], hubEnv) : start(process.execPath, [...flags, BIN, "run"], hubEnv);
   const died = new Promise<never>((_, reject) => hub.proc.once("exit", (code) => reject(new Error(`hub exited (${code})\n${hub.tail()}`))));
@@ -133,7 +153,7 @@ export async function startHub(o: HubOptions, cloud: CloudClient): Promise<{ hub
   return { hub, serveMs, atServe: readProc(hub.pid) };
 }
 
-/** Node with mqtt, better-sqlite3 (its addon opened), pino and zod loaded, idling. */
+/** Node with mqtt, better-sqlite3 (its addon opened), pino and zod loaded, idling (the unit's Node flags). */
 export async function depsOnlyBaseline(): Promise<{ readyMs: number; sample: ProcSample }> {
   const script = [
     'import "mqtt";',
@@ -145,7 +165,8 @@ export async function depsOnlyBaseline(): Promise<{ readyMs: number; sample: Pro
     "setInterval(() => {}, 1 << 30);",
   ].join("\n");
   const t0 = performance.now();
-  const child = start(process.execPath, ["--input-type=module", "-e", script], env({}));
+  // With the unit's flags too, so that the ratio shows the hub's own memory, not the flags'.
+  const child = start(process.execPath, [...unitNodeFlags(), "--input-type=module", "-e", script], env({}));
   try {
     await firstLine(child, 60_000, "deps-only node");
     const readyMs = performance.now() - t0;

@@ -5,6 +5,14 @@ import type { LinkStateStore } from "./link-state.js";
 const MAX_COUNTER = 0xffff_ffff;
 
 /**
+ * Counters reserved per durable write. 1024, not 64: a lock polled every 2 s used up a block
+ * every 2 minutes, which at 500 locks was a durable commit every quarter second of an idle
+ * hub (docs/performance.md). What a restart skips (the rest of a block) stays negligible: the
+ * u32 space lasts 4 million restarts.
+ */
+export const DEFAULT_COUNTER_BLOCK = 1024;
+
+/**
  * The hub's send counter for one lock, taken from blocks reserved (and persisted) in the
  * store, so that one durable write covers `blockSize` sealed frames. After a crash the rest
  * of a block is skipped, never reused.
@@ -16,7 +24,7 @@ export class HubCounter {
   constructor(
     private readonly store: LinkStateStore,
     private readonly lockId: string,
-    private readonly blockSize = 64,
+    private readonly blockSize = DEFAULT_COUNTER_BLOCK,
   ) {}
 
   /**

@@ -17,7 +17,7 @@ import { systemClock, type Clock } from "../shared/clock.js";
 import { errorMessage, isLockBridgeError, LockBridgeError } from "../shared/errors.js";
 import type { Attempt, BusMember, LinkBus } from "./bus.js";
 import { LockNakError, lockTimeout } from "./errors.js";
-import { HubCounter } from "./hub-counter.js";
+import { DEFAULT_COUNTER_BLOCK, HubCounter } from "./hub-counter.js";
 import type { LinkKeys, LinkStateStore } from "./link-state.js";
 
 export interface SessionTiming {
@@ -152,7 +152,7 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
     this.sealingRequired = opts.sealingRequired ?? false;
-    this.hubCounter = new HubCounter(opts.linkState, this.lockId, opts.counterBlockSize ?? 64);
+    this.hubCounter = new HubCounter(opts.linkState, this.lockId, opts.counterBlockSize ?? DEFAULT_COUNTER_BLOCK);
     this.bus.attach(this);
   }
 

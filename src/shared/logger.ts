@@ -8,7 +8,8 @@
  * `code` only when it is a known error code and hides everything else (fail closed).
  */
 import { pino, type DestinationStream, type Level, type Logger } from "pino";
-import pinoPretty from "pino-pretty";
+import { createRequire } from "node:module";
+import type PinoPretty from "pino-pretty";
 import { CONTRACT_ERROR_CODES, INTERNAL_ERROR_CODES } from "./errors.js";
 
 export type { Logger } from "pino";
@@ -86,6 +87,9 @@ export function createLogger(options: LoggerOptions): Logger {
 
 /** Same content as the JSON lines, secrets already censored; time of day only, no hub id (it is one hub). */
 function prettyStream(): DestinationStream {
+  // Loaded only for a terminal: a hub under systemd logs JSON and never needs it (about 2 MB
+  // of RSS on a Pi: docs/performance.md). require, not import(): the logger is built synchronously.
+  const pinoPretty = createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
   return pinoPretty({ colorize: true, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,hubId", singleLine: true });
 }
 

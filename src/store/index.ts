@@ -3,7 +3,8 @@
  * holding the whole hub state, behind typed repositories named for the domain.
  *
  * - WAL, synchronous=FULL: a committed change is on disk before the call returns, so the hub
- *   may acknowledge it outward (PUBACK, ACK_EVENTS) right after.
+ *   may acknowledge it outward (PUBACK, ACK_EVENTS) right after. `relaxed(fn)` commits
+ *   without the fsync, for what the hub finds again by itself (see there).
  * - Every repository method that writes several rows does so in one transaction; wrap changes
  *   that span repositories in `store.transaction(fn)` (synchronous fn; nested calls become
  *   savepoints).
@@ -18,7 +19,7 @@ import { pino } from "pino";
 import { LockBridgeError, errorMessage } from "../shared/errors.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import { backupDatabase, type BackupResult } from "./backup.js";
-import type { Db, RepoContext } from "./db.js";
+import type { Db, RepoContext, Statement } from "./db.js";
 import { inspectDatabaseFile } from "./inspect.js";
 import { ownerOnlyFile, restrictIfPresent } from "./owner-only.js";
 import { migrate, schemaVersionOf } from "./migrate.js";
@@ -103,6 +104,15 @@ export interface Store {
    */
   transaction<T>(fn: () => T): T;
   /**
+   * Like `transaction`, but its commit is not fsynced (WAL with synchronous=NORMAL for this
+   * one commit): it survives the process dying (SIGKILL, a crash), not a power cut, until the
+   * next durable commit or checkpoint syncs the WAL, which carries it along. Only for writes
+   * that the hub finds again by itself (what a lock confirmed: TABLE_DIGEST re-reads it; lock
+   * health: the next poll; sent marks: a duplicate the cloud drops) and that nothing outward
+   * was told of as durable. Inside another transaction it is part of that one.
+   */
+  relaxed<T>(fn: () => T): T;
+  /**
    * `hook` runs inside every outermost `transaction`, before its `fn`: writes that must be
    * durable no later than anything committed after them (the lock counters accepted so far)
    * ride along with the next commit instead of costing one of their own. Returns the remover.
@@ -151,6 +161,11 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     const mode = db.pragma("journal_mode = WAL", { simple: true });
     if (mode !== "wal") throw new LockBridgeError("store_corrupt", `${path} cannot use WAL mode (got ${String(mode)})`, path);
     db.pragma("synchronous = FULL");
+    // Checkpoint at 4000 WAL pages (16 MB), not SQLite's 1000: a page written many times
+    // between two checkpoints is copied into the database once, and the hub rewrites the same
+    // few pages (lock rows, slot tables) all day (docs/performance.md). The WAL file keeps
+    // that size on disk; it is not truncated, as a regrown file costs the same writes again.
+    db.pragma("wal_autocheckpoint = 4000");
     db.pragma("foreign_keys = ON");
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     const outcome = migrate(db, migrations, path, log);
@@ -182,6 +197,9 @@ class SqliteStore implements Store {
   readonly outbox: OutboxRepo;
   readonly snapshots: SnapshotPagesRepo;
   readonly firmwareJobs: FirmwareJobsRepo;
+  /** Prepared once: a pragma per relaxed commit costs a statement step, not a parse. */
+  private readonly syncNormal: Statement;
+  private readonly syncFull: Statement;
 
   constructor(
     readonly path: string,
@@ -189,6 +207,8 @@ class SqliteStore implements Store {
     clock: Clock,
     private readonly log: Logger,
   ) {
+    this.syncNormal = db.prepare("PRAGMA synchronous = NORMAL");
+    this.syncFull = db.prepare("PRAGMA synchronous = FULL");
     const ctx: RepoContext = { db, clock };
     this.meta = new MetaRepo(ctx);
     this.site = new SiteRepo(ctx);
@@ -214,6 +234,17 @@ class SqliteStore implements Store {
 
   private readonly commitHooks = new Set<() => void>();
   private readonly rollbackHooks = new Set<() => void>();
+
+  relaxed<T>(fn: () => T): T {
+    if (this.db.inTransaction) return this.transaction(fn);
+    // SQLite refuses to change the safety level inside a transaction: around it, then back.
+    this.syncNormal.run();
+    try {
+      return this.transaction(fn);
+    } finally {
+      if (this.db.open) this.syncFull.run();
+    }
+  }
 
   transaction<T>(fn: () => T): T {
     if (this.db.inTransaction) return this.db.transaction(fn).immediate();

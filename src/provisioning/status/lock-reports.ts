@@ -21,6 +21,16 @@ import type { LockHealthFacts } from "../reconcile/worker/index.js";
 /** lastSeen is written at most this often while nothing else changes (a poll every few seconds would cost a durable write each). */
 const LAST_SEEN_WRITE_MS = 30_000;
 
+/**
+ * The lock's clock counts whole seconds and the hub's `now` is cut to whole seconds, so the
+ * same clock reads 0 and -1 s of drift on alternate polls: a change of one second is noise,
+ * not news (it cost a store write and a retained status per poll: docs/performance.md).
+ */
+function driftMoved(written: number | null | undefined, now: number | null): boolean {
+  if (written === undefined || written === null || now === null) return written !== now;
+  return Math.abs(now - written) > 1;
+}
+
 export interface LockReportPorts {
   store: Pick<Store, "locks" | "transaction" | "lockFacts">;
   clock: Clock;
@@ -52,9 +62,10 @@ export class LockReports {
     // durable write each); lastSeen is refreshed at most every LAST_SEEN_WRITE_MS.
     const last = this.healthWritten.get(lockId) ?? {};
     const changes: Partial<LockHealthFacts> = {};
-    for (const k of ["online", "battery", "doorOpen", "clockDriftS"] as const) {
+    for (const k of ["online", "battery", "doorOpen"] as const) {
       if (facts[k] !== undefined && facts[k] !== last[k]) (changes as Record<string, unknown>)[k] = facts[k];
     }
+    if (facts.clockDriftS !== undefined && driftMoved(last.clockDriftS, facts.clockDriftS)) changes.clockDriftS = facts.clockDriftS;
     if (facts.battery !== undefined && facts.battery !== null && batteryLowDue(this.p.store, lockId, facts.battery)) {
       this.p.emit([{ type: "lock.battery_low", at: formatInstant(this.p.clock.now()), lockId, battery: facts.battery, ...this.p.doorOf(lockId) }]);
     }
@@ -63,7 +74,8 @@ export class LockReports {
     }
     if (Object.keys(changes).length === 0) return;
     try {
-      this.p.store.locks.updateHealth(lockId, changes);
+      // Not fsynced (relaxed): the next poll finds it again after a power cut.
+      this.p.store.relaxed(() => this.p.store.locks.updateHealth(lockId, changes));
       this.healthWritten.set(lockId, { ...last, ...changes });
       this.p.forgetLock(lockId);
     } catch (e) {

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StoreLinkState } from "../../../src/provisioning/reconcile/link-state.js";
 import { SlotIndex } from "../../../src/provisioning/desired/slot-index.js";
-import { StoreLockTables } from "../../../src/provisioning/reconcile/store-adapter.js";
+import { APPLIED_FLUSH_MS, StoreLockTables } from "../../../src/provisioning/reconcile/store-adapter.js";
 import { openStore, type Store } from "../../../src/store/index.js";
 import { tempStore } from "../../helpers/store.js";
 
@@ -80,7 +80,7 @@ describe("StoreLockTables", () => {
     tables.markApplied(lockId, "doorCode", 0, content);
     expect(tables.slot(lockId, "doorCode", 0)?.inSync).toBe(true);
     expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(false); // not recorded yet
-    t.clock.advance(30); // the batch is due
+    t.clock.advance(APPLIED_FLUSH_MS); // the batch is due
     expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(true);
     expect(index.rows(cred.credentialId).map((r) => r.slot)).toEqual([0]);
     // A deletion is recorded at once.

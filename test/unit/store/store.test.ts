@@ -30,6 +30,32 @@ describe("store handle", () => {
     expect(t.store.outbox.lastSeq()).toBe(1);
   });
 
+  it("a relaxed commit is kept like any other, runs the commit hooks, rolls back on a throw and leaves the connection at synchronous=FULL", () => {
+    const t = tempStore();
+    cleanups.push(t.cleanup);
+    // The connection's safety level is not on the Store interface: read it from the handle.
+    const db = (t.store as unknown as { db: { pragma(s: string, o: { simple: true }): unknown } }).db;
+    let hooked = 0;
+    t.store.beforeCommit(() => void hooked++);
+    t.store.relaxed(() => t.store.keys.upsert(sampleKey("k-1")));
+    expect(hooked).toBe(1);
+    expect(db.pragma("synchronous", { simple: true })).toBe(2); // FULL again
+    expect(() =>
+      t.store.relaxed(() => {
+        t.store.keys.upsert(sampleKey("k-2"));
+        throw new Error("no");
+      }),
+    ).toThrow("no");
+    expect(db.pragma("synchronous", { simple: true })).toBe(2);
+    // Inside a transaction it is part of it (the outer commit decides).
+    t.store.transaction(() => t.store.relaxed(() => t.store.keys.upsert(sampleKey("k-3"))));
+    const file = t.store.path;
+    t.store.close();
+    const again = openStore(file);
+    expect(again.keys.ids()).toEqual(["k-1", "k-3"]);
+    again.close();
+  });
+
   it("refuses an async transaction function (a commit must not span an await)", () => {
     const t = tempStore();
     cleanups.push(t.cleanup);

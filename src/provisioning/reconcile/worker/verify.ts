@@ -12,6 +12,13 @@ import type { SlotRow } from "../ports.js";
 import { expectedDigest, readRanges } from "../table-diff.js";
 import { capacity, notifySlots, supports, type WorkerContext } from "./context.js";
 
+/**
+ * When this worker last told the engine a table's rows after a matching digest, per kind. Not
+ * `ctx.verifiedAt`: that one is restored from the store after a restart, and the engine has
+ * heard of no row then.
+ */
+const notifiedAt = new WeakMap<WorkerContext, Map<CredentialType, number>>();
+
 /** Verification that failed this many times in a row without progress backs off. */
 const MAX_VERIFY_ROUNDS = 3;
 
@@ -48,7 +55,14 @@ export async function verify(ctx: WorkerContext, kind: CredentialType): Promise<
     // stored verification): a routine check of an unchanged table costs no write.
     if (before === undefined || rows.some((r) => !r.inSync || r.updatedAt > before)) o.store.tableVerified(lockId, kind, now);
     ctx.verifyRounds = 0;
-    notifySlots(ctx, rows);
+    // Only rows that can have changed state since the last table this worker notified: the
+    // engine re-derives each notified credential (its rows, events, its key's status), so
+    // notifying the whole table at every check made a snapshot cost O(table) per verification
+    // (the lobby's table holds every key: docs/performance.md).
+    const seen = notifiedAt.get(ctx)?.get(kind);
+    notifySlots(ctx, seen === undefined ? rows : rows.filter((r) => !r.inSync || r.updatedAt > seen));
+    if (!notifiedAt.has(ctx)) notifiedAt.set(ctx, new Map());
+    notifiedAt.get(ctx)!.set(kind, now);
     return;
   }
   if (ctx.verifyRounds >= MAX_VERIFY_ROUNDS) {
