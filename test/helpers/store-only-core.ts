@@ -13,6 +13,7 @@ import type { LockStatus, StatusSource } from "../../src/cloud/status-publisher.
 import type { Clock } from "../../src/shared/clock.js";
 import { formatInstant } from "../../src/shared/instant.js";
 import type { KeyRecord, Store } from "../../src/store/index.js";
+import { lockHealthFacts } from "../../src/provisioning/status/status-model.js";
 
 /** Plain store effects, provisional statuses. */
 export function storeOnlyKeyCommands(store: Store, clock: Clock): KeyCommands {
@@ -119,13 +120,7 @@ export function lockStatusFromStore(store: Store, lockId: string): LockStatus | 
   return {
     lockId: lock.lockId,
     online: lock.online,
-    lastSeen: lock.lastSeen === null ? null : formatInstant(lock.lastSeen),
-    profile: lock.profileId,
-    model: ident?.model ?? null,
-    firmware: ident?.firmware ?? null,
-    battery: lock.battery,
-    doorOpen: lock.doorOpen,
-    clockDriftS: lock.clockDriftS,
+    ...lockHealthFacts(lock),
     slots: {
       doorCode: { used: used.doorCode, total: ident?.codeSlots ?? null },
       keycard: { used: used.keycard, total: ident?.cardSlots ?? null },

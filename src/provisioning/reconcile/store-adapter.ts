@@ -69,7 +69,7 @@ export class StoreLockTables implements LockTableStore {
   private pendingVerified: { lockId: string; kind: CredentialType; atMs: number }[] = [];
 
   constructor(
-    private readonly store: Pick<Store, "credentials" | "keycards" | "lockFacts" | "locks" | "slots" | "transaction">,
+    private readonly store: Pick<Store, "credentials" | "keycards" | "lockFacts" | "locks" | "slots" | "transaction" | "relaxed">,
     private readonly events: EventSink,
     private readonly index: SlotIndex,
     private readonly clock: Clock,

@@ -32,7 +32,7 @@ function driftMoved(written: number | null | undefined, now: number | null): boo
 }
 
 export interface LockReportPorts {
-  store: Pick<Store, "locks" | "transaction" | "lockFacts">;
+  store: Pick<Store, "locks" | "transaction" | "relaxed" | "lockFacts">;
   clock: Clock;
   log: Logger;
   status: StatusSink;

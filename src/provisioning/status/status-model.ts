@@ -100,20 +100,13 @@ export class StatusModel {
     const { store } = this.p;
     const lock = this.p.lockRecord(lockId);
     if (!lock) return null;
-    const ident = lock.ident;
     const used = store.slots.usedCounts(lockId);
     const slots = {} as Record<CredentialType, { used: number; total: number }>;
     for (const k of CREDENTIAL_TYPES) slots[k] = { used: used[k], total: this.p.slotCount(lockId, k) };
     return {
       lockId,
       online: this.p.live(lockId)?.online ?? lock.online,
-      lastSeen: lock.lastSeen === null ? null : formatInstant(lock.lastSeen),
-      profile: lock.profileId,
-      model: ident?.model ?? null,
-      firmware: ident?.firmware ?? null,
-      battery: lock.battery,
-      doorOpen: lock.doorOpen,
-      clockDriftS: lock.clockDriftS,
+      ...lockHealthFacts(lock),
       slots,
       state: lock.state === "commissioned" && isPairingLost(store, lockId) ? "pairing_lost" : lock.state,
       doorIds: store.doors.byLock(lockId).map((d) => d.doorId),
@@ -177,4 +170,17 @@ export class StatusModel {
     const facts: ProvisioningFacts = { lock: (lockId) => this.lockFact(lockId), credential: (lockId, ref) => byRef.get(`${lockId}|${ref}`) };
     return { facts, formerDoors, anyPresent };
   }
+}
+
+/** What the store knows of a lock's identity and health, as the lock status shows it. */
+export function lockHealthFacts(lock: LockRecord): Pick<LockStatusPayload, "lastSeen" | "profile" | "model" | "firmware" | "battery" | "doorOpen" | "clockDriftS"> {
+  return {
+    lastSeen: lock.lastSeen === null ? null : formatInstant(lock.lastSeen),
+    profile: lock.profileId,
+    model: lock.ident?.model ?? null,
+    firmware: lock.ident?.firmware ?? null,
+    battery: lock.battery,
+    doorOpen: lock.doorOpen,
+    clockDriftS: lock.clockDriftS,
+  };
 }
