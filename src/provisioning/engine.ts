@@ -43,6 +43,7 @@ import type { LockLinkPort } from "./ports.js";
 import { noteBatteryLow } from "./battery.js";
 import { isPairingLost } from "./pairing-lost.js";
 import { SecurityAlerts } from "./security-alerts.js";
+import { HeldEvents } from "./held-events.js";
 import { SlotIndex } from "./slot-index.js";
 import { StoreLockTables } from "./store-adapter.js";
 import { formatInstant } from "../shared/instant.js";
@@ -131,6 +132,8 @@ export class ProvisioningEngine {
   private started = false;
   /** Key and lock statuses, derived on demand (status-model.ts). */
   readonly statuses: StatusModel;
+  /** Events waiting for space on a full data disk. */
+  private readonly held: HeldEvents;
 
   constructor(deps: EngineDeps) {
     this.store = deps.store;
@@ -141,6 +144,14 @@ export class ProvisioningEngine {
     this.links = deps.links;
     this.options = deps.options ?? {};
     this.index = new SlotIndex(deps.store);
+    this.held = new HeldEvents(
+      (events) =>
+        deps.store.transaction(() => {
+          for (const e of events) this.events.emit(noteBatteryLow(this.store, e));
+        }),
+      deps.clock,
+      deps.log,
+    );
     // Copies of the store kept here must never disagree with it after a rollback.
     deps.store.beforeCommit(() => this.touchedInTransaction.clear());
     deps.store.afterRollback(() => this.rebuildAfterRollback());
@@ -215,6 +226,7 @@ export class ProvisioningEngine {
   async stop(): Promise<void> {
     this.started = false;
     this.agendas.stop();
+    this.held.stop();
     const entries = [...this.locks.values()];
     this.locks.clear();
     await Promise.all(entries.map((e) => this.closeEntry(e)));
@@ -560,12 +572,11 @@ export class ProvisioningEngine {
     this.status.lockChanged(lockId);
   }
 
+  /** Stores events (held in memory while the data disk is full: held-events.ts). */
   emit(events: readonly HubEventInput[]): void {
-    if (events.length === 0) return;
-    this.store.transaction(() => {
-      for (const e of events) this.events.emit(noteBatteryLow(this.store, e));
-    });
+    this.held.emit(events);
   }
+
 
   private doorOf(lockId: string): { doorId?: string } {
     const d = this.store.doors.byLock(lockId)[0]?.doorId;
