@@ -15,7 +15,8 @@
  *   setup key on file and provisions it again);
  * - the socat pty bus: unplugged for 5–30 s (the serial device vanishes), then back;
  * - the data dir's disk (a 256 MiB tmpfs when the run is root): full for 5–30 s, then freed
- *   (opt-in, `--faults "data disk full"`: the hub does not survive it yet).
+ *   (the hub must stay up: commands it cannot commit are answered "data disk is full" and
+ *   resent by the cloud with the same id).
  *
  * Timed faults run in the background (the next fault does not wait for them); settle() lifts
  * them all before the invariants are checked. A fault that could not be injected is logged and
@@ -55,7 +56,7 @@ export const KINDS: Kind[] = [
   { name: HUB_KILL_MID_SNAPSHOT, weight: 6, run: (f) => f.killMidSnapshot() },
   { name: "broker restart", weight: 8, run: (f) => f.brokerRestart() },
   { name: "broker unreachable (SIGSTOP)", weight: 7, run: (f) => f.brokerPaused() },
-  { name: "data disk full", weight: 4, optIn: true, run: (f) => f.diskFull() },
+  { name: "data disk full", weight: 4, run: (f) => f.diskFull() },
   { name: "lock offline", weight: 8, run: (f) => f.lockFault(["offline"], ["online"]) },
   {
     name: "lock flaky link (drops, corrupt answers)",
