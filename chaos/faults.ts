@@ -26,6 +26,7 @@ import type { ControlClient } from "../sim/control/client.js";
 import type { Mosquitto } from "../test/helpers/mosquitto.js";
 import type { DataDisk } from "./disk.js";
 import type { HotelTraffic } from "./traffic.js";
+import { REPAIRING_MSG } from "../src/provisioning/pairing-recovery.js";
 
 export interface FaultTargets {
   /** SIGKILLs the hub, waits `downMs`, starts it again (resolves once it logged "hub started"). */
@@ -38,6 +39,8 @@ export interface FaultTargets {
   /** Rooms on the socat pty bus (one bus). */
   ptyRooms: readonly string[];
   traffic: HotelTraffic;
+  /** Resolves true once the hub (the process running now) logs `msg`, false after `timeoutMs`. */
+  hubLogged(msg: string, timeoutMs: number): Promise<boolean>;
   random: () => number;
   log: (line: string) => void;
 }
@@ -50,6 +53,7 @@ const sign = (f: FaultInjector) => (f.random() < 0.5 ? -1 : 1);
 
 export const HUB_KILL = "hub SIGKILL+restart";
 export const HUB_KILL_MID_SNAPSHOT = "hub SIGKILL mid-snapshot";
+export const HUB_KILL_MID_PAIRING = "hub SIGKILL mid-pairing";
 
 export const KINDS: Kind[] = [
   { name: HUB_KILL, weight: 34, run: (f) => f.t.restartHub(f.between(0, 2_000)) },
@@ -66,6 +70,7 @@ export const KINDS: Kind[] = [
   { name: "lock noisy link (garbage bytes)", weight: 4, run: (f) => f.lockFault(["noise", f.between(0.1, 0.5).toFixed(2), String(Math.floor(f.between(1, 1e6)))], ["online"]) },
   { name: "serial device unplugged (pty bus)", weight: 4, run: (f) => f.unplugSerial() },
   { name: "lock factory reset (kx: re-paired with the setup key)", weight: 3, run: (f) => f.factoryReset() },
+  { name: HUB_KILL_MID_PAIRING, weight: 3, run: (f) => f.killMidPairing() },
   { name: "lock slow link", weight: 6, run: (f) => f.lockFault(["slow", String(Math.round(f.between(200, 1_500)))], ["online"]) },
   { name: "lock memory full", weight: 5, run: (f) => f.lockFault(["memory-full", "on"], ["memory-full", "off"]) },
   // Slots wiped first, then the power loss the hub can see (CLOCK_LOST, clock not set).
@@ -217,6 +222,29 @@ export class FaultInjector {
     })();
     this.background.add(lifted);
     void lifted.then(() => this.background.delete(lifted));
+  }
+
+  /**
+   * A room's lock is factory reset on a slow link (0.4–1.2 s an answer, so the PAIR_KX exchange
+   * takes seconds), and the hub is SIGKILLed 0–1.5 s after it logged that it started re-pairing:
+   * its pending link key may be stored or not, the lock may hold the new key or not. After the
+   * restart the hub must pair it again and provision it, without a security alert.
+   */
+  async killMidPairing(): Promise<void> {
+    const room = this.takeRoom();
+    try {
+      await this.act(room, ["slow", String(Math.round(this.between(400, 1_200)))]);
+      const started = this.t.hubLogged(REPAIRING_MSG, 60_000);
+      await this.act(room, ["factory-reset"]);
+      this.resetRooms.add(room);
+      if (!(await started)) throw new Error(`the hub did not start re-pairing ${room} within 60 s`);
+      await sleep(this.between(0, 1_500));
+      await this.t.restartHub(this.between(0, 2_000));
+    } finally {
+      await this.act(room, ["online"]).catch((e: unknown) => this.t.log(`cannot lift slow on ${room}: ${String(e)}`));
+      this.busy.delete(room);
+      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
+    }
   }
 
   /** Factory reset of a room's (PAIR_KX) lock: the hub must re-pair it with its setup key and provision it again. */
