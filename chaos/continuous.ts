@@ -12,7 +12,7 @@
  *   at most ~260 MiB, 72 files, 30 MiB).
  * A violation is recorded once per kind, with the second of the run it was first seen at.
  */
-import type { ChaosCloud } from "./cloud.js";
+import type { EventLedger } from "./event-ledger.js";
 import { storeSize, type ResourceSampler } from "./resources.js";
 
 export const BOUNDS = { rssMiB: 512, openFiles: 256, storeMiB: 128 } as const;
@@ -47,10 +47,10 @@ export class ContinuousChecks {
 
   constructor(
     private readonly d: {
-      cloud: ChaosCloud;
+      cloud: { events: Pick<EventLedger, "counts" | "missingSeqs"> };
       secrets: { codes: ReadonlySet<string>; uids: ReadonlySet<string> };
       hubOutput: readonly string[];
-      resources: ResourceSampler;
+      resources: Pick<ResourceSampler, "sample" | "peakRssMiB" | "last">;
       dataDir: string;
       startedAt: number;
       log: (line: string) => void;
