@@ -13,6 +13,8 @@ import { createLogger } from "../../../src/shared/logger.js";
 import { ManualClock } from "../../../src/shared/clock.js";
 import type { Store } from "../../../src/store/index.js";
 import { tempStore } from "../../helpers/store.js";
+import { drive } from "../../helpers/lock-link.js";
+import { workerRig } from "../../helpers/worker-rig.js";
 
 const diskFull = () => Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
 const log = createLogger({ level: "silent" });
@@ -100,5 +102,21 @@ describe("HeldEvents", () => {
     }, new ManualClock(), log);
     expect(() => held.emit([{ type: "lock.offline", lockId: "a" }])).toThrow(/constraint/);
     expect(held.size).toBe(0);
+  });
+});
+
+describe("remote unlock on a full disk", () => {
+  it("is refused with the disk-full error (answered 'data disk is full ... send it again'), not lock_rejected", async () => {
+    const r = await workerRig();
+    try {
+      r.worker.start();
+      await r.settle();
+      // The lock client cannot store the hub counters it needs to seal the UNLOCK.
+      r.client.unlock = () => Promise.reject(diskFull());
+      await expect(drive(r.clock, r.worker.unlock(5, r.clock.now() + 30_000))).rejects.toMatchObject({ code: "SQLITE_FULL" });
+      expect(r.lock.unlocked).toBe(false);
+    } finally {
+      await r.cleanup();
+    }
   });
 });
