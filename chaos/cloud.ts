@@ -17,10 +17,12 @@ export interface CloudCounts {
   answered: number;
   applied: number;
   refused: Record<string, number>;
+  /** `internal` "data disk is full" answers, each followed by a resend of the same id (docs/mqtt-api.md). */
+  diskFullResends: number;
 }
 
 export class ChaosCloud {
-  readonly counts: CloudCounts = { sent: 0, acknowledged: 0, answered: 0, applied: 0, refused: {} };
+  readonly counts: CloudCounts = { sent: 0, acknowledged: 0, answered: 0, applied: 0, refused: {}, diskFullResends: 0 };
   /** Every event by seq, duplicates sorted by why they came again (chaos/event-ledger.ts). */
   readonly events = new EventLedger();
   /** Commands acknowledged by the broker and not answered yet: id -> payload. */
@@ -54,6 +56,15 @@ export class ChaosCloud {
     while (Date.now() < deadline) {
       try {
         const r = await this.client.sendRaw(payload, id, { timeoutMs: opts.retryMs ?? 10_000 });
+        if (r && !r.ok && r.error.code === "internal" && /data disk is full/.test(r.error.message)) {
+          // Not committed and not stored: the same id again once the disk has room (as a cloud would).
+          if (!acked) this.counts.acknowledged++;
+          acked = true;
+          this.counts.diskFullResends++;
+          this.unanswered.set(id, payload);
+          await new Promise((res) => setTimeout(res, 1_000));
+          continue;
+        }
         if (!acked) this.counts.acknowledged++;
         this.counts.answered++;
         this.unanswered.delete(id);

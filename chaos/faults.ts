@@ -15,7 +15,8 @@
  *   setup key on file and provisions it again);
  * - the socat pty bus: unplugged for 5–30 s (the serial device vanishes), then back;
  * - the data dir's disk (a 256 MiB tmpfs when the run is root): full for 5–30 s, then freed
- *   (opt-in, `--faults "data disk full"`: the hub does not survive it yet).
+ *   (the hub must stay up: commands it cannot commit are answered "data disk is full" and
+ *   resent by the cloud with the same id).
  *
  * Timed faults run in the background (the next fault does not wait for them); settle() lifts
  * them all before the invariants are checked. A fault that could not be injected is logged and
@@ -25,6 +26,7 @@ import type { ControlClient } from "../sim/control/client.js";
 import type { Mosquitto } from "../test/helpers/mosquitto.js";
 import type { DataDisk } from "./disk.js";
 import type { HotelTraffic } from "./traffic.js";
+import { REPAIRING_MSG } from "../src/provisioning/reconcile/pairing-recovery.js";
 
 export interface FaultTargets {
   /** SIGKILLs the hub, waits `downMs`, starts it again (resolves once it logged "hub started"). */
@@ -37,6 +39,8 @@ export interface FaultTargets {
   /** Rooms on the socat pty bus (one bus). */
   ptyRooms: readonly string[];
   traffic: HotelTraffic;
+  /** Resolves true once the hub (the process running now) logs `msg`, false after `timeoutMs`. */
+  hubLogged(msg: string, timeoutMs: number): Promise<boolean>;
   random: () => number;
   log: (line: string) => void;
 }
@@ -49,13 +53,14 @@ const sign = (f: FaultInjector) => (f.random() < 0.5 ? -1 : 1);
 
 export const HUB_KILL = "hub SIGKILL+restart";
 export const HUB_KILL_MID_SNAPSHOT = "hub SIGKILL mid-snapshot";
+export const HUB_KILL_MID_PAIRING = "hub SIGKILL mid-pairing";
 
 export const KINDS: Kind[] = [
   { name: HUB_KILL, weight: 34, run: (f) => f.t.restartHub(f.between(0, 2_000)) },
   { name: HUB_KILL_MID_SNAPSHOT, weight: 6, run: (f) => f.killMidSnapshot() },
   { name: "broker restart", weight: 8, run: (f) => f.brokerRestart() },
   { name: "broker unreachable (SIGSTOP)", weight: 7, run: (f) => f.brokerPaused() },
-  { name: "data disk full", weight: 4, optIn: true, run: (f) => f.diskFull() },
+  { name: "data disk full", weight: 4, run: (f) => f.diskFull() },
   { name: "lock offline", weight: 8, run: (f) => f.lockFault(["offline"], ["online"]) },
   {
     name: "lock flaky link (drops, corrupt answers)",
@@ -65,6 +70,7 @@ export const KINDS: Kind[] = [
   { name: "lock noisy link (garbage bytes)", weight: 4, run: (f) => f.lockFault(["noise", f.between(0.1, 0.5).toFixed(2), String(Math.floor(f.between(1, 1e6)))], ["online"]) },
   { name: "serial device unplugged (pty bus)", weight: 4, run: (f) => f.unplugSerial() },
   { name: "lock factory reset (kx: re-paired with the setup key)", weight: 3, run: (f) => f.factoryReset() },
+  { name: HUB_KILL_MID_PAIRING, weight: 3, run: (f) => f.killMidPairing() },
   { name: "lock slow link", weight: 6, run: (f) => f.lockFault(["slow", String(Math.round(f.between(200, 1_500)))], ["online"]) },
   { name: "lock memory full", weight: 5, run: (f) => f.lockFault(["memory-full", "on"], ["memory-full", "off"]) },
   // Slots wiped first, then the power loss the hub can see (CLOCK_LOST, clock not set).
@@ -216,6 +222,29 @@ export class FaultInjector {
     })();
     this.background.add(lifted);
     void lifted.then(() => this.background.delete(lifted));
+  }
+
+  /**
+   * A room's lock is factory reset on a slow link (0.4–1.2 s an answer, so the PAIR_KX exchange
+   * takes seconds), and the hub is SIGKILLed 0–1.5 s after it logged that it started re-pairing:
+   * its pending link key may be stored or not, the lock may hold the new key or not. After the
+   * restart the hub must pair it again and provision it, without a security alert.
+   */
+  async killMidPairing(): Promise<void> {
+    const room = this.takeRoom();
+    try {
+      await this.act(room, ["slow", String(Math.round(this.between(400, 1_200)))]);
+      const started = this.t.hubLogged(REPAIRING_MSG, 60_000);
+      await this.act(room, ["factory-reset"]);
+      this.resetRooms.add(room);
+      if (!(await started)) throw new Error(`the hub did not start re-pairing ${room} within 60 s`);
+      await sleep(this.between(0, 1_500));
+      await this.t.restartHub(this.between(0, 2_000));
+    } finally {
+      await this.act(room, ["online"]).catch((e: unknown) => this.t.log(`cannot lift slow on ${room}: ${String(e)}`));
+      this.busy.delete(room);
+      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
+    }
   }
 
   /** Factory reset of a room's (PAIR_KX) lock: the hub must re-pair it with its setup key and provision it again. */

@@ -9,6 +9,7 @@
  */
 import type { ControlClient } from "../sim/control/client.js";
 import type { ChaosCloud, CloudCounts } from "./cloud.js";
+import { leakedSecrets, type ContinuousReport } from "./continuous.js";
 import { checkClocks, checkDoors } from "./doors.js";
 import { checkEvents, type EventsReport } from "./events-check.js";
 import { storeSize, type ResourceSampler } from "./resources.js";
@@ -24,6 +25,8 @@ export interface Report {
   snapshots: { sent: number; completed: number };
   events: EventsReport;
   faults: Record<string, number>;
+  /** Every fault that SIGKILLed the hub (plain, mid-snapshot, mid-pairing). */
+  hubSigkills: number;
   /** lock.security_alert events: from locks the run factory reset (expected), from any other lock (a violation). */
   securityAlerts: { expected: number; unexpected: number; reasons: Record<string, number> };
   /** The hub exited on its own (and was started again, as systemd would): how and the last lines. */
@@ -35,6 +38,8 @@ export interface Report {
   maxOpenFiles: number;
   atEnd: { rssMiB: number; openFiles: number };
   storeMiB: number;
+  /** The checks made during the run (chaos/continuous.ts). */
+  continuous: ContinuousReport;
   violations: string[];
 }
 
@@ -54,6 +59,9 @@ export interface InvariantInput {
   hubExits: readonly string[];
   dataDir: string;
   resources: ResourceSampler;
+  /** The checks made during the run: their violations join the end's, their report is kept. */
+  continuous: { violations: readonly string[] };
+  continuousReport: ContinuousReport;
   log: (line: string) => void;
 }
 
@@ -104,16 +112,11 @@ export async function checkInvariants(i: InvariantInput): Promise<Report> {
     }
   }
 
-  // 6. No secret in logs.
-  // Command ids and boot ids are UUIDs: their hex holds 6-digit runs that match some code by
-  // chance (thousands of ids and codes in a 2-minute run), so they are taken out first.
-  const text = i.hubOutput.join("\n").replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, "<uuid>");
-  const digitRuns = new Set(text.match(/\d{8,}/g) ?? []);
-  const leakedCodes = [...traffic.codes].filter((c) => digitRuns.has(c)).length;
-  if (leakedCodes > 0) violations.push(`${leakedCodes} door codes appear in the hub's log`);
-  const lower = text.toLowerCase();
-  const leakedUids = [...traffic.uids].filter((u) => lower.includes(u)).length;
-  if (leakedUids > 0) violations.push(`${leakedUids} card UIDs appear in the hub's log`);
+  // 6. No secret in logs (also checked every 10 s during the run: chaos/continuous.ts).
+  const leaked = leakedSecrets(i.hubOutput, traffic.codes, traffic.uids);
+  if (leaked.codes > 0) violations.push(`${leaked.codes} door codes appear in the hub's log`);
+  if (leaked.uids > 0) violations.push(`${leaked.uids} card UIDs appear in the hub's log`);
+  violations.push(...i.continuous.violations);
 
   return {
     durationS: Math.round((Date.now() - i.startedAt) / 1000),
@@ -124,6 +127,7 @@ export async function checkInvariants(i: InvariantInput): Promise<Report> {
     snapshots: { sent: traffic.snapshots.sent, completed: traffic.snapshots.completed },
     events,
     faults: i.faults,
+    hubSigkills: Object.entries(i.faults).reduce((n, [kind, count]) => (kind.startsWith("hub SIGKILL") ? n + count : n), 0),
     securityAlerts,
     hubExits: i.hubExits,
     convergenceS,
@@ -132,6 +136,7 @@ export async function checkInvariants(i: InvariantInput): Promise<Report> {
     maxOpenFiles: i.resources.maxOpenFiles,
     atEnd: i.resources.last,
     storeMiB: storeSize(i.dataDir),
+    continuous: i.continuousReport,
     violations,
   };
 }

@@ -14,6 +14,7 @@ import { ControlClient } from "../sim/control/client.js";
 import { seededRandom } from "../src/shared/random.js";
 import { startMosquitto } from "../test/helpers/mosquitto.js";
 import { ChaosCloud } from "./cloud.js";
+import { ContinuousChecks } from "./continuous.js";
 import { DataDisk } from "./disk.js";
 import { FaultInjector } from "./faults.js";
 import { checkInvariants, type Report } from "./invariants.js";
@@ -106,9 +107,12 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     };
     // Faults draw from their own stream: the same seed gives the same faults in the same order,
     // however the traffic's timing went.
-    const injector = new FaultInjector({ restartHub, broker, control, disk, rooms, ptyRooms: ptyRooms(opts.locks), traffic, random: seededRandom(opts.seed + 1_000_003), log }, opts.faults);
+    const hubLogged = (msg: string, timeoutMs: number) => hub.first((l) => (logField(l, msg, "msg") !== undefined ? true : undefined), timeoutMs).then(() => true, () => false);
+    const injector = new FaultInjector({ restartHub, broker, control, disk, rooms, ptyRooms: ptyRooms(opts.locks), traffic, hubLogged, random: seededRandom(opts.seed + 1_000_003), log }, opts.faults);
     const resources = new ResourceSampler(() => hub.proc.pid);
     resources.start();
+    const continuous = new ContinuousChecks({ cloud, secrets: traffic, hubOutput, resources, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, startedAt: Date.now(), log });
+    continuous.start();
     const startedAt = Date.now();
     const endAt = startedAt + opts.minutes * 60_000;
 
@@ -125,9 +129,10 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     const faulter = injector.run((opts.faultEverySec ?? 20) * 1000, endAt - 5_000);
     await Promise.all([...senders, snapshots, faulter]);
     log("traffic over; checking invariants");
+    const continuousReport = continuous.stop();
     const report = await checkInvariants({
       cloud, traffic, control, hubOutput, log, startedAt, locks: opts.locks, ptyLocks: ptyRoomCount(opts.locks),
-      lastFaultAt: injector.lastFaultEndAt, faults: injector.counts, resetRooms: injector.resetRooms, hubExits, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, resources,
+      lastFaultAt: injector.lastFaultEndAt, faults: injector.counts, resetRooms: injector.resetRooms, hubExits, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, resources, continuous, continuousReport,
     });
     await cloud.close();
     // The hub's whole output (every process of the run), for a violation's story.

@@ -13,7 +13,7 @@
  * which is when the connection may send the PUBACK.
  */
 import type { KeyObject } from "node:crypto";
-import type { Store } from "../store/index.js";
+import { isDiskFull, type Store } from "../store/index.js";
 import type { Clock } from "../shared/clock.js";
 import { errorMessage, LockBridgeError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
@@ -31,6 +31,8 @@ export const SIGNATURE_MAX_SKEW_MS = 5 * 60 * 1000;
 /** door.unlock without expiresAt expires this long after its ts. */
 export const UNLOCK_IMPLICIT_EXPIRY_MS = 30 * 1000;
 export const DEFAULT_HANDLER_TIMEOUT_MS = 20_000;
+/** The answer to a command the hub could not commit for lack of space (docs/reliability.md). */
+export const DISK_FULL_MESSAGE = "the hub's data disk is full: the command was not committed; send it again with the same id once space returns";
 
 export interface DispatcherDeps {
   store: Store;
@@ -171,13 +173,17 @@ export class Dispatcher {
       commit: (fn) => {
         if (answered) throw new LockBridgeError("internal", "the command was already answered (timed out)");
         if (committed) throw new LockBridgeError("internal", "commit() called twice");
-        return store.transaction(() => {
-          const outcome = fn();
-          const response = okResponse(meta.id, meta.cmd, outcome.result, outcome.warnings);
+        let response: CommandResponse | undefined;
+        const outcome = store.transaction(() => {
+          const out = fn();
+          response = okResponse(meta.id, meta.cmd, out.result, out.warnings);
           store.inbox.put(meta.id, meta.cmd, response, meta.receivedAt);
-          committed = response;
-          return outcome;
+          return out;
         });
+        // Only now: the COMMIT itself can fail (disk full) after fn and the inbox write ran,
+        // and a response taken from inside would answer ok for a change rolled back.
+        committed = response;
+        return outcome;
       },
     };
 
@@ -203,6 +209,11 @@ export class Dispatcher {
         // The effect is committed with its response; what went wrong after it does not change the answer.
         log.error({ err: errorMessage(e), id: meta.id, cmd: meta.cmd }, "handler failed after its commit");
         response = committed;
+      } else if (isDiskFull(e)) {
+        // Its commit failed, and the refusal cannot be stored either: not storing it is what
+        // lets the cloud's resend of the same id apply the command once space returns.
+        log.error({ id: meta.id, cmd: meta.cmd }, "command not applied: data disk full");
+        response = errorResponse(meta.id, meta.cmd, "internal", DISK_FULL_MESSAGE);
       } else {
         const err = e instanceof HandlerTimeout ? { code: "internal" as const, message: e.message, unexpected: false } : toContractError(e);
         if (e instanceof HandlerTimeout) log.error({ id: meta.id, cmd: meta.cmd, timeoutMs }, "command handler timed out");
@@ -244,6 +255,12 @@ export class Dispatcher {
       this.deps.store.inbox.put(response.id, response.cmd ?? "", response, this.deps.clock.now());
       return response;
     } catch (e) {
+      if (isDiskFull(e)) {
+        // What the handler did (a read, a door opened, a refusal) is still the truth: answered
+        // unstored rather than as a failure; a resend of the id is handled afresh.
+        this.deps.log.warn({ id: response.id, cmd: response.cmd }, "response not stored: data disk full");
+        return response;
+      }
       this.deps.log.error({ err: errorMessage(e), id: response.id }, "could not store the response");
       return errorResponse(response.id, response.cmd, "internal", "internal error: the hub could not store the command");
     }

@@ -24,6 +24,7 @@ import type { Store } from "../store/index.js";
 import { DesiredState } from "./desired/desired-state.js";
 import { LockFleet, type FleetOptions, type LockLinks } from "./reconcile/fleet.js";
 import { outboxEmitter, type EmitEvents } from "./reconcile/hub-events.js";
+import { HeldEvents } from "./reconcile/held-events.js";
 import { KeyAgendas } from "./status/key-agendas.js";
 import { LockReports } from "./status/lock-reports.js";
 import { SecurityAlerts } from "./reconcile/security-alerts.js";
@@ -62,8 +63,9 @@ export class ProvisioningEngine {
   readonly reports: LockReports;
   /** Key and lock statuses, derived on demand. */
   readonly statuses: StatusModel;
-  /** Hub events to the outbox. */
+  /** Hub events to the outbox (held in memory while the data disk is full: held-events.ts). */
   readonly emit: EmitEvents;
+  private readonly held: HeldEvents;
   private readonly agendas: KeyAgendas;
   private readonly store: Store;
   private started = false;
@@ -72,7 +74,8 @@ export class ProvisioningEngine {
     const { store, clock, log, status } = deps;
     const options = deps.options ?? {};
     this.store = store;
-    const emit = outboxEmitter(store, deps.events);
+    this.held = new HeldEvents(outboxEmitter(store, deps.events), clock, log);
+    const emit: EmitEvents = (events) => this.held.emit(events);
     this.emit = emit;
     const index = new SlotIndex(store);
     const desired = new DesiredState({
@@ -152,6 +155,7 @@ export class ProvisioningEngine {
   async stop(): Promise<void> {
     this.started = false;
     this.agendas.stop();
+    this.held.stop();
     await this.fleet.stop();
   }
 

@@ -81,8 +81,20 @@ function readPid(pidPath: string): number | undefined {
   }
 }
 
+/**
+ * The pid file only names the owner in "in use by pid N"; the lock above is what excludes a
+ * second hub. On a full data disk it cannot be written: the hub starts without it (a hub that
+ * exits at every start would leave the doors unserved until someone frees space).
+ */
 function writePid(pidPath: string): void {
   const tmp = `${pidPath}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
-  fs.renameSync(tmp, pidPath);
+  try {
+    fs.writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
+    fs.renameSync(tmp, pidPath);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
+    // A stale pid file would name the wrong process.
+    fs.rmSync(pidPath, { force: true });
+  }
 }

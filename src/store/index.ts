@@ -19,6 +19,7 @@ import { pino } from "pino";
 import { LockBridgeError, errorMessage } from "../shared/errors.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import { backupDatabase, type BackupResult } from "./backup.js";
+import { isDiskFull, type StorageState } from "./disk-full.js";
 import type { Db, RepoContext, Statement } from "./db.js";
 import { inspectDatabaseFile } from "./inspect.js";
 import { ownerOnlyFile, restrictIfPresent } from "./owner-only.js";
@@ -42,6 +43,7 @@ import { SnapshotPagesRepo } from "./repos/snapshots.js";
 import { MIGRATIONS, type Migration } from "./schema.js";
 
 export { acquireDataDir, STORE_FILE, LOCK_FILE, PID_FILE, type DataDirLease } from "./datadir.js";
+export { isDiskFull, type StorageState } from "./disk-full.js";
 export { backupStoreFile, type BackupResult } from "./backup.js";
 export { inspectDatabaseFile } from "./inspect.js";
 export { peekLocks, type PeekedLock } from "./peek.js";
@@ -124,6 +126,11 @@ export interface Store {
    * rebuilds it, so no memory copy disagrees with the store. Returns the remover.
    */
   afterRollback(hook: () => void): () => void;
+  /**
+   * Whether the data disk is full: set by a transaction that failed with SQLITE_FULL/ENOSPC,
+   * cleared by the next one that commits (status.get, the health log line).
+   */
+  storage(): StorageState;
   /** PRAGMA user_version: the schema version the file is at. */
   schemaVersion(): number;
   /** PRAGMA integrity_check: ["ok"] when sound, else the problems found. */
@@ -204,7 +211,7 @@ class SqliteStore implements Store {
   constructor(
     readonly path: string,
     private readonly db: Db,
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly log: Logger,
   ) {
     this.syncNormal = db.prepare("PRAGMA synchronous = NORMAL");
@@ -246,17 +253,35 @@ class SqliteStore implements Store {
     }
   }
 
+  private fullSinceMs: number | undefined;
+
+  storage(): StorageState {
+    return { full: this.fullSinceMs !== undefined, fullSinceMs: this.fullSinceMs };
+  }
+
   transaction<T>(fn: () => T): T {
     if (this.db.inTransaction) return this.db.transaction(fn).immediate();
     try {
-      if (this.commitHooks.size === 0) return this.db.transaction(fn).immediate();
-      return this.db
-        .transaction(() => {
-          for (const hook of this.commitHooks) hook();
-          return fn();
-        })
-        .immediate();
+      const out =
+        this.commitHooks.size === 0
+          ? this.db.transaction(fn).immediate()
+          : this.db
+              .transaction(() => {
+                for (const hook of this.commitHooks) hook();
+                return fn();
+              })
+              .immediate();
+      if (this.fullSinceMs !== undefined) {
+        this.log.warn({ fullForS: Math.round((this.clock.now() - this.fullSinceMs) / 1000) }, "data disk has room again: the store commits");
+        this.fullSinceMs = undefined;
+      }
+      return out;
     } catch (e) {
+      if (isDiskFull(e) && this.fullSinceMs === undefined) {
+        this.fullSinceMs = this.clock.now();
+        // Once per episode, not per failed write: a full disk fails every commit.
+        this.log.error({ path: this.path }, "data disk full: the store cannot commit; commands are refused (internal, resend) and lock work waits until space returns");
+      }
       for (const hook of this.rollbackHooks) {
         try {
           hook();

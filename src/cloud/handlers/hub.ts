@@ -1,4 +1,5 @@
 /** Commands about the hub itself: events.resend and status.get. */
+import { formatInstant } from "../../shared/instant.js";
 import type { Store } from "../../store/index.js";
 import { defineHandler, type CommandRegistry } from "../registry.js";
 import type { Outbox } from "../outbox.js";
@@ -57,8 +58,14 @@ export function hubSummary(store: Store, facts: HubFacts) {
     credentials: { pending, failed },
     outbox: { depth: outbox.pending, held: outbox.total, lastSeq: store.outbox.lastSeq() },
     inbox: { held: store.inbox.count() },
-    store: { bytes: store.sizeBytes() },
+    store: storeSummary(store),
   };
+}
+
+/** Size, and whether the data disk is full (commands are then refused: docs/reliability.md). */
+function storeSummary(store: Store): { bytes: number; diskFull: boolean; diskFullSince?: string } {
+  const { fullSinceMs } = store.storage();
+  return { bytes: store.sizeBytes(), diskFull: fullSinceMs !== undefined, ...(fullSinceMs !== undefined && { diskFullSince: formatInstant(fullSinceMs) }) };
 }
 
 /** True while the store holds no desired state (new or wiped store): the cloud should send sync.snapshot. */

@@ -13,7 +13,7 @@
  * disk writes in the Pi benchmark: docs/performance.md.)
  */
 import type { LinkKeys, LinkStateStore } from "../../lock/link-state.js";
-import type { Store } from "../../store/index.js";
+import { isDiskFull, type Store } from "../../store/index.js";
 
 /** When nothing else commits (a quiet property being polled), counters are written this often. */
 export const COUNTER_FLUSH_MS = 5000;
@@ -45,7 +45,14 @@ export class StoreLinkState implements LinkStateStore {
   private scheduleFlush(): void {
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      this.flushCounters();
+      try {
+        this.flushCounters();
+      } catch (e) {
+        // The data disk is full: the rollback hook took the counters back; tried again later
+        // (an exception here, in a timer, would end the hub).
+        if (!isDiskFull(e)) throw e;
+        this.scheduleFlush();
+      }
     }, COUNTER_FLUSH_MS).unref();
   }
 

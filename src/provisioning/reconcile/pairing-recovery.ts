@@ -25,6 +25,9 @@ import type { LockLinkPort } from "./ports.js";
 import type { SecurityAlertReason } from "./security-alerts.js";
 
 /** One round (hint, re-pair) per step: 1 min doubling to 1 h, no jitter (one lock, one hub). */
+/** Logged when the hub starts re-pairing a lock that lost its link key (PAIR_KX, setup key on file). */
+export const REPAIRING_MSG = "lock lost its link key: re-pairing with PAIR_KX and the setup key on file";
+
 export const REPAIR_BACKOFF: BackoffPolicy = { firstMs: 60_000, maxMs: 60 * 60_000, jitter: "none" };
 
 export type RecoveryOutcome =
@@ -91,6 +94,8 @@ export class PairingRecovery {
       d.pairingLost(true);
       return "reported";
     }
+    // Said before the exchange: an installer (and the chaos run's mid-pairing kill) sees it start.
+    d.log.info({ lockId: d.lockId }, REPAIRING_MSG);
     try {
       await d.link.pairKx(setupKey);
     } catch (e) {

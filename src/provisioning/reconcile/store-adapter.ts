@@ -7,7 +7,7 @@ import type { CredentialType } from "../../access/model.js";
 import { keycardSecret, smartKeySecret, doorCodeSecret } from "../../access/desired.js";
 import type { EventSink } from "../../cloud/events.js";
 import type { SlotInfo } from "../../protocol/llp/commands.js";
-import { sameContent, type SlotRecord, type Store } from "../../store/index.js";
+import { isDiskFull, sameContent, type SlotRecord, type Store } from "../../store/index.js";
 import type { Clock, TimerHandle } from "../../shared/clock.js";
 import type { ContractEvent, SlotOwner } from "./lock-events.js";
 import type { LockTableStore, SlotContent, SlotRow } from "./ports.js";
@@ -53,6 +53,8 @@ function overlay(row: SlotRow | undefined, p: PendingApplied, now: number): Slot
  */
 export const APPLIED_FLUSH_MS = 1000;
 const APPLIED_FLUSH_MAX = 256;
+/** A flush that failed for lack of space is tried again this often. */
+const DISK_FULL_RETRY_MS = 1000;
 
 interface PendingApplied {
   lockId: string;
@@ -89,7 +91,7 @@ export class StoreLockTables implements LockTableStore {
    */
   tableVerified(lockId: string, kind: CredentialType, atMs: number): void {
     this.pendingVerified.push({ lockId, kind, atMs });
-    this.flushTimer ??= this.clock.setTimeout(() => this.flush(), APPLIED_FLUSH_MS);
+    this.flushTimer ??= this.clock.setTimeout(() => this.flushFromTimer(), APPLIED_FLUSH_MS);
   }
 
   /**
@@ -123,7 +125,18 @@ export class StoreLockTables implements LockTableStore {
     this.pending.set(`${lockId}|${kind}|${slot}`, { lockId, kind, slot, content });
     // A deletion can end a revocation: recorded at once so statuses see it.
     if (content === null || this.pending.size >= APPLIED_FLUSH_MAX) this.flush();
-    else this.flushTimer ??= this.clock.setTimeout(() => this.flush(), APPLIED_FLUSH_MS);
+    else this.flushTimer ??= this.clock.setTimeout(() => this.flushFromTimer(), APPLIED_FLUSH_MS);
+  }
+
+  /** The timer's flush: a full data disk must not end the hub (an exception in a timer would). */
+  private flushFromTimer(): void {
+    try {
+      this.flush();
+    } catch (e) {
+      if (!isDiskFull(e)) throw e;
+      // Kept by flush(); the worker reads them through the overlay meanwhile.
+      this.flushTimer ??= this.clock.setTimeout(() => this.flushFromTimer(), DISK_FULL_RETRY_MS);
+    }
   }
 
   /** Records the pending confirmed writes (also before any other write or a table read). */
@@ -139,10 +152,21 @@ export class StoreLockTables implements LockTableStore {
     // restart, so it is sent again or TABLE_DIGEST finds it. Whatever is told outward durably
     // about it (credential events, a command's response) commits after it, FULL, and that
     // fsync of the WAL carries this commit too.
-    this.store.relaxed(() => {
-      for (const w of writes) this.store.slots.markApplied(w.lockId, w.kind, w.slot, w.content);
-      for (const v of verified) this.store.lockFacts.setTableVerifiedAt(v.lockId, v.kind, v.atMs);
-    });
+    try {
+      this.store.relaxed(() => {
+        for (const w of writes) this.store.slots.markApplied(w.lockId, w.kind, w.slot, w.content);
+        for (const v of verified) this.store.lockFacts.setTableVerifiedAt(v.lockId, v.kind, v.atMs);
+      });
+    } catch (e) {
+      // Not recorded (the data disk is full): kept for the next flush, unless the lock has
+      // confirmed a newer write to the same slot since.
+      for (const w of writes) {
+        const k = `${w.lockId}|${w.kind}|${w.slot}`;
+        if (!this.pending.has(k)) this.pending.set(k, w);
+      }
+      this.pendingVerified = [...verified, ...this.pendingVerified];
+      throw e;
+    }
     for (const w of writes) this.index.refresh(w.lockId, w.kind, w.slot);
   }
 

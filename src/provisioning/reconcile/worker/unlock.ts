@@ -5,6 +5,7 @@
  * ran out of time. A queued unlock fails the moment the lock goes offline.
  */
 import { LockBridgeError, errorMessage } from "../../../shared/errors.js";
+import { isDiskFull } from "../../../store/index.js";
 import { classifyLockError } from "../lock-errors.js";
 import type { LockLinkPort } from "../ports.js";
 import type { WorkClass } from "../work-queue.js";
@@ -55,6 +56,12 @@ export async function execUnlock(ctx: WorkerContext, op: UnlockOp): Promise<void
     await ctx.o.link.unlock(op.seconds);
     op.settle();
   } catch (e) {
+    if (isDiskFull(e)) {
+      // The hub could not store the counters to seal the UNLOCK: nothing was sent, the door did
+      // not open; the command layer answers it as a full disk (send again once there is room).
+      op.settle(e instanceof Error ? e : new Error(String(e)));
+      throw e;
+    }
     const f = classifyLockError(e);
     if (f.kind === "nak") op.settle(new LockBridgeError("lock_rejected", `lock ${ctx.lockId} refused the unlock (${f.nak ?? "unknown"})`));
     else if (f.kind === "unreachable") op.settle(new LockBridgeError("lock_offline", `lock ${ctx.lockId} did not answer`));
