@@ -8,8 +8,8 @@
  * - logs: the hub's new output lines are searched for every door code and card UID handed to
  *   it so far (invariant 6);
  * - resources (invariant 5): the hub's peak RSS, its open files and the store's size must
- *   stay under BOUNDS (a leak over a 30-minute run crosses them; the figures seen so far are
- *   at most ~260 MiB, 72 files, 30 MiB).
+ *   stay under BOUNDS (a leak over a 30-minute run crosses them; the 30-minute, 100-lock run
+ *   of 2026-11-29 reached 328 MiB, 88 files, 47 MiB: docs/reliability.md).
  * A violation is recorded once per kind, with the second of the run it was first seen at.
  */
 import type { EventLedger } from "./event-ledger.js";

@@ -4,9 +4,10 @@
  * and from events emitted by timers). Whatever could not be written is kept and written
  * once space returns; nothing is thrown into a timer.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { HubEventInput } from "../../../src/cloud/events.js";
 import { HeldEvents, HELD_EVENTS_RETRY_MS } from "../../../src/provisioning/reconcile/held-events.js";
+import { COUNTER_FLUSH_MS, StoreLinkState } from "../../../src/provisioning/reconcile/link-state.js";
 import { SlotIndex } from "../../../src/provisioning/desired/slot-index.js";
 import { StoreLockTables } from "../../../src/provisioning/reconcile/store-adapter.js";
 import { createLogger } from "../../../src/shared/logger.js";
@@ -59,6 +60,32 @@ describe("StoreLockTables on a full disk", () => {
     full.on = false;
     t.clock.advance(1_000);
     expect(t.store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(true);
+  });
+});
+
+describe("StoreLinkState on a full disk", () => {
+  let t: ReturnType<typeof tempStore>;
+  beforeEach(() => (t = tempStore()));
+  afterEach(() => {
+    vi.useRealTimers();
+    t.cleanup();
+  });
+
+  it("the counter flush timer keeps the counters and tries again instead of throwing", () => {
+    vi.useFakeTimers();
+    const lockId = "4c42000000000001";
+    t.store.locks.upsert({ lockId, profileId: "sim-room", link: { type: "tcp", host: "in-process", port: 1, address: 1 } });
+    const { store, full } = fillable(t.store);
+    const ls = new StoreLinkState(store);
+    full.on = true;
+    ls.saveLastLockCounter(lockId, 40);
+    expect(() => vi.advanceTimersByTime(COUNTER_FLUSH_MS)).not.toThrow();
+    expect(ls.lastLockCounter(lockId)).toBe(40); // still held in memory
+    expect(t.store.linkState.lastLockCounter(lockId)).toBe(0);
+    full.on = false;
+    vi.advanceTimersByTime(COUNTER_FLUSH_MS);
+    expect(t.store.linkState.lastLockCounter(lockId)).toBe(40);
+    ls.close();
   });
 });
 
