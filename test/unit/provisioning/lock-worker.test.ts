@@ -275,6 +275,37 @@ describe("LockWorker, step by step", () => {
     expect(r.store.locks.get(LOCK_ID)?.lastEventSeq).toBe(r.lock.events.head);
   });
 
+  it("a lock that notifies every wrong code while a guest keeps trying still gets the guest's new code", async () => {
+    const r = await inService();
+    r.lock.setSlow(50);
+    // Each READ_EVENTS finds one more denied try and its EVENT_NOTIFY, for the next 12 reads:
+    // pages are never full, but there is always a notification waiting.
+    const HAMMERED_READS = 12;
+    let reads = 0;
+    r.expect.tap = (req, answer) => {
+      if (req.cmd === Cmd.READ_EVENTS && reads++ < HAMMERED_READS) {
+        r.lock.enterCode("9999");
+        r.link.inject(r.lock.eventNotifyFrame());
+      }
+      return answer;
+    };
+    r.lock.enterCode("9999");
+    r.link.inject(r.lock.eventNotifyFrame());
+    await r.expect.expectRequest("READ_EVENTS", 1000);
+    const mark = r.expect.commands().length;
+    r.desireCode("482916");
+    r.worker.desiredChanged();
+    await r.expect.expectRequest("PUT_CREDENTIAL", 5000, { stepMs: 10 });
+    const beforePut = r.expect.commands().slice(mark, r.expect.commands().indexOf("PUT_CREDENTIAL"));
+    expect(beforePut.filter((c) => c === "READ_EVENTS").length).toBeLessThanOrEqual(3);
+    expect(reads).toBeLessThan(HAMMERED_READS);
+    expect(r.lock.enterCode("482916").granted).toBe(true);
+    await r.settle();
+    await runFor(r.clock, r.pollIntervalMs * 2, 100);
+    await r.settle();
+    expect(r.store.locks.get(LOCK_ID)?.lastEventSeq).toBe(r.lock.events.head);
+  });
+
   it("EVENT_NOTIFY drains at once; a door left open raises door.held_open after its time, once", async () => {
     const r = await inService();
     r.lock.openDoor();

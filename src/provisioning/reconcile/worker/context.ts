@@ -47,8 +47,8 @@ export interface WorkerContext {
   failures: number;
   /** Digest mismatches in a row without progress. */
   verifyRounds: number;
-  /** The last step read a full page of events: the next one lets other work go first. */
-  eventsYield: boolean;
+  /** Pages of events read since the last queued op ran (provisioning gets a turn after two). */
+  eventPagesSinceProvisioning: number;
   lastClockSetMs: number | undefined;
   doorOpen: boolean;
   heldOpenTimer: TimerHandle | undefined;

@@ -8,7 +8,7 @@
  * urgent thing first:
  *   remote unlock > identity check > event drain > STATUS/clock > revocations >
  *   grants by arrival > verification (TABLE_DIGEST, READ_SLOTS on mismatch);
- * except that after a full page of events, queued provisioning goes before the next page.
+ * except that after two pages of events, waiting provisioning goes before the next page.
  *
  * Lock offline: work stays queued and the door statuses say lock_offline; the loop probes the
  * lock with backoff and resumes by itself. The steps live next to this file: identity.ts
@@ -73,7 +73,7 @@ export class LockWorker {
       pairingLost: options.pairingLost ?? false,
       failures: 0,
       verifyRounds: 0,
-      eventsYield: false,
+      eventPagesSinceProvisioning: 0,
       lastClockSetMs: undefined,
       doorOpen: false,
       heldOpenTimer: undefined,
@@ -282,12 +282,12 @@ export class LockWorker {
       await handshake(ctx);
       return true;
     }
-    // A log that keeps filling (a keypad hammered with wrong codes, faster than the bus drains
-    // it) must not starve a guest's new code or a revocation: after a full page, the next turn
-    // goes to queued provisioning when there is some (ahead of STATUS, which a slow bus would
-    // otherwise always have due). The lock keeps its log meanwhile.
-    const provisioningTurn = ctx.eventsYield && (ctx.needs.replan || ctx.queue.size > 0);
-    ctx.eventsYield = false;
+    // A log that keeps filling (a keypad hammered with wrong codes: full pages on a slow bus, or
+    // an EVENT_NOTIFY for every try on a lock that notifies) must not starve a guest's new code
+    // or a revocation: after two pages of events with provisioning waiting, the next turn goes
+    // to it (ahead of STATUS, which a slow bus would otherwise always have due). Otherwise the
+    // order is as above. The lock keeps its log meanwhile.
+    const provisioningTurn = ctx.eventPagesSinceProvisioning >= 2 && (ctx.needs.replan || ctx.queue.size > 0);
     if (ctx.needs.events && !provisioningTurn) {
       ctx.needs.events = false; // an EVENT_NOTIFY during the read sets it again
       let more: boolean;
@@ -298,7 +298,7 @@ export class LockWorker {
         throw e;
       }
       if (more) ctx.needs.events = true;
-      ctx.eventsYield = more;
+      ctx.eventPagesSinceProvisioning++;
       return true;
     }
     if (ctx.needs.status && !provisioningTurn) {
@@ -307,11 +307,10 @@ export class LockWorker {
     }
     if (ctx.needs.replan) {
       replan(ctx);
-      // Planning is no request: the turn it was given is still owed to what it queued.
-      ctx.eventsYield = provisioningTurn;
       return true;
     }
     const next = ctx.queue.pop();
+    if (next) ctx.eventPagesSinceProvisioning = 0;
     if (next?.payload.type === "task") {
       await next.payload.run(this.o.link);
       return true;
