@@ -34,7 +34,10 @@ describe("store crash safety", () => {
       const ready = await waitForLine(child, (l) => l.startsWith("ready "));
       // The child starts from the seq the last run left: never below what was reported.
       expect(Number(ready.split(" ")[1])).toBeGreaterThanOrEqual(maxReportedSeq);
-      await sleep(50 + Math.floor(Math.random() * 350));
+      // Killed at a random point once it is writing (a loaded machine may take a while to fsync
+      // its first commit; a kill before any commit would test nothing).
+      for (const until = Date.now() + 20_000; reported.length === 0 && Date.now() < until; ) await sleep(5);
+      await sleep(Math.floor(Math.random() * 350));
       child.kill("SIGKILL");
       const { signal, stderr } = await exit;
       expect(signal, stderr).toBe("SIGKILL");
