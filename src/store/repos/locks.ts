@@ -161,12 +161,14 @@ export class LocksRepo {
    */
   setLinkKey(lockId: string, linkKey: Buffer | null): boolean {
     if (linkKey !== null && linkKey.length !== 16) throw new RangeError("a link key is 16 bytes");
-    return (
-      this.q(
-        `UPDATE locks SET link_key = ?, lock_counter_accepted = 0, updated_at = ?
-         WHERE lock_id = ?`,
-      ).run(linkKey, this.ctx.clock.now(), lockId).changes > 0
-    );
+    // One transaction: the key and the reset of the accepted lock counter (lock_link_counters, v11).
+    return this.ctx.db
+      .transaction(() => {
+        const changed = this.q("UPDATE locks SET link_key = ?, updated_at = ? WHERE lock_id = ?").run(linkKey, this.ctx.clock.now(), lockId).changes > 0;
+        if (changed) this.q("UPDATE lock_link_counters SET lock_counter_accepted = 0 WHERE lock_id = ?").run(lockId);
+        return changed;
+      })
+      .immediate();
   }
 
   /** Stores the last IDENT answer (model, firmware, slot counts...). */
