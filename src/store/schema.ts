@@ -467,6 +467,23 @@ const v11LockLinkCounters: Migration = {
   },
 };
 
+/**
+ * v12: the lock event seq acknowledged to each lock joins its counters in lock_link_counters.
+ * It is written with every drained page of lock events, in the FULL commit before ACK_EVENTS,
+ * and in `locks` that rewrote a page of the wide rows each time (docs/performance.md, third round).
+ */
+const v12LastEventSeqWithCounters: Migration = {
+  version: 12,
+  name: "acknowledged lock event seq with the lock link counters",
+  up(db) {
+    db.exec(`
+      ALTER TABLE lock_link_counters ADD COLUMN last_event_seq INTEGER NOT NULL DEFAULT 0; -- highest lock event seq acknowledged to the lock
+      UPDATE lock_link_counters SET last_event_seq = (SELECT last_event_seq FROM locks WHERE locks.lock_id = lock_link_counters.lock_id);
+      ALTER TABLE locks DROP COLUMN last_event_seq;
+    `);
+  },
+};
+
 /** Every shipped migration, in order. The last one's version is the current schema version. */
 export const MIGRATIONS: readonly Migration[] = [
   v1BaseSchema,
@@ -480,6 +497,7 @@ export const MIGRATIONS: readonly Migration[] = [
   v9TableVerifications,
   v10FirmwareJobs,
   v11LockLinkCounters,
+  v12LastEventSeqWithCounters,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,6 +1,7 @@
 /**
- * Store v11: the sealing counters leave the wide `locks` rows for `lock_link_counters`. Built
- * from a v10 store file written with plain SQL as that release wrote it.
+ * Store v11 and v12: the sealing counters (v11) and the acknowledged lock event seq (v12) leave
+ * the wide `locks` rows for `lock_link_counters`. Built from a v10 store file written with plain
+ * SQL as that release wrote it.
  */
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -24,7 +25,7 @@ function v10StoreWithCounters(file: string): void {
   db.close();
 }
 
-describe("store v11: lock link counters in a table of their own", () => {
+describe("store v11/v12: lock link counters and event seq in a table of their own", () => {
   const fileIn = tempStoreFiles();
 
   it("carries every lock's counters over from a v10 store and drops the old columns", () => {
@@ -50,6 +51,7 @@ describe("store v11: lock link counters in a table of their own", () => {
       const columns = (db.prepare("SELECT name FROM pragma_table_info('locks')").all() as { name: string }[]).map((c) => c.name);
       expect(columns).not.toContain("hub_counter_reserved");
       expect(columns).not.toContain("lock_counter_accepted");
+      expect(columns).not.toContain("last_event_seq");
       expect(db.prepare("SELECT count(*) AS n FROM lock_link_counters").get()).toEqual({ n: 3 });
     } finally {
       db.close();
@@ -84,6 +86,16 @@ describe("store v11: lock link counters in a table of their own", () => {
 
       // The other locks' counters are untouched by this one's key changes.
       expect(store.linkState.lastLockCounter("4c42000000000101")).toBe(777);
+
+      // The acknowledged event seq: in the counters row, never backwards, reset explicitly.
+      expect(store.locks.get(LOCK)?.lastEventSeq).toBe(0);
+      expect(store.locks.setLastEventSeq(LOCK, 30)).toBe(true);
+      expect(store.locks.setLastEventSeq(LOCK, 20)).toBe(true);
+      expect(store.locks.get(LOCK)?.lastEventSeq).toBe(30);
+      expect(store.locks.list().find((l) => l.lockId === LOCK)?.lastEventSeq).toBe(30);
+      expect(store.locks.resetLastEventSeq(LOCK, 0)).toBe(true);
+      expect(store.locks.get(LOCK)?.lastEventSeq).toBe(0);
+      expect(store.locks.setLastEventSeq("4c42000000000999", 1)).toBe(false);
 
       expect(store.locks.remove(LOCK)).toBe(true);
       expect(store.counters.hubCounterHighWater(LOCK)).toBeUndefined();
