@@ -40,6 +40,11 @@ export type { DoorCodeUnavailable, LockStatusPayload } from "./status/status-mod
 export interface EngineOptions extends FleetOptions {
   /** Delay before a key changed inside its at-risk horizon is judged (lets provisioning run first). */
   atRiskGraceMs?: number;
+  /**
+   * Group-commit window of the lock event pages drained from all locks (store-adapter.ts);
+   * 0 or absent: each page commits on its own. The hub sets EVENT_COMMIT_WINDOW_MS.
+   */
+  eventCommitWindowMs?: number;
   /** Link error counters of a lock's bus (lock status `linkErrors`). */
   linkErrorsOf?: (lockId: string) => { timeouts: number; crcErrors: number; retries: number } | undefined;
 }
@@ -107,7 +112,7 @@ export class ProvisioningEngine {
     });
     this.fleet = new LockFleet({
       store,
-      tables: new StoreLockTables(store, deps.events, index, clock),
+      tables: new StoreLockTables(store, deps.events, index, clock, options.eventCommitWindowMs ?? 0),
       clock,
       log,
       links: deps.links,

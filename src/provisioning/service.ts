@@ -23,6 +23,7 @@ import type { FirmwareLockView } from "../firmware/service.js";
 import type { FirmwareService } from "./reconcile/firmware.js";
 import { engineLockLinks } from "./reconcile/lock-links.js";
 import { StoreLinkState } from "./reconcile/link-state.js";
+import { EVENT_COMMIT_WINDOW_MS } from "./reconcile/store-adapter.js";
 import { wireProvisioning } from "./wiring.js";
 
 export interface ProvisioningServiceDeps {
@@ -95,7 +96,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
       linkState = new StoreLinkState(store);
       links = new LockLinks({ profiles, linkState, logger: log, clock: deps.clock, bleCentral, bleMaxConnections: deps.ble.maxConnections });
       const linkErrorsOf = (lockId: string) => busErrorsOf(links?.linkStats() ?? [], lockId);
-      engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: deps.events(), status: deps.changes, links: engineLockLinks(links), options: { linkErrorsOf, ...deps.engine } });
+      engine = new ProvisioningEngine({ store, clock: deps.clock, log, events: deps.events(), status: deps.changes, links: engineLockLinks(links), options: { linkErrorsOf, eventCommitWindowMs: EVENT_COMMIT_WINDOW_MS, ...deps.engine } });
       const parts = wireProvisioning({
         store,
         engine,

@@ -436,6 +436,54 @@ const v10FirmwareJobs: Migration = {
   },
 };
 
+/**
+ * v11: the sealing counters of each lock move out of the wide `locks` rows into a narrow table
+ * of their own. The last accepted lock counter rides along in nearly every commit (store.
+ * beforeCommit, src/provisioning/reconcile/link-state.ts); in `locks` (link, ident, health and
+ * key columns) that rewrote several pages of the table per commit, here one page holds the
+ * counters of hundreds of locks (docs/performance.md, third round). Every lock has its row: the
+ * existing ones are copied over, a trigger adds one with each new lock, and it goes with the
+ * lock (ON DELETE CASCADE).
+ */
+const v11LockLinkCounters: Migration = {
+  version: 11,
+  name: "lock link counters in a table of their own",
+  up(db) {
+    db.exec(`
+      CREATE TABLE lock_link_counters (
+        lock_id               TEXT PRIMARY KEY REFERENCES locks (lock_id) ON DELETE CASCADE,
+        hub_counter_reserved  INTEGER NOT NULL DEFAULT 0,    -- every hub send counter <= this may have been used
+        lock_counter_accepted INTEGER NOT NULL DEFAULT 0     -- last counter accepted from the lock
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO lock_link_counters (lock_id, hub_counter_reserved, lock_counter_accepted)
+        SELECT lock_id, hub_counter_reserved, lock_counter_accepted FROM locks;
+      CREATE TRIGGER locks_have_link_counters AFTER INSERT ON locks
+      BEGIN
+        INSERT INTO lock_link_counters (lock_id) VALUES (new.lock_id);
+      END;
+      ALTER TABLE locks DROP COLUMN hub_counter_reserved;
+      ALTER TABLE locks DROP COLUMN lock_counter_accepted;
+    `);
+  },
+};
+
+/**
+ * v12: the lock event seq acknowledged to each lock joins its counters in lock_link_counters.
+ * It is written with every drained page of lock events, in the FULL commit before ACK_EVENTS,
+ * and in `locks` that rewrote a page of the wide rows each time (docs/performance.md, third round).
+ */
+const v12LastEventSeqWithCounters: Migration = {
+  version: 12,
+  name: "acknowledged lock event seq with the lock link counters",
+  up(db) {
+    db.exec(`
+      ALTER TABLE lock_link_counters ADD COLUMN last_event_seq INTEGER NOT NULL DEFAULT 0; -- highest lock event seq acknowledged to the lock
+      UPDATE lock_link_counters SET last_event_seq = (SELECT last_event_seq FROM locks WHERE locks.lock_id = lock_link_counters.lock_id);
+      ALTER TABLE locks DROP COLUMN last_event_seq;
+    `);
+  },
+};
+
 /** Every shipped migration, in order. The last one's version is the current schema version. */
 export const MIGRATIONS: readonly Migration[] = [
   v1BaseSchema,
@@ -448,6 +496,8 @@ export const MIGRATIONS: readonly Migration[] = [
   v8FactsAsTables,
   v9TableVerifications,
   v10FirmwareJobs,
+  v11LockLinkCounters,
+  v12LastEventSeqWithCounters,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

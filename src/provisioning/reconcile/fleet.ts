@@ -108,6 +108,7 @@ export class LockFleet {
     const entries = [...this.locks.values()];
     this.locks.clear();
     await Promise.all(entries.map((e) => this.closeEntry(e)));
+    this.d.tables.flushEventPages?.();
     this.d.tables.flush();
   }
 

@@ -93,8 +93,13 @@ export interface LockTableStore {
   ownerOf(credentialId: number): SlotOwner | undefined;
   /** Highest lock event seq already in the outbox and acknowledged. */
   lastEventSeq(lockId: string): number;
-  /** Appends the events to the outbox and records `uptoSeq` as acknowledged, in one durable transaction. */
-  commitLockEvents(lockId: string, events: ContractEvent[], uptoSeq: number): void;
+  /**
+   * Appends the events to the outbox and records `uptoSeq` as acknowledged, in one durable
+   * transaction; committed once it returns or its promise resolves (a group commit), not before.
+   */
+  commitLockEvents(lockId: string, events: ContractEvent[], uptoSeq: number): void | Promise<void>;
+  /** Commits the lock event pages waiting for a group commit now (a stop). */
+  flushEventPages?(): void;
   resetEventSeq(lockId: string): void;
   /** Appends hub events (lock.online, lock.replaced...) to the outbox. */
   appendEvents(events: ContractEvent[]): void;

@@ -63,6 +63,20 @@ interface PendingApplied {
   content: SlotContent | null;
 }
 
+interface PendingEventPage {
+  lockId: string;
+  events: ContractEvent[];
+  uptoSeq: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The hub's group-commit window for lock event pages: long enough that the pages of several
+ * polled locks share a commit (each lock is polled every 2 s), short against the cloud's view.
+ */
+export const EVENT_COMMIT_WINDOW_MS = 200;
+
 export class StoreLockTables implements LockTableStore {
   /** Confirmed writes not recorded yet, by `${lockId}|${kind}|${slot}`. */
   private readonly pending = new Map<string, PendingApplied>();
@@ -75,7 +89,13 @@ export class StoreLockTables implements LockTableStore {
     private readonly events: EventSink,
     private readonly index: SlotIndex,
     private readonly clock: Clock,
+    /** The group-commit window of lock event pages (commitLockEvents); 0: each page commits at once. */
+    private readonly eventCommitWindowMs = 0,
   ) {}
+
+  /** Lock event pages waiting for their group commit, in the order they were drained. */
+  private pendingEventPages: PendingEventPage[] = [];
+  private eventTimer: NodeJS.Timeout | undefined;
 
   tablesVerifiedAt(lockId: string): Map<CredentialType, number> {
     const stored = this.store.lockFacts.tablesVerifiedAt(lockId);
@@ -219,10 +239,49 @@ export class StoreLockTables implements LockTableStore {
     return this.store.locks.get(lockId)?.lastEventSeq ?? 0;
   }
 
-  commitLockEvents(lockId: string, events: ContractEvent[], uptoSeq: number): void {
+  /**
+   * Appends the events with the lock's acknowledged seq in one durable (FULL) commit; the
+   * promise settles after that commit, so the worker's ACK_EVENTS still follows it. With a
+   * group-commit window (`eventCommitWindowMs` > 0) the pages drained from every lock within
+   * the window share that commit: one commit wrote ~20 KB for a page of one or two events
+   * (docs/performance.md, third round). A hub that dies before the commit acknowledged
+   * nothing: the locks keep those events and are read again. Without a window it commits at once.
+   */
+  commitLockEvents(lockId: string, events: ContractEvent[], uptoSeq: number): void | Promise<void> {
+    if (this.eventCommitWindowMs <= 0) {
+      this.commitEventPages([{ lockId, events, uptoSeq }]);
+      return;
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.pendingEventPages.push({ lockId, events, uptoSeq, resolve, reject });
+      // A real timer, not the injected clock: a wait for company in a commit, not domain time.
+      this.eventTimer ??= setTimeout(() => this.flushEventPages(), this.eventCommitWindowMs);
+    });
+  }
+
+  /** Commits the event pages waiting for the group commit now (the timer; a stop). */
+  flushEventPages(): void {
+    clearTimeout(this.eventTimer);
+    this.eventTimer = undefined;
+    const pages = this.pendingEventPages;
+    if (pages.length === 0) return;
+    this.pendingEventPages = [];
+    try {
+      this.commitEventPages(pages);
+    } catch (e) {
+      // Nothing committed: each worker sees its commit fail, sends no ACK_EVENTS, and reads the page again.
+      for (const p of pages) p.reject(e);
+      return;
+    }
+    for (const p of pages) p.resolve();
+  }
+
+  private commitEventPages(pages: readonly { lockId: string; events: ContractEvent[]; uptoSeq: number }[]): void {
     this.store.transaction(() => {
-      for (const e of events) this.events.emit(e);
-      this.store.locks.setLastEventSeq(lockId, uptoSeq);
+      for (const p of pages) {
+        for (const e of p.events) this.events.emit(e);
+        this.store.locks.setLastEventSeq(p.lockId, p.uptoSeq);
+      }
     });
   }
 

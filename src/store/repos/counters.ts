@@ -3,6 +3,7 @@
  * reused for a link key, even across a crash: counters are reserved in blocks, and the
  * block's high-water mark is committed BEFORE any counter of it is used. After a restart
  * the hub continues above the high-water mark (skipping the unused rest of the block).
+ * They live in `lock_link_counters` (schema v11), one narrow row per lock, not in `locks`.
  */
 import { LockBridgeError } from "../../shared/errors.js";
 import { statementCache, type RepoContext } from "../db.js";
@@ -33,7 +34,7 @@ export class CountersRepo {
     // that fails (disk full) would go unnoticed: the same block handed out again and again.
     const row = (
       this.q(
-        "UPDATE locks SET hub_counter_reserved = hub_counter_reserved + @n WHERE lock_id = @lockId AND hub_counter_reserved + @n <= @max RETURNING hub_counter_reserved AS hw",
+        "UPDATE lock_link_counters SET hub_counter_reserved = hub_counter_reserved + @n WHERE lock_id = @lockId AND hub_counter_reserved + @n <= @max RETURNING hub_counter_reserved AS hw",
       ).all({ n, lockId, max: MAX_COUNTER }) as { hw: number }[]
     )[0];
     if (!row) {
@@ -45,7 +46,7 @@ export class CountersRepo {
 
   /** Every hub send counter <= this may have been used (0 after pairing). */
   hubCounterHighWater(lockId: string): number | undefined {
-    const row = this.q("SELECT hub_counter_reserved AS hw FROM locks WHERE lock_id = ?").get(lockId) as { hw: number } | undefined;
+    const row = this.q("SELECT hub_counter_reserved AS hw FROM lock_link_counters WHERE lock_id = ?").get(lockId) as { hw: number } | undefined;
     return row?.hw;
   }
 
@@ -55,14 +56,19 @@ export class CountersRepo {
    */
   acceptLockCounter(lockId: string, counter: number): boolean {
     return (
-      this.q("UPDATE locks SET lock_counter_accepted = ? WHERE lock_id = ? AND lock_counter_accepted < ?").run(counter, lockId, counter).changes >
+      this.q("UPDATE lock_link_counters SET lock_counter_accepted = ? WHERE lock_id = ? AND lock_counter_accepted < ?").run(counter, lockId, counter).changes >
       0
     );
   }
 
+  /** A new link key: the lock starts its counters afresh (part of the caller's statement's transaction). */
+  resetLockCounter(lockId: string): void {
+    this.q("UPDATE lock_link_counters SET lock_counter_accepted = 0 WHERE lock_id = ?").run(lockId);
+  }
+
   /** The last counter accepted from the lock (0 after pairing). */
   lastLockCounter(lockId: string): number | undefined {
-    const row = this.q("SELECT lock_counter_accepted AS c FROM locks WHERE lock_id = ?").get(lockId) as { c: number } | undefined;
+    const row = this.q("SELECT lock_counter_accepted AS c FROM lock_link_counters WHERE lock_id = ?").get(lockId) as { c: number } | undefined;
     return row?.c;
   }
 }

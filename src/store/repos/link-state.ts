@@ -56,10 +56,16 @@ export class LinkStateRepo {
    * counters under the new key, and a reset would make it refuse everything as a replay.
    */
   confirmPendingLinkKey(lockId: string): void {
-    this.q(
-      `UPDATE locks SET link_key = pending_link_key, pending_link_key = NULL,
-         lock_counter_accepted = 0, updated_at = ? WHERE lock_id = ? AND pending_link_key IS NOT NULL`,
-    ).run(this.ctx.clock.now(), lockId);
+    // One transaction: the key and the reset of the accepted lock counter (lock_link_counters, v11).
+    this.ctx.db
+      .transaction(() => {
+        const changed = this.q(
+          `UPDATE locks SET link_key = pending_link_key, pending_link_key = NULL, updated_at = ?
+           WHERE lock_id = ? AND pending_link_key IS NOT NULL`,
+        ).run(this.ctx.clock.now(), lockId).changes;
+        if (changed > 0) this.counters.resetLockCounter(lockId);
+      })
+      .immediate();
   }
 
   /** The setup key from the lock's label (LLP v1.1 §8), or null (a `plain` lock, or none given). */

@@ -109,7 +109,10 @@ function identOf(r: LockRow): LockIdent | null {
 
 const COLUMNS = `lock_id, profile_id, link, link_key, state, ident_protocol_version, ident_lock_id, ident_model, ident_firmware,
   ident_capabilities, ident_code_slots, ident_card_slots, ident_mobile_key_slots, ident_code_min_len, ident_code_max_len, online, last_seen, battery, door_open,
-  clock_drift_s, last_event_seq, commissioned_at, updated_at`;
+  clock_drift_s, coalesce(last_event_seq, 0) AS last_event_seq, commissioned_at, updated_at`;
+
+/** The lock rows with their acknowledged event seq, which lives in lock_link_counters (v12). */
+const FROM = "locks LEFT JOIN lock_link_counters USING (lock_id)";
 
 export class LocksRepo {
   private readonly q;
@@ -118,12 +121,12 @@ export class LocksRepo {
   }
 
   get(lockId: string): LockRecord | undefined {
-    const r = this.q(`SELECT ${COLUMNS} FROM locks WHERE lock_id = ?`).get(lockId) as LockRow | undefined;
+    const r = this.q(`SELECT ${COLUMNS} FROM ${FROM} WHERE lock_id = ?`).get(lockId) as LockRow | undefined;
     return r && toRecord(r);
   }
 
   list(): LockRecord[] {
-    return (this.q(`SELECT ${COLUMNS} FROM locks ORDER BY lock_id`).all() as LockRow[]).map(toRecord);
+    return (this.q(`SELECT ${COLUMNS} FROM ${FROM} ORDER BY lock_id`).all() as LockRow[]).map(toRecord);
   }
 
   /**
@@ -161,12 +164,14 @@ export class LocksRepo {
    */
   setLinkKey(lockId: string, linkKey: Buffer | null): boolean {
     if (linkKey !== null && linkKey.length !== 16) throw new RangeError("a link key is 16 bytes");
-    return (
-      this.q(
-        `UPDATE locks SET link_key = ?, lock_counter_accepted = 0, updated_at = ?
-         WHERE lock_id = ?`,
-      ).run(linkKey, this.ctx.clock.now(), lockId).changes > 0
-    );
+    // One transaction: the key and the reset of the accepted lock counter (lock_link_counters, v11).
+    return this.ctx.db
+      .transaction(() => {
+        const changed = this.q("UPDATE locks SET link_key = ?, updated_at = ? WHERE lock_id = ?").run(linkKey, this.ctx.clock.now(), lockId).changes > 0;
+        if (changed) this.q("UPDATE lock_link_counters SET lock_counter_accepted = 0 WHERE lock_id = ?").run(lockId);
+        return changed;
+      })
+      .immediate();
   }
 
   /** Stores the last IDENT answer (model, firmware, slot counts...). */
@@ -225,12 +230,11 @@ export class LocksRepo {
   /**
    * Records the lock event seq acknowledged to the lock. Commit this in the same transaction
    * as the outbox appends of those events, before sending ACK_EVENTS. Never moves backwards.
+   * In the narrow lock_link_counters row (v12), not the wide locks row: each event commit
+   * rewrote a page of `locks` for it.
    */
   setLastEventSeq(lockId: string, seq: number): boolean {
-    return (
-      this.q("UPDATE locks SET last_event_seq = max(last_event_seq, ?), updated_at = ? WHERE lock_id = ?").run(seq, this.ctx.clock.now(), lockId)
-        .changes > 0
-    );
+    return this.q("UPDATE lock_link_counters SET last_event_seq = max(last_event_seq, ?) WHERE lock_id = ?").run(seq, lockId).changes > 0;
   }
 
   /**
@@ -238,7 +242,7 @@ export class LocksRepo {
    * (factory reset): setLastEventSeq would refuse to go back.
    */
   resetLastEventSeq(lockId: string, seq = 0): boolean {
-    return this.q("UPDATE locks SET last_event_seq = ?, updated_at = ? WHERE lock_id = ?").run(seq, this.ctx.clock.now(), lockId).changes > 0;
+    return this.q("UPDATE lock_link_counters SET last_event_seq = ? WHERE lock_id = ?").run(seq, lockId).changes > 0;
   }
 
   /** Forgets a decommissioned lock with its slot table. Doors naming it keep the name. */

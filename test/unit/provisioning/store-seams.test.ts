@@ -4,6 +4,7 @@ import { StoreLinkState } from "../../../src/provisioning/reconcile/link-state.j
 import { SlotIndex } from "../../../src/provisioning/desired/slot-index.js";
 import { APPLIED_FLUSH_MS, StoreLockTables } from "../../../src/provisioning/reconcile/store-adapter.js";
 import { openStore, type Store } from "../../../src/store/index.js";
+import type { ContractEvent } from "../../../src/provisioning/reconcile/lock-events.js";
 import { tempStore } from "../../helpers/store.js";
 
 let t: ReturnType<typeof tempStore>;
@@ -68,7 +69,57 @@ describe("StoreLinkState", () => {
   });
 });
 
+/** A lock event as the worker hands it over (its other fields do not matter here). */
+const ev = (type: string): ContractEvent => ({ type, at: "2026-12-01T12:00:00.000Z" }) as ContractEvent;
+
 describe("StoreLockTables", () => {
+  it("lock event pages drained within the window share one durable commit, settled only after it; a failed commit settles none as committed", async () => {
+    const [a, b] = ["4c42000000000001", "4c42000000000002"];
+    let failOn: string | undefined;
+    const emit = (e: { type: string; at?: string }): number => {
+      if (e.type === failOn) throw new Error("outbox append failed");
+      return store.outbox.append(e);
+    };
+    const tables = new StoreLockTables(store, { emit }, new SlotIndex(store), t.clock, 20);
+    let commits = 0;
+    const unhook = store.beforeCommit(() => void commits++);
+    const settled: string[] = [];
+    const pa = Promise.resolve(tables.commitLockEvents(a, [ev("access.denied")], 3)).then(() => settled.push(a));
+    const pb = Promise.resolve(tables.commitLockEvents(b, [ev("access.granted"), ev("door.opened")], 7)).then(() => settled.push(b));
+    // Nothing is committed, so nothing may be acknowledged to a lock yet.
+    await new Promise((r) => setTimeout(r, 0));
+    expect(settled).toEqual([]);
+    expect(commits).toBe(0);
+    expect(store.locks.get(a)?.lastEventSeq).toBe(0);
+    await Promise.all([pa, pb]);
+    expect(commits).toBe(1);
+    expect(settled.sort()).toEqual([a, b]);
+    expect(store.locks.get(a)?.lastEventSeq).toBe(3);
+    expect(store.locks.get(b)?.lastEventSeq).toBe(7);
+    expect(store.outbox.pending(10).map((e) => e.event.type)).toEqual(["access.denied", "access.granted", "door.opened"]);
+
+    // One page's append fails: the shared commit rolls back, every page's promise rejects.
+    failOn = "door.closed";
+    const qa = Promise.resolve(tables.commitLockEvents(a, [ev("access.denied")], 5));
+    const qb = Promise.resolve(tables.commitLockEvents(b, [ev("door.closed")], 9));
+    await expect(qa).rejects.toThrow("outbox append failed");
+    await expect(qb).rejects.toThrow("outbox append failed");
+    expect(store.locks.get(a)?.lastEventSeq).toBe(3);
+    expect(store.locks.get(b)?.lastEventSeq).toBe(7);
+    expect(store.outbox.pending(10)).toHaveLength(3);
+
+    // A stop commits what waits at once; without a window each page commits before returning.
+    failOn = undefined;
+    const qc = Promise.resolve(tables.commitLockEvents(a, [ev("access.denied")], 6));
+    tables.flushEventPages();
+    await qc;
+    expect(store.locks.get(a)?.lastEventSeq).toBe(6);
+    const direct = new StoreLockTables(store, { emit }, new SlotIndex(store), t.clock);
+    expect(direct.commitLockEvents(b, [ev("access.granted")], 10)).toBeUndefined();
+    expect(store.locks.get(b)?.lastEventSeq).toBe(10);
+    unhook();
+  });
+
   it("confirmed puts are seen at once through the adapter and recorded in one batch", () => {
     const index = new SlotIndex(store);
     const tables = new StoreLockTables(store, { emit: () => 0 }, index, t.clock);

@@ -60,12 +60,15 @@ function fillOldStore(file: string): void {
     INSERT INTO outbox (event, created_at, sent_at) VALUES
       ('{"type":"access.granted","i":0}', ${now}, ${now}), ('{"type":"access.granted","i":1}', ${now}, NULL),
       ('{"type":"access.granted","i":2}', ${now}, NULL), ('{"type":"access.granted","i":3}', ${now}, NULL);
-    INSERT INTO locks (lock_id, profile_id, link, link_key, state, hub_counter_reserved, updated_at) VALUES
-      ('L-101', 'acme-rf', '{"type":"serial","path":"/dev/ttyUSB0","address":3}', zeroblob(16), 'commissioned', 64, ${now});
+    INSERT INTO locks (lock_id, profile_id, link, link_key, state, updated_at) VALUES
+      ('L-101', 'acme-rf', '{"type":"serial","path":"/dev/ttyUSB0","address":3}', zeroblob(16), 'commissioned', ${now});
     INSERT INTO credentials (credential_id, key_id, kind, value, assignment, created_at) VALUES (1, 'k-1', 'doorCode', '482916', 'random', ${now});
     INSERT INTO lock_slots (lock_id, kind, slot, desired_credential_id, desired_valid_from, desired_valid_until, desired_flags, desired_digest,
       applied_state, last_error, attempts, updated_at) VALUES ('L-101', 'doorCode', 0, 1, 1, 2, 0, X'61626364', 'empty', 'lock_offline', 1, ${now});
   `);
+  // The hub counters live in locks before v11, in lock_link_counters (one row per lock, made by a trigger) after.
+  const countersInLocks = (db.prepare("SELECT count(*) AS n FROM pragma_table_info('locks') WHERE name = 'hub_counter_reserved'").get() as { n: number }).n > 0;
+  db.prepare(`UPDATE ${countersInLocks ? "locks" : "lock_link_counters"} SET hub_counter_reserved = 64 WHERE lock_id = 'L-101'`).run();
   db.close();
 }
 

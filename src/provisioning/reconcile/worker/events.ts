@@ -34,7 +34,7 @@ export async function drainEventPage(ctx: WorkerContext): Promise<boolean> {
     if (mapped) events.push(mapped);
   }
   // Durable in the outbox first; only then may the lock forget them.
-  o.store.commitLockEvents(lockId, events, nextSeq - 1);
+  await o.store.commitLockEvents(lockId, events, nextSeq - 1);
   await o.link.ackEvents(nextSeq - 1);
   afterEvents(ctx, ordered.map((e) => e.type));
   o.hooks.lockEvents?.(lockId, events);
