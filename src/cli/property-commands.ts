@@ -182,6 +182,8 @@ export async function eventsCommand(args: string[], out: Out = outOf(process.std
   try {
     const res = await api.raw(`/api/events?${query}`, { accept: "text/event-stream", signal: abort.signal });
     if (!res.ok) throw new LockBridgeError("internal", `the hub refused the event stream (HTTP ${res.status})`);
+    // On stderr, so stdout stays the events alone: from here on nothing new is missed.
+    process.stderr.write("following the hub's events (Ctrl-C to stop)\n");
     for await (const line of lines(res)) {
       if (!line.startsWith("data: ")) continue;
       print(eventSchema.parse(JSON.parse(line.slice(6))));

@@ -121,9 +121,13 @@ describe("installer CLI", async () => {
   it("events --follow: live readable lines until interrupted", async () => {
     const child = spawn(process.execPath, [LOCKBRIDGE_BIN, "events", "--follow", "--type", "lock"], { cwd: REPO_ROOT, env: env(), stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
+    let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    await new Promise((r) => setTimeout(r, 1500)); // connected
+    // It says on stderr once it follows (a loaded machine may take seconds to start it).
+    for (let i = 0; i < 600 && !err.includes("following the hub's events"); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(err).toBe("following the hub's events (Ctrl-C to stop)\n");
     h.fleet.find("room-102").lock.setOffline(true);
     for (let i = 0; i < 200 && !out.includes("lock.offline"); i++) await new Promise((r) => setTimeout(r, 50));
     h.fleet.find("room-102").lock.setOffline(false);
