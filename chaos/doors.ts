@@ -1,8 +1,8 @@
 /**
  * The end-of-run door checks (invariant 4) and lock clocks, through the simulator's control
- * endpoint: every live key's code and card must open its room (and a sample the lobby, through
- * the linked doors); every removed or checked-out key's code and card, and every replaced card,
- * must not. Lock clocks must be back within a minute of the real time.
+ * endpoint: every live key's code, card and phone (smart key, BLE rooms) must open its room
+ * (and a sample the lobby, through the linked doors); every removed or checked-out key's code,
+ * card and phone, every replaced card and every phone key replaced by a new pair, must not. Lock clocks must be back within a minute of the real time.
  */
 import type { ControlClient } from "../sim/control/client.js";
 import type { ChaosCloud } from "./cloud.js";
@@ -18,7 +18,7 @@ interface Try {
   what: string;
   keyId: string;
   doorId: string;
-  credential: { code: string } | { uid: string };
+  credential: { code: string } | { uid: string } | { privateKey: string };
   shouldOpen: boolean;
 }
 
@@ -33,11 +33,16 @@ export async function checkDoors(control: ControlClient, cloud: ChaosCloud, traf
     if (k.codeAssigned || !k.live) tries.push({ what: `${state} code`, keyId: k.keyId, doorId: k.doorId, credential: { code: k.code }, shouldOpen: k.live });
     const uid = k.cardId ? traffic.cards.get(k.cardId)?.uid : undefined;
     if (uid) tries.push({ what: `${state} card`, keyId: k.keyId, doorId: k.doorId, credential: { uid }, shouldOpen: k.live });
+    // A BLE room's key: the phone signs the lock's challenge with its private key (`sim phone`).
+    if (k.phone) tries.push({ what: `${state} phone`, keyId: k.keyId, doorId: k.doorId, credential: { privateKey: k.phone.privateKey }, shouldOpen: k.live });
   }
   for (const [uid, doorId] of [...traffic.retiredCards].slice(-REVOKED_SAMPLE)) tries.push({ what: "replaced card", keyId: "-", doorId, credential: { uid }, shouldOpen: false });
+  for (const [privateKey, doorId] of [...traffic.retiredPhones].slice(-REVOKED_SAMPLE)) tries.push({ what: "replaced phone key", keyId: "-", doorId, credential: { privateKey }, shouldOpen: false });
   const live = keys.filter((k) => k.live && k.codeAssigned).slice(-LOBBY_SAMPLE);
   const gone = keys.filter((k) => !k.live).slice(-LOBBY_SAMPLE / 2);
   for (const k of [...live, ...gone]) tries.push({ what: `${k.live ? "live" : "revoked"} code at the lobby`, keyId: k.keyId, doorId: "lobby", credential: { code: k.code }, shouldOpen: k.live });
+  // Phones at the lobby (its controller takes smart keys too): every BLE key's, live or not, is few.
+  for (const k of keys.filter((x) => x.phone).slice(-LOBBY_SAMPLE)) tries.push({ what: `${k.live ? "live" : "revoked"} phone at the lobby`, keyId: k.keyId, doorId: "lobby", credential: { privateKey: k.phone!.privateKey }, shouldOpen: k.live });
 
   const violations: string[] = [];
   const liveKeys = keys.filter((k) => k.live);
@@ -45,7 +50,8 @@ export async function checkDoors(control: ControlClient, cloud: ChaosCloud, traf
   // Fresh, non-trivial strict codes are always available: a few unassigned would be a finding.
   if (unassigned > 0) violations.push(`${unassigned} of ${liveKeys.length} live keys have their strict door code unassigned`);
   for (const t of tries) {
-    const r = (await control.act(t.doorId, "code" in t.credential ? "code" : "card", t.credential)) as { granted: boolean; reason?: number };
+    const action = "code" in t.credential ? "code" : "uid" in t.credential ? "card" : "phone";
+    const r = (await control.act(t.doorId, action, t.credential)) as { granted: boolean; reason?: number };
     if (r.granted === t.shouldOpen) continue;
     // What the hub thinks of the key, to make the violation actionable.
     const d = t.keyId === "-" ? undefined : await cloud.send({ cmd: "diagnose", keyId: t.keyId }, { giveUpMs: 20_000 });

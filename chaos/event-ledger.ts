@@ -43,6 +43,8 @@ export class EventLedger {
   };
   /** Every lock.security_alert (first arrivals): lockId and reason. */
   readonly securityAlerts: { lockId: string; reason: string }[] = [];
+  /** Every lock.replaced (first arrivals): the old lockId -> the lockId that answered instead. */
+  readonly replacedLocks = new Map<string, string>();
   /** The first few reused seqs, for the report. */
   readonly reusedSeqs: number[] = [];
   /** seq -> digest of the event's text as first received, and the epoch it came in. */
@@ -72,7 +74,7 @@ export class EventLedger {
 
   /** An event as published on `{base}/evt` (its exact text). */
   record(text: string): void {
-    let event: { seq?: unknown; type?: unknown; lockId?: unknown; reason?: unknown };
+    let event: { seq?: unknown; type?: unknown; lockId?: unknown; reason?: unknown; newLockId?: unknown };
     try {
       event = JSON.parse(text) as typeof event;
     } catch {
@@ -98,6 +100,7 @@ export class EventLedger {
     const type = typeof event.type === "string" ? event.type : "?";
     c.byType[type] = (c.byType[type] ?? 0) + 1;
     if (type === "lock.security_alert") this.securityAlerts.push({ lockId: String(event.lockId), reason: String(event.reason) });
+    if (type === "lock.replaced") this.replacedLocks.set(String(event.lockId), String(event.newLockId));
     if (seq < this.maxSeq) c.outOfOrderFirstArrivals++;
     this.maxSeq = Math.max(this.maxSeq, seq);
   }

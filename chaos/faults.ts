@@ -12,8 +12,11 @@
  *   that wipes the credential slots: the hub must provision the lock again at once), power loss
  *   (RTC reset), clock jump (±1 min to ±2 days), clock drift (±500–20,000 ppm, left on: the
  *   hub's drift check corrects it) and factory reset (the hub re-pairs a PAIR_KX lock with the
- *   setup key on file and provisions it again);
+ *   setup key on file and provisions it again); and replaced (a new lock body, new lockId and
+ *   setup key: the hub reports lock.replaced and the harness installs it, chaos/installer.ts);
  * - the socat pty bus: unplugged for 5–30 s (the serial device vanishes), then back;
+ * - a BLE room's lock: its BLE connection dropped by the proxy every 1–3 s for 5–30 s (a
+ *   phone or a door in the way; the hub must reconnect and finish what it was writing);
  * - the data dir's disk (a 256 MiB tmpfs when the run is root): full for 5–30 s, then freed
  *   (the hub must stay up: commands it cannot commit are answered "data disk is full" and
  *   resent by the cloud with the same id).
@@ -38,9 +41,15 @@ export interface FaultTargets {
   rooms: readonly string[];
   /** Rooms on the socat pty bus (one bus). */
   ptyRooms: readonly string[];
+  /** Rooms whose lock is behind the BLE proxy. */
+  bleRooms: readonly string[];
   traffic: HotelTraffic;
   /** Resolves true once the hub (the process running now) logs `msg`, false after `timeoutMs`. */
   hubLogged(msg: string, timeoutMs: number): Promise<boolean>;
+  /** The lockId a room's door points to now. */
+  lockOf(room: string): string;
+  /** Acts as the installer of the new lock at `room` (chaos/installer.ts). */
+  install(room: string, oldLockId: string, newLockId: string): Promise<void>;
   random: () => number;
   log: (line: string) => void;
 }
@@ -54,6 +63,7 @@ const sign = (f: FaultInjector) => (f.random() < 0.5 ? -1 : 1);
 export const HUB_KILL = "hub SIGKILL+restart";
 export const HUB_KILL_MID_SNAPSHOT = "hub SIGKILL mid-snapshot";
 export const HUB_KILL_MID_PAIRING = "hub SIGKILL mid-pairing";
+export const LOCK_REPLACED = "lock replaced (installer: commission, door.upsert, decommission)";
 
 export const KINDS: Kind[] = [
   { name: HUB_KILL, weight: 34, run: (f) => f.t.restartHub(f.between(0, 2_000)) },
@@ -69,8 +79,10 @@ export const KINDS: Kind[] = [
   },
   { name: "lock noisy link (garbage bytes)", weight: 4, run: (f) => f.lockFault(["noise", f.between(0.1, 0.5).toFixed(2), String(Math.floor(f.between(1, 1e6)))], ["online"]) },
   { name: "serial device unplugged (pty bus)", weight: 4, run: (f) => f.unplugSerial() },
+  { name: "BLE connection drops", weight: 4, run: (f) => f.bleDrops() },
   { name: "lock factory reset (kx: re-paired with the setup key)", weight: 3, run: (f) => f.factoryReset() },
   { name: HUB_KILL_MID_PAIRING, weight: 3, run: (f) => f.killMidPairing() },
+  { name: LOCK_REPLACED, weight: 3, run: (f) => f.lockReplaced() },
   { name: "lock slow link", weight: 6, run: (f) => f.lockFault(["slow", String(Math.round(f.between(200, 1_500)))], ["online"]) },
   { name: "lock memory full", weight: 5, run: (f) => f.lockFault(["memory-full", "on"], ["memory-full", "off"]) },
   // Slots wiped first, then the power loss the hub can see (CLOCK_LOST, clock not set).
@@ -84,6 +96,10 @@ export class FaultInjector {
   readonly counts: Record<string, number> = {};
   /** Rooms whose lock was factory reset (a lock.security_alert from them is expected). */
   readonly resetRooms = new Set<string>();
+  /** Rooms whose lock was replaced (their old and new locks' alerts are expected too). */
+  readonly replacedRooms = new Set<string>();
+  /** Replacements the installer could not finish (violations). */
+  readonly installerErrors: string[] = [];
   /** When the last fault ended (timed lock faults: when they were lifted). */
   lastFaultEndAt = Date.now();
   private readonly busy = new Set<string>();
@@ -224,6 +240,30 @@ export class FaultInjector {
     void lifted.then(() => this.background.delete(lifted));
   }
 
+  /** A BLE lock's connection dropped (`sim fault ble-drop`) every 1–3 s for 5–30 s, in the background. */
+  async bleDrops(): Promise<void> {
+    const room = this.takeRoom(this.t.bleRooms);
+    try {
+      await this.act(room, ["ble-drop"]);
+    } catch (e) {
+      this.busy.delete(room);
+      throw e;
+    }
+    const until = Date.now() + this.between(5_000, 30_000);
+    const gaps = Array.from({ length: 30 }, () => this.between(1_000, 3_000));
+    const lifted = (async () => {
+      for (const gap of gaps) {
+        await sleep(gap);
+        if (Date.now() >= until) break;
+        await this.act(room, ["ble-drop"]).catch((e: unknown) => this.t.log(`cannot drop ${room}'s BLE connection: ${String(e)}`));
+      }
+      this.busy.delete(room);
+      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
+    })();
+    this.background.add(lifted);
+    void lifted.then(() => this.background.delete(lifted));
+  }
+
   /**
    * A room's lock is factory reset on a slow link (0.4–1.2 s an answer, so the PAIR_KX exchange
    * takes seconds), and the hub is SIGKILLed 0–1.5 s after it logged that it started re-pairing:
@@ -258,6 +298,31 @@ export class FaultInjector {
     }
   }
 
+  /**
+   * A room's lock replaced by a new one (`sim fault replaced`: new lockId, new setup key); the
+   * installer (in the background, the room taken meanwhile) commissions it once the hub reported
+   * lock.replaced. Counted when injected; a failed installation is a violation.
+   */
+  async lockReplaced(): Promise<void> {
+    const room = this.takeRoom();
+    const oldLockId = this.t.lockOf(room);
+    let newLockId: string;
+    try {
+      newLockId = ((await this.act(room, ["replaced"])) as { lockId: string }).lockId;
+      this.replacedRooms.add(room);
+    } catch (e) {
+      this.busy.delete(room);
+      throw e;
+    }
+    const installed = (async () => {
+      await this.t.install(room, oldLockId, newLockId).catch((e: unknown) => this.installerErrors.push(`${room}: ${e instanceof Error ? e.message : String(e)}`));
+      this.busy.delete(room);
+      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
+    })();
+    this.background.add(installed);
+    void installed.then(() => this.background.delete(installed));
+  }
+
   /** Faults that happen once (nothing to lift), applied in order to one room's lock. */
   async lockOnce(...faults: string[][]): Promise<void> {
     const room = this.takeRoom();
@@ -273,9 +338,10 @@ export class FaultInjector {
     return this.t.control.act(room, "fault", { fault, args });
   }
 
-  private takeRoom(): string {
-    const free = this.t.rooms.filter((r) => !this.busy.has(r));
-    if (free.length === 0) throw new Error("every lock is under a timed fault");
+  private takeRoom(among: readonly string[] = this.t.rooms): string {
+    if (among.length === 0) throw new Error("no such room in this property");
+    const free = among.filter((r) => !this.busy.has(r));
+    if (free.length === 0) throw new Error("every such lock is under a timed fault");
     const room = free[Math.floor(this.random() * free.length)]!;
     this.busy.add(room);
     return room;

@@ -13,13 +13,14 @@ import { leakedSecrets, type ContinuousReport } from "./continuous.js";
 import { checkClocks, checkDoors } from "./doors.js";
 import { checkEvents, type EventsReport } from "./events-check.js";
 import { storeSize, type ResourceSampler } from "./resources.js";
-import { chaosDoors } from "./property.js";
 import type { HotelTraffic } from "./traffic.js";
 
 export interface Report {
   durationS: number;
   locks: number;
   ptyLocks: number;
+  /** Room locks behind the BLE proxy (codes and smart keys). */
+  bleLocks: number;
   commands: CloudCounts;
   traffic: Record<string, number>;
   snapshots: { sent: number; completed: number };
@@ -27,7 +28,9 @@ export interface Report {
   faults: Record<string, number>;
   /** Every fault that SIGKILLed the hub (plain, mid-snapshot, mid-pairing). */
   hubSigkills: number;
-  /** lock.security_alert events: from locks the run factory reset (expected), from any other lock (a violation). */
+  /** Locks replaced (the lock-replaced fault): the hub's lock.replaced events, and replacements installed. */
+  replacedLocks: { reportedByHub: number; installed: number };
+  /** lock.security_alert events: from locks the run factory reset or replaced (expected), from any other lock (a violation). */
   securityAlerts: { expected: number; unexpected: number; reasons: Record<string, number> };
   /** The hub exited on its own (and was started again, as systemd would): how and the last lines. */
   hubExits: readonly string[];
@@ -52,9 +55,16 @@ export interface InvariantInput {
   startedAt: number;
   locks: number;
   ptyLocks: number;
+  bleLocks: number;
   faults: Record<string, number>;
-  /** Rooms whose lock was factory reset: security alerts from them are expected. */
+  /** Rooms whose lock was factory reset or replaced: security alerts from their locks are expected. */
   resetRooms: ReadonlySet<string>;
+  replacedRooms: ReadonlySet<string>;
+  /** Every lockId a door had this run (chaos/installer.ts DoorLocks). */
+  lockHistory: (doorId: string) => string[];
+  /** Lock replacements the harness (the installer) could not finish. */
+  installerErrors: readonly string[];
+  installed: number;
   /** Hub processes that exited on their own (restarted by the harness). */
   hubExits: readonly string[];
   dataDir: string;
@@ -100,8 +110,9 @@ export async function checkInvariants(i: InvariantInput): Promise<Report> {
   // 2. Events: none missing (a resend is asked for first), no violating duplicate, no seq reused.
   const events = await checkEvents(cloud, violations, 5_000);
 
-  // Security alerts: expected only from locks the run factory reset.
-  const resetLockIds = new Set(chaosDoors(i.locks).filter((d) => i.resetRooms.has(String(d.doorId))).map((d) => String(d.lockId)));
+  // Security alerts: expected only from locks the run factory reset or replaced (old and new lockIds).
+  const resetLockIds = new Set([...i.resetRooms, ...i.replacedRooms].flatMap((room) => i.lockHistory(room)));
+  for (const e of i.installerErrors) violations.push(`lock replaced: ${e}`);
   const securityAlerts = { expected: 0, unexpected: 0, reasons: {} as Record<string, number> };
   for (const a of cloud.events.securityAlerts) {
     securityAlerts.reasons[a.reason] = (securityAlerts.reasons[a.reason] ?? 0) + 1;
@@ -122,12 +133,14 @@ export async function checkInvariants(i: InvariantInput): Promise<Report> {
     durationS: Math.round((Date.now() - i.startedAt) / 1000),
     locks: i.locks,
     ptyLocks: i.ptyLocks,
+    bleLocks: i.bleLocks,
     commands: cloud.counts,
     traffic: traffic.actions,
     snapshots: { sent: traffic.snapshots.sent, completed: traffic.snapshots.completed },
     events,
     faults: i.faults,
     hubSigkills: Object.entries(i.faults).reduce((n, [kind, count]) => (kind.startsWith("hub SIGKILL") ? n + count : n), 0),
+    replacedLocks: { reportedByHub: cloud.events.replacedLocks.size, installed: i.installed },
     securityAlerts,
     hubExits: i.hubExits,
     convergenceS,

@@ -17,9 +17,10 @@ import { ChaosCloud } from "./cloud.js";
 import { ContinuousChecks } from "./continuous.js";
 import { DataDisk } from "./disk.js";
 import { FaultInjector } from "./faults.js";
+import { DoorLocks, installReplacement } from "./installer.js";
 import { checkInvariants, type Report } from "./invariants.js";
 import { logField, startLockbridge, runLockbridge, type Child } from "./procs.js";
-import { chaosProperty, ptyRoomCount, ptyRooms } from "./property.js";
+import { bleRooms, chaosProperty, ptyRoomCount, ptyRooms } from "./property.js";
 import { ResourceSampler } from "./resources.js";
 import { HotelTraffic } from "./traffic.js";
 
@@ -57,14 +58,15 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     const cloud = await ChaosCloud.connect(broker.url, hubId, privateKey);
     const sim = startLockbridge(["sim", "run", propertyFile, "--ephemeral", "--state", join(dir, "sim-state.json")], {});
     children.push(sim);
-    const ready = await sim.first((l) => (l.startsWith('{"ready"') ? (JSON.parse(l) as { controlPort: number }) : undefined), 60_000);
+    const ready = await sim.first((l) => (l.startsWith('{"ready"') ? (JSON.parse(l) as { controlPort: number; bleProxyPort: number | null }) : undefined), 60_000);
     const hubEnv = {
       LOCKBRIDGE_RUNTIME: "dist",
       LOCKBRIDGE_DATA_DIR: join(dir, "hub"),
       LOCKBRIDGE_HUB_ID: hubId,
       LOCKBRIDGE_MQTT_URL: broker.url,
       LOCKBRIDGE_CLOUD_COMMAND_PUBLIC_KEY: publicKey.export({ format: "pem", type: "spki" }).toString(),
-      LOCKBRIDGE_BLE_ENABLED: "false",
+      // The BLE rooms' locks are reached through the simulator's BLE proxy (no radio).
+      ...(ready.bleProxyPort !== null ? { LOCKBRIDGE_BLE_PROXY: `127.0.0.1:${ready.bleProxyPort}` } : { LOCKBRIDGE_BLE_ENABLED: "false" }),
       LOCKBRIDGE_LOG_LEVEL: "info",
     };
     // The data dir on a small tmpfs when the run may mount one (root): the disk can be filled.
@@ -95,8 +97,12 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     log(`commissioned ${opts.locks} locks + lobby`);
 
     const rooms = Array.from({ length: opts.locks }, (_, i) => `room-${i + 1}`);
-    const traffic = new HotelTraffic(cloud, rooms, random);
+    // door -> lockId for this run: a replaced lock's door points to the new one (chaos/installer.ts).
+    const doorLocks = new DoorLocks(opts.locks);
+    const bleRoomSet = new Set(bleRooms(opts.locks));
+    const traffic = new HotelTraffic(cloud, rooms, random, doorLocks.current, bleRoomSet);
     const control = new ControlClient(ready.controlPort);
+    const installer = { cloud, control, traffic, doors: doorLocks, locks: opts.locks, bleRooms: bleRoomSet, log };
     const restartHub = async (downMs: number) => {
       killing = true;
       await hub.kill("SIGKILL");
@@ -108,7 +114,7 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     // Faults draw from their own stream: the same seed gives the same faults in the same order,
     // however the traffic's timing went.
     const hubLogged = (msg: string, timeoutMs: number) => hub.first((l) => (logField(l, msg, "msg") !== undefined ? true : undefined), timeoutMs).then(() => true, () => false);
-    const injector = new FaultInjector({ restartHub, broker, control, disk, rooms, ptyRooms: ptyRooms(opts.locks), traffic, hubLogged, random: seededRandom(opts.seed + 1_000_003), log }, opts.faults);
+    const injector = new FaultInjector({ restartHub, broker, control, disk, rooms, ptyRooms: ptyRooms(opts.locks), bleRooms: bleRooms(opts.locks), traffic, hubLogged, lockOf: (room) => doorLocks.lockOf(room), install: (room, oldId, newId) => installReplacement(installer, room, oldId, newId), random: seededRandom(opts.seed + 1_000_003), log }, opts.faults);
     const resources = new ResourceSampler(() => hub.proc.pid);
     resources.start();
     const continuous = new ContinuousChecks({ cloud, secrets: traffic, hubOutput, resources, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, startedAt: Date.now(), log });
@@ -131,8 +137,9 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     log("traffic over; checking invariants");
     const continuousReport = continuous.stop();
     const report = await checkInvariants({
-      cloud, traffic, control, hubOutput, log, startedAt, locks: opts.locks, ptyLocks: ptyRoomCount(opts.locks),
-      lastFaultAt: injector.lastFaultEndAt, faults: injector.counts, resetRooms: injector.resetRooms, hubExits, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, resources, continuous, continuousReport,
+      cloud, traffic, control, hubOutput, log, startedAt, locks: opts.locks, ptyLocks: ptyRoomCount(opts.locks), bleLocks: bleRooms(opts.locks).length,
+      lastFaultAt: injector.lastFaultEndAt, faults: injector.counts, resetRooms: injector.resetRooms, replacedRooms: injector.replacedRooms,
+      lockHistory: (room) => doorLocks.history(room), installerErrors: injector.installerErrors, installed: doorLocks.installed, hubExits, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, resources, continuous, continuousReport,
     });
     await cloud.close();
     // The hub's whole output (every process of the run), for a violation's story.

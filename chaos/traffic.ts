@@ -1,13 +1,17 @@
 /**
  * Hotel traffic through the contract: manual and PMS keys with door codes and keycards,
  * check-ins and check-outs, regenerated codes, replaced keycards, keycard inventory changes,
- * removals, remote unlocks and whole-state snapshots, against random rooms. It remembers what
- * each key should open (its code and its card) so the end of the run can try them at the doors.
+ * removals, remote unlocks and whole-state snapshots, against random rooms. A BLE room's lock
+ * (ble-deadbolt) has no card reader: its keys get a smart key (an Ed25519 pair made here, the
+ * public half to the hub, the private half kept for the phone at the door checks) instead of a
+ * card, and a key update may give the phone a new pair. It remembers what each key should open
+ * (its code, its card, its phone) so the end of the run can try them at the doors.
  *
  * A snapshot is the cloud's whole desired state; while it is sent nothing else is (the gate),
  * so it must add and remove nothing at the hub: what it does add or remove is a difference
  * between what the hub holds and what it acknowledged (reported as a violation).
  */
+import { generateKeyPairSync } from "node:crypto";
 import { isTrivialCode } from "../src/access/codes.js";
 import type { CommandResponse } from "../src/cloud/responses.js";
 import type { ChaosCloud } from "./cloud.js";
@@ -25,8 +29,10 @@ export interface GuestKey {
    * the hub finds unavailable leaves key.upsert ok, with the code unassigned and a warning.
    */
   codeAssigned: boolean;
-  /** Its keycard (cardId in the inventory), when it has one. */
+  /** Its keycard (cardId in the inventory), when it has one (never at a BLE room). */
   cardId?: string;
+  /** Its phone's smart key (BLE rooms only): the private half stays here, for the door checks. */
+  phone?: PhoneKey;
   checkedIn: boolean;
   removed: boolean;
   /** Whether code and card should open the room now (checked in, not removed). */
@@ -39,6 +45,18 @@ export interface Keycard {
   assignedKeyId?: string;
   /** Given to a key once: never removed from the inventory (the hub may still hold it). */
   used: boolean;
+}
+
+export interface PhoneKey {
+  /** The Ed25519 seed, hex (what `sim phone` takes). */
+  privateKey: string;
+  /** The raw public key, base64 (smartKey.publicKey). */
+  publicKey: string;
+}
+
+function newPhoneKey(): PhoneKey {
+  const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+  return { privateKey: Buffer.from(jwk.d!, "base64url").toString("hex"), publicKey: Buffer.from(jwk.x!, "base64url").toString("base64") };
 }
 
 const MAX_LIVE_PER_ROOM = 3;
@@ -84,6 +102,8 @@ export class HotelTraffic {
   readonly cards = new Map<string, Keycard>();
   /** Cards that served a key and were replaced: uid -> the room they must no longer open. */
   readonly retiredCards = new Map<string, string>();
+  /** Phone keys a key no longer has (the key was updated with a new pair): private key -> its room. */
+  readonly retiredPhones = new Map<string, string>();
   /** Every code and card UID handed to the hub (the secret scan looks for them in the logs). */
   readonly codes = new Set<string>();
   readonly uids = new Set<string>();
@@ -98,7 +118,16 @@ export class HotelTraffic {
     private readonly cloud: ChaosCloud,
     private readonly rooms: readonly string[],
     private readonly random: () => number,
+    /** door -> the lockId it has now (chaos/installer.ts): what a snapshot's doors name. */
+    private readonly doorLocks?: ReadonlyMap<string, string>,
+    /** Rooms whose lock takes smart keys and no keycards. */
+    private readonly bleRooms: ReadonlySet<string> = new Set(),
   ) {}
+
+  /** Runs `fn` with no snapshot under way (the installer's steps: a snapshot between them would undo them). */
+  whileNoSnapshot<T>(fn: () => Promise<T>): Promise<T> {
+    return this.gate.run(fn);
+  }
 
   private pick<T>(xs: readonly T[]): T {
     return xs[Math.floor(this.random() * xs.length)]!;
@@ -136,7 +165,7 @@ export class HotelTraffic {
       doors: [{ doorId: k.doorId, accessPeriod: { from: localDate(new Date(now - 86_400_000)), to: localDate(new Date(now + 3 * 86_400_000)) }, arrivalTime: "00:00", departureTime: "23:59", allowProvisioning: true, allowLinkedDoorsAccess: true }],
       doorCode: { enabled: true, assignment: "strict", code: k.code },
       keycard: k.cardId ? { enabled: true, cardId: k.cardId } : { enabled: false },
-      smartKey: { enabled: false },
+      smartKey: k.phone ? { enabled: true, publicKey: k.phone.publicKey } : { enabled: false },
     };
   }
 
@@ -185,7 +214,10 @@ export class HotelTraffic {
     if (freeRooms.length > 0 && (live.length < 3 || r < 0.33)) {
       const pms = this.random() < 0.5;
       const k: GuestKey = { keyId: `k-${++this.next}`, version: 1, doorId: this.pick(freeRooms), source: pms ? "pms" : "manual", code: this.freshCode(), codeAssigned: false, checkedIn: true, removed: false, live: true };
-      const card = this.random() < 0.4 ? await this.freeCard() : undefined;
+      // A BLE room's lock takes phones, not cards: a card there would fail (not_supported).
+      const ble = this.bleRooms.has(k.doorId);
+      if (ble) k.phone = newPhoneKey();
+      const card = !ble && this.random() < 0.4 ? await this.freeCard() : undefined;
       if (card) k.cardId = card.cardId;
       const res = await this.cloud.send({ cmd: "key.upsert", ...this.keyBody(k) });
       if (res?.ok) {
@@ -267,9 +299,14 @@ export class HotelTraffic {
       await this.cloud.send({ cmd: "door.unlock", doorId: k.doorId, seconds: 3 });
       return "door.unlock";
     }
-    const next = { ...k, version: k.version + 1, source: "manual" as const };
+    // A phone may get a new key pair with the update: the old one must stop opening the door.
+    const phone = k.phone && this.random() < 0.5 ? newPhoneKey() : k.phone;
+    const next = { ...k, version: k.version + 1, source: "manual" as const, phone };
     const res = await this.cloud.send({ cmd: "key.upsert", ...this.keyBody(next) });
-    if (res?.ok) Object.assign(k, next, { codeAssigned: codeAssigned(res, k.code) });
+    if (res?.ok) {
+      if (k.phone && phone !== k.phone) this.retiredPhones.set(k.phone.privateKey, k.doorId);
+      Object.assign(k, next, { codeAssigned: codeAssigned(res, k.code) });
+    }
     return "key.upsert";
   }
 
@@ -291,7 +328,7 @@ export class HotelTraffic {
           snapshotId,
           page,
           pages,
-          ...(page === 1 && { site: CHAOS_SITE, doors: chaosDoors(this.rooms.length) }),
+          ...(page === 1 && { site: CHAOS_SITE, doors: chaosDoors(this.rooms.length, this.doorLocks) }),
           keys: keys.slice((page - 1) * KEYS_PER_PAGE, page * KEYS_PER_PAGE),
           keycards: cards.slice((page - 1) * CARDS_PER_PAGE, page * CARDS_PER_PAGE),
         });

@@ -56,7 +56,7 @@ export async function startBleProxy(locks: readonly SimLock[], opts: BleProxyOpt
   // Looked up at each use: a replaced lock has a new lockId, hence a new peripheral id.
   const byId = { get: (id: string) => locks.find((l) => idOf(l) === id) };
   /** Live GATT connections, at most one per lock (a peripheral takes one central). */
-  const live = new Map<SimLock, { link: GattLink; client: Client }>();
+  const live = new Map<SimLock, { link: GattLink; client: Client; id: string }>();
   const clients = new Set<Client>();
   const rssi = new Map<SimLock, number>();
   const rssiOf = (lock: SimLock) => rssi.get(lock) ?? (typeof opts.rssi === "function" ? opts.rssi(lock) : opts.rssi) ?? DEFAULT_SIM_RSSI;
@@ -128,7 +128,7 @@ export async function startBleProxy(locks: readonly SimLock[], opts: BleProxyOpt
             eventNotify: opts.eventNotify ?? true,
           });
           this.links.set(op.id, link);
-          live.set(lock, { link, client: this });
+          live.set(lock, { link, client: this, id: op.id });
           return this.send({ ev: "connected", id: op.id, mtu, rssi: rssiOf(lock) });
         }
         case "write": {
@@ -165,14 +165,14 @@ export async function startBleProxy(locks: readonly SimLock[], opts: BleProxyOpt
     }
   }
 
-  // Advertising follows the lock: new flags are re-advertised; a lock going offline drops its link.
+  // Advertising follows the lock: new flags are re-advertised; a lock going offline drops its
+  // link, and so does a replaced lock (new lockId, new peripheral id): the old body is gone.
+  // A link is dropped by the id it was made with, not the lock's id now.
   const unsubscribe = locks.map((lock) =>
     lock.onChange(() => {
-      if (lock.faults.offline) {
-        const l = live.get(lock);
-        if (l) l.client.drop(idOf(lock));
-        return;
-      }
+      const l = live.get(lock);
+      if (l && (lock.faults.offline || l.id !== idOf(lock))) l.client.drop(l.id);
+      if (lock.faults.offline) return;
       for (const c of clients) c.advertise(lock);
     }),
   );
@@ -194,7 +194,7 @@ export async function startBleProxy(locks: readonly SimLock[], opts: BleProxyOpt
     peripheralId: idOf,
     dropConnections(lock) {
       const l = live.get(lock);
-      if (l) l.client.drop(idOf(lock));
+      if (l) l.client.drop(l.id);
     },
     setRssi(lock, dbm) {
       rssi.set(lock, dbm);

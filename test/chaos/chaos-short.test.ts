@@ -1,8 +1,9 @@
 /**
- * The short chaos run of CI (issue 10): two minutes, four rooms (one on a socat pty bus) and the
- * lobby, seed 42, a fault every ~15 s of the kinds chaos/faults.ts draws (hub SIGKILLs, also
- * mid-snapshot, broker restarts and stops, lock faults), keycard and snapshot traffic, and the
- * end checks of chaos/invariants.ts. The long run is `npm run chaos` (docs/reliability.md).
+ * The short chaos run of CI (issue 10): two minutes, four rooms (one on a socat pty bus, one
+ * BLE deadbolt behind the simulator's proxy, whose keys are phones' smart keys) and the lobby,
+ * seed 42, a fault every ~15 s of the kinds chaos/faults.ts draws (hub SIGKILLs, also
+ * mid-snapshot, broker restarts and stops, lock faults, lock replaced), keycard, smart key and
+ * snapshot traffic, and the end checks of chaos/invariants.ts. The long run is `npm run chaos` (docs/reliability.md).
  */
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -26,6 +27,7 @@ describe("chaos (short)", () => {
     expect(Object.values(report.faults).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5);
     expect(report.faults["hub SIGKILL+restart"] ?? 0).toBeGreaterThanOrEqual(1);
     expect(report.ptyLocks).toBe(1);
+    expect(report.bleLocks).toBe(1);
     expect(report.snapshots.completed).toBeGreaterThanOrEqual(1);
     expect(report.doorChecks).toBeGreaterThan(0);
   }, 900_000);

@@ -125,6 +125,28 @@ describe("BLE proxy server", () => {
     expect(c.events.filter((e) => e.ev === "adv")).toEqual([]);
   });
 
+  it("a replaced lock's connection goes with the old body: the new lock can be connected, and dropped (found by the chaos lock-replaced fault)", async () => {
+    // Before the fix the old link stayed live under the old peripheral id: the new lockId's
+    // peripheral was "busy: connected to another central" forever, and dropConnections (fault
+    // ble-drop) looked the link up by the new id and dropped nothing.
+    const lock = new SimLock({ lockId: "4c42000000000c01" });
+    const proxy = await startBleProxy([lock]);
+    cleanup.push(() => proxy.close());
+    const c = await ProxyClient.connect(proxy.port);
+    cleanup.push(() => void c.sock.destroy());
+    const oldId = proxy.peripheralId(lock);
+    c.send({ op: "connect", id: oldId });
+    await c.next((e) => e.ev === "connected" && e.id === oldId);
+    lock.replace("4c42000000000c02");
+    await c.next((e) => e.ev === "disconnected" && e.id === oldId);
+    const newId = proxy.peripheralId(lock);
+    expect(newId).not.toBe(oldId);
+    c.send({ op: "connect", id: newId });
+    expect(await c.next((e) => (e.ev === "connected" || e.ev === "error") && e.id === newId)).toMatchObject({ ev: "connected" });
+    proxy.dropConnections(lock);
+    await c.next((e) => e.ev === "disconnected" && e.id === newId);
+  });
+
   it("reports each lock's RSSI as a real proxy's radio would: per lock from the property, at connection too, re-advertised when it changes (fault rssi)", async () => {
     const property = (rssi?: number) => ({ ble: true as const, ...(rssi !== undefined && { rssi }) });
     expect(() => parseProperty({ name: "x", ble: {}, rooms: [{ doorId: "a", name: "A", link: property(-200) }] })).toThrow(/rooms\[0\]\.link\.rssi: must be at least -127/);
