@@ -25,7 +25,8 @@ describe("chaos (short)", () => {
     expect(report.commands.applied).toBeGreaterThan(20);
     expect(report.events.received).toBeGreaterThan(0);
     expect(Object.values(report.faults).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5);
-    expect(report.faults["hub SIGKILL+restart"] ?? 0).toBeGreaterThanOrEqual(1);
+    // Any kind of hub SIGKILL (plain, mid-snapshot, mid-pairing): which come first depends on timing under load.
+    expect(report.hubSigkills).toBeGreaterThanOrEqual(1);
     expect(report.ptyLocks).toBe(1);
     expect(report.bleLocks).toBe(1);
     expect(report.snapshots.completed).toBeGreaterThanOrEqual(1);
