@@ -27,6 +27,8 @@ export class ChaosCloud {
   readonly events = new EventLedger();
   /** Commands acknowledged by the broker and not answered yet: id -> payload. */
   readonly unanswered = new Map<string, string>();
+  /** Each lock's `state` as last published on its retained status topic (mqtt-api.md "Lock status"). */
+  readonly lockStates = new Map<string, string>();
 
   private constructor(
     private readonly client: CloudClient,
@@ -39,7 +41,7 @@ export class ChaosCloud {
   static async connect(url: string, hubId: string, key: KeyObject): Promise<ChaosCloud> {
     const client = await CloudClient.connect({ url, hubId, persistent: true, clientId: `chaos-cloud-${hubId}`, connectTimeoutMs: 5_000 });
     const cloud = new ChaosCloud(client, key);
-    await client.watch([client.topics.evt, client.topics.state]);
+    await client.watch([client.topics.evt, client.topics.state, client.topics.lockStatusAll]);
     return cloud;
   }
 
@@ -90,7 +92,14 @@ export class ChaosCloud {
       if (m.payload !== null && typeof m.payload === "object") this.events.hubState((m.payload as { sessionId?: unknown }).sessionId);
       return;
     }
-    if (m.topic === this.client.topics.evt) this.events.record(Buffer.from(m.packet.payload).toString("utf8"));
+    if (m.topic === this.client.topics.evt) {
+      this.events.record(Buffer.from(m.packet.payload).toString("utf8"));
+      return;
+    }
+    const lock = m.payload as { lockId?: unknown; state?: unknown } | null;
+    if (m.topic.startsWith(this.client.topics.lockStatusAll.slice(0, -1)) && lock !== null && typeof lock === "object" && typeof lock.lockId === "string" && typeof lock.state === "string") {
+      this.lockStates.set(lock.lockId.toLowerCase(), lock.state);
+    }
   }
 
   close(): Promise<void> {

@@ -50,6 +50,8 @@ export interface FaultTargets {
   lockOf(room: string): string;
   /** Acts as the installer of the new lock at `room` (chaos/installer.ts). */
   install(room: string, oldLockId: string, newLockId: string): Promise<void>;
+  /** After a mid-pairing kill: re-pairs the room's lock as an installer if the hub reports it pairing_lost; true if it had to. */
+  repairInterruptedPairing(room: string): Promise<boolean>;
   random: () => number;
   log: (line: string) => void;
 }
@@ -98,8 +100,10 @@ export class FaultInjector {
   readonly resetRooms = new Set<string>();
   /** Rooms whose lock was replaced (their old and new locks' alerts are expected too). */
   readonly replacedRooms = new Set<string>();
-  /** Replacements the installer could not finish (violations). */
+  /** Replacements and re-pairings the installer could not finish (violations). */
   readonly installerErrors: string[] = [];
+  /** Locks the installer re-paired (pairing button) after a kill interrupted PAIR_KX. */
+  installerRepairs = 0;
   /** When the last fault ended (timed lock faults: when they were lifted). */
   lastFaultEndAt = Date.now();
   private readonly busy = new Set<string>();
@@ -272,6 +276,7 @@ export class FaultInjector {
    */
   async killMidPairing(): Promise<void> {
     const room = this.takeRoom();
+    let killed = false;
     try {
       await this.act(room, ["slow", String(Math.round(this.between(400, 1_200)))]);
       const started = this.t.hubLogged(REPAIRING_MSG, 60_000);
@@ -280,11 +285,27 @@ export class FaultInjector {
       if (!(await started)) throw new Error(`the hub did not start re-pairing ${room} within 60 s`);
       await sleep(this.between(0, 1_500));
       await this.t.restartHub(this.between(0, 2_000));
+      killed = true;
     } finally {
       await this.act(room, ["online"]).catch((e: unknown) => this.t.log(`cannot lift slow on ${room}: ${String(e)}`));
+      if (!killed) {
+        this.busy.delete(room);
+        this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
+      }
+    }
+    // The kill may have fallen after the lock took the new key (it does on answering): then the
+    // hub reports pairing_lost and the installer presses the pairing button (the room stays taken).
+    const repaired = (async () => {
+      try {
+        if (await this.t.repairInterruptedPairing(room)) this.installerRepairs++;
+      } catch (e) {
+        this.installerErrors.push(`${room}: ${e instanceof Error ? e.message : String(e)}`);
+      }
       this.busy.delete(room);
       this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
-    }
+    })();
+    this.background.add(repaired);
+    void repaired.then(() => this.background.delete(repaired));
   }
 
   /** Factory reset of a room's (PAIR_KX) lock: the hub must re-pair it with its setup key and provision it again. */

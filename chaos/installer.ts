@@ -106,3 +106,41 @@ async function step(d: InstallerDeps, command: Record<string, unknown>): Promise
   }
   throw new Error(`installer: ${String(command.cmd)} ${String(command.lockId)} refused: ${last}`);
 }
+
+/**
+ * How long the installer gives the hub, after a SIGKILL that interrupted a PAIR_KX, to either
+ * re-pair the lock on its own or report it `pairing_lost`. (LLP v1.1 §8: the lock takes the new
+ * key when it answers, and the hub's private key is never stored; a hub killed between the two
+ * leaves the lock holding a key nobody has. The hub then can only report it: the lock refuses
+ * PAIR_KX until its pairing button is pressed. See docs/reliability.md.)
+ */
+const INTERRUPTED_PAIRING_WAIT_MS = 120_000;
+
+/**
+ * After a mid-pairing kill: if the hub reports the room's lock `pairing_lost` (its retained lock
+ * status), the installer does what the hub's message asks: presses the lock's pairing button and
+ * commissions it again (the same lockId, link, profile and setup key, as `lockbridge lock
+ * recommission` does). Resolves whether the installer had to act.
+ */
+export async function repairInterruptedPairing(d: InstallerDeps, doorId: string): Promise<boolean> {
+  const lockId = d.doors.lockOf(doorId).toLowerCase();
+  const until = Date.now() + INTERRUPTED_PAIRING_WAIT_MS;
+  while (d.cloud.lockStates.get(lockId) !== "pairing_lost" && Date.now() < until) await sleep(1_000);
+  if (d.cloud.lockStates.get(lockId) !== "pairing_lost") return false;
+  const ready = (await d.control.ready()) as { doors: SimDoor[] };
+  const sim = ready.doors.find((x) => x.doorId === doorId);
+  if (!sim || sim.lockId.toLowerCase() !== lockId) throw new Error(`${doorId}: the simulator shows ${sim?.lockId ?? "no lock"}, not ${lockId}`);
+  d.log(`  installer: ${doorId} (${lockId}) reported pairing_lost after an interrupted pairing: pairing button, then lock.commission again`);
+  const command = { cmd: "lock.commission", lockId, profile: sim.profile, link: sim.link, ...(sim.setupKey ? { setupKey: sim.setupKey } : {}) };
+  let last = "no answer";
+  for (let attempt = 1; attempt <= STEP_ATTEMPTS; attempt++) {
+    // Pressed again each attempt: pairing mode lasts 2 minutes, an answer may take longer.
+    await d.control.act(doorId, "pair-button", {});
+    const r = await d.cloud.send(command, { giveUpMs: 180_000 });
+    if (r?.ok) return true;
+    last = r ? `${r.error.code}: ${r.error.message}` : "no answer";
+    d.log(`  installer: lock.commission ${lockId} after pairing_lost, attempt ${attempt}: ${last}`);
+    await sleep(3_000);
+  }
+  throw new Error(`installer: lock.commission ${lockId} after pairing_lost refused: ${last}`);
+}

@@ -30,6 +30,8 @@ export interface Report {
   hubSigkills: number;
   /** Locks replaced (the lock-replaced fault): the hub's lock.replaced events, and replacements installed. */
   replacedLocks: { reportedByHub: number; installed: number };
+  /** Mid-pairing kills that left the lock holding a key the hub never stored (reported pairing_lost), re-paired by the installer with the pairing button. */
+  interruptedPairingsRepairedByInstaller: number;
   /** lock.security_alert events: from locks the run factory reset or replaced (expected), from any other lock (a violation). */
   securityAlerts: { expected: number; unexpected: number; reasons: Record<string, number> };
   /** The hub exited on its own (and was started again, as systemd would): how and the last lines. */
@@ -65,6 +67,7 @@ export interface InvariantInput {
   /** Lock replacements the harness (the installer) could not finish. */
   installerErrors: readonly string[];
   installed: number;
+  installerRepairs: number;
   /** Hub processes that exited on their own (restarted by the harness). */
   hubExits: readonly string[];
   dataDir: string;
@@ -112,7 +115,7 @@ export async function checkInvariants(i: InvariantInput): Promise<Report> {
 
   // Security alerts: expected only from locks the run factory reset or replaced (old and new lockIds).
   const resetLockIds = new Set([...i.resetRooms, ...i.replacedRooms].flatMap((room) => i.lockHistory(room)));
-  for (const e of i.installerErrors) violations.push(`lock replaced: ${e}`);
+  for (const e of i.installerErrors) violations.push(`installer: ${e}`);
   const securityAlerts = { expected: 0, unexpected: 0, reasons: {} as Record<string, number> };
   for (const a of cloud.events.securityAlerts) {
     securityAlerts.reasons[a.reason] = (securityAlerts.reasons[a.reason] ?? 0) + 1;
@@ -141,6 +144,7 @@ export async function checkInvariants(i: InvariantInput): Promise<Report> {
     faults: i.faults,
     hubSigkills: Object.entries(i.faults).reduce((n, [kind, count]) => (kind.startsWith("hub SIGKILL") ? n + count : n), 0),
     replacedLocks: { reportedByHub: cloud.events.replacedLocks.size, installed: i.installed },
+    interruptedPairingsRepairedByInstaller: i.installerRepairs,
     securityAlerts,
     hubExits: i.hubExits,
     convergenceS,

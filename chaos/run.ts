@@ -17,7 +17,7 @@ import { ChaosCloud } from "./cloud.js";
 import { ContinuousChecks } from "./continuous.js";
 import { DataDisk } from "./disk.js";
 import { FaultInjector } from "./faults.js";
-import { DoorLocks, installReplacement } from "./installer.js";
+import { DoorLocks, installReplacement, repairInterruptedPairing } from "./installer.js";
 import { checkInvariants, type Report } from "./invariants.js";
 import { logField, startLockbridge, runLockbridge, type Child } from "./procs.js";
 import { bleRooms, chaosProperty, ptyRoomCount, ptyRooms } from "./property.js";
@@ -114,7 +114,7 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     // Faults draw from their own stream: the same seed gives the same faults in the same order,
     // however the traffic's timing went.
     const hubLogged = (msg: string, timeoutMs: number) => hub.first((l) => (logField(l, msg, "msg") !== undefined ? true : undefined), timeoutMs).then(() => true, () => false);
-    const injector = new FaultInjector({ restartHub, broker, control, disk, rooms, ptyRooms: ptyRooms(opts.locks), bleRooms: bleRooms(opts.locks), traffic, hubLogged, lockOf: (room) => doorLocks.lockOf(room), install: (room, oldId, newId) => installReplacement(installer, room, oldId, newId), random: seededRandom(opts.seed + 1_000_003), log }, opts.faults);
+    const injector = new FaultInjector({ restartHub, broker, control, disk, rooms, ptyRooms: ptyRooms(opts.locks), bleRooms: bleRooms(opts.locks), traffic, hubLogged, lockOf: (room) => doorLocks.lockOf(room), install: (room, oldId, newId) => installReplacement(installer, room, oldId, newId), repairInterruptedPairing: (room) => repairInterruptedPairing(installer, room), random: seededRandom(opts.seed + 1_000_003), log }, opts.faults);
     const resources = new ResourceSampler(() => hub.proc.pid);
     resources.start();
     const continuous = new ContinuousChecks({ cloud, secrets: traffic, hubOutput, resources, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, startedAt: Date.now(), log });
@@ -139,7 +139,7 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     const report = await checkInvariants({
       cloud, traffic, control, hubOutput, log, startedAt, locks: opts.locks, ptyLocks: ptyRoomCount(opts.locks), bleLocks: bleRooms(opts.locks).length,
       lastFaultAt: injector.lastFaultEndAt, faults: injector.counts, resetRooms: injector.resetRooms, replacedRooms: injector.replacedRooms,
-      lockHistory: (room) => doorLocks.history(room), installerErrors: injector.installerErrors, installed: doorLocks.installed, hubExits, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, resources, continuous, continuousReport,
+      lockHistory: (room) => doorLocks.history(room), installerErrors: injector.installerErrors, installerRepairs: injector.installerRepairs, installed: doorLocks.installed, hubExits, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, resources, continuous, continuousReport,
     });
     await cloud.close();
     // The hub's whole output (every process of the run), for a violation's story.
