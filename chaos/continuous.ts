@@ -47,7 +47,7 @@ export class ContinuousChecks {
 
   constructor(
     private readonly d: {
-      cloud: { events: Pick<EventLedger, "counts" | "missingSeqs"> };
+      cloud: { events: Pick<EventLedger, "counts" | "missingSeqs" | "duplicateSamples"> };
       secrets: { codes: ReadonlySet<string>; uids: ReadonlySet<string> };
       hubOutput: readonly string[];
       resources: Pick<ResourceSampler, "sample" | "peakRssMiB" | "last">;
@@ -72,7 +72,7 @@ export class ContinuousChecks {
     this.checks++;
     const { cloud, resources } = this.d;
     const c = cloud.events.counts;
-    if (c.duplicates > 0) this.flag("duplicates", now, `${c.duplicates} events delivered twice within one hub session and cloud connection, unasked`);
+    if (c.duplicates > 0) this.flag("duplicates", now, `${c.duplicates} events delivered twice within one hub session and cloud connection, unasked (${this.d.cloud.events.duplicateSamples.join("; ")})`);
     if (c.seqReused > 0) this.flag("seqReused", now, `${c.seqReused} seqs arrived again carrying another event`);
 
     const missing = new Set(cloud.events.missingSeqs());

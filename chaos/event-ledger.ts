@@ -47,8 +47,10 @@ export class EventLedger {
   readonly replacedLocks = new Map<string, string>();
   /** The first few reused seqs, for the report. */
   readonly reusedSeqs: number[] = [];
+  /** The first few unasked duplicates: what is needed to tell why they came (the report names them). */
+  readonly duplicateSamples: string[] = [];
   /** seq -> digest of the event's text as first received, and the epoch it came in. */
-  private readonly first = new Map<number, { digest: string; epoch: number }>();
+  private readonly first = new Map<number, { digest: string; epoch: number; at: number; session: unknown }>();
   /** Bumped on every new hub session and every reconnect of the cloud client. */
   private epoch = 0;
   private hubSessionId: unknown;
@@ -92,10 +94,16 @@ export class EventLedger {
         if (this.reusedSeqs.length < 10) this.reusedSeqs.push(seq);
       } else if (seq >= this.resendFrom) c.duplicatesOnResendRequest++;
       else if (seen.epoch !== this.epoch) c.duplicatesAfterReconnect++;
-      else c.duplicates++;
+      else {
+        c.duplicates++;
+        if (this.duplicateSamples.length < 10) {
+          const t = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+          this.duplicateSamples.push(`seq ${seq} (${String(event.type)}): first at ${t(seen.at)} in hub session ${String(seen.session)}, again at ${t(Date.now())} in session ${String(this.hubSessionId)}, epoch ${this.epoch}`);
+        }
+      }
       return;
     }
-    this.first.set(seq, { digest, epoch: this.epoch });
+    this.first.set(seq, { digest, epoch: this.epoch, at: Date.now(), session: this.hubSessionId });
     c.received++;
     const type = typeof event.type === "string" ? event.type : "?";
     c.byType[type] = (c.byType[type] ?? 0) + 1;

@@ -29,7 +29,7 @@ export async function checkEvents(cloud: ChaosCloud, violations: string[], settl
   }
   if (missing.length > 0) violations.push(`${missing.length} events never delivered (seqs ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", ..." : ""})`);
   const c = ledger.counts;
-  if (c.duplicates > 0) violations.push(`${c.duplicates} events delivered twice within one hub session and cloud connection, unasked`);
+  if (c.duplicates > 0) violations.push(`${c.duplicates} events delivered twice within one hub session and cloud connection, unasked (${ledger.duplicateSamples.join("; ")})`);
   if (c.seqReused > 0) violations.push(`${c.seqReused} seqs arrived again carrying another event (seqs ${ledger.reusedSeqs.join(", ")})`);
   const reportedLost = (c.byType["lock.events_lost"] ?? 0) + (c.byType["hub.events_dropped"] ?? 0);
   return { ...c, byType: { ...c.byType }, missing: missing.length, reportedLost };
