@@ -2,6 +2,7 @@
  * Drift repair end to end: a lock that lost its memory, was factory reset, was changed
  * behind the hub's back, or was replaced; and a lock that refuses (NAK) a credential.
  */
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { CredentialKind, StatusFlag } from "../../src/protocol/llp/index.js";
 import { codeOf, keyPayload, withProperty, TEST_ROOM_PROFILE } from "../helpers/property.js";
@@ -69,6 +70,29 @@ describe("drift repair", () => {
       await p.waitFor("the code back on the lock", () => lock.enterCode(codeOf(s)).granted);
       expect(p.events("lock.security_alert").filter((e) => e.lockId === lockId)).toEqual([]);
       expect(p.engine.statuses.lockStatus(lockId)?.state).toBe("commissioned");
+    });
+  });
+
+  it("a PAIR_KX the hub never heard answered (killed after the lock took the new key) is reported pairing_lost; the pairing button and commissioning again restore it (chaos run: SIGKILL mid-pairing)", async () => {
+    const kxRoom = { ...TEST_ROOM_PROFILE, capabilities: [...TEST_ROOM_PROFILE.capabilities!, "authenticatedPairing" as const], pairing: "kx" as const };
+    await withProperty({ rooms: 1, commons: [], roomProfile: kxRoom, ...FAST_VERIFY }, async (p) => {
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
+      const s = await p.waitForKey("k-1", (x) => x.state === "active");
+      const lock = p.sim("room-101");
+      const lockId = p.lockIdOf("room-101");
+      // What a hub killed mid-PAIR_KX leaves: the lock took a key from an exchange whose private
+      // half died with the hub (LLP §8: never stored), so nobody holds it.
+      lock.state.linkKey = randomBytes(16);
+      lock.state.hubCounter = 0;
+      await p.waitFor("reported pairing_lost", () => p.engine.statuses.lockStatus(lockId)?.state === "pairing_lost");
+      expect(p.events("lock.security_alert").filter((e) => e.lockId === lockId)).toEqual([]);
+      // Nothing the hub can do on its own: the lock refuses PAIR_KX while it holds a key.
+      expect(p.store.linkState.linkKeys(lockId).active?.equals(lock.linkKey!)).toBe(false);
+      lock.pressPairingButton();
+      await p.commission("room-101");
+      expect(p.store.linkState.linkKeys(lockId).active?.equals(lock.linkKey!)).toBe(true);
+      await p.waitFor("the code works again", () => lock.enterCode(codeOf(s)).granted);
+      await p.waitFor("commissioned", () => p.engine.statuses.lockStatus(lockId)?.state === "commissioned");
     });
   });
 
