@@ -35,7 +35,11 @@ export class ChaosCloud {
     private readonly key: KeyObject,
   ) {
     client.onMessage((m) => this.onMessage(m));
-    client.client.on("connect", () => this.events.reconnected());
+    // On close, not on connect: mqtt.js emits 'connect' only after replaying its own outgoing
+    // store, and the broker's redelivery to this persistent session (right after CONNACK) is
+    // emitted as 'message' before it. Counting from 'connect' took those QoS 1 redeliveries for
+    // unasked duplicates within one connection (the 30-minute run's 22, after broker restarts).
+    client.client.on("close", () => this.events.connectionClosed());
   }
 
   static async connect(url: string, hubId: string, key: KeyObject): Promise<ChaosCloud> {

@@ -58,8 +58,8 @@ export class EventLedger {
   private resendFrom = Infinity;
   private maxSeq = 0;
 
-  /** The cloud client (re)connected. */
-  reconnected(): void {
+  /** The cloud client's connection closed: whatever comes next comes over another connection. */
+  connectionClosed(): void {
     this.epoch++;
   }
 

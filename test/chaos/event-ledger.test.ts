@@ -12,8 +12,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { ChaosCloud } from "../../chaos/cloud.js";
+import { topicsFor } from "../../src/cloud/topics.js";
 import { checkEvents } from "../../chaos/events-check.js";
 import { REPO } from "../../chaos/procs.js";
 import { eventually, TEST_CLOUD_KEY } from "../helpers/cloud.js";
@@ -94,4 +96,27 @@ describe("chaos event ledger (real hub process, real Mosquitto)", () => {
     await checkEvents(cloud, violations, 100);
     expect(violations.some((v) => v.includes("seqs arrived again carrying another event"))).toBe(true);
   }, 120_000);
+
+  it("the broker's redelivery to the cloud right after a broker restart is counted as after a reconnect, not as a duplicate within one connection (the 30-minute run's 22)", async () => {
+    const { broker, cloud } = await setUp();
+    const topics = topicsFor("lockbridge", HUB_ID);
+    const event = JSON.stringify({ seq: 1, type: "door.remote_unlock", at: "2026-11-29T09:58:27.613Z" });
+    const publish = async () => {
+      const hub = await mqtt.connectAsync(broker.url, { clientId: "ledger-test-hub", reconnectPeriod: 0 });
+      await hub.publishAsync(topics.evt, event, { qos: 1 });
+      await hub.endAsync();
+    };
+    await publish();
+    await eventually(() => cloud.events.has(1) || undefined, 10_000, "seq 1");
+    // The broker goes away and comes back (persistence kept), while the cloud has a command to
+    // send (as the chaos cloud always has): mqtt.js emits 'connect' only once its stored
+    // publishes are acknowledged again, and the copy queued for the cloud's persistent session
+    // comes right after the CONNACK, so its 'message' is emitted before that 'connect'.
+    await broker.stop();
+    void cloud.send({ cmd: "status.get" }, { retryMs: 1_000, giveUpMs: 2_000 });
+    await broker.start();
+    await publish();
+    await eventually(() => cloud.events.counts.duplicatesAfterReconnect + cloud.events.counts.duplicates > 0 || undefined, 15_000, "the copy");
+    expect(cloud.events.counts).toMatchObject({ duplicates: 0, duplicatesAfterReconnect: 1 });
+  }, 60_000);
 });
