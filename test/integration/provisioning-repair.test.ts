@@ -96,6 +96,18 @@ describe("drift repair", () => {
     });
   });
 
+  it("a lock that lost its memory silently (no power loss) is checked when a guest's code is refused, not at the 15-minute routine check (chaos: silent memory loss)", async () => {
+    await withProperty({ rooms: 1, commons: [] }, async (p) => {
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
+      const s = await p.waitForKey("k-1", (x) => x.state === "active");
+      const lock = p.sim("room-101");
+      lock.table(CredentialKind.DOOR_CODE)!.clear(); // EEPROM lost, the lock says nothing
+      expect(lock.enterCode(codeOf(s)).granted).toBe(false);
+      // The guest's refused try is in the lock's log; the hub reads it and checks the table.
+      await p.waitFor("the code back after the guest's refused try", () => lock.enterCode(codeOf(s)).granted, 15_000);
+    });
+  });
+
   it("a table changed behind the hub's back is repaired: foreign entries deleted, ours rewritten", async () => {
     await withProperty({ rooms: 1, commons: [], ...FAST_VERIFY }, async (p) => {
       await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));

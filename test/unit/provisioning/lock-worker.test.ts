@@ -77,7 +77,8 @@ describe("LockWorker, step by step", () => {
     r.lock.enterCode("9999"); // unknown code: ACCESS_DENIED in the lock's log, no EVENT_NOTIFY
     await r.expect.expectRequest("STATUS", r.pollIntervalMs + 1000, { stepMs: 100 });
     await r.settle();
-    expect(r.expect.commands()).toEqual(["STATUS", "READ_EVENTS", "ACK_EVENTS"]);
+    // The refused unknown code also has the code table checked (a memory lost in silence, events.ts).
+    expect(r.expect.commands()).toEqual(["STATUS", "READ_EVENTS", "ACK_EVENTS", "TABLE_DIGEST"]);
     expect(r.outbox.map((e) => e.type)).toEqual(["access.denied"]);
   });
 
@@ -303,6 +304,27 @@ describe("LockWorker, step by step", () => {
     await grantWhileHammered(r);
     expect(reads).toBeLessThan(HAMMERED_READS);
     await expectLogDrained(r);
+  });
+
+  it("a code refused as unknown makes the worker check the code table, at most once a minute however often guests try", async () => {
+    const r = await inService();
+    const digests = () => r.expect.commands().filter((c) => c === "TABLE_DIGEST").length;
+    const guestTries = async (n: number) => {
+      for (let i = 0; i < n; i++) r.lock.enterCode("9999");
+      r.link.inject(r.lock.eventNotifyFrame());
+      await r.expect.expectRequest("ACK_EVENTS", 1000);
+      await r.settle();
+    };
+    await guestTries(5);
+    expect(digests()).toBe(1);
+    r.expect.clear();
+    await runFor(r.clock, 30_000, 1000);
+    await guestTries(5);
+    expect(digests()).toBe(0); // within the minute
+    await runFor(r.clock, 31_000, 1000);
+    r.expect.clear();
+    await guestTries(1);
+    expect(digests()).toBe(1);
   });
 
   it("EVENT_NOTIFY drains at once; a door left open raises door.held_open after its time, once", async () => {

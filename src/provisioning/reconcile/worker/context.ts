@@ -54,6 +54,8 @@ export interface WorkerContext {
   heldOpenTimer: TimerHandle | undefined;
   /** When each kind's table last matched its expected digest (ms); slots applied after it are unverified. */
   readonly verifiedAt: Map<CredentialType, number>;
+  /** When a guest's denied credential last made this lock's table of that kind be checked (ms). */
+  readonly deniedCheckAt: Map<CredentialType, number>;
   /** When a failed slot may be tried again, by `${kind}:${slot}`. */
   readonly retryAt: Map<string, number>;
   /** Ids for unlock and task queue items. */

@@ -4,7 +4,7 @@
  * one durable transaction, and only then ACK_EVENTS (the lock may forget them).
  */
 import { CREDENTIAL_TYPES, LLP_KIND } from "../../../access/model.js";
-import { EventType } from "../../../protocol/llp/constants.js";
+import { DenyReason, EventType } from "../../../protocol/llp/constants.js";
 import { eventsLost, mapLockEvent, sequenceBatch, type ContractEvent } from "../lock-events.js";
 import type { LockTableStore } from "../ports.js";
 import { allKindsNeedVerify, type WorkerContext } from "./context.js";
@@ -36,15 +36,24 @@ export async function drainEventPage(ctx: WorkerContext): Promise<boolean> {
   // Durable in the outbox first; only then may the lock forget them.
   await o.store.commitLockEvents(lockId, events, nextSeq - 1);
   await o.link.ackEvents(nextSeq - 1);
-  afterEvents(ctx, ordered.map((e) => e.type));
+  afterEvents(ctx, ordered);
   o.hooks.lockEvents?.(lockId, events);
   return batch.length >= EVENT_BATCH;
 }
 
-/** What the log says about the lock itself: door state, a lost clock, new firmware. */
-function afterEvents(ctx: WorkerContext, types: number[]): void {
-  for (const t of types) {
-    if (t === EventType.DOOR_OPENED) setDoorOpen(ctx, true);
+/**
+ * A table is checked again after a guest's credential of its kind was refused as unknown, at
+ * most this often per lock and kind: a lock that lost its memory silently (no power loss, no
+ * CLOCK_LOST) is otherwise found only at the routine check, up to 15 minutes of a guest at the
+ * door. A digest that matches costs one request and no write.
+ */
+export const DENIED_CHECK_INTERVAL_MS = 60_000;
+
+/** What the log says about the lock itself: door state, a lost clock, new firmware, a refused credential. */
+function afterEvents(ctx: WorkerContext, events: readonly { type: number; kind: number; reason: number }[]): void {
+  for (const { type: t, kind, reason } of events) {
+    if (t === EventType.ACCESS_DENIED && reason === DenyReason.UNKNOWN_CREDENTIAL) checkTableAfterDenial(ctx, kind);
+    else if (t === EventType.DOOR_OPENED) setDoorOpen(ctx, true);
     else if (t === EventType.DOOR_CLOSED) setDoorOpen(ctx, false);
     else if (t === EventType.CLOCK_LOST) {
       ctx.lastClockSetMs = undefined;
@@ -54,6 +63,16 @@ function afterEvents(ctx: WorkerContext, types: number[]): void {
       allKindsNeedVerify(ctx);
     } else if (t === EventType.FIRMWARE_APPLIED) ctx.needs.handshake = true;
   }
+}
+
+function checkTableAfterDenial(ctx: WorkerContext, llpKind: number): void {
+  const kind = CREDENTIAL_TYPES.find((c) => LLP_KIND[c] === llpKind);
+  if (!kind) return;
+  const now = ctx.o.clock.now();
+  const last = ctx.deniedCheckAt.get(kind);
+  if (last !== undefined && now - last < DENIED_CHECK_INTERVAL_MS) return;
+  ctx.deniedCheckAt.set(kind, now);
+  ctx.needs.verify.add(kind);
 }
 
 /** Whose credential a slot held: what the lock confirmed, else what it was verified to hold. */

@@ -78,6 +78,7 @@ export class LockWorker {
       doorOpen: false,
       heldOpenTimer: undefined,
       verifiedAt: new Map(),
+      deniedCheckAt: new Map(),
       retryAt: new Map(),
       opSeq: 0,
       kick: () => this.kick(),
