@@ -9,7 +9,8 @@
  * - a room's lock, through the simulator's control endpoint, one timed fault per lock at a
  *   time, each for 5–30 s: offline, flaky link (frames dropped, answers bit-flipped), noisy link
  *   (garbage bytes before answers), slow link, full memory; and once: memory loss (a power loss
- *   that wipes the credential slots: the hub must provision the lock again at once), power loss
+ *   that wipes the credential slots: the hub must provision the lock again at once), silent
+ *   memory loss (no power loss: found when a guest is refused), power loss
  *   (RTC reset), clock jump (±1 min to ±2 days), clock drift (±500–20,000 ppm, left on: the
  *   hub's drift check corrects it) and factory reset (the hub re-pairs a PAIR_KX lock with the
  *   setup key on file and provisions it again); and replaced (a new lock body, new lockId and
@@ -89,6 +90,7 @@ export const KINDS: Kind[] = [
   { name: "lock memory full", weight: 5, run: (f) => f.lockFault(["memory-full", "on"], ["memory-full", "off"]) },
   // Slots wiped first, then the power loss the hub can see (CLOCK_LOST, clock not set).
   { name: "lock memory loss (with power loss)", weight: 6, run: (f) => f.lockOnce(["memory-loss"], ["clock-lost"]) },
+  { name: "lock memory loss (silent: no power loss)", weight: 3, run: (f) => f.silentMemoryLoss() },
   { name: "lock power loss (RTC reset)", weight: 3, run: (f) => f.lockOnce(["clock-lost"]) },
   { name: "lock clock jump", weight: 5, run: (f) => f.lockOnce(["clock-jump", String(Math.round(sign(f) * f.between(60, 2 * 86_400)))]) },
   { name: "lock clock drift", weight: 3, run: (f) => f.lockOnce(["drift", String(Math.round(sign(f) * f.between(500, 20_000)))]) },
@@ -342,6 +344,46 @@ export class FaultInjector {
     })();
     this.background.add(installed);
     void installed.then(() => this.background.delete(installed));
+  }
+
+  /**
+   * A room's credential memory lost without a power loss (EEPROM corruption: no CLOCK_LOST, the
+   * lock says nothing). The hub cannot know until a guest is refused: 2–20 s later a guest of
+   * the room tries a live code (refused), and the room stays taken for 60 s, the time the hub
+   * has to check the table after the refusal and put the codes back (the door checks and the
+   * guests judge it after that).
+   */
+  async silentMemoryLoss(): Promise<void> {
+    const room = this.takeRoom();
+    try {
+      await this.act(room, ["memory-loss"]);
+    } catch (e) {
+      this.busy.delete(room);
+      throw e;
+    }
+    const noticed = (async () => {
+      await sleep(this.between(2_000, 20_000));
+      const tried = await this.guestTries(room);
+      this.t.log(`  ${room}: ${tried ? `a guest's ${tried} tried after the silent memory loss` : "no live key in the room to try"}`);
+      await sleep(60_000);
+      this.busy.delete(room);
+      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
+    })();
+    this.background.add(noticed);
+    void noticed.then(() => this.background.delete(noticed));
+  }
+
+  /** A guest of the room tries a live credential (code, else card, else phone); which one, or null. */
+  private async guestTries(room: string): Promise<string | null> {
+    const { traffic, control } = this.t;
+    const keys = [...traffic.keys.values()].filter((k) => k.live && k.doorId === room);
+    const withCode = keys.find((k) => k.codeAssigned);
+    const uid = keys.map((k) => (k.cardId ? traffic.cards.get(k.cardId)?.uid : undefined)).find((u) => u !== undefined);
+    const phone = keys.find((k) => k.phone)?.phone;
+    const [what, action, credential] = withCode ? ["code", "code", { code: withCode.code }] : uid ? ["card", "card", { uid }] : phone ? ["phone", "phone", { privateKey: phone.privateKey }] : [null, "", {}];
+    if (what === null) return null;
+    await control.act(room, action, credential).catch((e: unknown) => this.t.log(`  ${room}: the guest's try failed: ${String(e)}`));
+    return what;
   }
 
   /** Faults that happen once (nothing to lift), applied in order to one room's lock. */
