@@ -31,6 +31,7 @@ import type { Mosquitto } from "../test/helpers/mosquitto.js";
 import type { DataDisk } from "./disk.js";
 import type { HotelTraffic } from "./traffic.js";
 import { REPAIRING_MSG } from "../src/provisioning/reconcile/pairing-recovery.js";
+import { KINDS, sign, type Kind } from "./fault-kinds.js";
 
 export interface FaultTargets {
   /** SIGKILLs the hub, waits `downMs`, starts it again (resolves once it logged "hub started"). */
@@ -57,44 +58,7 @@ export interface FaultTargets {
   log: (line: string) => void;
 }
 
-/** `optIn`: drawn only when asked for by name (--faults): it still breaks the hub (docs/reliability.md). */
-type Kind = { name: string; weight: number; optIn?: boolean; run: (f: FaultInjector) => Promise<void> };
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const sign = (f: FaultInjector) => (f.random() < 0.5 ? -1 : 1);
-
-export const HUB_KILL = "hub SIGKILL+restart";
-export const HUB_KILL_MID_SNAPSHOT = "hub SIGKILL mid-snapshot";
-export const HUB_KILL_MID_PAIRING = "hub SIGKILL mid-pairing";
-export const LOCK_REPLACED = "lock replaced (installer: commission, door.upsert, decommission)";
-
-export const KINDS: Kind[] = [
-  { name: HUB_KILL, weight: 34, run: (f) => f.t.restartHub(f.between(0, 2_000)) },
-  { name: HUB_KILL_MID_SNAPSHOT, weight: 6, run: (f) => f.killMidSnapshot() },
-  { name: "broker restart", weight: 8, run: (f) => f.brokerRestart() },
-  { name: "broker unreachable (SIGSTOP)", weight: 7, run: (f) => f.brokerPaused() },
-  { name: "data disk full", weight: 4, run: (f) => f.diskFull() },
-  { name: "lock offline", weight: 8, run: (f) => f.lockFault(["offline"], ["online"]) },
-  {
-    name: "lock flaky link (drops, corrupt answers)",
-    weight: 8,
-    run: (f) => f.lockFault(["flaky", f.between(0.1, 0.4).toFixed(2), f.between(0.02, 0.15).toFixed(2), String(Math.floor(f.between(1, 1e6)))], ["online"]),
-  },
-  { name: "lock noisy link (garbage bytes)", weight: 4, run: (f) => f.lockFault(["noise", f.between(0.1, 0.5).toFixed(2), String(Math.floor(f.between(1, 1e6)))], ["online"]) },
-  { name: "serial device unplugged (pty bus)", weight: 4, run: (f) => f.unplugSerial() },
-  { name: "BLE connection drops", weight: 4, run: (f) => f.bleDrops() },
-  { name: "lock factory reset (kx: re-paired with the setup key)", weight: 3, run: (f) => f.factoryReset() },
-  { name: HUB_KILL_MID_PAIRING, weight: 3, run: (f) => f.killMidPairing() },
-  { name: LOCK_REPLACED, weight: 3, run: (f) => f.lockReplaced() },
-  { name: "lock slow link", weight: 6, run: (f) => f.lockFault(["slow", String(Math.round(f.between(200, 1_500)))], ["online"]) },
-  { name: "lock memory full", weight: 5, run: (f) => f.lockFault(["memory-full", "on"], ["memory-full", "off"]) },
-  // Slots wiped first, then the power loss the hub can see (CLOCK_LOST, clock not set).
-  { name: "lock memory loss (with power loss)", weight: 6, run: (f) => f.lockOnce(["memory-loss"], ["clock-lost"]) },
-  { name: "lock memory loss (silent: no power loss)", weight: 3, run: (f) => f.silentMemoryLoss() },
-  { name: "lock power loss (RTC reset)", weight: 3, run: (f) => f.lockOnce(["clock-lost"]) },
-  { name: "lock clock jump", weight: 5, run: (f) => f.lockOnce(["clock-jump", String(Math.round(sign(f) * f.between(60, 2 * 86_400)))]) },
-  { name: "lock clock drift", weight: 3, run: (f) => f.lockOnce(["drift", String(Math.round(sign(f) * f.between(500, 20_000)))]) },
-];
 
 export class FaultInjector {
   readonly counts: Record<string, number> = {};
@@ -204,8 +168,8 @@ export class FaultInjector {
   }
 
   /** A room's lock takes `apply` now and `lift` 5–30 s later (in the background). */
-  async lockFault(apply: string[], lift: string[]): Promise<void> {
-    const room = this.takeRoom();
+  async lockFault(apply: string[], lift: string[], among: readonly string[] = this.t.rooms): Promise<void> {
+    const room = this.takeRoom(among);
     try {
       await this.act(room, apply);
     } catch (e) {
@@ -213,14 +177,10 @@ export class FaultInjector {
       throw e;
     }
     const holdMs = this.between(5_000, 30_000);
-    const lifted = (async () => {
+    this.inBackground(room, async () => {
       await sleep(holdMs);
       await this.act(room, lift).catch((e: unknown) => this.t.log(`cannot lift ${apply[0]} on ${room}: ${String(e)}`));
-      this.busy.delete(room);
-      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
-    })();
-    this.background.add(lifted);
-    void lifted.then(() => this.background.delete(lifted));
+    });
   }
 
   /** The pty bus vanishes for 5–30 s (every lock on it unreachable), then comes back on the same path. */
@@ -236,14 +196,10 @@ export class FaultInjector {
       throw e;
     }
     const holdMs = this.between(5_000, 30_000);
-    const lifted = (async () => {
+    this.inBackground(rooms, async () => {
       await sleep(holdMs);
       await this.act(rooms[0]!, ["replug"]).catch((e: unknown) => this.t.log(`cannot replug the pty bus: ${String(e)}`));
-      for (const r of rooms) this.busy.delete(r);
-      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
-    })();
-    this.background.add(lifted);
-    void lifted.then(() => this.background.delete(lifted));
+    });
   }
 
   /** A BLE lock's connection dropped (`sim fault ble-drop`) every 1–3 s for 5–30 s, in the background. */
@@ -257,17 +213,13 @@ export class FaultInjector {
     }
     const until = Date.now() + this.between(5_000, 30_000);
     const gaps = Array.from({ length: 30 }, () => this.between(1_000, 3_000));
-    const lifted = (async () => {
+    this.inBackground(room, async () => {
       for (const gap of gaps) {
         await sleep(gap);
         if (Date.now() >= until) break;
         await this.act(room, ["ble-drop"]).catch((e: unknown) => this.t.log(`cannot drop ${room}'s BLE connection: ${String(e)}`));
       }
-      this.busy.delete(room);
-      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
-    })();
-    this.background.add(lifted);
-    void lifted.then(() => this.background.delete(lifted));
+    });
   }
 
   /**
@@ -297,17 +249,13 @@ export class FaultInjector {
     }
     // The kill may have fallen after the lock took the new key (it does on answering): then the
     // hub reports pairing_lost and the installer presses the pairing button (the room stays taken).
-    const repaired = (async () => {
+    this.inBackground(room, async () => {
       try {
         if (await this.t.repairInterruptedPairing(room)) this.installerRepairs++;
       } catch (e) {
         this.installerErrors.push(`${room}: ${e instanceof Error ? e.message : String(e)}`);
       }
-      this.busy.delete(room);
-      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
-    })();
-    this.background.add(repaired);
-    void repaired.then(() => this.background.delete(repaired));
+    });
   }
 
   /** Factory reset of a room's (PAIR_KX) lock: the hub must re-pair it with its setup key and provision it again. */
@@ -337,13 +285,9 @@ export class FaultInjector {
       this.busy.delete(room);
       throw e;
     }
-    const installed = (async () => {
+    this.inBackground(room, async () => {
       await this.t.install(room, oldLockId, newLockId).catch((e: unknown) => this.installerErrors.push(`${room}: ${e instanceof Error ? e.message : String(e)}`));
-      this.busy.delete(room);
-      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
-    })();
-    this.background.add(installed);
-    void installed.then(() => this.background.delete(installed));
+    });
   }
 
   /**
@@ -361,16 +305,47 @@ export class FaultInjector {
       this.busy.delete(room);
       throw e;
     }
-    const noticed = (async () => {
+    this.inBackground(room, async () => {
       await sleep(this.between(2_000, 20_000));
       const tried = await this.guestTries(room);
       this.t.log(`  ${room}: ${tried ? `a guest's ${tried} tried after the silent memory loss` : "no live key in the room to try"}`);
       await sleep(60_000);
+    });
+  }
+
+  pick<T>(choices: readonly T[]): T {
+    return choices[Math.floor(this.random() * choices.length)]!;
+  }
+
+  /**
+   * Several faults on one lock at once, as a bad day brings them: a slow and flaky link, then
+   * while it lasts a clock jump and a power loss that takes the credential memory, all lifted
+   * together after 5–30 s. The hub must come out of it with the lock's tables and clock right.
+   */
+  async stackedFaults(): Promise<void> {
+    const room = this.takeRoom();
+    const holdMs = this.between(5_000, 30_000);
+    try {
+      await this.act(room, ["slow", String(Math.round(this.between(200, 1_000)))]);
+      await this.act(room, ["flaky", this.between(0.1, 0.3).toFixed(2), this.between(0.02, 0.1).toFixed(2), String(Math.floor(this.between(1, 1e6)))]);
+    } catch (e) {
+      await this.act(room, ["online"]).catch(() => undefined);
       this.busy.delete(room);
-      this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
-    })();
-    this.background.add(noticed);
-    void noticed.then(() => this.background.delete(noticed));
+      throw e;
+    }
+    const jumpS = Math.round(sign(this) * this.between(60, 2 * 86_400));
+    this.inBackground(room, async () => {
+      try {
+        await sleep(holdMs / 3);
+        await this.act(room, ["clock-jump", String(jumpS)]);
+        await sleep(holdMs / 3);
+        await this.act(room, ["memory-loss"]);
+        await this.act(room, ["clock-lost"]);
+        await sleep(holdMs / 3);
+      } finally {
+        await this.act(room, ["online"]).catch((e: unknown) => this.t.log(`cannot lift the stacked faults on ${room}: ${String(e)}`));
+      }
+    });
   }
 
   /** A guest of the room tries a live credential (code, else card, else phone); which one, or null. */
@@ -399,6 +374,19 @@ export class FaultInjector {
   private act(room: string, [fault, ...args]: string[]): Promise<unknown> {
     this.t.log(`  ${room}: ${[fault, ...args].join(" ")}`);
     return this.t.control.act(room, "fault", { fault, args });
+  }
+
+  /** Runs the rest of a fault in the background with its rooms taken; frees them and marks the fault's end however it ends. */
+  private inBackground(rooms: string | readonly string[], body: () => Promise<void>): void {
+    const taken = typeof rooms === "string" ? [rooms] : rooms;
+    const run = body()
+      .catch((e: unknown) => this.t.log(`fault step failed on ${taken.join(", ")}: ${String(e)}`))
+      .finally(() => {
+        for (const r of taken) this.busy.delete(r);
+        this.lastFaultEndAt = Math.max(this.lastFaultEndAt, Date.now());
+      });
+    this.background.add(run);
+    void run.then(() => this.background.delete(run));
   }
 
   private takeRoom(among: readonly string[] = this.t.rooms): string {
