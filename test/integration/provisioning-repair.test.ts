@@ -5,9 +5,19 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { CredentialKind, StatusFlag } from "../../src/protocol/llp/index.js";
-import { codeOf, keyPayload, withProperty, TEST_ROOM_PROFILE } from "../helpers/property.js";
+import { codeOf, keyPayload, withProperty, TEST_ROOM_PROFILE, type Property } from "../helpers/property.js";
 
 const FAST_VERIFY = { engine: { verifyIntervalMs: 500 } };
+const KX_ROOM = { ...TEST_ROOM_PROFILE, capabilities: [...TEST_ROOM_PROFILE.capabilities!, "authenticatedPairing" as const], pairing: "kx" as const };
+
+/** One PAIR_KX room lock with one key active on it. */
+function withKxRoomKey(fn: (p: Property, status: Awaited<ReturnType<Property["waitForKey"]>>, lock: ReturnType<Property["sim"]>, lockId: string) => Promise<void>): Promise<void> {
+  return withProperty({ rooms: 1, commons: [], roomProfile: KX_ROOM, ...FAST_VERIFY }, async (p) => {
+    await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
+    const s = await p.waitForKey("k-1", (x) => x.state === "active");
+    await fn(p, s, p.sim("room-101"), p.lockIdOf("room-101"));
+  });
+}
 
 describe("drift repair", () => {
   it("a lock that lost its memory gets exactly the desired table back", async () => {
@@ -55,12 +65,7 @@ describe("drift repair", () => {
   });
 
   it("a factory-reset PAIR_KX lock is re-paired by the hub with the setup key from its label, and gets its table back", async () => {
-    const kxRoom = { ...TEST_ROOM_PROFILE, capabilities: [...TEST_ROOM_PROFILE.capabilities!, "authenticatedPairing" as const], pairing: "kx" as const };
-    await withProperty({ rooms: 1, commons: [], roomProfile: kxRoom, ...FAST_VERIFY }, async (p) => {
-      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
-      const s = await p.waitForKey("k-1", (x) => x.state === "active");
-      const lock = p.sim("room-101");
-      const lockId = p.lockIdOf("room-101");
+    await withKxRoomKey(async (p, s, lock, lockId) => {
       expect(p.store.linkState.setupKey(lockId)?.toString("hex")).toBe(lock.setupKey);
       const keyBefore = Buffer.from(lock.linkKey!);
       lock.factoryReset();
@@ -74,12 +79,7 @@ describe("drift repair", () => {
   });
 
   it("a PAIR_KX the hub never heard answered (killed after the lock took the new key) is reported pairing_lost; the pairing button and commissioning again restore it (chaos run: SIGKILL mid-pairing)", async () => {
-    const kxRoom = { ...TEST_ROOM_PROFILE, capabilities: [...TEST_ROOM_PROFILE.capabilities!, "authenticatedPairing" as const], pairing: "kx" as const };
-    await withProperty({ rooms: 1, commons: [], roomProfile: kxRoom, ...FAST_VERIFY }, async (p) => {
-      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
-      const s = await p.waitForKey("k-1", (x) => x.state === "active");
-      const lock = p.sim("room-101");
-      const lockId = p.lockIdOf("room-101");
+    await withKxRoomKey(async (p, s, lock, lockId) => {
       // What a hub killed mid-PAIR_KX leaves: the lock took a key from an exchange whose private
       // half died with the hub (LLP §8: never stored), so nobody holds it.
       lock.state.linkKey = randomBytes(16);
