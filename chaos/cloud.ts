@@ -10,6 +10,7 @@ import { CloudClient, type ReceivedMessage } from "../src/cloud/ctl-client.js";
 import { signCommand } from "../src/cloud/signing.js";
 import type { CommandResponse } from "../src/cloud/responses.js";
 import { EventLedger } from "./event-ledger.js";
+import type { KeyStatusView } from "./guest-verdict.js";
 
 export interface CloudCounts {
   sent: number;
@@ -29,6 +30,10 @@ export class ChaosCloud {
   readonly unanswered = new Map<string, string>();
   /** Each lock's `state` as last published on its retained status topic (mqtt-api.md "Lock status"). */
   readonly lockStates = new Map<string, string>();
+  /** Each lock's retained status as last published (online, state), for the guests' judge. */
+  readonly lockStatuses = new Map<string, { online: boolean; state: string }>();
+  /** Each key's retained status as last published; null once emptied (the key fully removed). */
+  readonly keyStatuses = new Map<string, KeyStatusView | null>();
 
   private constructor(
     private readonly client: CloudClient,
@@ -45,7 +50,7 @@ export class ChaosCloud {
   static async connect(url: string, hubId: string, key: KeyObject): Promise<ChaosCloud> {
     const client = await CloudClient.connect({ url, hubId, persistent: true, clientId: `chaos-cloud-${hubId}`, connectTimeoutMs: 5_000 });
     const cloud = new ChaosCloud(client, key);
-    await client.watch([client.topics.evt, client.topics.state, client.topics.lockStatusAll]);
+    await client.watch([client.topics.evt, client.topics.state, client.topics.lockStatusAll, client.topics.keyStatusAll]);
     return cloud;
   }
 
@@ -100,9 +105,17 @@ export class ChaosCloud {
       this.events.record(Buffer.from(m.packet.payload).toString("utf8"));
       return;
     }
-    const lock = m.payload as { lockId?: unknown; state?: unknown } | null;
+    const keyPrefix = this.client.topics.keyStatusAll.slice(0, -1);
+    if (m.topic.startsWith(keyPrefix)) {
+      const key = m.payload as KeyStatusView | null;
+      if (key === null) this.keyStatuses.set(m.topic.slice(keyPrefix.length), null);
+      else if (typeof key === "object" && typeof key.version === "number" && Array.isArray(key.doors)) this.keyStatuses.set(m.topic.slice(keyPrefix.length), key);
+      return;
+    }
+    const lock = m.payload as { lockId?: unknown; state?: unknown; online?: unknown } | null;
     if (m.topic.startsWith(this.client.topics.lockStatusAll.slice(0, -1)) && lock !== null && typeof lock === "object" && typeof lock.lockId === "string" && typeof lock.state === "string") {
       this.lockStates.set(lock.lockId.toLowerCase(), lock.state);
+      this.lockStatuses.set(lock.lockId.toLowerCase(), { online: lock.online === true, state: lock.state });
     }
   }
 

@@ -10,10 +10,13 @@
  * - resources (invariant 5): the hub's peak RSS, its open files and the store's size must
  *   stay under BOUNDS (a leak over a 30-minute run crosses them; the 30-minute, 100-lock run
  *   of 2026-11-29 reached 328 MiB, 88 files, 47 MiB: docs/reliability.md).
+ * - guests (invariant 4): a simulated guest's try judged a violation (chaos/guests.ts,
+ *   chaos/guest-verdict.ts), flagged with the second it happened and the try as a sample.
  * A violation is recorded once per kind, with the second of the run it was first seen at.
  */
 import type { EventLedger } from "./event-ledger.js";
 import { storeSize, type ResourceSampler } from "./resources.js";
+import type { GuestViolation } from "./guests.js";
 
 export const BOUNDS = { rssMiB: 512, openFiles: 256, storeMiB: 128 } as const;
 
@@ -41,6 +44,7 @@ export class ContinuousChecks {
   private checks = 0;
   private maxOpenGapMs = 0;
   private scanned = 0;
+  private guestsSeen = 0;
   private readonly missingSince = new Map<number, number>();
   private readonly flagged = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -48,6 +52,8 @@ export class ContinuousChecks {
   constructor(
     private readonly d: {
       cloud: { events: Pick<EventLedger, "counts" | "missingSeqs" | "duplicateSamples"> };
+      /** The simulated guests' violations (chaos/guests.ts), flagged at the second they happened. */
+      guests?: { violations: readonly GuestViolation[] };
       secrets: { codes: ReadonlySet<string>; uids: ReadonlySet<string> };
       hubOutput: readonly string[];
       resources: Pick<ResourceSampler, "sample" | "peakRssMiB" | "last">;
@@ -91,6 +97,11 @@ export class ContinuousChecks {
     if (resources.last.openFiles > BOUNDS.openFiles) this.flag("files", now, `hub has ${resources.last.openFiles} open files, over the bound of ${BOUNDS.openFiles}`);
     const store = storeSize(this.d.dataDir);
     if (store > BOUNDS.storeMiB) this.flag("store", now, `store ${store} MiB over the bound of ${BOUNDS.storeMiB} MiB`);
+
+    // Invariant 4 during the run: a guest denied where the rule says must open, or let in where it says must not.
+    const guests = this.d.guests?.violations ?? [];
+    for (const v of guests.slice(this.guestsSeen)) this.flag(`guests:${v.kind}`, v.atMs, `guest ${v.line}`);
+    this.guestsSeen = guests.length;
   }
 
   private flag(kind: string, now: number, what: string): void {

@@ -87,6 +87,11 @@ export class FaultInjector {
     this.total = this.kinds.reduce((n, k) => n + k.weight, 0);
   }
 
+  /** Whether a timed fault holds the room's lock now (read-only: the guests' judge skips it). */
+  isBusy(room: string): boolean {
+    return this.busy.has(room);
+  }
+
   random(): number {
     return this.t.random();
   }

@@ -13,6 +13,7 @@ import { leakedSecrets, type ContinuousReport } from "./continuous.js";
 import { checkClocks, checkDoors } from "./doors.js";
 import { checkEvents, type EventsReport } from "./events-check.js";
 import { storeSize, type ResourceSampler } from "./resources.js";
+import type { GuestsReport } from "./guests.js";
 import type { HotelTraffic } from "./traffic.js";
 
 export interface Report {
@@ -43,6 +44,8 @@ export interface Report {
   maxOpenFiles: number;
   atEnd: { rssMiB: number; openFiles: number };
   storeMiB: number;
+  /** Simulated guests during the run (chaos/guests.ts): tries, verdicts, violations by kind. */
+  guests: GuestsReport;
   /** The checks made during the run (chaos/continuous.ts). */
   continuous: ContinuousReport;
   violations: string[];
@@ -75,6 +78,7 @@ export interface InvariantInput {
   /** The checks made during the run: their violations join the end's, their report is kept. */
   continuous: { violations: readonly string[] };
   continuousReport: ContinuousReport;
+  guests: GuestsReport;
   log: (line: string) => void;
 }
 
@@ -153,6 +157,7 @@ export async function checkInvariants(i: InvariantInput): Promise<Report> {
     maxOpenFiles: i.resources.maxOpenFiles,
     atEnd: i.resources.last,
     storeMiB: storeSize(i.dataDir),
+    guests: i.guests,
     continuous: i.continuousReport,
     violations,
   };

@@ -17,6 +17,7 @@ import { ChaosCloud } from "./cloud.js";
 import { ContinuousChecks } from "./continuous.js";
 import { DataDisk } from "./disk.js";
 import { FaultInjector } from "./faults.js";
+import { FaultHistory, FaultWatchingControl, Guests } from "./guests.js";
 import { DoorLocks, installReplacement, repairInterruptedPairing } from "./installer.js";
 import { checkInvariants, type Report } from "./invariants.js";
 import { logField, startLockbridge, runLockbridge, type Child } from "./procs.js";
@@ -114,10 +115,15 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     // Faults draw from their own stream: the same seed gives the same faults in the same order,
     // however the traffic's timing went.
     const hubLogged = (msg: string, timeoutMs: number) => hub.first((l) => (logField(l, msg, "msg") !== undefined ? true : undefined), timeoutMs).then(() => true, () => false);
-    const injector = new FaultInjector({ restartHub, broker, control, disk, rooms, ptyRooms: ptyRooms(opts.locks), bleRooms: bleRooms(opts.locks), traffic, hubLogged, lockOf: (room) => doorLocks.lockOf(room), install: (room, oldId, newId) => installReplacement(installer, room, oldId, newId), repairInterruptedPairing: (room) => repairInterruptedPairing(installer, room), random: seededRandom(opts.seed + 1_000_003), log }, opts.faults);
+    // The injector's fault calls are noted per room (the guests' judge skips a lock under a fault, and for a while after).
+    const faultHistory = new FaultHistory(rooms);
+    const injector = new FaultInjector({ restartHub, broker, control: new FaultWatchingControl(ready.controlPort, faultHistory), disk, rooms, ptyRooms: ptyRooms(opts.locks), bleRooms: bleRooms(opts.locks), traffic, hubLogged, lockOf: (room) => doorLocks.lockOf(room), install: (room, oldId, newId) => installReplacement(installer, room, oldId, newId), repairInterruptedPairing: (room) => repairInterruptedPairing(installer, room), random: seededRandom(opts.seed + 1_000_003), log }, opts.faults);
+    faultHistory.start((room) => injector.isBusy(room));
+    // Guests draw from their own stream too: the faults' stream stays the same for a seed.
+    const guests = new Guests({ control, cloud, traffic, lockOf: (door) => doorLocks.lockOf(door), faults: faultHistory, random: seededRandom(opts.seed + 2_000_003), log });
     const resources = new ResourceSampler(() => hub.proc.pid);
     resources.start();
-    const continuous = new ContinuousChecks({ cloud, secrets: traffic, hubOutput, resources, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, startedAt: Date.now(), log });
+    const continuous = new ContinuousChecks({ cloud, guests, secrets: traffic, hubOutput, resources, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, startedAt: Date.now(), log });
     continuous.start();
     const startedAt = Date.now();
     const endAt = startedAt + opts.minutes * 60_000;
@@ -133,13 +139,14 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
       }
     })();
     const faulter = injector.run((opts.faultEverySec ?? 20) * 1000, endAt - 5_000);
-    await Promise.all([...senders, snapshots, faulter]);
+    await Promise.all([...senders, snapshots, faulter, guests.run(endAt)]);
+    faultHistory.stop();
     log("traffic over; checking invariants");
     const continuousReport = continuous.stop();
     const report = await checkInvariants({
       cloud, traffic, control, hubOutput, log, startedAt, locks: opts.locks, ptyLocks: ptyRoomCount(opts.locks), bleLocks: bleRooms(opts.locks).length,
       lastFaultAt: injector.lastFaultEndAt, faults: injector.counts, resetRooms: injector.resetRooms, replacedRooms: injector.replacedRooms,
-      lockHistory: (room) => doorLocks.history(room), installerErrors: injector.installerErrors, installerRepairs: injector.installerRepairs, installed: doorLocks.installed, hubExits, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, resources, continuous, continuousReport,
+      lockHistory: (room) => doorLocks.history(room), installerErrors: injector.installerErrors, installerRepairs: injector.installerRepairs, installed: doorLocks.installed, hubExits, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, resources, continuous, continuousReport, guests: guests.report(),
     });
     await cloud.close();
     // The hub's whole output (every process of the run), for a violation's story.

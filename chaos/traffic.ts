@@ -5,7 +5,10 @@
  * (ble-deadbolt) has no card reader: its keys get a smart key (an Ed25519 pair made here, the
  * public half to the hub, the private half kept for the phone at the door checks) instead of a
  * card, and a key update may give the phone a new pair. It remembers what each key should open
- * (its code, its card, its phone) so the end of the run can try them at the doors.
+ * (its code, its card, its phone, the credentials a key gave up, a short window when it has
+ * one) so the guests (chaos/guests.ts) and the end of the run can try them at the doors.
+ * (Over 400 lines: the traffic, its key bodies and the snapshot share one model of the cloud's
+ * state; split, each would need the others' private maps.)
  *
  * A snapshot is the cloud's whole desired state; while it is sent nothing else is (the gate),
  * so it must add and remove nothing at the hub: what it does add or remove is a difference
@@ -37,6 +40,20 @@ export interface GuestKey {
   removed: boolean;
   /** Whether code and card should open the room now (checked in, not removed). */
   live: boolean;
+  /**
+   * A short access window (a share of keys: it opens and closes during the run, minute
+   * bounds); undefined: a stay from yesterday to three days on, open the whole run.
+   */
+  window?: { validFromMs: number; validUntilMs: number };
+}
+
+/** A credential a key no longer has (regenerated code, replaced card, new phone pair): guests try it too. */
+export interface RetiredCredential {
+  keyId: string;
+  doorId: string;
+  credential: { code: string } | { uid: string } | { privateKey: string };
+  /** The old code / cardId; for a phone the version of the upsert that gave the new pair. */
+  expected: { version: number; code?: string; cardId?: string };
 }
 
 export interface Keycard {
@@ -60,11 +77,14 @@ function newPhoneKey(): PhoneKey {
 }
 
 const MAX_LIVE_PER_ROOM = 3;
+/** The share of new keys with a short window (opening 1–3 minutes on, 2–4 minutes long). */
+const SHORT_WINDOW_SHARE = 0.3;
 const KEYS_PER_PAGE = 40;
 /** Keycards per snapshot page: every page stays well under the contract's 128 KiB. */
 const CARDS_PER_PAGE = 500;
 
 const localDate = (d: Date) => new Intl.DateTimeFormat("en-CA", { timeZone: CHAOS_SITE.timezone }).format(d);
+const localTime = (d: Date) => new Intl.DateTimeFormat("en-GB", { timeZone: CHAOS_SITE.timezone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(d);
 
 /** Steps run side by side; a snapshot runs alone. */
 class Gate {
@@ -104,6 +124,8 @@ export class HotelTraffic {
   readonly retiredCards = new Map<string, string>();
   /** Phone keys a key no longer has (the key was updated with a new pair): private key -> its room. */
   readonly retiredPhones = new Map<string, string>();
+  /** Every credential a live key gave up (the guests try them during the run). */
+  readonly retired: RetiredCredential[] = [];
   /** Every code and card UID handed to the hub (the secret scan looks for them in the logs). */
   readonly codes = new Set<string>();
   readonly uids = new Set<string>();
@@ -123,6 +145,11 @@ export class HotelTraffic {
     /** Rooms whose lock takes smart keys and no keycards. */
     private readonly bleRooms: ReadonlySet<string> = new Set(),
   ) {}
+
+  /** A sender is acting on the key: its command may be applied at the hub and not yet answered. */
+  isBusy(keyId: string): boolean {
+    return this.busy.has(keyId);
+  }
 
   /** Runs `fn` with no snapshot under way (the installer's steps: a snapshot between them would undo them). */
   whileNoSnapshot<T>(fn: () => Promise<T>): Promise<T> {
@@ -156,13 +183,17 @@ export class HotelTraffic {
 
   private keyBody(k: GuestKey): Record<string, unknown> {
     const now = Date.now();
+    // A short window's bounds are whole minutes: the contract's times of day are HH:MM, local.
+    const period = k.window
+      ? { accessPeriod: { from: localDate(new Date(k.window.validFromMs)), to: localDate(new Date(k.window.validUntilMs)) }, arrivalTime: localTime(new Date(k.window.validFromMs)), departureTime: localTime(new Date(k.window.validUntilMs)) }
+      : { accessPeriod: { from: localDate(new Date(now - 86_400_000)), to: localDate(new Date(now + 3 * 86_400_000)) }, arrivalTime: "00:00", departureTime: "23:59" };
     return {
       keyId: k.keyId,
       version: k.version,
       source: k.source,
       ...(k.source === "pms" ? { pms: { provider: "mews", reservationId: `res-${k.keyId}` } } : {}),
       checkedIn: k.checkedIn,
-      doors: [{ doorId: k.doorId, accessPeriod: { from: localDate(new Date(now - 86_400_000)), to: localDate(new Date(now + 3 * 86_400_000)) }, arrivalTime: "00:00", departureTime: "23:59", allowProvisioning: true, allowLinkedDoorsAccess: true }],
+      doors: [{ doorId: k.doorId, ...period, allowProvisioning: true, allowLinkedDoorsAccess: true }],
       doorCode: { enabled: true, assignment: "strict", code: k.code },
       keycard: k.cardId ? { enabled: true, cardId: k.cardId } : { enabled: false },
       smartKey: k.phone ? { enabled: true, publicKey: k.phone.publicKey } : { enabled: false },
@@ -214,6 +245,10 @@ export class HotelTraffic {
     if (freeRooms.length > 0 && (live.length < 3 || r < 0.33)) {
       const pms = this.random() < 0.5;
       const k: GuestKey = { keyId: `k-${++this.next}`, version: 1, doorId: this.pick(freeRooms), source: pms ? "pms" : "manual", code: this.freshCode(), codeAssigned: false, checkedIn: true, removed: false, live: true };
+      if (this.random() < SHORT_WINDOW_SHARE) {
+        const from = Math.ceil(Date.now() / 60_000) * 60_000 + (1 + Math.floor(this.random() * 2)) * 60_000;
+        k.window = { validFromMs: from, validUntilMs: from + (2 + Math.floor(this.random() * 3)) * 60_000 };
+      }
       // A BLE room's lock takes phones, not cards: a card there would fail (not_supported).
       const ble = this.bleRooms.has(k.doorId);
       if (ble) k.phone = newPhoneKey();
@@ -261,6 +296,7 @@ export class HotelTraffic {
       const code = this.freshCode();
       const res = await this.cloud.send({ cmd: "doorcode.regenerate", keyId: k.keyId, assignment: "strict", code });
       if (res?.ok) {
+        this.retired.push({ keyId: k.keyId, doorId: k.doorId, credential: { code: k.code }, expected: { version: k.version, code: k.code } });
         k.code = code;
         k.codeAssigned = codeAssigned(res, code);
       }
@@ -271,7 +307,11 @@ export class HotelTraffic {
       if (!card) return "keycard.replace";
       const res = await this.cloud.send({ cmd: "keycard.replace", keyId: k.keyId, cardId: card.cardId });
       if (res?.ok) {
-        if (k.cardId) this.retiredCards.set(this.cards.get(k.cardId)!.uid, k.doorId);
+        if (k.cardId) {
+          const uid = this.cards.get(k.cardId)!.uid;
+          this.retiredCards.set(uid, k.doorId);
+          this.retired.push({ keyId: k.keyId, doorId: k.doorId, credential: { uid }, expected: { version: k.version, cardId: k.cardId } });
+        }
         this.assign(k, card);
       }
       return "keycard.replace";
@@ -304,7 +344,10 @@ export class HotelTraffic {
     const next = { ...k, version: k.version + 1, source: "manual" as const, phone };
     const res = await this.cloud.send({ cmd: "key.upsert", ...this.keyBody(next) });
     if (res?.ok) {
-      if (k.phone && phone !== k.phone) this.retiredPhones.set(k.phone.privateKey, k.doorId);
+      if (k.phone && phone !== k.phone) {
+        this.retiredPhones.set(k.phone.privateKey, k.doorId);
+        this.retired.push({ keyId: k.keyId, doorId: k.doorId, credential: { privateKey: k.phone.privateKey }, expected: { version: next.version } });
+      }
       Object.assign(k, next, { codeAssigned: codeAssigned(res, k.code) });
     }
     return "key.upsert";

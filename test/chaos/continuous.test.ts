@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BOUNDS, ContinuousChecks } from "../../chaos/continuous.js";
 import { EventLedger } from "../../chaos/event-ledger.js";
+import type { GuestViolation } from "../../chaos/guests.js";
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -21,8 +22,9 @@ function rig() {
   const secrets = { codes: new Set<string>(), uids: new Set<string>() };
   const resources = { peakRssMiB: 100, last: { rssMiB: 100, openFiles: 30 }, sample: () => undefined };
   const t0 = Date.now();
-  const checks = new ContinuousChecks({ cloud: { events }, secrets, hubOutput, resources, dataDir, startedAt: t0, log: () => undefined });
-  return { events, hubOutput, secrets, resources, checks, t0 };
+  const guests = { violations: [] as GuestViolation[] };
+  const checks = new ContinuousChecks({ cloud: { events }, guests, secrets, hubOutput, resources, dataDir, startedAt: t0, log: () => undefined });
+  return { events, hubOutput, secrets, resources, checks, t0, guests };
 }
 
 const evt = (seq: number, type = "lock.online") => JSON.stringify({ seq, type, at: "2026-11-29T07:00:00Z", lockId: "4c42000000000001" });
@@ -50,7 +52,8 @@ describe("continuous chaos checks", () => {
     r.checks.check(r.t0 + 22_000);
     r.checks.check(r.t0 + 32_000);
     expect(r.checks.violations).toEqual([
-      "during the run (12 s): 1 events delivered twice within one hub session and cloud connection, unasked",
+      // The sample (seq, when each copy came, in which session) follows in parentheses.
+      expect.stringMatching(/^during the run \(12 s\): 1 events delivered twice within one hub session and cloud connection, unasked \(seq 1 /),
       "during the run (22 s): 1 seqs arrived again carrying another event",
     ]);
   });
@@ -76,5 +79,16 @@ describe("continuous chaos checks", () => {
       `during the run (5 s): hub RSS ${BOUNDS.rssMiB + 1} MiB over the bound of ${BOUNDS.rssMiB} MiB`,
       `during the run (5 s): hub has ${BOUNDS.openFiles + 1} open files, over the bound of ${BOUNDS.openFiles}`,
     ]);
+  });
+
+  it("flags a guest's violation with the second it happened, once per kind, the try as the sample", () => {
+    const r = rig();
+    r.checks.check(r.t0 + 10_000);
+    const line = "deniedInsideWindow: live code of k-4 at room-2 denied (reason 1); expected to open: key v1 active at room-2";
+    r.guests.violations.push({ kind: "deniedInsideWindow", atMs: r.t0 + 14_200, line }, { kind: "deniedInsideWindow", atMs: r.t0 + 17_000, line: "again" });
+    r.checks.check(r.t0 + 20_000);
+    r.guests.violations.push({ kind: "revokedOpened", atMs: r.t0 + 25_000, line: "revokedOpened: revoked card of k-2 at lobby opened" });
+    r.checks.check(r.t0 + 30_000);
+    expect(r.checks.violations).toEqual([`during the run (14 s): guest ${line}`, "during the run (25 s): guest revokedOpened: revoked card of k-2 at lobby opened"]);
   });
 });
