@@ -3,7 +3,8 @@
  * BLE deadbolt behind the simulator's proxy, whose keys are phones' smart keys) and the lobby,
  * seed 42, a fault every ~15 s of the kinds chaos/faults.ts draws (hub SIGKILLs, also
  * mid-snapshot, broker restarts and stops, lock faults, lock replaced), keycard, smart key and
- * snapshot traffic, and the end checks of chaos/invariants.ts. The long run is `npm run chaos` (docs/reliability.md).
+ * snapshot traffic, guests trying their credentials during the run (chaos/guests.ts), and the
+ * end checks of chaos/invariants.ts. The long run is `npm run chaos` (docs/reliability.md).
  */
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -31,5 +32,8 @@ describe("chaos (short)", () => {
     expect(report.bleLocks).toBe(1);
     expect(report.snapshots.completed).toBeGreaterThanOrEqual(1);
     expect(report.doorChecks).toBeGreaterThan(0);
+    // Guests tried their credentials during the run (chaos/guests.ts), and none was judged a violation.
+    expect(report.guests.tries).toBeGreaterThan(0);
+    expect(report.guests.violations, JSON.stringify(report.guests, null, 2)).toEqual({ deniedInsideWindow: 0, revokedOpened: 0, retiredOpened: 0, openedOutsideWindow: 0 });
   }, 900_000);
 });
