@@ -75,6 +75,7 @@ describe("chaos event invariant", () => {
     const violations: string[] = [];
     const events = await checkEvents(cloud, violations, 500);
     expect(events).toMatchObject({ received: 10, duplicates: 3, missing: 0 });
-    expect(violations).toEqual(["3 events delivered twice within one hub session and cloud connection, unasked"]);
+    // Since de0ecd0 each duplicate is named after the message (seq, type, when each copy came, in which session).
+    expect(violations).toEqual([expect.stringMatching(/^3 events delivered twice within one hub session and cloud connection, unasked \(seq 8 \(/)]);
   }, 60_000);
 });
