@@ -116,7 +116,7 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
     // however the traffic's timing went.
     const hubLogged = (msg: string, timeoutMs: number) => hub.first((l) => (logField(l, msg, "msg") !== undefined ? true : undefined), timeoutMs).then(() => true, () => false);
     // The injector's fault calls are noted per room (the guests' judge skips a lock under a fault, and for a while after).
-    const faultHistory = new FaultHistory(rooms);
+    const faultHistory = new FaultHistory([...rooms, "lobby"]);
     const injector = new FaultInjector({ restartHub, broker, control: new FaultWatchingControl(ready.controlPort, faultHistory), disk, rooms, ptyRooms: ptyRooms(opts.locks), bleRooms: bleRooms(opts.locks), traffic, hubLogged, lockOf: (room) => doorLocks.lockOf(room), install: (room, oldId, newId) => installReplacement(installer, room, oldId, newId), repairInterruptedPairing: (room) => repairInterruptedPairing(installer, room), random: seededRandom(opts.seed + 1_000_003), log }, opts.faults);
     faultHistory.start((room) => injector.isBusy(room));
     // Guests draw from their own stream too: the faults' stream stays the same for a seed.
