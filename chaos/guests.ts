@@ -19,10 +19,21 @@ import type { GuestKey, HotelTraffic } from "./traffic.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SAMPLES = 10;
+/**
+ * A memory loss with no power loss after it (the silent fault: no CLOCK_LOST) is found by the
+ * hub only when a guest is refused, for the refused kind's table, or at its routine table check
+ * (15 minutes): the lock's other tables may stay empty while its status says active. Its lock is
+ * not judged "must open" for that long.
+ */
+const SILENT_LOSS_MS = 15 * 60_000;
+/** The power loss that follows a memory loss in the other faults comes within this. */
+const POWER_LOSS_AFTER_MS = 5_000;
 
 /** When each door's lock (rooms and the lobby) was last under a fault: the injector's fault calls, and its busy doors sampled. */
 export class FaultHistory {
   private readonly last = new Map<string, number>();
+  /** door -> when a memory loss came with no power loss after it (yet). */
+  private readonly memoryLoss = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private busy: (room: string) => boolean = () => false;
 
@@ -30,6 +41,12 @@ export class FaultHistory {
 
   faulted(room: string, at = Date.now()): void {
     this.last.set(room, at);
+  }
+
+  /** A fault's name as it is applied (memory-loss, then clock-lost unless it is the silent one). */
+  applied(room: string, fault: unknown, at = Date.now()): void {
+    if (fault === "memory-loss") this.memoryLoss.set(room, at);
+    if (fault === "clock-lost" && at - (this.memoryLoss.get(room) ?? -Infinity) < POWER_LOSS_AFTER_MS) this.memoryLoss.delete(room);
   }
 
   /** Samples the busy rooms (a timed fault, an installation, the pty bus unplugged: all its rooms). */
@@ -47,6 +64,8 @@ export class FaultHistory {
   /** Seconds since the room's lock was last under a fault (0 while it is); undefined: never. */
   sinceFaultS(room: string, now = Date.now()): number | undefined {
     if (this.busy(room)) return 0;
+    const lost = this.memoryLoss.get(room);
+    if (lost !== undefined && now - lost >= POWER_LOSS_AFTER_MS && now - lost < SILENT_LOSS_MS) return 0;
     const t = this.last.get(room);
     return t === undefined ? undefined : (now - t) / 1000;
   }
@@ -62,7 +81,10 @@ export class FaultWatchingControl extends ControlClient {
   }
 
   override async act(ref: string, action: string, body: Record<string, unknown> = {}): Promise<unknown> {
-    if (action === "fault") this.history.faulted(ref);
+    if (action === "fault") {
+      this.history.faulted(ref);
+      this.history.applied(ref, body.fault);
+    }
     try {
       return await super.act(ref, action, body);
     } finally {
