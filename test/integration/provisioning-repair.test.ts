@@ -98,13 +98,18 @@ describe("drift repair", () => {
 
   it("a lock that lost its memory silently (no power loss) is checked when a guest's code is refused, not at the 15-minute routine check (chaos: silent memory loss)", async () => {
     await withProperty({ rooms: 1, commons: [] }, async (p) => {
-      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"]));
+      await p.ok("keycards.upsert", { cards: [{ cardId: "c1", uid: "04a1b2c3d4e5f6", label: "1" }] });
+      await p.ok("key.upsert", keyPayload(p, "k-1", ["room-101"], { keycard: { enabled: true, cardId: "c1" } }));
       const s = await p.waitForKey("k-1", (x) => x.state === "active");
       const lock = p.sim("room-101");
       lock.table(CredentialKind.DOOR_CODE)!.clear(); // EEPROM lost, the lock says nothing
+      lock.table(CredentialKind.KEYCARD)!.clear();
       expect(lock.enterCode(codeOf(s)).granted).toBe(false);
-      // The guest's refused try is in the lock's log; the hub reads it and checks the table.
+      // The guest's refused try is in the lock's log; the hub reads it and checks the table, and
+      // finding entries gone, the other tables too: the card works without being refused first.
       await p.waitFor("the code back after the guest's refused try", () => lock.enterCode(codeOf(s)).granted, 15_000);
+      await p.waitFor("the card back too", () => lock.table(CredentialKind.KEYCARD)!.used === 1, 15_000);
+      expect(lock.presentCard("04a1b2c3d4e5f6").granted).toBe(true);
     });
   });
 

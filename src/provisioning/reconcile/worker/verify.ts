@@ -10,7 +10,7 @@ import type { SlotInfo } from "../../../protocol/llp/commands.js";
 import { LockBridgeError } from "../../../shared/errors.js";
 import type { SlotRow } from "../ports.js";
 import { expectedDigest, readRanges } from "../table-diff.js";
-import { capacity, notifySlots, supports, type WorkerContext } from "./context.js";
+import { allKindsNeedVerify, capacity, notifySlots, supports, type WorkerContext } from "./context.js";
 
 /**
  * When this worker last told the engine a table's rows after a matching digest, per kind. Not
@@ -69,6 +69,9 @@ export async function verify(ctx: WorkerContext, kind: CredentialType): Promise<
     ctx.verifyRounds = 0;
     throw new LockBridgeError("lock_rejected", `lock ${lockId} ${kind} table does not converge`);
   }
+  // Entries missing from one table may be a memory lost whole, with no power loss to tell (a
+  // guest's refused code found it): the other tables get their digest checked too, now.
+  if (ctx.verifyRounds === 0 && got.used < expected.used) allKindsNeedVerify(ctx);
   ctx.verifyRounds++;
   o.log.info({ lockId, kind, used: got.used, expectedUsed: expected.used }, "table digest differs: reading slots");
   await readTable(ctx, kind, got.used, rows);
