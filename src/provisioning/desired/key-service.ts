@@ -242,8 +242,11 @@ export class KeyService implements KeyCommands {
       siteLength,
       locks,
       usage: this.ports.desired.codesExcept(key.keyId),
-      // A current code counts as revoked now: it stays out of reach for the whole window.
-      revoked: [...this.coolingCodes(now)].map(([code, at]) => ({ code, revokedAtMs: at ?? now })),
+      // A current code (null) counts as revoked now: it stays out of reach for the whole window.
+      // Asked of the cache code by code: a list of the site's codes built per key made a
+      // snapshot's allocation O(keys²).
+      revoked: [],
+      unavailable: { has: (code) => this.coolingAt(code, now) },
       coolingOffMs: this.coolingOffMs(),
       nowMs: now,
       random: this.options.random,
@@ -268,6 +271,12 @@ export class KeyService implements KeyCommands {
       this.cooling = { codes, reloadAtMs };
     }
     return this.cooling.codes;
+  }
+
+  /** Whether `code` is out of reach at `now`: current somewhere, or revoked within the cooling-off window. */
+  private coolingAt(code: string, now: number): boolean {
+    const at = this.coolingCodes(now).get(code);
+    return at !== undefined && (at === null || at + this.coolingOffMs() > now);
   }
 
   /** Keeps the cache in step with a code handed out (`current`) and one revoked (`revoked`). */
