@@ -178,6 +178,9 @@ export class SlotsRepo {
    * one holding only unwanted content). null when the lock's table of that kind is full.
    */
   assign(lockId: string, kind: CredentialType, content: DesiredSlotContent, slotCount: number): number | null {
+    // Inside the caller's transaction (a command, a snapshot deriving thousands of rows) no
+    // savepoint of its own: the reads and the one upsert it makes need none to stay whole.
+    if (this.ctx.db.inTransaction) return this.assignRows(lockId, kind, content, slotCount);
     return this.assignTx.immediate(lockId, kind, content, slotCount);
   }
 
