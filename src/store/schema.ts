@@ -484,6 +484,20 @@ const v12LastEventSeqWithCounters: Migration = {
   },
 };
 
+/**
+ * v13: a key's credentials by key. `credentials.history(keyId)` (every derivation of a key's
+ * slot rows, every key status) had only the partial index of current credentials, which a
+ * query over revoked ones too cannot use: each call scanned the whole table, O(credentials)
+ * per key (docs/performance.md, fourth round). An index only: no data changes.
+ */
+const v13CredentialsByKey: Migration = {
+  version: 13,
+  name: "credentials indexed by key",
+  up(db) {
+    db.exec(`CREATE INDEX credentials_by_key ON credentials (key_id, credential_id);`);
+  },
+};
+
 /** Every shipped migration, in order. The last one's version is the current schema version. */
 export const MIGRATIONS: readonly Migration[] = [
   v1BaseSchema,
@@ -498,6 +512,7 @@ export const MIGRATIONS: readonly Migration[] = [
   v10FirmwareJobs,
   v11LockLinkCounters,
   v12LastEventSeqWithCounters,
+  v13CredentialsByKey,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

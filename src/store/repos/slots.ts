@@ -286,9 +286,11 @@ export class SlotsRepo {
 
   private freeSlot(lockId: string, kind: CredentialType, slotCount: number): number | undefined {
     const params = { lockId, kind, slotCount };
-    // Lowest slot that is known empty or has no row at all (never used)...
+    // Lowest slot that is known empty or has no row at all (never used)... Through the index of
+    // unwanted rows: by the primary key, SQLite walked every row of the lock's table (a lobby
+    // filling up wants them all) for each slot it allocated.
     const knownEmpty = this.q(
-      `SELECT min(slot) AS s FROM lock_slots
+      `SELECT min(slot) AS s FROM lock_slots INDEXED BY lock_slots_unwanted
          WHERE lock_id = @lockId AND kind = @kind AND desired_credential_id IS NULL AND applied_state = 'empty'`,
     ).get(params) as { s: number | null };
     const candidates = [knownEmpty.s, this.lowestSlotWithoutRow(params)].filter((s): s is number => s !== null && s < slotCount);
