@@ -184,11 +184,19 @@ export class DesiredState {
 
   /** Records the key's current code on every door it may reach (linked doors included, flag or not). */
   indexKeyCode(keyId: string): void {
-    this.codes.removeKey(keyId);
-    const code = this.store.credentials.currentOf(keyId, "doorCode");
     const key = this.store.keys.get(keyId);
-    if (!code || !key || key.removedAt !== null) return;
-    for (const doorId of codeDoors(key, this.doors())) this.codes.add(doorId, code.value, keyId);
+    if (!key) {
+      this.codes.removeKey(keyId);
+      return;
+    }
+    this.indexCodeOf(key, this.store.credentials.currentOf(keyId, "doorCode")?.value);
+  }
+
+  /** indexKeyCode for a key record and current code the caller has just read or decided. */
+  indexCodeOf(key: Pick<Key, "keyId" | "doors"> & { removedAt: number | null }, code: string | undefined): void {
+    this.codes.removeKey(key.keyId);
+    if (code === undefined || key.removedAt !== null) return;
+    for (const doorId of codeDoors(key, this.doors())) this.codes.add(doorId, code, key.keyId);
   }
 
   /** The codes held per door by every key but this one, for allocation. */
