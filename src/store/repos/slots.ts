@@ -308,10 +308,11 @@ export class SlotsRepo {
    * a lobby lock filling up, answered without walking its thousands of rows for a gap.
    */
   private lowestSlotWithoutRow(params: { lockId: string; kind: CredentialType }): number | null {
-    const { n, hi } = this.q("SELECT count(*) AS n, max(slot) AS hi FROM lock_slots WHERE lock_id = @lockId AND kind = @kind").get(params) as {
-      n: number;
-      hi: number | null;
-    };
+    // The count from lock_slot_counts (kept by triggers, store v14): count(*) walked every row.
+    const { n, hi } = this.q(
+      `SELECT (SELECT n FROM lock_slot_counts WHERE lock_id = @lockId AND kind = @kind) AS n,
+              (SELECT max(slot) FROM lock_slots WHERE lock_id = @lockId AND kind = @kind) AS hi`,
+    ).get(params) as { n: number | null; hi: number | null };
     if (hi === null) return 0;
     if (n === hi + 1) return hi + 1;
     const gap = this.q(
