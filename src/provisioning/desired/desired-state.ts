@@ -67,7 +67,13 @@ export class DesiredState {
     this.derived = deps.derived;
     this.index = deps.index;
     // Copies of the store kept here must never disagree with it after a rollback.
-    deps.store.beforeCommit(() => this.touchedInTransaction.clear());
+    deps.store.beforeCommit(() => {
+      this.touchedInTransaction.clear();
+      // A batch is closed inside its own transaction. One still open when the next begins was
+      // left by a transaction that committed without closing it: derive what it collected
+      // now (in this transaction) rather than never.
+      if (this.batch) this.endBatch();
+    });
     deps.store.afterRollback(() => this.rebuildAfterRollback());
   }
 

@@ -178,4 +178,18 @@ describe("a snapshot derived in one batch", () => {
     expect(p.store.slots.forLock("lock-lobby").filter((r) => r.desired)).toHaveLength(1);
     expect(p.engine.statuses.keyStatus("k-002")?.doors.map((d) => d.doorId)).toEqual(["room-2", "lobby", "gym"]);
   });
+
+  it("a batch a committed transaction left open is derived by the next transaction, not kept open", () => {
+    const p = property(500);
+    props.push(p);
+    p.store.transaction(() => {
+      p.effects.snapshotApplying();
+      p.keys.upsert(guest(1), p.ctx);
+    });
+    expect(p.store.slots.forLock("lock-lobby")).toEqual([]);
+    p.store.transaction(() => undefined);
+    expect(p.store.slots.forLock("lock-lobby").filter((r) => r.desired)).toHaveLength(1);
+    p.store.transaction(() => p.keys.upsert(guest(2), p.ctx));
+    expect(p.store.slots.forLock("lock-lobby").filter((r) => r.desired)).toHaveLength(2);
+  });
 });
