@@ -504,7 +504,9 @@ const v13CredentialsByKey: Migration = {
  * SQLite counts by walking the rows, so each allocation on a lock cost O(its rows) and filling
  * a lobby O(rows²) (docs/performance.md, fourth round). The triggers run inside the writing
  * statement's transaction, so the count rolls back with the rows; the upserts' DO UPDATE path
- * fires no INSERT trigger. The row goes with its lock (ON DELETE CASCADE).
+ * fires no INSERT trigger. The row goes with its lock (ON DELETE CASCADE). Never write lock_slots
+ * with REPLACE: the row it deletes fires no DELETE trigger (recursive_triggers is off), and a
+ * count too high could hide a free slot below the last row.
  */
 const v14SlotCounts: Migration = {
   version: 14,
