@@ -85,6 +85,11 @@ export interface AllocationInput {
   usage: CodeUsage;
   /** Revoked codes (any key of the site); those within the cooling-off period are not reissued. */
   revoked: readonly RevokedCode[];
+  /**
+   * Codes out of reach now besides `revoked` (a caller's own up-to-date set: the hub keeps one
+   * rather than building a list of every code of the site for each key it allocates).
+   */
+  unavailable?: { has(code: string): boolean } | undefined;
   coolingOffMs?: number | undefined;
   nowMs: number;
   random: RandomSource;
@@ -152,16 +157,21 @@ export function randomCodeLength(siteLength: number, locks: readonly CodeTargetL
 // ---------------------------------------------------------------------------------------------
 // Checks
 
-function coolingOffSet(input: Pick<AllocationInput, "revoked" | "coolingOffMs" | "nowMs">): Set<string> {
+/** Codes that may not be handed out (besides the checks on the code itself). */
+type CodeSet = { has(code: string): boolean };
+
+function coolingOffSet(input: Pick<AllocationInput, "revoked" | "unavailable" | "coolingOffMs" | "nowMs">): CodeSet {
   const window = input.coolingOffMs ?? DEFAULT_COOLING_OFF_MS;
-  return new Set(input.revoked.filter((r) => r.revokedAtMs + window > input.nowMs).map((r) => r.code));
+  const revoked = new Set(input.revoked.filter((r) => r.revokedAtMs + window > input.nowMs).map((r) => r.code));
+  const more = input.unavailable;
+  return more ? { has: (code) => revoked.has(code) || more.has(code) } : revoked;
 }
 
 /** Why a code cannot be given to this key now, or undefined if it can. */
 export function refuseCode(
   code: string,
-  input: Pick<AllocationInput, "locks" | "usage" | "revoked" | "coolingOffMs" | "nowMs">,
-  cooling: ReadonlySet<string> = coolingOffSet(input),
+  input: Pick<AllocationInput, "locks" | "usage" | "revoked" | "unavailable" | "coolingOffMs" | "nowMs">,
+  cooling: CodeSet = coolingOffSet(input),
 ): CodeRefusal | undefined {
   if (!/^\d+$/.test(code)) return "invalid_format";
   const range = commonLengthRange(input.locks);
@@ -189,7 +199,7 @@ const RANDOM_TRIES = 100;
 const SCAN_LIMIT = 1_000_000;
 
 /** Draw a random acceptable code of the given length. */
-export function randomCode(length: number, input: AllocationInput, cooling: ReadonlySet<string> = coolingOffSet(input)): string | undefined {
+export function randomCode(length: number, input: AllocationInput, cooling: CodeSet = coolingOffSet(input)): string | undefined {
   const draw = (): string => {
     let s = "";
     for (let i = 0; i < length; i++) s += String(input.random.int(10));
@@ -280,11 +290,23 @@ export class DoorCodeIndex {
   private readonly held = new Map<string, Map<string, string>>();
   /** lockId -> proper prefix -> codes having it */
   private readonly prefixes = new Map<string, Map<string, Set<string>>>();
+  /**
+   * keyId -> `lockId` -> its codes there: removeKey() visits the key's own entries, not every
+   * code of every lock (a snapshot re-indexes each key once, and a lobby holds every key's code).
+   */
+  private readonly byKey = new Map<string, Map<string, Set<string>>>();
 
   add(lockId: string, code: string, keyId: string): void {
     let codes = this.held.get(lockId);
     if (!codes) this.held.set(lockId, (codes = new Map()));
+    const previous = codes.get(code);
+    if (previous !== undefined && previous !== keyId) this.forget(previous, lockId, code);
     codes.set(code, keyId);
+    let mine = this.byKey.get(keyId);
+    if (!mine) this.byKey.set(keyId, (mine = new Map()));
+    let onLock = mine.get(lockId);
+    if (!onLock) mine.set(lockId, (onLock = new Set()));
+    onLock.add(code);
     let pre = this.prefixes.get(lockId);
     if (!pre) this.prefixes.set(lockId, (pre = new Map()));
     for (let k = 1; k < code.length; k++) {
@@ -297,7 +319,9 @@ export class DoorCodeIndex {
 
   remove(lockId: string, code: string): void {
     const codes = this.held.get(lockId);
-    if (!codes?.delete(code)) return;
+    const owner = codes?.get(code);
+    if (owner === undefined || !codes?.delete(code)) return;
+    this.forget(owner, lockId, code);
     const pre = this.prefixes.get(lockId);
     for (let k = 1; k < code.length; k++) {
       const p = code.slice(0, k);
@@ -311,13 +335,24 @@ export class DoorCodeIndex {
   clear(): void {
     this.held.clear();
     this.prefixes.clear();
+    this.byKey.clear();
   }
 
   /** Remove every code a key holds (on every lock). */
   removeKey(keyId: string): void {
-    for (const [lockId, codes] of this.held) {
-      for (const [code, owner] of [...codes]) if (owner === keyId) this.remove(lockId, code);
-    }
+    const mine = this.byKey.get(keyId);
+    if (!mine) return;
+    for (const [lockId, codes] of [...mine]) for (const code of [...codes]) this.remove(lockId, code);
+    this.byKey.delete(keyId);
+  }
+
+  /** Drops `code` on `lockId` from the key's own entries. */
+  private forget(keyId: string, lockId: string, code: string): void {
+    const mine = this.byKey.get(keyId);
+    const onLock = mine?.get(lockId);
+    onLock?.delete(code);
+    if (onLock?.size === 0) mine?.delete(lockId);
+    if (mine?.size === 0) this.byKey.delete(keyId);
   }
 
   holder(lockId: string, code: string): string | undefined {

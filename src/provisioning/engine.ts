@@ -118,7 +118,10 @@ export class ProvisioningEngine {
       links: deps.links,
       reports: this.reports,
       status,
-      slotRows: (credentialId) => desired.slotRows(credentialId),
+      desiredRow: (lockId, kind, credentialId) => {
+        const slot = store.slots.slotOf(lockId, kind, credentialId);
+        return slot === undefined ? undefined : store.slots.get(lockId, kind, slot);
+      },
       scheduleKey: (keyId) => this.agendas.schedule(keyId),
       emit,
       options,

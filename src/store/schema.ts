@@ -484,6 +484,55 @@ const v12LastEventSeqWithCounters: Migration = {
   },
 };
 
+/**
+ * v13: a key's credentials by key. `credentials.history(keyId)` (every derivation of a key's
+ * slot rows, every key status) had only the partial index of current credentials, which a
+ * query over revoked ones too cannot use: each call scanned the whole table, O(credentials)
+ * per key (docs/performance.md, fourth round). An index only: no data changes.
+ */
+const v13CredentialsByKey: Migration = {
+  version: 13,
+  name: "credentials indexed by key",
+  up(db) {
+    db.exec(`CREATE INDEX credentials_by_key ON credentials (key_id, credential_id);`);
+  },
+};
+
+/**
+ * v14: how many slot rows each lock has per kind, kept by triggers. Allocation asks for the
+ * lowest slot without a row, answered at once when the rows have no gap (count = highest + 1);
+ * SQLite counts by walking the rows, so each allocation on a lock cost O(its rows) and filling
+ * a lobby O(rows²) (docs/performance.md, fourth round). The triggers run inside the writing
+ * statement's transaction, so the count rolls back with the rows; the upserts' DO UPDATE path
+ * fires no INSERT trigger. The row goes with its lock (ON DELETE CASCADE). Never write lock_slots
+ * with REPLACE: the row it deletes fires no DELETE trigger (recursive_triggers is off), and a
+ * count too high could hide a free slot below the last row.
+ */
+const v14SlotCounts: Migration = {
+  version: 14,
+  name: "slot rows counted per lock and kind",
+  up(db) {
+    db.exec(`
+      CREATE TABLE lock_slot_counts (
+        lock_id TEXT NOT NULL REFERENCES locks (lock_id) ON DELETE CASCADE,
+        kind    TEXT NOT NULL,
+        n       INTEGER NOT NULL,              -- rows of lock_slots with this lock_id and kind
+        PRIMARY KEY (lock_id, kind)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO lock_slot_counts (lock_id, kind, n) SELECT lock_id, kind, count(*) FROM lock_slots GROUP BY lock_id, kind;
+      CREATE TRIGGER lock_slots_counted_insert AFTER INSERT ON lock_slots
+      BEGIN
+        INSERT OR IGNORE INTO lock_slot_counts (lock_id, kind, n) VALUES (new.lock_id, new.kind, 0);
+        UPDATE lock_slot_counts SET n = n + 1 WHERE lock_id = new.lock_id AND kind = new.kind;
+      END;
+      CREATE TRIGGER lock_slots_counted_delete AFTER DELETE ON lock_slots
+      BEGIN
+        UPDATE lock_slot_counts SET n = n - 1 WHERE lock_id = old.lock_id AND kind = old.kind;
+      END;
+    `);
+  },
+};
+
 /** Every shipped migration, in order. The last one's version is the current schema version. */
 export const MIGRATIONS: readonly Migration[] = [
   v1BaseSchema,
@@ -498,6 +547,8 @@ export const MIGRATIONS: readonly Migration[] = [
   v10FirmwareJobs,
   v11LockLinkCounters,
   v12LastEventSeqWithCounters,
+  v13CredentialsByKey,
+  v14SlotCounts,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

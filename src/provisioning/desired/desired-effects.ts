@@ -12,9 +12,13 @@ import type { DesiredState } from "./desired-state.js";
  */
 export function desiredStateEffects(
   store: Pick<Store, "keys" | "doors" | "keycards">,
-  desired: Pick<DesiredState, "doorsChanged" | "resyncKeys" | "keysOnLock" | "keysReachingDoors" | "indexKeyCode" | "resyncMark" | "resyncKeysNotSince">,
+  desired: Pick<
+    DesiredState,
+    "doorsChanged" | "resyncKeys" | "keysOnLock" | "keysReachingDoors" | "indexKeyCode" | "resyncMark" | "resyncKeysNotSince" | "beginBatch" | "endBatch"
+  >,
 ): DesiredStateEffects {
-  // Keys the snapshot applied were re-derived one by one: afterwards only the others are.
+  // Keys the snapshot applied are collected in a batch and derived once, together, at its end
+  // (one pass over the locks, not one per key); the others (not in the snapshot) with them.
   let snapshotMark = 0;
   return {
     siteChanged() {
@@ -41,10 +45,12 @@ export function desiredStateEffects(
       // Doors change inside the snapshot before its keys are applied.
       desired.doorsChanged();
       snapshotMark = desired.resyncMark();
+      desired.beginBatch();
     },
     snapshotApplied() {
       desired.doorsChanged();
       desired.resyncKeysNotSince(snapshotMark, store.keys.ids({ includeRemoved: true }));
+      desired.endBatch();
     },
   };
 }

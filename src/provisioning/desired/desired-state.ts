@@ -58,6 +58,8 @@ export class DesiredState {
   private rebuilding = false;
   private resyncSeq = 0;
   private readonly resynced = new Map<string, number>();
+  /** Keys whose re-derivation waits for the end of a batch (a snapshot), in the order first asked. */
+  private batch: Set<string> | undefined;
 
   constructor(deps: DesiredStateDeps) {
     this.store = deps.store;
@@ -65,7 +67,13 @@ export class DesiredState {
     this.derived = deps.derived;
     this.index = deps.index;
     // Copies of the store kept here must never disagree with it after a rollback.
-    deps.store.beforeCommit(() => this.touchedInTransaction.clear());
+    deps.store.beforeCommit(() => {
+      this.touchedInTransaction.clear();
+      // A batch is closed inside its own transaction. One still open when the next begins was
+      // left by a transaction that committed without closing it: derive what it collected
+      // now (in this transaction) rather than never.
+      if (this.batch) this.endBatch();
+    });
     deps.store.afterRollback(() => this.rebuildAfterRollback());
   }
 
@@ -182,11 +190,19 @@ export class DesiredState {
 
   /** Records the key's current code on every door it may reach (linked doors included, flag or not). */
   indexKeyCode(keyId: string): void {
-    this.codes.removeKey(keyId);
-    const code = this.store.credentials.currentOf(keyId, "doorCode");
     const key = this.store.keys.get(keyId);
-    if (!code || !key || key.removedAt !== null) return;
-    for (const doorId of codeDoors(key, this.doors())) this.codes.add(doorId, code.value, keyId);
+    if (!key) {
+      this.codes.removeKey(keyId);
+      return;
+    }
+    this.indexCodeOf(key, this.store.credentials.currentOf(keyId, "doorCode")?.value);
+  }
+
+  /** indexKeyCode for a key record and current code the caller has just read or decided. */
+  indexCodeOf(key: Pick<Key, "keyId" | "doors"> & { removedAt: number | null }, code: string | undefined): void {
+    this.codes.removeKey(key.keyId);
+    if (code === undefined || key.removedAt !== null) return;
+    for (const doorId of codeDoors(key, this.doors())) this.codes.add(doorId, code, key.keyId);
   }
 
   /** The codes held per door by every key but this one, for allocation. */
@@ -205,11 +221,18 @@ export class DesiredState {
    * if any), then wakes the workers of the locks concerned and marks the statuses changed.
    */
   resyncKeys(keyIds: Iterable<string>): void {
-    const ids = [...new Set(keyIds)];
+    const idSet = new Set(keyIds);
+    const ids = [...idSet];
     if (ids.length === 0) return;
     for (const id of ids) {
       this.resynced.set(id, ++this.resyncSeq);
       this.touchedInTransaction.add(id);
+    }
+    if (this.batch) {
+      // Derived once at the batch's end, in the same transaction: a key asked again meanwhile
+      // is derived once, from the state the batch left.
+      for (const id of ids) this.batch.add(id);
+      return;
     }
     const changedLocks = new Set<string>();
     this.store.transaction(() => {
@@ -238,7 +261,7 @@ export class DesiredState {
     for (const lockId of changedLocks) {
       for (const credentialId of this.unplaced.get(lockId)?.keys() ?? []) {
         const keyId = this.store.credentials.get(credentialId)?.keyId;
-        if (keyId !== undefined && !ids.includes(keyId)) waiting.add(keyId);
+        if (keyId !== undefined && !idSet.has(keyId)) waiting.add(keyId);
       }
     }
     if (waiting.size > 0 && !this.retryingUnplaced) {
@@ -249,6 +272,24 @@ export class DesiredState {
         this.retryingUnplaced = false;
       }
     }
+  }
+
+  /**
+   * Opens a batch (a snapshot's keys): until endBatch(), resyncKeys() only collects the keys;
+   * endBatch() derives them all in one pass, so each lock concerned is woken and told once
+   * and the per-call work (a savepoint, the context, the wake-ups) is paid once, not per key.
+   * Must be closed inside the same transaction; a rollback drops it (the keys the transaction
+   * touched are derived again from the store, as without a batch).
+   */
+  beginBatch(): void {
+    this.batch ??= new Set();
+  }
+
+  /** Closes the batch and derives the keys it collected. */
+  endBatch(): void {
+    const keys = this.batch;
+    this.batch = undefined;
+    if (keys && keys.size > 0) this.resyncKeys(keys);
   }
 
   /** A mark to ask later which keys were not re-derived since (resyncKeysNotSince). */
@@ -271,6 +312,8 @@ export class DesiredState {
   private rebuildAfterRollback(): void {
     if (this.rebuilding) return; // a failure while rebuilding is logged by the store, not chased
     this.rebuilding = true;
+    // A batch open in the transaction that rolled back is over: nothing of it is derived.
+    this.batch = undefined;
     try {
       const touched = [...this.touchedInTransaction];
       this.touchedInTransaction.clear();

@@ -29,7 +29,7 @@ import { codeDoors, type DesiredState } from "./desired-state.js";
 
 /** What key semantics use: the desired state (key lifecycles, door codes, re-derivation), the key status, the time. */
 export interface KeyServicePorts {
-  desired: Pick<DesiredState, "doors" | "lifecycle" | "setLifecycle" | "indexKeyCode" | "codesExcept" | "codeRange" | "resyncKeys">;
+  desired: Pick<DesiredState, "doors" | "lifecycle" | "lifecycleOf" | "setLifecycle" | "indexKeyCode" | "indexCodeOf" | "codesExcept" | "codeRange" | "resyncKeys">;
   statuses: {
     keyStatus(keyId: string): KeyStatus | null;
     /** A removed key answers `revoked` rather than null. */
@@ -177,17 +177,22 @@ export class KeyService implements KeyCommands {
    */
   ensureCredentials(keyId: string): string[] {
     const store = this.store;
+    // Each read once (the key, its lifecycle, its current credentials of every kind): a
+    // snapshot runs this for every key, and each step below touches one kind only.
     const key = store.keys.get(keyId);
     const site = store.site.get();
     if (!key || !site) return [];
-    const activation = keyActivation(key, this.ports.desired.lifecycle(keyId));
+    const activation = keyActivation(key, this.ports.desired.lifecycleOf(key));
     const revoked = activation.state === "revoked" || key.removedAt !== null;
     const warnings: string[] = [];
+    const current = new Map(store.credentials.current(keyId).map((c) => [c.kind, c]));
 
     // Door code.
-    const currentCode = store.credentials.currentOf(keyId, "doorCode");
+    const currentCode = current.get("doorCode");
+    let codeNow = currentCode?.value;
     if (revoked || !key.doorCode.enabled) {
       if (currentCode && store.credentials.revoke(currentCode.credentialId)) this.coolingChanged(undefined, currentCode.value);
+      codeNow = undefined;
       this.store.keyFacts.setCodeUnavailable(keyId, null);
     } else if (site.credentialTypes.doorCode) {
       const r = allocateDoorCode({
@@ -202,16 +207,18 @@ export class KeyService implements KeyCommands {
           store.credentials.assign({ keyId, kind: "doorCode", value: r.value.code, assignment: key.doorCode.assignment });
           this.coolingChanged(r.value.code, currentCode?.value);
         }
+        codeNow = r.value.code;
         warnings.push(...r.value.warnings.map((w) => w.message));
       } else {
         if (currentCode && store.credentials.revoke(currentCode.credentialId)) this.coolingChanged(undefined, currentCode.value);
+        codeNow = undefined;
         warnings.push(r.error.message);
       }
     }
-    this.ports.desired.indexKeyCode(keyId);
+    this.ports.desired.indexCodeOf(key, codeNow);
 
     // Keycard: the inventory decided (upsert/checkin); the credential follows the assigned card.
-    const currentCard = store.credentials.currentOf(keyId, "keycard");
+    const currentCard = current.get("keycard");
     const card = store.keycards.assignedTo(keyId);
     if (revoked || !key.keycard.enabled || !card) {
       if (currentCard) store.credentials.revoke(currentCard.credentialId);
@@ -220,7 +227,7 @@ export class KeyService implements KeyCommands {
     }
 
     // Mobile key: its public key.
-    const currentMobile = store.credentials.currentOf(keyId, "smartKey");
+    const currentMobile = current.get("smartKey");
     const publicKey = key.smartKey.publicKey;
     if (revoked || !key.smartKey.enabled || publicKey === undefined || publicKey === "") {
       if (currentMobile) store.credentials.revoke(currentMobile.credentialId);
@@ -242,8 +249,11 @@ export class KeyService implements KeyCommands {
       siteLength,
       locks,
       usage: this.ports.desired.codesExcept(key.keyId),
-      // A current code counts as revoked now: it stays out of reach for the whole window.
-      revoked: [...this.coolingCodes(now)].map(([code, at]) => ({ code, revokedAtMs: at ?? now })),
+      // A current code (null) counts as revoked now: it stays out of reach for the whole window.
+      // Asked of the cache code by code: a list of the site's codes built per key made a
+      // snapshot's allocation O(keys²).
+      revoked: [],
+      unavailable: { has: (code) => this.coolingAt(code, now) },
       coolingOffMs: this.coolingOffMs(),
       nowMs: now,
       random: this.options.random,
@@ -268,6 +278,12 @@ export class KeyService implements KeyCommands {
       this.cooling = { codes, reloadAtMs };
     }
     return this.cooling.codes;
+  }
+
+  /** Whether `code` is out of reach at `now`: current somewhere, or revoked within the cooling-off window. */
+  private coolingAt(code: string, now: number): boolean {
+    const at = this.coolingCodes(now).get(code);
+    return at !== undefined && (at === null || at + this.coolingOffMs() > now);
   }
 
   /** Keeps the cache in step with a code handed out (`current`) and one revoked (`revoked`). */

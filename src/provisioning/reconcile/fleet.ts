@@ -72,8 +72,8 @@ export interface FleetDeps {
   links: LockLinks;
   reports: FleetReports;
   status: StatusSink;
-  /** The slot rows that desire or hold a credential. */
-  slotRows(credentialId: number): SlotRecord[];
+  /** The lock's slot row that desires the credential (one at most: a credential has one kind). */
+  desiredRow(lockId: string, kind: CredentialType, credentialId: number): SlotRecord | undefined;
   /** A credential failed: the key's at-risk check is due again. */
   scheduleKey(keyId: string): void;
   emit(events: readonly HubEventInput[]): void;
@@ -248,7 +248,8 @@ export class LockFleet {
       const c = store.credentials.get(id);
       if (!c) continue;
       keys.add(c.keyId);
-      const row = this.d.slotRows(id).find((r) => r.lockId === lockId && r.desired?.credentialId === id);
+      // This lock's row only: every row of the credential (its other locks) cost reads for nothing.
+      const row = this.d.desiredRow(lockId, c.kind, id);
       const k = `${lockId}|${id}`;
       const state = !row ? undefined : row.lastError !== null && !row.inSync ? "failed" : this.locks.get(lockId)?.worker.isVerified(row) === true ? "verified" : "pending";
       const before = this.lastFacts.get(k);

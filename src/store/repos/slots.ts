@@ -178,6 +178,9 @@ export class SlotsRepo {
    * one holding only unwanted content). null when the lock's table of that kind is full.
    */
   assign(lockId: string, kind: CredentialType, content: DesiredSlotContent, slotCount: number): number | null {
+    // Inside the caller's transaction (a command, a snapshot deriving thousands of rows) no
+    // savepoint of its own: the reads and the one upsert it makes need none to stay whole.
+    if (this.ctx.db.inTransaction) return this.assignRows(lockId, kind, content, slotCount);
     return this.assignTx.immediate(lockId, kind, content, slotCount);
   }
 
@@ -283,9 +286,11 @@ export class SlotsRepo {
 
   private freeSlot(lockId: string, kind: CredentialType, slotCount: number): number | undefined {
     const params = { lockId, kind, slotCount };
-    // Lowest slot that is known empty or has no row at all (never used)...
+    // Lowest slot that is known empty or has no row at all (never used)... Through the index of
+    // unwanted rows: by the primary key, SQLite walked every row of the lock's table (a lobby
+    // filling up wants them all) for each slot it allocated.
     const knownEmpty = this.q(
-      `SELECT min(slot) AS s FROM lock_slots
+      `SELECT min(slot) AS s FROM lock_slots INDEXED BY lock_slots_unwanted
          WHERE lock_id = @lockId AND kind = @kind AND desired_credential_id IS NULL AND applied_state = 'empty'`,
     ).get(params) as { s: number | null };
     const candidates = [knownEmpty.s, this.lowestSlotWithoutRow(params)].filter((s): s is number => s !== null && s < slotCount);
@@ -303,10 +308,11 @@ export class SlotsRepo {
    * a lobby lock filling up, answered without walking its thousands of rows for a gap.
    */
   private lowestSlotWithoutRow(params: { lockId: string; kind: CredentialType }): number | null {
-    const { n, hi } = this.q("SELECT count(*) AS n, max(slot) AS hi FROM lock_slots WHERE lock_id = @lockId AND kind = @kind").get(params) as {
-      n: number;
-      hi: number | null;
-    };
+    // The count from lock_slot_counts (kept by triggers, store v14): count(*) walked every row.
+    const { n, hi } = this.q(
+      `SELECT (SELECT n FROM lock_slot_counts WHERE lock_id = @lockId AND kind = @kind) AS n,
+              (SELECT max(slot) FROM lock_slots WHERE lock_id = @lockId AND kind = @kind) AS hi`,
+    ).get(params) as { n: number | null; hi: number | null };
     if (hi === null) return 0;
     if (n === hi + 1) return hi + 1;
     const gap = this.q(

@@ -6,6 +6,7 @@ import {
   isTrivialCode,
   pruneRevokedCodes,
   randomCodeLength,
+  refuseCode,
   regenerateDoorCode,
   type AllocationInput,
   type CodeTargetLock,
@@ -250,5 +251,41 @@ describe("pruneRevokedCodes", () => {
       { code: "2", revokedAtMs: NOW - DEFAULT_COOLING_OFF_MS + 1 },
     ];
     expect(pruneRevokedCodes(list, NOW).map((r) => r.code)).toEqual(["2"]);
+  });
+});
+
+describe("DoorCodeIndex.removeKey (through the key's own entries)", () => {
+  it("removes every code of the key on every lock and nothing of the others, also after a code changed hands", () => {
+    const index = new DoorCodeIndex();
+    index.add("lobby", "482916", "k1");
+    index.add("room-1", "482916", "k1");
+    index.add("lobby", "551203", "k2");
+    // The same code given to k3 on the gym, then taken over there by k2.
+    index.add("gym", "700188", "k3");
+    index.add("gym", "700188", "k2");
+    index.removeKey("k1");
+    expect(index.codesOn("lobby")).toEqual(["551203"]);
+    expect(index.codesOn("room-1")).toEqual([]);
+    expect(index.except("k9").isTaken("lobby", "4829")).toBe(false); // its prefixes went too
+    index.removeKey("k3"); // no longer holds the gym's code: k2 keeps it
+    expect(index.holder("gym", "700188")).toBe("k2");
+    index.remove("lobby", "551203");
+    index.removeKey("k2");
+    expect(index.codesOn("gym")).toEqual([]);
+    expect(index.codesOn("lobby")).toEqual([]);
+  });
+});
+
+describe("allocation with a caller's own set of unavailable codes", () => {
+  it("never hands out a code of the set, whether drawn or requested", () => {
+    const unavailable = new Set(["482916"]);
+    const given = input({ assignment: "preferred", requested: "482916", unavailable });
+    const r = allocateDoorCode(given);
+    expect(r.ok && r.value.code).not.toBe("482916");
+    expect(r.ok && r.value.warnings[0]?.code).toBe("preferred_code_unavailable");
+    expect(refuseCode("482916", given)).toBe("cooling_off");
+    // The key's own current code is not out of reach for itself.
+    const kept = allocateDoorCode({ ...given, assignment: "random", current: "482916" });
+    expect(kept.ok && kept.value).toMatchObject({ code: "482916", kept: true });
   });
 });

@@ -163,6 +163,27 @@ describe("lock slots", () => {
     expect(t.store.slots.assign("L1", "doorCode", content(ids[5]!), 6)).toBe(3);
   });
 
+  it("finds the gap a pruned row left, and past the last row again once it is filled (the row count kept by the store)", () => {
+    const t = setup();
+    const ids = ["1", "2", "3", "4"].map((n) => t.cred(`k-${n}`, n.repeat(6)));
+    expect(ids.slice(0, 3).map((id) => t.store.slots.assign("L1", "doorCode", content(id), 10))).toEqual([0, 1, 2]);
+    // Slot 1 is given up and confirmed empty, then pruned: no row, a gap below the last row.
+    t.store.slots.clearDesired("L1", "doorCode", 1);
+    t.store.slots.markApplied("L1", "doorCode", 1, null);
+    expect(t.store.slots.prune("L1")).toBe(1);
+    expect(t.store.slots.assign("L1", "doorCode", content(ids[3]!), 10)).toBe(1);
+    const e = t.cred("k-5", "555555");
+    expect(t.store.slots.assign("L1", "doorCode", content(e), 10)).toBe(3);
+    // A rolled-back insert leaves the count as it was: the next slot is still the next one.
+    expect(() =>
+      t.store.transaction(() => {
+        t.store.slots.assign("L1", "doorCode", content(t.cred("k-6", "616161")), 10);
+        throw new Error("refused");
+      }),
+    ).toThrow("refused");
+    expect(t.store.slots.assign("L1", "doorCode", content(t.cred("k-7", "717171")), 10)).toBe(4);
+  });
+
   it("records a READ_SLOTS answer: known content keeps its credential, strangers are foreign, missing slots empty", () => {
     const t = setup();
     const a = t.cred("k-a", "111111");

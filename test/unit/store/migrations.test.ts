@@ -65,6 +65,7 @@ function fillOldStore(file: string): void {
     INSERT INTO credentials (credential_id, key_id, kind, value, assignment, created_at) VALUES (1, 'k-1', 'doorCode', '482916', 'random', ${now});
     INSERT INTO lock_slots (lock_id, kind, slot, desired_credential_id, desired_valid_from, desired_valid_until, desired_flags, desired_digest,
       applied_state, last_error, attempts, updated_at) VALUES ('L-101', 'doorCode', 0, 1, 1, 2, 0, X'61626364', 'empty', 'lock_offline', 1, ${now});
+    INSERT INTO lock_slots (lock_id, kind, slot, applied_state, updated_at) VALUES ('L-101', 'doorCode', 2, 'unknown', ${now});
   `);
   // The hub counters live in locks before v11, in lock_link_counters (one row per lock, made by a trigger) after.
   const countersInLocks = (db.prepare("SELECT count(*) AS n FROM pragma_table_info('locks') WHERE name = 'hub_counter_reserved'").get() as { n: number }).n > 0;
@@ -86,6 +87,10 @@ function expectDataKept(store: Store): void {
   expect(store.counters.reserveHubCounters("L-101", 1)).toEqual({ first: 65, last: 65 });
   expect(store.credentials.currentOf("k-1", "doorCode")?.value).toBe("482916");
   expect(store.slots.get("L-101", "doorCode", 0)?.lastError).toBe("lock_offline");
+  // v14: the rows of an older store are counted (slot 1 is the gap, then past the last row).
+  const more = ["135792", "246813"].map((value, i) => store.credentials.assign({ keyId: `k-slot-${i}`, kind: "doorCode", value, assignment: "random" }).credentialId);
+  const digest = Buffer.from("abcd");
+  expect(more.map((credentialId) => store.slots.assign("L-101", "doorCode", { credentialId, validFrom: 1, validUntil: 2, flags: 0, secretDigest: digest }, 10))).toEqual([1, 3]);
   // v7: a lock commissioned before PAIR_KX has no setup key on file; one can be stored.
   expect(store.linkState.setupKey("L-101")).toBeNull();
   store.linkState.saveSetupKey("L-101", Buffer.alloc(16, 7));
