@@ -159,6 +159,16 @@ describe("drift repair", () => {
       const fixed = await p.waitForKey("k-1", (x) => x.state === "active");
       expect(codeOf(fixed)).toBe(codeOf(s));
       expect(p.sim("room-101").enterCode(codeOf(s)).granted).toBe(true);
+      // A restart before the old lock is decommissioned (chaos run: a hub SIGKILL between the
+      // installer's steps): the hub starts, with the new lock at the address, not the old one.
+      expect(p.store.locks.get(oldId)?.state).toBe("replaced");
+      await p.restartHub();
+      await p.waitFor("the new lock serving after the restart", () => p.engine.statuses.lockStatus(newId)?.online === true);
+      p.sim("room-101").table(CredentialKind.DOOR_CODE)!.clear();
+      await p.ok("key.upsert", keyPayload(p, "k-2", ["room-101"]));
+      const second = await p.waitForKey("k-2", (x) => x.state === "active");
+      expect(p.sim("room-101").enterCode(codeOf(second)).granted).toBe(true);
+      await p.ok("lock.decommission", { lockId: oldId, wipe: false });
     });
   });
 });

@@ -6,7 +6,8 @@ import type { LockLink } from "../../access/model.js";
 import { LockBridgeError } from "../../shared/errors.js";
 import type { LockRecord, Store } from "../../store/index.js";
 
-function sameBusAddress(a: LockLink, b: LockLink): boolean {
+/** Two links that reach the same address on the same bus (BLE links have no shared address). */
+export function sameBusAddress(a: LockLink, b: LockLink): boolean {
   if (a.type === "serial" && b.type === "serial") return a.path === b.path && a.address === b.address;
   if (a.type === "tcp" && b.type === "tcp") return a.host === b.host && a.port === b.port && a.address === b.address;
   return false;
