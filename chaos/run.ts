@@ -149,11 +149,11 @@ export async function runChaos(opts: ChaosOptions): Promise<Report> {
       lockHistory: (room) => doorLocks.history(room), installerErrors: injector.installerErrors, installerRepairs: injector.installerRepairs, installed: doorLocks.installed, hubExits, dataDir: hubEnv.LOCKBRIDGE_DATA_DIR, resources, continuous, continuousReport, guests: guests.report(),
     });
     await cloud.close();
-    // The hub's whole output (every process of the run), for a violation's story.
-    writeFileSync(join(dir, "hub-output.log"), `${hubOutput.join("\n")}\n`);
-    log(`hub output: ${join(dir, "hub-output.log")}`);
     return report;
   } finally {
+    // The hub's whole output (every process of the run), for a violation's story: kept however the run ends.
+    writeFileSync(join(dir, "hub-output.log"), `${hubOutput.join("\n")}\n`);
+    log(`hub output: ${join(dir, "hub-output.log")}`);
     stopping = true;
     for (const c of children) await c.kill("SIGTERM").catch(() => undefined);
     broker.signal("SIGCONT");
