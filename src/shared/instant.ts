@@ -7,7 +7,7 @@
  * window edges; events of one second share their time): a pure function's answers, bounded.
  */
 const formatted = new Map<number, string>();
-const FORMATTED_MAX = 4096;
+const FORMATTED_MAX = 1024;
 
 /** An instant in ms as the contracts write it (whole seconds, UTC). */
 export function formatInstant(ms: number): string {
