@@ -102,9 +102,18 @@ function applyAndDerive(file: string, keys: readonly Key[], rooms: number): { ap
         effects.snapshotApplied();
       }),
     );
-    const status = cpuMs(() => {
-      for (const k of keys) JSON.stringify(engine.statuses.keyStatus(k.keyId));
-    });
+    // As the status publisher computes a flush: one batch (the source's reads shared).
+    // As the status publisher computes a flush: one batch (the source's reads shared). The
+    // best of 5 passes: one pass over a few hundred keys is too short to read under load.
+    const status = { ms: Infinity };
+    for (let pass = 0; pass < 5; pass++) {
+      const { ms } = cpuMs(() =>
+        engine.statuses.batch(() => {
+          for (const k of keys) JSON.stringify(engine.statuses.keyStatus(k.keyId));
+        }),
+      );
+      status.ms = Math.min(status.ms, ms);
+    }
     return { applyMs: apply.ms, statusMs: status.ms };
   } finally {
     store.close();

@@ -38,6 +38,11 @@ export interface StatusSource {
   /** Keys and locks whose status is retained (for a full republish). */
   keyIds(): string[];
   lockIds(): string[];
+  /**
+   * Optional: runs `fn` — statuses computed one after another, synchronously, nothing written
+   * meanwhile — so that the source can read what every computation repeats once.
+   */
+  batch?<T>(fn: () => T): T;
 }
 
 /** What producers call. */
@@ -139,21 +144,16 @@ export class StatusPublisher implements StatusSink {
   }
 
   private async publishDirty(): Promise<void> {
-    const work: { topic: string; payload: string; retry: () => void }[] = [];
-    for (const keyId of [...this.dirtyKeys]) {
-      this.dirtyKeys.delete(keyId);
-      const payload = this.read(() => this.source.keyStatus(keyId), `key ${keyId}`);
-      if (payload !== undefined) work.push({ topic: this.topics.keyStatus(keyId), payload, retry: () => this.dirtyKeys.add(keyId) });
-    }
-    for (const lockId of [...this.dirtyLocks]) {
-      this.dirtyLocks.delete(lockId);
-      const payload = this.read(() => this.source.lockStatus(lockId), `lock ${lockId}`);
-      if (payload !== undefined) work.push({ topic: this.topics.lockStatus(lockId), payload, retry: () => this.dirtyLocks.add(lockId) });
-    }
+    // Every dirty status is computed now, in one synchronous run (one batch for the source):
+    // each key once however many changes it had since the last flush, from the state as it is
+    // now. A change arriving later marks it dirty again, so its final state is always
+    // computed after its last change.
+    const work = this.source.batch ? this.source.batch(() => this.computeDirty()) : this.computeDirty();
     const todo = work.filter((w) => this.last.get(w.topic) !== w.payload);
     let failed = false;
+    let next = 0;
     const worker = async (): Promise<void> => {
-      for (let w = todo.shift(); w; w = todo.shift()) {
+      for (let w = todo[next++]; w; w = todo[next++]) {
         if (failed) {
           w.retry();
           continue;
@@ -171,6 +171,21 @@ export class StatusPublisher implements StatusSink {
     };
     await Promise.all(Array.from({ length: this.options.concurrency }, worker));
     // Changes that arrived meanwhile are already scheduled.
+  }
+
+  private computeDirty(): { topic: string; payload: string; retry: () => void }[] {
+    const work: { topic: string; payload: string; retry: () => void }[] = [];
+    for (const keyId of [...this.dirtyKeys]) {
+      this.dirtyKeys.delete(keyId);
+      const payload = this.read(() => this.source.keyStatus(keyId), `key ${keyId}`);
+      if (payload !== undefined) work.push({ topic: this.topics.keyStatus(keyId), payload, retry: () => this.dirtyKeys.add(keyId) });
+    }
+    for (const lockId of [...this.dirtyLocks]) {
+      this.dirtyLocks.delete(lockId);
+      const payload = this.read(() => this.source.lockStatus(lockId), `lock ${lockId}`);
+      if (payload !== undefined) work.push({ topic: this.topics.lockStatus(lockId), payload, retry: () => this.dirtyLocks.add(lockId) });
+    }
+    return work;
   }
 
   /** The payload to retain: JSON, or "" once gone; undefined when the source failed (logged). */

@@ -119,6 +119,7 @@ export function createProvisioningService(deps: ProvisioningServiceDeps): Provis
           lockStatus: (lockId) => withFirmwareUpdate(statuses.lockStatus(lockId), fw.lockView(lockId)),
           keyIds: () => store.keys.ids({ includeRemoved: true }),
           lockIds: () => store.locks.list().map((l) => l.lockId),
+          batch: (fn) => statuses.batch(fn),
         },
         provisioning: { commands: parts.commands, effects: parts.effects },
       };

@@ -14,10 +14,10 @@ export function encodeMessage(
   plainBody: Uint8Array,
   seal?: LinkSecrets & { counter: number },
 ): Buffer {
-  if (!seal) return encodeFrame({ ...head, sec: false, body: plainBody });
-  const ctrl = ctrlByte({ ...head, sec: true });
-  const body = sealBody({ ...seal, fromLock: head.fromLock, addr: head.addr, ctrl, cmd: head.cmd }, plainBody);
-  return encodeFrame({ ...head, sec: true, body });
+  if (!seal) return encodeFrame({ addr: head.addr, fromLock: head.fromLock, seq: head.seq, cmd: head.cmd, sec: false, body: plainBody });
+  const frame = { addr: head.addr, fromLock: head.fromLock, seq: head.seq, cmd: head.cmd, sec: true, body: plainBody };
+  frame.body = sealBody({ linkKey: seal.linkKey, lockId: seal.lockId, counter: seal.counter, fromLock: head.fromLock, addr: head.addr, ctrl: ctrlByte(frame), cmd: head.cmd }, plainBody);
+  return encodeFrame(frame);
 }
 
 /** Hub side: the bytes of one request frame. */
@@ -32,8 +32,5 @@ export function encodeRequest(
 
 /** Unseal a received frame's body; null when the tag does not verify (count it, never trust it). */
 export function openFrame(frame: Frame, secrets: LinkSecrets): { counter: number; plain: Buffer } | null {
-  return openBody(
-    { ...secrets, fromLock: frame.fromLock, addr: frame.addr, ctrl: ctrlByte(frame), cmd: frame.cmd },
-    frame.body,
-  );
+  return openBody({ linkKey: secrets.linkKey, lockId: secrets.lockId, fromLock: frame.fromLock, addr: frame.addr, ctrl: ctrlByte(frame), cmd: frame.cmd }, frame.body);
 }

@@ -51,14 +51,50 @@ export interface StatusModelPorts {
 /** The statuses as the local API reads them. */
 export type StatusReader = Pick<StatusModel, "keyStatus" | "lockStatus">;
 
+/**
+ * What one batch of computations reads once (see StatusModel.batch): the site record, each
+ * lock's fact and each lock's doors. Valid only while nothing can write: a batch is one
+ * synchronous run of computations.
+ */
+interface BatchMemo {
+  site: Site | undefined | null;
+  lockFacts: Map<string, LockFact | undefined>;
+  doorsByLock: Map<string, { doorId: string; linked: boolean }[]>;
+}
+
 export class StatusModel {
+  private memo: BatchMemo | undefined;
+
   constructor(private readonly p: StatusModelPorts) {}
+
+  /**
+   * Runs `fn` (synchronous: many statuses computed in a row, nothing written meanwhile) with the
+   * reads every computation repeats — the site, each lock's fact, each lock's doors — done
+   * once. Outside a batch every computation reads them afresh, as before.
+   */
+  batch<T>(fn: () => T): T {
+    if (this.memo) return fn();
+    this.memo = { site: null, lockFacts: new Map(), doorsByLock: new Map() };
+    try {
+      return fn();
+    } finally {
+      this.memo = undefined;
+    }
+  }
+
+  private site(): Site | undefined {
+    const memo = this.memo;
+    if (!memo) return this.p.store.site.get();
+    if (memo.site === null) memo.site = this.p.store.site.get();
+    return memo.site;
+  }
 
   /** The key's status; null once a removed key is off every lock (empty retained payload). */
   keyStatus(keyId: string): KeyStatus | null {
     const key = this.p.store.keys.get(keyId);
-    const site = this.p.store.site.get();
-    if (!key || !site) return null;
+    if (!key) return null;
+    const site = this.site();
+    if (!site) return null;
     const history = this.p.store.credentials.history(keyId);
     const { facts, formerDoors, anyPresent } = this.keyFacts(key, history);
     if (key.removedAt !== null && !anyPresent) return null;
@@ -68,7 +104,7 @@ export class StatusModel {
   /** The status to answer a command with (a removed key answers `revoked` rather than null). */
   keyStatusForResponse(keyId: string): KeyStatus {
     const key = this.p.store.keys.get(keyId);
-    const site = this.p.store.site.get();
+    const site = this.site();
     if (!key || !site) throw new LockBridgeError("unknown_key", `no key ${keyId}`, "keyId");
     const history = this.p.store.credentials.history(keyId);
     const { facts, formerDoors } = this.keyFacts(key, history);
@@ -76,19 +112,30 @@ export class StatusModel {
   }
 
   /** The hub's door code and keycard decisions for a key (status, diagnosis). */
-  keyDecisions(key: Key, history: CredentialRecord[] = this.p.store.credentials.history(key.keyId)): { doorCode: DoorCodeOutcome; keycard: KeycardAssignment } {
+  keyDecisions(key: Key, history: CredentialRecord[] = this.p.store.credentials.history(key.keyId), site: Site | undefined = this.site()): { doorCode: DoorCodeOutcome; keycard: KeycardAssignment } {
     const current = currentCredentials(history);
-    const site = this.p.store.site.get();
-    const unavailable = (this.p.store.keyFacts.codeUnavailable(key.keyId) ?? undefined) as DoorCodeUnavailable | undefined;
+    // The allocation failure is read only when it can matter: no current code, door codes wanted.
+    const unavailable = current.doorCode || !key.doorCode.enabled || site?.credentialTypes.doorCode === false
+      ? undefined
+      : ((this.p.store.keyFacts.codeUnavailable(key.keyId) ?? undefined) as DoorCodeUnavailable | undefined);
     const doorCode: DoorCodeOutcome = current.doorCode
       ? { state: "assigned", code: current.doorCode.value }
-      : key.doorCode.enabled && site?.credentialTypes.doorCode !== false && unavailable !== undefined
+      : unavailable !== undefined
         ? { state: "unavailable", reason: unavailable }
         : { state: "none" };
     return { doorCode, keycard: this.keycardAssignment(key, current.keycard) };
   }
 
   lockFact(lockId: string): LockFact | undefined {
+    const memo = this.memo;
+    if (!memo) return this.readLockFact(lockId);
+    if (memo.lockFacts.has(lockId)) return memo.lockFacts.get(lockId);
+    const fact = this.readLockFact(lockId);
+    memo.lockFacts.set(lockId, fact);
+    return fact;
+  }
+
+  private readLockFact(lockId: string): LockFact | undefined {
     const lock = this.p.lockRecord(lockId);
     if (!lock) return undefined;
     const live = this.p.live(lockId);
@@ -117,7 +164,7 @@ export class StatusModel {
   }
 
   private derive(key: Key & { removedAt: number | null }, site: Site, history: CredentialRecord[], facts: ProvisioningFacts, formerDoors: { doorId: string; linked: boolean }[]): KeyStatus {
-    const { doorCode, keycard } = this.keyDecisions(key, history);
+    const { doorCode, keycard } = this.keyDecisions(key, history, site);
     return deriveKeyStatus({ site, doors: this.p.doors(), key, lifecycle: this.p.lifecycleOf(key), doorCode, keycard, facts, formerDoors, nowMs: this.p.clock.now() });
   }
 
@@ -164,11 +211,18 @@ export class StatusModel {
     }
     // Doors whose lock still holds something of this key although the key no longer targets them.
     const formerDoors: { doorId: string; linked: boolean }[] = [];
-    for (const lockId of presentLocks) {
-      for (const d of this.p.store.doors.byLock(lockId)) formerDoors.push({ doorId: d.doorId, linked: d.kind === "common" });
-    }
+    for (const lockId of presentLocks) formerDoors.push(...this.doorsOfLock(lockId));
     const facts: ProvisioningFacts = { lock: (lockId) => this.lockFact(lockId), credential: (lockId, ref) => byRef.get(`${lockId}|${ref}`) };
     return { facts, formerDoors, anyPresent };
+  }
+
+  private doorsOfLock(lockId: string): { doorId: string; linked: boolean }[] {
+    const memo = this.memo;
+    const cached = memo?.doorsByLock.get(lockId);
+    if (cached) return cached;
+    const doors = this.p.store.doors.byLock(lockId).map((d) => ({ doorId: d.doorId, linked: d.kind === "common" }));
+    memo?.doorsByLock.set(lockId, doors);
+    return doors;
   }
 }
 

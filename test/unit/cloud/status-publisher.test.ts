@@ -112,4 +112,78 @@ describe("status publisher", () => {
       "lockbridge/v1/hub-1/status/locks/4c42000000000001",
     ]);
   });
+
+  it("computes each dirty key once per flush, inside one batch of the source, from the state at the flush", async () => {
+    const s = setup();
+    const calls: string[] = [];
+    let inBatch = false;
+    let batches = 0;
+    const source: StatusSource = {
+      keyStatus: (id) => {
+        calls.push(`${id}${inBatch ? "" : " (outside a batch)"}`);
+        return s.keys.get(id) ?? null;
+      },
+      lockStatus: () => null,
+      keyIds: () => [...s.keys.keys()],
+      lockIds: () => [],
+      batch: (fn) => {
+        batches++;
+        inBatch = true;
+        try {
+          return fn();
+        } finally {
+          inBatch = false;
+        }
+      },
+    };
+    const published: { topic: string; payload: string }[] = [];
+    const publisher = new StatusPublisher(source, { publish: (topic, payload) => (published.push({ topic, payload: String(payload) }), Promise.resolve()) }, topics, s.clock, silentLog, { debounceMs: 250, maxWaitMs: 2000, concurrency: 4 });
+    publisher.setOnline(true);
+    for (let v = 1; v <= 20; v++) {
+      for (const k of ["k-1", "k-2"]) {
+        s.keys.set(k, s.status(k, v));
+        publisher.keyChanged(k);
+      }
+    }
+    await s.settle(250);
+    expect(batches).toBe(1);
+    expect(calls.sort()).toEqual(["k-1", "k-2"]);
+    expect(published.map((p) => JSON.parse(p.payload).version)).toEqual([20, 20]);
+  });
+
+  it("publishes the final state of a key that changed while its earlier state was being published, never the stale one last", async () => {
+    const s = setup();
+    const pending: { topic: string; payload: string; done: () => void }[] = [];
+    const connection = {
+      publish: (topic: string, payload: string | Buffer) => new Promise<void>((done) => pending.push({ topic, payload: String(payload), done })),
+    };
+    const publisher = new StatusPublisher(
+      { keyStatus: (id) => s.keys.get(id) ?? null, lockStatus: () => null, keyIds: () => [...s.keys.keys()], lockIds: () => [] },
+      connection, topics, s.clock, silentLog, { debounceMs: 250, maxWaitMs: 2000, concurrency: 4 },
+    );
+    publisher.setOnline(true);
+    s.keys.set("k-1", s.status("k-1", 1));
+    publisher.keyChanged("k-1");
+    await s.settle(250);
+    expect(pending.map((p) => JSON.parse(p.payload).version)).toEqual([1]); // in flight
+    // Changes while v1's publish is not acknowledged: v2, then v3 (v2 no longer exists by the next flush).
+    s.keys.set("k-1", s.status("k-1", 2));
+    publisher.keyChanged("k-1");
+    await s.settle(100);
+    s.keys.set("k-1", s.status("k-1", 3));
+    publisher.keyChanged("k-1");
+    await s.settle(250);
+    expect(pending).toHaveLength(1); // the next flush waits for the one in flight
+    pending[0]!.done();
+    await s.settle(0);
+    await s.settle(0);
+    expect(pending.map((p) => JSON.parse(p.payload).version)).toEqual([1, 3]);
+    pending[1]!.done();
+    await s.settle(0);
+    // Back to v1's content after v3 was published: published again (not skipped as "identical to v1").
+    s.keys.set("k-1", s.status("k-1", 1));
+    publisher.keyChanged("k-1");
+    await s.settle(250);
+    expect(pending.map((p) => JSON.parse(p.payload).version)).toEqual([1, 3, 1]);
+  });
 });
