@@ -53,7 +53,10 @@ function startChild(env: Record<string, string>): Child {
   const child: Child = {
     proc,
     lines,
-    waitFor: (pred, timeoutMs = 60_000) =>
+    // A restarted hub reads the commands queued in its persistent session before the SUBACK
+    // and the state's PUBACK that make it "online" (one durable commit each, in order): on a
+    // loaded 2-core CI machine that backlog alone has taken over 60 s.
+    waitFor: (pred, timeoutMs = 150_000) =>
       eventually(() => {
         if (proc.exitCode !== null) throw new Error(`hub child exited (${proc.exitCode}): ${stderr}`);
         return lines.find(pred);
@@ -212,5 +215,5 @@ describe.each([
       // Not an assertion, a fact worth seeing in the output when it fails: duplicates are allowed.
       expect(duplicates).toBeGreaterThanOrEqual(0);
     }
-  }, 180_000); // five hub process starts; slow on a loaded 2-core CI machine
+  }, 400_000); // five hub process starts, each working through a backlog; slow on a loaded 2-core CI machine
 });
