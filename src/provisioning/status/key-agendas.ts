@@ -16,6 +16,8 @@ import type { Store } from "../../store/index.js";
 import { Agenda } from "./agenda.js";
 
 const DEFAULT_AT_RISK_GRACE_MS = 30_000;
+/** A window edge whose re-derivation failed is tried again this often. */
+export const WINDOW_EDGE_RETRY_MS = 5_000;
 
 export interface KeyAgendaPorts {
   store: Pick<Store, "keys" | "site">;
@@ -74,7 +76,10 @@ export class KeyAgendas {
     try {
       this.p.resyncKeys([keyId]);
     } catch (e) {
-      this.p.log.error({ keyId, err: errorMessage(e) }, "window edge: key resync failed");
+      // A full data disk (the chaos run's) must not cost the key its edge: it is tried again
+      // until the re-derivation commits (a credential starting or ending stays owed till then).
+      this.p.log.error({ keyId, err: errorMessage(e), retryInMs: WINDOW_EDGE_RETRY_MS }, "window edge: key resync failed; trying again");
+      this.windowAgenda.set(keyId, this.p.clock.now() + WINDOW_EDGE_RETRY_MS);
     }
   }
 
