@@ -67,9 +67,12 @@ export async function checkDoors(control: ControlClient, cloud: ChaosCloud, traf
 
   const violations: string[] = [];
   const liveKeys = keys.filter((k) => k.live);
-  const unassigned = liveKeys.filter((k) => !k.codeAssigned).length;
+  const unassigned = liveKeys.filter((k) => !k.codeAssigned);
   // Fresh, non-trivial strict codes are always available: a few unassigned would be a finding.
-  if (unassigned > 0) violations.push(`${unassigned} of ${liveKeys.length} live keys have their strict door code unassigned`);
+  if (unassigned.length > 0) {
+    const which = unassigned.slice(0, 5).map((k) => `${k.keyId} at ${k.doorId} wanted ${k.code}: ${k.codeAnswer ?? "no answer recorded"}`).join("; ");
+    violations.push(`${unassigned.length} of ${liveKeys.length} live keys have their strict door code unassigned (${which})`);
+  }
   for (const t of tries) {
     const action = "code" in t.credential ? "code" : "uid" in t.credential ? "card" : "phone";
     const r = (await control.act(t.doorId, action, t.credential)) as { granted: boolean; reason?: number };

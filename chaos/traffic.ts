@@ -32,6 +32,8 @@ export interface GuestKey {
    * the hub finds unavailable leaves key.upsert ok, with the code unassigned and a warning.
    */
   codeAssigned: boolean;
+  /** What the last answer said of its door code (state, reason, warnings), for a finding's story. */
+  codeAnswer?: string;
   /** Its keycard (cardId in the inventory), when it has one (never at a BLE room). */
   cardId?: string;
   /** Its phone's smart key (BLE rooms only): the private half stays here, for the door checks. */
@@ -259,6 +261,7 @@ export class HotelTraffic {
         k.cardId = undefined;
         this.assign(k, card);
         k.codeAssigned = codeAssigned(res, k.code);
+        k.codeAnswer = codeAnswer(res);
         this.keys.set(k.keyId, k);
       }
       return "key.upsert";
@@ -299,6 +302,7 @@ export class HotelTraffic {
         this.retired.push({ keyId: k.keyId, doorId: k.doorId, credential: { code: k.code }, expected: { version: k.version, code: k.code } });
         k.code = code;
         k.codeAssigned = codeAssigned(res, code);
+        k.codeAnswer = codeAnswer(res);
       }
       return "doorcode.regenerate";
     }
@@ -348,7 +352,7 @@ export class HotelTraffic {
         this.retiredPhones.set(k.phone.privateKey, k.doorId);
         this.retired.push({ keyId: k.keyId, doorId: k.doorId, credential: { privateKey: k.phone.privateKey }, expected: { version: next.version } });
       }
-      Object.assign(k, next, { codeAssigned: codeAssigned(res, k.code) });
+      Object.assign(k, next, { codeAssigned: codeAssigned(res, k.code), codeAnswer: codeAnswer(res) });
     }
     return "key.upsert";
   }
@@ -403,4 +407,11 @@ function codeAssigned(res: CommandResponse, code: string): boolean {
   if (!res.ok) return false;
   const doorCode = (res.result as { doorCode?: { state?: string; code?: string } }).doorCode;
   return doorCode?.state === "assigned" && doorCode.code === code;
+}
+
+/** The door code part of a key command's answer, and its warnings, as text. */
+function codeAnswer(res: CommandResponse): string {
+  if (!res.ok) return `refused ${res.error.code}`;
+  const doorCode = (res.result as { doorCode?: unknown }).doorCode;
+  return `${JSON.stringify(doorCode ?? null)}${res.warnings && res.warnings.length > 0 ? ` warnings ${JSON.stringify(res.warnings)}` : ""}`;
 }
