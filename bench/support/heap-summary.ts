@@ -104,8 +104,8 @@ for (let changed = true; changed; ) {
 }
 const retained = new Float64Array(N);
 for (const v of post) {
-  retained[v] += nodes[v * NF + iSelf]!;
-  if (v !== 0) retained[idom[v]!] += retained[v]!;
+  retained[v] = retained[v]! + nodes[v * NF + iSelf]!;
+  if (v !== 0) retained[idom[v]!] = retained[idom[v]!]! + retained[v]!;
 }
 
 const byLabel = new Map<string, { n: number; self: number; retained: number }>();
