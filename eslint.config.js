@@ -28,7 +28,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["bin/**/*.js", "eslint.config.js"],
+    files: ["bin/**/*.js", "eslint.config.js", "bench/support/memory-probe.mjs"],
     ...tseslint.configs.disableTypeChecked,
   },
   {

@@ -17,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { startMosquitto } from "../test/helpers/mosquitto.js";
 import type { BenchOptions, BenchResult } from "./run.js";
-import { depsOnlyBaseline, ROOT, startHub, unitNodeFlags } from "./support/pi-processes.js";
+import { depsOnlyBaseline, ROOT, startHub, unitMallocEnv, unitNodeFlags } from "./support/pi-processes.js";
 import { waitQuiet, type Settled } from "./support/pi-proc.js";
 import { CREDENTIALS_PER_KEY, piProperty } from "./support/pi-property.js";
 import { endRun, guestEvents, provisioningRun, type ProvisioningRun, type RunSetup } from "./support/pi-run.js";
@@ -38,7 +38,9 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult[]> {
   const withPinned = options.pinned !== "false";
   if (options["node-flags"] !== undefined) process.env.PI_BENCH_NODE_FLAGS = options["node-flags"];
   if (options["unit-flags"] !== undefined) process.env.PI_BENCH_UNIT_FLAGS = options["unit-flags"];
-  const hubFlags = [...unitNodeFlags(), ...(process.env.PI_BENCH_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean)].join(" ") || "none";
+  const hubFlags =
+    [...Object.entries(unitMallocEnv()).map(([k, v]) => `${k}=${v}`), ...unitNodeFlags(), ...(process.env.PI_BENCH_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean)].join(" ") ||
+    "none";
 
   // The compiled hub is what a Pi runs (no tsx): build it from this checkout first.
   execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });

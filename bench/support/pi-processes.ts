@@ -65,6 +65,21 @@ export function unitNodeFlags(): string[] {
   return flags;
 }
 
+/**
+ * The glibc malloc tunables (MALLOC_*) of the unit's `Environment=` lines: they shape the
+ * process's native memory as the Node flags shape V8's, so the hub and its deps-only baseline
+ * get them too (not with PI_BENCH_UNIT_FLAGS=false).
+ */
+export function unitMallocEnv(): Record<string, string> {
+  if (process.env.PI_BENCH_UNIT_FLAGS === "false") return {};
+  const unit = fs.readFileSync(path.join(ROOT, "systemd", "lockbridge.service"), "utf8");
+  const out: Record<string, string> = {};
+  for (const line of unit.matchAll(/^Environment=(.*)$/gm)) {
+    for (const m of line[1]!.matchAll(/(?:^|\s)(MALLOC_[A-Z_]+)=(\S+)/g)) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
 /** Environment without the developer's LOCKBRIDGE_* settings, plus `extra`. */
 function env(extra: Record<string, string>): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
@@ -131,6 +146,7 @@ export async function startHub(o: HubOptions, cloud: CloudClient): Promise<{ hub
     });
   });
   const hubEnv = env({
+    ...unitMallocEnv(),
     LOCKBRIDGE_RUNTIME: "dist",
     LOCKBRIDGE_DATA_DIR: o.dataDir,
     LOCKBRIDGE_MQTT_URL: o.mqttUrl,
@@ -166,7 +182,7 @@ export async function depsOnlyBaseline(): Promise<{ readyMs: number; sample: Pro
   ].join("\n");
   const t0 = performance.now();
   // With the unit's flags too, so that the ratio shows the hub's own memory, not the flags'.
-  const child = start(process.execPath, [...unitNodeFlags(), "--input-type=module", "-e", script], env({}));
+  const child = start(process.execPath, [...unitNodeFlags(), "--input-type=module", "-e", script], env(unitMallocEnv()));
   try {
     await firstLine(child, 60_000, "deps-only node");
     const readyMs = performance.now() - t0;

@@ -5,6 +5,7 @@
  * the cloud sees every key `active` (time, CPU, bytes written, RSS peak and settled, and the
  * bytes on each bus from the kernel's socket counters for the wire-time bound).
  */
+import { execSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { KeyObject } from "node:crypto";
@@ -48,6 +49,17 @@ export interface ProvisioningRun {
 }
 
 const QUIET_TIMEOUT_MS = 900_000;
+
+/**
+ * PI_BENCH_AT_SETTLED: a shell command run (awaited) once the hub is quiet at each stage, after
+ * the stage's figures are taken, with HUB_PID and PI_BENCH_STAGE (empty, commissioned, settled)
+ * in its environment: e.g. to signal a heap snapshot or copy /proc/PID/smaps_rollup
+ * (docs/performance.md, "Memory"). What it does to the hub shows in the later stages only.
+ */
+function atSettled(pid: number, stage: string): void {
+  const cmd = process.env.PI_BENCH_AT_SETTLED;
+  if (cmd) execSync(cmd, { stdio: "inherit", env: { ...process.env, HUB_PID: String(pid), PI_BENCH_STAGE: stage } });
+}
 /** Settling is reported, not required: past this the figures are taken as they are (noted). */
 const SETTLE_MS = 120_000;
 
@@ -75,6 +87,7 @@ export async function provisioningRun(s: RunSetup, hubId: string, pinned: boolea
     hub = started.hub;
     const pid = hub.pid;
     const empty = await waitQuiet(pid, SETTLE_MS);
+    atSettled(pid, "empty");
 
     await commission(ready, s.mqttUrl, hubId, s.signKeyFile);
     const lockCount = ready.doors.length;
@@ -84,6 +97,7 @@ export async function provisioningRun(s: RunSetup, hubId: string, pinned: boolea
       await new Promise((r) => setTimeout(r, 200));
     }
     const commissioned = await waitQuiet(pid, SETTLE_MS);
+    atSettled(pid, "commissioned");
 
     const siteId = ready.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
     const pages = snapshotPages(`pi-${hubId}`, siteId, ready.doors, s.keys);
@@ -108,6 +122,7 @@ export async function provisioningRun(s: RunSetup, hubId: string, pinned: boolea
     const wire1 = socketBytesByPort(ports);
     const settled = await waitQuiet(pid, SETTLE_MS);
     const peakRssMb = Math.max(peak.stop(), settled.rssMb);
+    atSettled(pid, "settled");
 
     let boundS = 0;
     let busiest = "";

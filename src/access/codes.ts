@@ -288,8 +288,8 @@ export function pruneRevokedCodes(revoked: readonly RevokedCode[], nowMs: number
 export class DoorCodeIndex {
   /** lockId -> code -> keyId */
   private readonly held = new Map<string, Map<string, string>>();
-  /** lockId -> proper prefix -> codes having it */
-  private readonly prefixes = new Map<string, Map<string, Set<string>>>();
+  /** lockId -> its codes, sorted: those a code prefixes follow it (docs/performance.md, "Memory"). */
+  private readonly sorted = new Map<string, string[]>();
   /**
    * keyId -> `lockId` -> its codes there: removeKey() visits the key's own entries, not every
    * code of every lock (a snapshot re-indexes each key once, and a lobby holds every key's code).
@@ -302,19 +302,16 @@ export class DoorCodeIndex {
     const previous = codes.get(code);
     if (previous !== undefined && previous !== keyId) this.forget(previous, lockId, code);
     codes.set(code, keyId);
+    if (previous === undefined) {
+      let list = this.sorted.get(lockId);
+      if (!list) this.sorted.set(lockId, (list = []));
+      list.splice(lowerBound(list, code), 0, code);
+    }
     let mine = this.byKey.get(keyId);
     if (!mine) this.byKey.set(keyId, (mine = new Map()));
     let onLock = mine.get(lockId);
     if (!onLock) mine.set(lockId, (onLock = new Set()));
     onLock.add(code);
-    let pre = this.prefixes.get(lockId);
-    if (!pre) this.prefixes.set(lockId, (pre = new Map()));
-    for (let k = 1; k < code.length; k++) {
-      const p = code.slice(0, k);
-      let set = pre.get(p);
-      if (!set) pre.set(p, (set = new Set()));
-      set.add(code);
-    }
   }
 
   remove(lockId: string, code: string): void {
@@ -322,19 +319,18 @@ export class DoorCodeIndex {
     const owner = codes?.get(code);
     if (owner === undefined || !codes?.delete(code)) return;
     this.forget(owner, lockId, code);
-    const pre = this.prefixes.get(lockId);
-    for (let k = 1; k < code.length; k++) {
-      const p = code.slice(0, k);
-      const set = pre?.get(p);
-      set?.delete(code);
-      if (set?.size === 0) pre?.delete(p);
+    const list = this.sorted.get(lockId);
+    if (list) {
+      const i = lowerBound(list, code);
+      if (list[i] === code) list.splice(i, 1);
+      if (list.length === 0) this.sorted.delete(lockId);
     }
   }
 
   /** Forget every code (to index them again from the store). */
   clear(): void {
     this.held.clear();
-    this.prefixes.clear();
+    this.sorted.clear();
     this.byKey.clear();
   }
 
@@ -381,7 +377,20 @@ export class DoorCodeIndex {
     };
     if (other(code)) return true;
     for (let k = 1; k < code.length; k++) if (other(code.slice(0, k))) return true;
-    for (const longer of this.prefixes.get(lockId)?.get(code) ?? []) if (other(longer)) return true;
+    const list = this.sorted.get(lockId);
+    for (let i = lowerBound(list ?? [], code); list && i < list.length && list[i]!.startsWith(code); i++) if (list[i] !== code && other(list[i]!)) return true;
     return false;
   }
+}
+
+/** The first index of `list` (sorted) whose entry is not below `code`. */
+function lowerBound(list: readonly string[], code: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < code) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -8,6 +8,7 @@
  * While offline the changes wait; after a reconnect without a session (the broker may have
  * lost its retained messages too) every status is published again.
  */
+import { createHash } from "node:crypto";
 import type { KeyStatus } from "../access/model.js";
 import type { Clock, TimerHandle } from "../shared/clock.js";
 import { errorMessage } from "../shared/errors.js";
@@ -61,7 +62,10 @@ export const DEFAULT_STATUS_OPTIONS: StatusPublisherOptions = { debounceMs: 250,
 export class StatusPublisher implements StatusSink {
   private readonly dirtyKeys = new Set<string>();
   private readonly dirtyLocks = new Set<string>();
-  /** topic -> last payload published (skip identical). */
+  /**
+   * topic -> SHA-256 of the last payload published (skip identical). A digest, not the payload:
+   * a retained status is ~0.6 KB and there is one per key and lock (docs/performance.md, "Memory").
+   */
   private readonly last = new Map<string, string>();
   private timer: TimerHandle | undefined;
   private firstChangeAt: number | undefined;
@@ -149,7 +153,7 @@ export class StatusPublisher implements StatusSink {
     // now. A change arriving later marks it dirty again, so its final state is always
     // computed after its last change.
     const work = this.source.batch ? this.source.batch(() => this.computeDirty()) : this.computeDirty();
-    const todo = work.filter((w) => this.last.get(w.topic) !== w.payload);
+    const todo = work.map((w) => ({ ...w, digest: payloadDigest(w.payload) })).filter((w) => this.last.get(w.topic) !== w.digest);
     let failed = false;
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -160,7 +164,7 @@ export class StatusPublisher implements StatusSink {
         }
         try {
           await this.connection.publish(w.topic, w.payload, { qos: 1, retain: true });
-          this.last.set(w.topic, w.payload);
+          this.last.set(w.topic, w.digest);
           this.published++;
         } catch (e) {
           failed = true;
@@ -198,4 +202,8 @@ export class StatusPublisher implements StatusSink {
       return undefined;
     }
   }
+}
+
+function payloadDigest(payload: string): string {
+  return createHash("sha256").update(payload).digest("base64");
 }
