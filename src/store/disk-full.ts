@@ -15,6 +15,20 @@ export function isDiskFull(e: unknown): boolean {
   return false;
 }
 
+/**
+ * SQLite's "disk I/O error" (SQLITE_IOERR and its extended codes). On a data disk that has just
+ * filled up, some writes (the WAL, its shared-memory index) fail this way rather than with
+ * SQLITE_FULL (seen in the chaos run's disk-full fault); the transaction is rolled back either way.
+ */
+export function isDiskIoError(e: unknown): boolean {
+  for (let err = e, depth = 0; err !== null && typeof err === "object" && depth < 8; depth++) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("SQLITE_IOERR")) return true;
+    err = (err as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** The store's view of its disk: full since the last write that failed for lack of space. */
 export interface StorageState {
   full: boolean;

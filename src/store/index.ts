@@ -43,7 +43,7 @@ import { SnapshotPagesRepo } from "./repos/snapshots.js";
 import { MIGRATIONS, type Migration } from "./schema.js";
 
 export { acquireDataDir, STORE_FILE, LOCK_FILE, PID_FILE, type DataDirLease } from "./datadir.js";
-export { isDiskFull, type StorageState } from "./disk-full.js";
+export { isDiskFull, isDiskIoError, type StorageState } from "./disk-full.js";
 export { backupStoreFile, type BackupResult } from "./backup.js";
 export { inspectDatabaseFile } from "./inspect.js";
 export { peekLocks, type PeekedLock } from "./peek.js";

@@ -13,7 +13,7 @@
  * disk writes in the Pi benchmark: docs/performance.md.)
  */
 import type { LinkKeys, LinkStateStore } from "../../lock/link-state.js";
-import { isDiskFull, type Store } from "../../store/index.js";
+import { isDiskFull, isDiskIoError, type Store } from "../../store/index.js";
 
 /** When nothing else commits (a quiet property being polled), counters are written this often. */
 export const COUNTER_FLUSH_MS = 5000;
@@ -48,9 +48,10 @@ export class StoreLinkState implements LinkStateStore {
       try {
         this.flushCounters();
       } catch (e) {
-        // The data disk is full: the rollback hook took the counters back; tried again later
-        // (an exception here, in a timer, would end the hub).
-        if (!isDiskFull(e)) throw e;
+        // The data disk is full (SQLITE_FULL, or on a disk that has just filled "disk I/O
+        // error"): the rollback hook took the counters back; tried again later (an exception
+        // here, in a timer, would end the hub: the chaos run's 8 exits on a full disk).
+        if (!isDiskFull(e) && !isDiskIoError(e)) throw e;
         this.scheduleFlush();
       }
     }, COUNTER_FLUSH_MS).unref();

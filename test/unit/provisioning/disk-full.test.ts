@@ -18,16 +18,18 @@ import { drive } from "../../helpers/lock-link.js";
 import { workerRig } from "../../helpers/worker-rig.js";
 
 const diskFull = () => Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+/** What SQLite answered some writes on a disk that had just filled up (the chaos run's hub exits). */
+const diskIoError = () => Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR_WRITE" });
 const log = createLogger({ level: "silent" });
 
 /** The store, but every outermost transaction fails like a full disk while `full.on`. */
-function fillable(store: Store): { store: Store; full: { on: boolean } } {
+function fillable(store: Store, failure: () => Error = diskFull): { store: Store; full: { on: boolean } } {
   const full = { on: false };
   const proxy = new Proxy(store, {
     get(target, prop, receiver) {
       if (prop === "transaction") {
         return <T>(fn: () => T): T => {
-          if (full.on) throw diskFull();
+          if (full.on) throw failure();
           return target.transaction(fn);
         };
       }
@@ -71,11 +73,14 @@ describe("StoreLinkState on a full disk", () => {
     t.cleanup();
   });
 
-  it("the counter flush timer keeps the counters and tries again instead of throwing", () => {
+  it.each([
+    ["SQLITE_FULL", diskFull],
+    ["a disk I/O error", diskIoError],
+  ])("the counter flush timer keeps the counters and tries again instead of throwing (%s)", (_name, failure) => {
     vi.useFakeTimers();
     const lockId = "4c42000000000001";
     t.store.locks.upsert({ lockId, profileId: "sim-room", link: { type: "tcp", host: "in-process", port: 1, address: 1 } });
-    const { store, full } = fillable(t.store);
+    const { store, full } = fillable(t.store, failure);
     const ls = new StoreLinkState(store);
     full.on = true;
     ls.saveLastLockCounter(lockId, 40);
