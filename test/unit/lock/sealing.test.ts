@@ -135,6 +135,28 @@ describe("pairing and sealing", () => {
     expect(client.session.stats.replays).toBe(0);
   });
 
+  it("a slow answer overtaken by the lock's sealed EVENT_NOTIFY (sealed after it, delivered first) is accepted; no replay alert (chaos run: the lobby on a slow line)", async () => {
+    // The lock sealed its answer (counter c), then logged an event and sent EVENT_NOTIFY (c+1)
+    // at once, while the answer waited out the slow line. The answer is still newer than
+    // anything accepted before the request went out, which is all a replay check can ask.
+    const { clock, link, client, lock } = setup();
+    await drive(clock, client.pair());
+    await drive(clock, client.status());
+    let overtaken = 0;
+    link.tap = (req, answer) => {
+      if (req.cmd !== Cmd.STATUS || overtaken++ > 0) return answer;
+      link.inject(lock.eventNotifyFrame());
+      return answer;
+    };
+    const suspicious: string[] = [];
+    client.session.on("suspicious", (k) => suspicious.push(k));
+    const r = await outcome(clock, client.status());
+    expect(r.ok).toBe(true);
+    expect(overtaken).toBe(1);
+    expect(suspicious).toEqual([]);
+    expect(client.session.stats.replays).toBe(0);
+  });
+
   it("a crash after the lock took PAIR but before the hub confirmed it: the pending key is found and confirmed", async () => {
     const store = new MemoryLinkStateStore();
     const { clock, link, client, rig, lock } = setup({ store });
