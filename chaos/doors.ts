@@ -8,6 +8,7 @@
  */
 import type { ControlClient } from "../sim/control/client.js";
 import type { ChaosCloud } from "./cloud.js";
+import { tryAtDoor, type GuestCredential } from "./credentials.js";
 import type { GuestKey, HotelTraffic } from "./traffic.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,7 +32,7 @@ interface Try {
   what: string;
   keyId: string;
   doorId: string;
-  credential: { code: string } | { uid: string } | { privateKey: string };
+  credential: GuestCredential;
   shouldOpen: boolean;
 }
 
@@ -74,8 +75,7 @@ export async function checkDoors(control: ControlClient, cloud: ChaosCloud, traf
     violations.push(`${unassigned.length} of ${liveKeys.length} live keys have their strict door code unassigned (${which})`);
   }
   for (const t of tries) {
-    const action = "code" in t.credential ? "code" : "uid" in t.credential ? "card" : "phone";
-    const r = (await control.act(t.doorId, action, t.credential)) as { granted: boolean; reason?: number };
+    const r = await tryAtDoor(control, t.doorId, t.credential);
     if (r.granted === t.shouldOpen) continue;
     // What the hub thinks of the key, to make the violation actionable.
     const d = t.keyId === "-" ? undefined : await cloud.send({ cmd: "diagnose", keyId: t.keyId }, { giveUpMs: 20_000 });

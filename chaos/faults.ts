@@ -28,6 +28,7 @@
  */
 import type { ControlClient } from "../sim/control/client.js";
 import type { Mosquitto } from "../test/helpers/mosquitto.js";
+import { credentialKind, tryAtDoor, type GuestCredential } from "./credentials.js";
 import type { DataDisk } from "./disk.js";
 import type { HotelTraffic } from "./traffic.js";
 import { REPAIRING_MSG } from "../src/provisioning/reconcile/pairing-recovery.js";
@@ -360,10 +361,10 @@ export class FaultInjector {
     const withCode = keys.find((k) => k.codeAssigned);
     const uid = keys.map((k) => (k.cardId ? traffic.cards.get(k.cardId)?.uid : undefined)).find((u) => u !== undefined);
     const phone = keys.find((k) => k.phone)?.phone;
-    const [what, action, credential] = withCode ? ["code", "code", { code: withCode.code }] : uid ? ["card", "card", { uid }] : phone ? ["phone", "phone", { privateKey: phone.privateKey }] : [null, "", {}];
-    if (what === null) return null;
-    await control.act(room, action, credential).catch((e: unknown) => this.t.log(`  ${room}: the guest's try failed: ${String(e)}`));
-    return what;
+    const credential: GuestCredential | undefined = withCode ? { code: withCode.code } : uid ? { uid } : phone ? { privateKey: phone.privateKey } : undefined;
+    if (!credential) return null;
+    await tryAtDoor(control, room, credential).catch((e: unknown) => this.t.log(`  ${room}: the guest's try failed: ${String(e)}`));
+    return credentialKind(credential);
   }
 
   /** Faults that happen once (nothing to lift), applied in order to one room's lock. */

@@ -25,7 +25,9 @@ export const CLOCK_TOLERANCE_S = 30;
 export const WINDOW_MARGIN_S = 45;
 export const FAULT_QUIET_S = 60;
 
-export type CredentialKind = "code" | "card" | "phone";
+import type { CredentialKind } from "./credentials.js";
+
+export type { CredentialKind };
 
 /** A retained key status as the cloud holds it (mqtt-api.md §4), the fields the rule reads. */
 export interface KeyStatusView {

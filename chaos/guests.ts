@@ -14,6 +14,7 @@
  */
 import { ControlClient } from "../sim/control/client.js";
 import type { ChaosCloud } from "./cloud.js";
+import { credentialKind, tryAtDoor, type GuestCredential } from "./credentials.js";
 import { judgeTry, type CredentialKind, type TryFacts, type Verdict, type ViolationKind } from "./guest-verdict.js";
 import type { GuestKey, HotelTraffic } from "./traffic.js";
 
@@ -121,7 +122,7 @@ interface GuestTry {
   key: GuestKey;
   doorId: string;
   kind: CredentialKind;
-  credential: { code: string } | { uid: string } | { privateKey: string };
+  credential: GuestCredential;
   standing: "live" | "revoked" | "retired";
   expected: TryFacts["expected"];
 }
@@ -166,7 +167,7 @@ export class Guests {
     if (!p) return;
     const lock = (await this.d.control.show(p.doorId)) as { lockTime: string };
     const before = this.facts(p, Date.now(), Math.abs(Date.parse(lock.lockTime) - Date.now()) / 1000);
-    const res = (await this.d.control.act(p.doorId, p.kind, p.credential)) as { granted: boolean; reason?: number };
+    const res = await tryAtDoor(this.d.control, p.doorId, p.credential);
     const after = this.facts(p, Date.now(), before.clockErrorS);
     const v = this.agreed(judgeTry(before), judgeTry(after), p);
     this.count(p, before, res.granted, v);
@@ -240,8 +241,7 @@ export class Guests {
       const c = traffic.retired[Math.floor(random() * traffic.retired.length)]!;
       const key = traffic.keys.get(c.keyId);
       if (!key) return undefined;
-      const kind: CredentialKind = "code" in c.credential ? "code" : "uid" in c.credential ? "card" : "phone";
-      return { key, doorId: doorOf(c.doorId), kind, credential: c.credential, standing: "retired", expected: c.expected };
+      return { key, doorId: doorOf(c.doorId), kind: credentialKind(c.credential), credential: c.credential, standing: "retired", expected: c.expected };
     }
     const pool = keys.filter((k) => k.live === x < 0.75);
     if (pool.length === 0) return undefined;
@@ -249,7 +249,6 @@ export class Guests {
     const uid = key.cardId ? traffic.cards.get(key.cardId)?.uid : undefined;
     const options: GuestTry["credential"][] = [{ code: key.code }, ...(uid ? [{ uid }] : []), ...(key.phone ? [{ privateKey: key.phone.privateKey }] : [])];
     const credential = options[Math.floor(random() * options.length)]!;
-    const kind: CredentialKind = "code" in credential ? "code" : "uid" in credential ? "card" : "phone";
-    return { key, doorId: doorOf(key.doorId), kind, credential, standing: key.live ? "live" : "revoked", expected: { version: key.version, code: key.code, ...(key.cardId && { cardId: key.cardId }) } };
+    return { key, doorId: doorOf(key.doorId), kind: credentialKind(credential), credential, standing: key.live ? "live" : "revoked", expected: { version: key.version, code: key.code, ...(key.cardId && { cardId: key.cardId }) } };
   }
 }

@@ -18,6 +18,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { isTrivialCode } from "../src/access/codes.js";
 import type { CommandResponse } from "../src/cloud/responses.js";
 import type { ChaosCloud } from "./cloud.js";
+import type { GuestCredential } from "./credentials.js";
 import { chaosDoors, CHAOS_SITE } from "./property.js";
 
 export interface GuestKey {
@@ -53,7 +54,7 @@ export interface GuestKey {
 export interface RetiredCredential {
   keyId: string;
   doorId: string;
-  credential: { code: string } | { uid: string } | { privateKey: string };
+  credential: GuestCredential;
   /** The old code / cardId; for a phone the version of the upsert that gave the new pair. */
   expected: { version: number; code?: string; cardId?: string };
 }
