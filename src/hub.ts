@@ -14,7 +14,7 @@ import { createProvisioningService, type CloudPorts, type ProvisioningService } 
 import { ChangeBus } from "./shared/change-bus.js";
 import { systemClock } from "./shared/clock.js";
 import { demoPropertyServices } from "./demo/demo-property.js";
-import { LockBridgeError } from "./shared/errors.js";
+import { isLockBridgeError, LockBridgeError } from "./shared/errors.js";
 import type { Logger } from "./shared/logger.js";
 import { acquireDataDir, backupStoreFile, openStore, type DataDirLease, type Store } from "./store/index.js";
 
@@ -81,6 +81,11 @@ export class Hub {
 
   get stopping(): boolean {
     return this.stopRequested;
+  }
+
+  /** A stop signal came during start: a service waiting at start gives up (then stop() runs). */
+  requestStop(): void {
+    this.stopRequested = true;
   }
 
   /** The event outbox, built on first use once the store service started. */
@@ -258,7 +263,7 @@ function storeService(hub: Hub, log: Logger): Service {
     async start() {
       lease = acquireDataDir(hub.config.dataDir);
       try {
-        hub.store = openStore(lease.storePath, { logger: log, clock: systemClock });
+        hub.store = await openStoreWhenThereIsRoom(hub, lease.storePath, log);
       } catch (e) {
         lease.release();
         lease = undefined;
@@ -275,6 +280,30 @@ function storeService(hub: Hub, log: Logger): Service {
       }
     },
   };
+}
+
+/**
+ * How long a hub started on a full data disk waits for room before it exits (under systemd's
+ * TimeoutStartSec of 90 s). Waiting instead of exiting at once keeps systemd restarting it:
+ * its start limit (10 starts in 300 s at RestartSec=5) would give up on a disk full for a minute.
+ */
+const STORE_ROOM_WAIT_MS = 60_000;
+const STORE_ROOM_RETRY_MS = 2_000;
+
+async function openStoreWhenThereIsRoom(hub: Hub, path: string, log: Logger): Promise<Store> {
+  const deadline = Date.now() + STORE_ROOM_WAIT_MS;
+  for (let told = false; ; ) {
+    try {
+      const store = openStore(path, { logger: log, clock: systemClock });
+      if (told) log.info({ path }, "data disk has room again: store open");
+      return store;
+    } catch (e) {
+      if (!isLockBridgeError(e, "store_disk_full") || hub.stopping || Date.now() >= deadline) throw e;
+      if (!told) log.error({ err: e }, "data disk full: the store cannot be opened until there is room; waiting (free space on the data disk)");
+      told = true;
+      await new Promise((r) => setTimeout(r, STORE_ROOM_RETRY_MS));
+    }
+  }
 }
 
 function embeddedBrokerService(hub: Hub, log: Logger): Service {

@@ -206,6 +206,7 @@ async function run(configFile: string | undefined, demo: boolean): Promise<ExitC
     process.once("SIGINT", resolve);
   });
   const hub = createHub(config, log, { demo });
+  void stopSignal.then(() => hub.requestStop());
   const systemd = systemdNotifier(process.env, log);
   try {
     await hub.start();

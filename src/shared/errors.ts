@@ -29,6 +29,7 @@ export const INTERNAL_ERROR_CODES = [
   "store_corrupt",
   "store_foreign",
   "store_locked",
+  "store_disk_full",
   "store_migration_failed",
   "frame_invalid",
   "lock_timeout",

@@ -1,3 +1,7 @@
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
+import { LockBridgeError, errorMessage } from "../shared/errors.js";
+
 /**
  * The data dir's disk is full: SQLite's SQLITE_FULL (a commit, or the WAL that cannot grow)
  * or a file write's ENOSPC. The hub survives it (docs/reliability.md "Data disk full"): a
@@ -34,4 +38,32 @@ export interface StorageState {
   full: boolean;
   /** When the first write failed for lack of space (epoch ms); undefined when not full. */
   fullSinceMs: number | undefined;
+}
+
+/** Below this many free bytes a disk I/O error opening the store is the full disk's doing. */
+const OPEN_NEEDS_BYTES = 1 << 20;
+
+/**
+ * When opening `path` failed with a disk-full or disk I/O error and its disk has (almost) no
+ * room: the store_disk_full error that says so. SQLite must write to open a store a crash left
+ * with a write-ahead log (its shared-memory index), so a hub started on a full disk cannot
+ * open even a sound store, and calling it damaged would send the installer the wrong way.
+ * Undefined for any other error.
+ */
+export function storeDiskFullError(path: string, e: unknown): LockBridgeError | undefined {
+  if (!isDiskFull(e) && !isDiskIoError(e)) return undefined;
+  let free: number;
+  try {
+    const fs = statfsSync(dirname(path));
+    free = fs.bavail * fs.bsize;
+  } catch {
+    return undefined;
+  }
+  if (free >= OPEN_NEEDS_BYTES) return undefined;
+  return new LockBridgeError(
+    "store_disk_full",
+    `${path} cannot be opened: the data disk is full (${free} bytes free; SQLite answered "${errorMessage(e)}"); nothing was changed; free space on the data disk and the store opens`,
+    path,
+    { freeBytes: free },
+  );
 }

@@ -19,7 +19,7 @@ import { pino } from "pino";
 import { LockBridgeError, errorMessage } from "../shared/errors.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import { backupDatabase, type BackupResult } from "./backup.js";
-import { isDiskFull, type StorageState } from "./disk-full.js";
+import { isDiskFull, storeDiskFullError, type StorageState } from "./disk-full.js";
 import type { Db, RepoContext, Statement } from "./db.js";
 import { inspectDatabaseFile } from "./inspect.js";
 import { ownerOnlyFile, restrictIfPresent } from "./owner-only.js";
@@ -161,8 +161,8 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     for (const extra of ["-wal", "-shm", "-journal"]) restrictIfPresent(`${path}${extra}`);
     db = new Database(path);
   } catch (e) {
-    // Not the file's fault (it passed inspection): a missing directory, permissions...
-    throw new LockBridgeError("internal", `${path} cannot be opened: ${errorMessage(e)}`, path);
+    // Not the file's fault (it passed inspection): a full disk, a missing directory, permissions...
+    throw storeDiskFullError(path, e) ?? new LockBridgeError("internal", `${path} cannot be opened: ${errorMessage(e)}`, path);
   }
   try {
     const mode = db.pragma("journal_mode = WAL", { simple: true });
@@ -179,7 +179,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     log.info({ path, created: found.kind === "new", from: outcome.from, schemaVersion: outcome.to }, "store open");
   } catch (e) {
     db.close();
-    throw e;
+    throw storeDiskFullError(path, e) ?? e;
   }
   return new SqliteStore(path, db, options.clock ?? systemClock, log);
 }

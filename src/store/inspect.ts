@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import Database from "better-sqlite3";
 import { LockBridgeError, errorMessage } from "../shared/errors.js";
+import { storeDiskFullError } from "./disk-full.js";
 import { LOCKBRIDGE_APPLICATION_ID } from "./schema.js";
 
 export type FileInspection =
@@ -18,7 +19,8 @@ const HEADER_SIZE = 100;
 
 /**
  * Throws store_corrupt (not SQLite, damaged), store_foreign (another application's SQLite
- * file) or store_migration_failed (schema newer than `knownVersion`).
+ * file), store_migration_failed (schema newer than `knownVersion`) or store_disk_full (the
+ * file cannot be read because its disk has no room left: not the file's fault).
  */
 export function inspectDatabaseFile(path: string, knownVersion: number): FileInspection {
   const size = fileSize(path);
@@ -41,7 +43,7 @@ export function inspectDatabaseFile(path: string, knownVersion: number): FileIns
       problems = [];
     }
   } catch (e) {
-    throw new LockBridgeError("store_corrupt", `${path} is damaged (${errorMessage(e)}); it was left untouched`, path);
+    throw storeDiskFullError(path, e) ?? new LockBridgeError("store_corrupt", `${path} is damaged (${errorMessage(e)}); it was left untouched`, path);
   } finally {
     db.close();
   }
@@ -102,6 +104,6 @@ function openForInspection(path: string, walSize: number | undefined): Database.
     image[19] = 1;
     return new Database(image);
   } catch (e) {
-    throw new LockBridgeError("store_corrupt", `${path} cannot be opened as a SQLite database (${errorMessage(e)}); it was left untouched`, path);
+    throw storeDiskFullError(path, e) ?? new LockBridgeError("store_corrupt", `${path} cannot be opened as a SQLite database (${errorMessage(e)}); it was left untouched`, path);
   }
 }
