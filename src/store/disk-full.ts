@@ -3,20 +3,45 @@ import { dirname } from "node:path";
 import { LockBridgeError, errorMessage } from "../shared/errors.js";
 
 /**
- * The data dir's disk is full: SQLite's SQLITE_FULL (a commit, or the WAL that cannot grow)
- * or a file write's ENOSPC. The hub survives it (docs/reliability.md "Data disk full"): a
- * write that failed for this reason changed nothing, and the same write succeeds once space
+ * The data dir's disk is full: SQLite's SQLITE_FULL (a commit, or the WAL that cannot grow),
+ * a file write's ENOSPC, or SQLite's "disk I/O error" while an open store's disk has no room
+ * (see isDiskIoError). The hub survives it (docs/reliability.md "Data disk full"): a write
+ * that failed for this reason changed nothing, and the same write succeeds once space
  * returns, so callers keep what they could not write and try again instead of exiting.
  */
-
-/** The code of `e` or of any error in its cause chain. */
 export function isDiskFull(e: unknown): boolean {
   for (let err = e, depth = 0; err !== null && typeof err === "object" && depth < 8; depth++) {
     const code = (err as { code?: unknown }).code;
     if (code === "SQLITE_FULL" || code === "ENOSPC") return true;
     err = (err as { cause?: unknown }).cause;
   }
-  return false;
+  return isDiskIoError(e) && [...storeDirs.keys()].some((dir) => (freeBytes(dir) ?? Infinity) < NO_ROOM_BELOW_BYTES);
+}
+
+/** The directories of the open stores (counted: a test may open two in one). */
+const storeDirs = new Map<string, number>();
+
+/** Makes isDiskFull read a disk I/O error as a full disk while `path`'s disk has no room; @returns the undo. */
+export function watchStoreDisk(path: string): () => void {
+  const dir = dirname(path);
+  storeDirs.set(dir, (storeDirs.get(dir) ?? 0) + 1);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    const n = (storeDirs.get(dir) ?? 1) - 1;
+    if (n > 0) storeDirs.set(dir, n);
+    else storeDirs.delete(dir);
+  };
+}
+
+function freeBytes(dir: string): number | undefined {
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail * fs.bsize;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -40,8 +65,8 @@ export interface StorageState {
   fullSinceMs: number | undefined;
 }
 
-/** Below this many free bytes a disk I/O error opening the store is the full disk's doing. */
-const OPEN_NEEDS_BYTES = 1 << 20;
+/** Below this many free bytes a disk I/O error is the full disk's doing (SQLite grows its WAL index by 32 KB). */
+const NO_ROOM_BELOW_BYTES = 1 << 20;
 
 /**
  * When opening `path` failed with a disk-full or disk I/O error and its disk has (almost) no
@@ -52,14 +77,8 @@ const OPEN_NEEDS_BYTES = 1 << 20;
  */
 export function storeDiskFullError(path: string, e: unknown): LockBridgeError | undefined {
   if (!isDiskFull(e) && !isDiskIoError(e)) return undefined;
-  let free: number;
-  try {
-    const fs = statfsSync(dirname(path));
-    free = fs.bavail * fs.bsize;
-  } catch {
-    return undefined;
-  }
-  if (free >= OPEN_NEEDS_BYTES) return undefined;
+  const free = freeBytes(dirname(path));
+  if (free === undefined || free >= NO_ROOM_BELOW_BYTES) return undefined;
   return new LockBridgeError(
     "store_disk_full",
     `${path} cannot be opened: the data disk is full (${free} bytes free; SQLite answered "${errorMessage(e)}"); nothing was changed; free space on the data disk and the store opens`,

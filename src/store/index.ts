@@ -19,7 +19,7 @@ import { pino } from "pino";
 import { LockBridgeError, errorMessage } from "../shared/errors.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import { backupDatabase, type BackupResult } from "./backup.js";
-import { isDiskFull, storeDiskFullError, type StorageState } from "./disk-full.js";
+import { isDiskFull, storeDiskFullError, watchStoreDisk, type StorageState } from "./disk-full.js";
 import type { Db, RepoContext, Statement } from "./db.js";
 import { inspectDatabaseFile } from "./inspect.js";
 import { ownerOnlyFile, restrictIfPresent } from "./owner-only.js";
@@ -207,6 +207,8 @@ class SqliteStore implements Store {
   /** Prepared once: a pragma per relaxed commit costs a statement step, not a parse. */
   private readonly syncNormal: Statement;
   private readonly syncFull: Statement;
+  /** Stops isDiskFull from reading this store's disk (at close). */
+  private readonly unwatchDisk: () => void;
 
   constructor(
     readonly path: string,
@@ -216,6 +218,7 @@ class SqliteStore implements Store {
   ) {
     this.syncNormal = db.prepare("PRAGMA synchronous = NORMAL");
     this.syncFull = db.prepare("PRAGMA synchronous = FULL");
+    this.unwatchDisk = watchStoreDisk(path);
     const ctx: RepoContext = { db, clock };
     this.meta = new MetaRepo(ctx);
     this.site = new SiteRepo(ctx);
@@ -334,6 +337,7 @@ class SqliteStore implements Store {
       this.log.warn({ err: errorMessage(e) }, "PRAGMA optimize failed at close");
     }
     this.db.close();
+    this.unwatchDisk();
     this.log.info({ path: this.path }, "store closed");
   }
 }
