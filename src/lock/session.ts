@@ -70,6 +70,8 @@ export interface SessionStats {
   lateAnswers: number;
   badTags: number;
   replays: number;
+  /** Copies of an accepted answer that the lock sent again for a retry, come after the hub moved on. */
+  retryCopies: number;
   unsealedRejected: number;
   malformed: number;
 }
@@ -118,7 +120,7 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
   readonly addr: number;
   readonly stats: SessionStats = {
     requests: 0, attempts: 0, retries: 0, timeouts: 0, naks: 0, lateAnswers: 0,
-    badTags: 0, replays: 0, unsealedRejected: 0, malformed: 0,
+    badTags: 0, replays: 0, retryCopies: 0, unsealedRejected: 0, malformed: 0,
   };
   private readonly lockIdBytes: Buffer;
   private readonly bus: LinkBus;
@@ -137,6 +139,14 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
   private lastAnswerAt: number | undefined;
   private keys: LinkKeys = { active: null, pending: null };
   private lastLockCounter = 0;
+  /**
+   * Lock counters of accepted answers to requests sent more than once, with how many more
+   * copies the lock may still send: it answers every attempt it hears, a retry with its cached
+   * answer (LLP §2), and on a slow line a copy can come after the hub has moved on and, after a
+   * SEQ 0 resync or a wrap, reused that SEQ (the chaos run's lobby). Such a copy is the lock's
+   * own frame, not a replay: dropped like one, without the alert. Bounded (the latest 16).
+   */
+  private readonly copiesDue = new Map<number, number>();
   private loaded: Promise<void> | undefined;
   private closed = false;
 
@@ -192,6 +202,7 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
   adoptLinkKey(key: Buffer): void {
     this.keys = { active: Buffer.from(key), pending: null };
     this.lastLockCounter = 0;
+    this.copiesDue.clear();
     this.hubCounter.discardBlock();
   }
 
@@ -289,6 +300,11 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
       // arrive first (the chaos run's lobby). Either way an EVENT_NOTIFY accepted meanwhile has
       // a higher counter; an old answer replayed is at or below the floor and is refused.
       if (opened.counter <= op.counterFloor) {
+        if (this.takeCopyDue(opened.counter)) {
+          this.stats.retryCopies++;
+          this.log.debug({ lockId: this.lockId, counter: opened.counter }, "late copy of an answer to a retried request; dropped");
+          return "ignored";
+        }
         this.stats.replays++;
         this.emit("suspicious", "replay");
         this.log.warn({ lockId: this.lockId, counter: opened.counter }, "replayed lock counter; dropped");
@@ -322,6 +338,7 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
     }
 
     if (op.state === "ready") this.stats.lateAnswers++;
+    if (lockCounter !== undefined && op.attempts > 1) this.expectCopies(lockCounter, op.attempts - 1);
     this.markAnswered(op);
     if (lockCounter !== undefined && op.key === this.keys.active && lockCounter > this.lastLockCounter) this.lastLockCounter = lockCounter;
 
@@ -421,6 +438,19 @@ export class LockSession extends EventEmitter<LockSessionEvents> implements BusM
     if (!baud) return this.timing.responseTimeoutMs;
     const wireBytes = op.bytes.length + expectedAnswerBytes(op.req) + (op.key ? 12 : 0);
     return this.timing.responseTimeoutMs + Math.ceil((wireBytes * 10_000) / baud);
+  }
+
+  private expectCopies(lockCounter: number, copies: number): void {
+    this.copiesDue.set(lockCounter, copies);
+    if (this.copiesDue.size > 16) this.copiesDue.delete(this.copiesDue.keys().next().value!);
+  }
+
+  private takeCopyDue(lockCounter: number): boolean {
+    const left = this.copiesDue.get(lockCounter);
+    if (!left) return false;
+    if (left > 1) this.copiesDue.set(lockCounter, left - 1);
+    else this.copiesDue.delete(lockCounter);
+    return true;
   }
 
   private markAnswered(op: Op): void {

@@ -157,6 +157,38 @@ describe("pairing and sealing", () => {
     expect(client.session.stats.replays).toBe(0);
   });
 
+  it("a late copy of an answer to a retried request, come when its SEQ is in use again, is dropped without a replay alert (chaos run at 2a5a6b3: the lobby on a slow line)", async () => {
+    // The lock answers every attempt it hears, a retry with its cached answer (LLP §2). On a
+    // slow line the copy of the first attempt's answer can arrive after the hub took the
+    // retry's, moved on and, after a SEQ 0 resync or a wrap, reused that SEQ: the lock's own
+    // frame, not a replay. A replayed answer the hub took at once is still an alert (above).
+    const { clock, link, client } = setup();
+    await drive(clock, client.pair());
+    await drive(clock, client.status());
+    let copy: Buffer | null = null;
+    link.tap = (req, answer) => {
+      if (req.cmd !== Cmd.STATUS || copy) return answer;
+      copy = answer; // the first attempt's answer, held up on the line
+      return null;
+    };
+    const suspicious: string[] = [];
+    client.session.on("suspicious", (k) => suspicious.push(k));
+    expect((await outcome(clock, client.status())).ok).toBe(true); // taken from the retry's cached answer
+    expect(client.session.stats.retries).toBeGreaterThan(0);
+    const copySeq = decodeFrame(copy!).seq;
+    let delivered = 0;
+    link.tap = (req, answer) => {
+      if (req.seq !== copySeq || req.cmd !== Cmd.STATUS || delivered > 0) return answer;
+      delivered++;
+      return copy;
+    };
+    for (let i = 0; i < 15; i++) expect((await outcome(clock, client.status())).ok).toBe(true);
+    expect(delivered).toBe(1);
+    expect(client.session.stats.retryCopies).toBe(1);
+    expect(client.session.stats.replays).toBe(0);
+    expect(suspicious).toEqual([]);
+  });
+
   it("a crash after the lock took PAIR but before the hub confirmed it: the pending key is found and confirmed", async () => {
     const store = new MemoryLinkStateStore();
     const { clock, link, client, rig, lock } = setup({ store });
