@@ -162,10 +162,15 @@ export class Dispatcher {
     let committed: CommandResponse | undefined;
     let answered = false;
 
+    let commandLog: Logger | undefined;
     const ctx: CommandContext = {
       meta,
       clock,
-      log: log.child({ commandId: meta.id, cmd: meta.cmd }),
+      // Made on first use: a pino child costs ~0.1 ms (its bindings go through redaction), a
+      // sixth of a command's round trip, and most handlers never log (docs/performance.md).
+      get log() {
+        return (commandLog ??= log.child({ commandId: meta.id, cmd: meta.cmd }));
+      },
       signal: abort.signal,
       emit: (event) => void this.deps.emit(event),
       keyChanged: (keyId) => void keys.add(keyId),

@@ -15,7 +15,7 @@ import { defineHandler } from "../../src/cloud/registry.js";
 import { Outbox } from "../../src/cloud/outbox.js";
 import type { CommandRegistry } from "../../src/cloud/registry.js";
 import type { CommandResponse } from "../../src/cloud/responses.js";
-import { createLogger } from "../../src/shared/logger.js";
+import { createLogger, type Logger } from "../../src/shared/logger.js";
 import { systemClock, type ManualClock } from "../../src/shared/clock.js";
 import { openStore, type Store } from "../../src/store/index.js";
 import { tempStore } from "./store.js";
@@ -67,7 +67,7 @@ export const NO_EFFECTS: DesiredStateEffects = {
 let counter = 0;
 export const nextId = (prefix = "c"): string => `${prefix}-${process.pid}-${++counter}`;
 
-export function commandHarness(options: { commandKey?: KeyObject; maxEvents?: number; keys?: (store: Store, clock: ManualClock) => KeyCommands } = {}): CommandHarness {
+export function commandHarness(options: { commandKey?: KeyObject; maxEvents?: number; keys?: (store: Store, clock: ManualClock) => KeyCommands; log?: Logger } = {}): CommandHarness {
   const t = tempStore();
   const outbox = new Outbox(t.store, t.clock, silentLog, { maxEvents: options.maxEvents ?? 100_000 });
   const facts = (): HubFacts => ({ hubId: "hub-test", version: "0.0.0", bootId: "boot", sessionId: 1, connected: true, startedAt: new Date(t.clock.now()).toISOString() });
@@ -78,7 +78,7 @@ export function commandHarness(options: { commandKey?: KeyObject; maxEvents?: nu
     store: t.store,
     registry,
     clock: t.clock,
-    log: silentLog,
+    log: options.log ?? silentLog,
     emit: (e) => outbox.emit(e),
     commandKey: options.commandKey,
     onStatusChanges: (k, l) => {

@@ -70,5 +70,5 @@ function storeSummary(store: Store): { bytes: number; diskFull: boolean; diskFul
 
 /** True while the store holds no desired state (new or wiped store): the cloud should send sync.snapshot. */
 export function needsSnapshot(store: Store): boolean {
-  return store.site.get() === undefined && store.doors.ids().length === 0 && store.keys.count() === 0;
+  return store.site.get() === undefined && !store.doors.any() && !store.keys.anyLive();
 }

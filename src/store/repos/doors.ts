@@ -52,6 +52,11 @@ export class DoorsRepo {
     return this.q("DELETE FROM doors WHERE door_id = ?").run(doorId).changes > 0;
   }
 
+  /** Whether any door is stored: one index probe, not a table read (asked after every command). */
+  any(): boolean {
+    return this.q("SELECT 1 FROM doors LIMIT 1").get() !== undefined;
+  }
+
   ids(): string[] {
     return (this.q("SELECT door_id FROM doors ORDER BY door_id").all() as { door_id: string }[]).map((r) => r.door_id);
   }

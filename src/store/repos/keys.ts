@@ -100,6 +100,11 @@ export class KeysRepo {
     ).map((r) => r.key_id);
   }
 
+  /** Whether any key not removed is stored: stops at the first, not a count (asked after every command). */
+  anyLive(): boolean {
+    return this.q("SELECT 1 FROM keys WHERE removed_at IS NULL LIMIT 1").get() !== undefined;
+  }
+
   count(opts: { includeRemoved?: boolean } = {}): number {
     const where = opts.includeRemoved ? "" : "WHERE removed_at IS NULL";
     return (this.q(`SELECT count(*) AS n FROM keys ${where}`).get() as { n: number }).n;

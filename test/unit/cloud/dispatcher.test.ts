@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defineHandler } from "../../../src/cloud/registry.js";
+import { createLogger } from "../../../src/shared/logger.js";
 import type { CommandResponse } from "../../../src/cloud/responses.js";
 import { cloudKeyPair, commandHarness, door, keyUpsert, nextId, signCommand, site, type CommandHarness } from "../../helpers/cloud.js";
 
@@ -71,6 +72,26 @@ describe("dispatcher: delivery rules", () => {
     expect(errorOf(await h.send({ cmd: "door.unlock", doorId: "room-101", seconds: 5, ts }))).toMatchObject({ code: "expired" });
     // A fresh one reaches its handler.
     expect(await h.send({ cmd: "door.unlock", doorId: "room-101", seconds: 5 })).toMatchObject({ ok: true, result: { reached: "door.unlock" } });
+  });
+
+  it("a handler's log lines name the command they belong to (its id and cmd)", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ level: "info", destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+    const logged = commandHarness({ log });
+    try {
+      logged.registry.register("status.get", defineHandler("status.get", (_cmd, ctx) => {
+        ctx.log.info({ detail: 1 }, "handler says");
+        ctx.log.warn("and again");
+        return { result: {} };
+      }));
+      const id = nextId();
+      await logged.sendRaw(JSON.stringify({ id, cmd: "status.get", ts: new Date(logged.clock.now()).toISOString() }));
+      const said = lines.filter((l) => l.msg === "handler says" || l.msg === "and again");
+      expect(said).toHaveLength(2);
+      for (const line of said) expect(line).toMatchObject({ commandId: id, cmd: "status.get" });
+    } finally {
+      logged.cleanup();
+    }
   });
 
   it("contains a handler that throws or hangs: answered internal, the next command works", async () => {
