@@ -15,6 +15,33 @@ import { Dispatcher } from "../../../src/cloud/dispatcher.js";
 import type { Store } from "../../../src/store/index.js";
 import { commandHarness, door, keyUpsert, silentLog, site, type CommandHarness } from "../../helpers/cloud.js";
 
+/**
+ * The store as the hub has it, but while `failure` gives an error every transaction's commit
+ * fails with it after its body ran (thrown from inside, so SQLite rolls the body back, as a
+ * failed COMMIT does), and so does a response stored on its own (`inbox.put`).
+ */
+function failingCommits(store: Store, failure: () => Error | undefined): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === "transaction") {
+        return <T>(fn: () => T): T =>
+          target.transaction(() => {
+            const out = fn();
+            const e = failure();
+            if (e) throw e;
+            return out;
+          });
+      }
+      if (prop === "inbox" && failure()) {
+        return { ...target.inbox, get: (id: string) => target.inbox.get(id), put: () => { throw failure(); } };
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  }) as Store;
+}
+
+const dispatcherOn = (h: CommandHarness, store: Store) => new Dispatcher({ store, registry: h.registry, clock: h.clock, log: silentLog, emit: (e) => h.outbox.emit(e) });
+
 /** SQLite's error for a full disk, as better-sqlite3 throws it. */
 const diskFull = () => Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
 
@@ -25,22 +52,7 @@ describe("dispatcher on a full data disk", () => {
   beforeEach(() => {
     h = commandHarness();
     full = false;
-    // The store as the hub has it, but while `full` every transaction's commit fails after
-    // its body ran: thrown from inside, so SQLite rolls the body back, as a failed COMMIT does.
-    const store = new Proxy(h.store, {
-      get(target, prop, receiver) {
-        if (prop === "transaction") {
-          return <T>(fn: () => T): T =>
-            target.transaction(() => {
-              const out = fn();
-              if (full) throw diskFull();
-              return out;
-            });
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    }) as Store;
-    dispatcher = new Dispatcher({ store, registry: h.registry, clock: h.clock, log: silentLog, emit: (e) => h.outbox.emit(e) });
+    dispatcher = dispatcherOn(h, failingCommits(h.store, () => (full ? diskFull() : undefined)));
   });
   afterEach(() => h.cleanup());
 
@@ -89,21 +101,7 @@ describe.skipIf(!disk)("dispatcher: a disk I/O error (root: the store on a tmpfs
     else process.env.TMPDIR = tmp;
     try {
       let failing = false;
-      const store = new Proxy(h.store, {
-        get(target, prop, receiver) {
-          if (prop === "transaction") {
-            return <T>(fn: () => T): T =>
-              target.transaction(() => {
-                const out = fn();
-                if (failing) throw diskIoError();
-                return out;
-              });
-          }
-          if (prop === "inbox" && failing) return { ...target.inbox, get: (id: string) => target.inbox.get(id), put: () => { throw diskIoError(); } };
-          return Reflect.get(target, prop, receiver) as unknown;
-        },
-      }) as Store;
-      const dispatcher = new Dispatcher({ store, registry: h.registry, clock: h.clock, log: silentLog, emit: (e) => h.outbox.emit(e) });
+      const dispatcher = dispatcherOn(h, failingCommits(h.store, () => (failing ? diskIoError() : undefined)));
       const send = async (cmd: Record<string, unknown>) => (await dispatcher.dispatch(JSON.stringify({ ts: new Date(h.clock.now()).toISOString(), ...cmd }))).response;
       await send({ id: "c-site", ...site() });
       await send({ id: "c-door", ...door("room-101") });
