@@ -8,19 +8,11 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { stringify as toYaml } from "yaml";
 import { ConfigError, DEMO_HUB_ID, displayUrl, loadConfig, packageRoot, redactConfig, type Config } from "../config/index.js";
 import { createHub } from "../hub.js";
-import { errorMessage, LockBridgeError } from "../shared/errors.js";
+import { errorMessage, isLockBridgeError, LockBridgeError } from "../shared/errors.js";
 import { createLogger, wantsPrettyLogs, type Logger } from "../shared/logger.js";
 import { backupStoreFile, STORE_FILE } from "../store/index.js";
-import { probeBroker } from "../cloud/probe.js";
 import { systemdNotifier } from "../systemd/notify.js";
-import { runCtl } from "./ctl.js";
-import { doctorCommand } from "./doctor.js";
-import { firmwareCommand } from "./firmware-commands.js";
-import { lockCommand } from "./lock-commands.js";
-import { scanCommand } from "./scan.js";
-import { CliUsageError, diagnoseCommand, eventsCommand, inventoryCommand, statusCommand } from "./property-commands.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
-import { apiCommand } from "./api-token.js";
 
 const USAGE = `Usage: lockbridge <command> [options]
 
@@ -68,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     code = await dispatch(argv);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof CliUsageError) {
+    if (isLockBridgeError(e, "cli_usage")) {
       process.stderr.write(`lockbridge: ${e.message}\nRun "lockbridge help" for usage.\n`);
       code = EXIT.usage;
     } else if (e instanceof ConfigError) {
@@ -102,28 +94,30 @@ async function dispatch(argv: string[]): Promise<ExitCode> {
       const { values, positionals } = parse("store backup", args, { config: { type: "string" } }, 1, "a FILE argument");
       return storeBackup(positionals[0]!, values.config as string | undefined);
     }
+    // The installer's tools are loaded when asked for, not by every `run`: the hub's process
+    // then holds none of their code (docs/performance.md, "Memory").
     case "ctl":
-      return (await runCtl(rest)) as ExitCode;
+      return (await (await import("./ctl.js")).runCtl(rest)) as ExitCode;
     case "status":
-      return statusCommand(rest);
+      return (await import("./property-commands.js")).statusCommand(rest);
     case "locks":
     case "doors":
     case "keys":
-      return inventoryCommand(command, rest);
+      return (await import("./property-commands.js")).inventoryCommand(command, rest);
     case "events":
-      return eventsCommand(rest);
+      return (await import("./property-commands.js")).eventsCommand(rest);
     case "diagnose":
-      return diagnoseCommand(rest);
+      return (await import("./property-commands.js")).diagnoseCommand(rest);
     case "lock":
-      return lockCommand(rest);
+      return (await import("./lock-commands.js")).lockCommand(rest);
     case "firmware":
-      return firmwareCommand(rest);
+      return (await import("./firmware-commands.js")).firmwareCommand(rest);
     case "doctor":
-      return doctorCommand(rest);
+      return (await import("./doctor.js")).doctorCommand(rest);
     case "api":
-      return apiCommand(rest);
+      return (await import("./api-token.js")).apiCommand(rest);
     case "scan":
-      return scanCommand(rest);
+      return (await import("./scan.js")).scanCommand(rest);
     case "version":
     case "--version":
       parse("version", rest, {}, 0);
@@ -171,6 +165,7 @@ async function configCheck(file: string, connect: boolean): Promise<ExitCode> {
   process.stdout.write(`config OK\n${toYaml(redactConfig(config))}`);
   if (!connect) return EXIT.ok;
   // --connect: one real attempt with the configured TLS material and credentials.
+  const { probeBroker } = await import("../cloud/probe.js");
   const probe = await probeBroker(config);
   if (probe.ok) {
     process.stdout.write(`broker: ${probe.detail}\n`);
