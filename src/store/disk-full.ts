@@ -10,13 +10,21 @@ import { LockBridgeError, errorMessage } from "../shared/errors.js";
  * returns, so callers keep what they could not write and try again instead of exiting.
  */
 export function isDiskFull(e: unknown): boolean {
+  return isNoSpaceError(e) || (isDiskIoError(e) && [...storeDirs.keys()].some((dir) => (freeBytes(dir) ?? Infinity) < NO_ROOM_BELOW_BYTES));
+}
+
+/** Whether `e` or an error in its cause chain has a code that `test` accepts. */
+function hasErrorCode(e: unknown, test: (code: string) => boolean): boolean {
   for (let err = e, depth = 0; err !== null && typeof err === "object" && depth < 8; depth++) {
     const code = (err as { code?: unknown }).code;
-    if (code === "SQLITE_FULL" || code === "ENOSPC") return true;
+    if (typeof code === "string" && test(code)) return true;
     err = (err as { cause?: unknown }).cause;
   }
-  return isDiskIoError(e) && [...storeDirs.keys()].some((dir) => (freeBytes(dir) ?? Infinity) < NO_ROOM_BELOW_BYTES);
+  return false;
 }
+
+/** SQLITE_FULL or ENOSPC: the full disk said by name. */
+const isNoSpaceError = (e: unknown): boolean => hasErrorCode(e, (code) => code === "SQLITE_FULL" || code === "ENOSPC");
 
 /** The directories of the open stores (counted: a test may open two in one). */
 const storeDirs = new Map<string, number>();
@@ -50,12 +58,7 @@ function freeBytes(dir: string): number | undefined {
  * SQLITE_FULL (seen in the chaos run's disk-full fault); the transaction is rolled back either way.
  */
 export function isDiskIoError(e: unknown): boolean {
-  for (let err = e, depth = 0; err !== null && typeof err === "object" && depth < 8; depth++) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("SQLITE_IOERR")) return true;
-    err = (err as { cause?: unknown }).cause;
-  }
-  return false;
+  return hasErrorCode(e, (code) => code.startsWith("SQLITE_IOERR"));
 }
 
 /** The store's view of its disk: full since the last write that failed for lack of space. */
@@ -76,7 +79,8 @@ const NO_ROOM_BELOW_BYTES = 1 << 20;
  * Undefined for any other error.
  */
 export function storeDiskFullError(path: string, e: unknown): LockBridgeError | undefined {
-  if (!isDiskFull(e) && !isDiskIoError(e)) return undefined;
+  // Its own disk's free space decides (below), not that of the stores already open.
+  if (!isNoSpaceError(e) && !isDiskIoError(e)) return undefined;
   const free = freeBytes(dirname(path));
   if (free === undefined || free >= NO_ROOM_BELOW_BYTES) return undefined;
   return new LockBridgeError(
