@@ -23,6 +23,7 @@ import { isDiskFull, storeDiskFullError, watchStoreDisk, type StorageState } fro
 import type { Db, RepoContext, Statement } from "./db.js";
 import { inspectDatabaseFile } from "./inspect.js";
 import { ownerOnlyFile, restrictIfPresent } from "./owner-only.js";
+import { convertStorePageSize, setNewStorePageSize, setWalCheckpoint } from "./page-size.js";
 import { migrate, schemaVersionOf } from "./migrate.js";
 import { CountersRepo } from "./repos/counters.js";
 import { CredentialsRepo } from "./repos/credentials.js";
@@ -165,14 +166,16 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     throw storeDiskFullError(path, e) ?? new LockBridgeError("internal", `${path} cannot be opened: ${errorMessage(e)}`, path);
   }
   try {
+    if (found.kind === "new") setNewStorePageSize(db);
+    else convertStorePageSize(db, path, log);
     const mode = db.pragma("journal_mode = WAL", { simple: true });
     if (mode !== "wal") throw new LockBridgeError("store_corrupt", `${path} cannot use WAL mode (got ${String(mode)})`, path);
     db.pragma("synchronous = FULL");
-    // Checkpoint at 4000 WAL pages (16 MB), not SQLite's 1000: a page written many times
-    // between two checkpoints is copied into the database once, and the hub rewrites the same
-    // few pages (lock rows, slot tables) all day (docs/performance.md). The WAL file keeps
-    // that size on disk; it is not truncated, as a regrown file costs the same writes again.
-    db.pragma("wal_autocheckpoint = 4000");
+    // Checkpoint at 16 MB of WAL, not SQLite's 1000 pages: a page written many times between
+    // two checkpoints is copied into the database once, and the hub rewrites the same few
+    // pages (lock rows, slot tables) all day (docs/performance.md). The WAL file keeps that
+    // size on disk; it is not truncated, as a regrown file costs the same writes again.
+    setWalCheckpoint(db);
     db.pragma("foreign_keys = ON");
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     const outcome = migrate(db, migrations, path, log);
