@@ -110,17 +110,20 @@ export class ProvisioningEngine {
       keysOnLock: (lockId) => desired.keysOnLock(lockId),
       scheduleKey: (keyId) => this.agendas.schedule(keyId),
     });
+    const tables = new StoreLockTables(store, deps.events, index, clock, options.eventCommitWindowMs ?? 0);
     this.fleet = new LockFleet({
       store,
-      tables: new StoreLockTables(store, deps.events, index, clock, options.eventCommitWindowMs ?? 0),
+      tables,
       clock,
       log,
       links: deps.links,
       reports: this.reports,
       status,
+      // Through the adapter: a table check's confirmed writes are recorded with the events
+      // that this row decides (StoreLockTables.recordWith), after it is read.
       desiredRow: (lockId, kind, credentialId) => {
         const slot = store.slots.slotOf(lockId, kind, credentialId);
-        return slot === undefined ? undefined : store.slots.get(lockId, kind, slot);
+        return slot === undefined ? undefined : tables.slot(lockId, kind, slot);
       },
       scheduleKey: (keyId) => this.agendas.schedule(keyId),
       emit,
@@ -165,6 +168,7 @@ export class ProvisioningEngine {
     this.agendas.stop();
     this.held.stop();
     await this.fleet.stop();
+    this.reports.flushLastSeen();
   }
 
   /**

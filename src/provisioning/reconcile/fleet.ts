@@ -16,12 +16,12 @@ import type { Clock } from "../../shared/clock.js";
 import { LockBridgeError, errorMessage } from "../../shared/errors.js";
 import { formatInstant } from "../../shared/instant.js";
 import type { Logger } from "../../shared/logger.js";
-import type { LockRecord, SlotRecord, Store } from "../../store/index.js";
+import type { LockRecord, Store } from "../../store/index.js";
 import type { ClockPolicy } from "./clock-policy.js";
 import { sameBusAddress } from "./commission-checks.js";
 import type { ContractEvent } from "./lock-events.js";
 import { isPairingLost } from "./pairing-lost.js";
-import type { LockLinkPort, LockTableStore } from "./ports.js";
+import type { LockLinkPort, LockTableStore, SlotRow } from "./ports.js";
 import { failureReason } from "./reasons.js";
 import { LockWorker, type LockWorkerHooks } from "./worker/index.js";
 
@@ -74,7 +74,7 @@ export interface FleetDeps {
   reports: FleetReports;
   status: StatusSink;
   /** The lock's slot row that desires the credential (one at most: a credential has one kind). */
-  desiredRow(lockId: string, kind: CredentialType, credentialId: number): SlotRecord | undefined;
+  desiredRow(lockId: string, kind: CredentialType, credentialId: number): SlotRow | undefined;
   /** A credential failed: the key's at-risk check is due again. */
   scheduleKey(keyId: string): void;
   emit(events: readonly HubEventInput[]): void;

@@ -26,7 +26,7 @@ const toRow = (r: SlotRecord): SlotRow => ({
 });
 
 /** A row as it is once a pending confirmed write is recorded. */
-function overlay(row: SlotRow | undefined, p: PendingApplied, now: number): SlotRow {
+function overlay(row: SlotRow | undefined, p: PendingApplied): SlotRow {
   const desired = row?.desired ?? null;
   const applied = p.content;
   const inSync =
@@ -40,7 +40,7 @@ function overlay(row: SlotRow | undefined, p: PendingApplied, now: number): Slot
     inSync,
     lastError: null,
     attempts: 0,
-    updatedAt: row?.updatedAt ?? now,
+    updatedAt: p.atMs,
   };
 }
 
@@ -61,6 +61,13 @@ interface PendingApplied {
   kind: CredentialType;
   slot: number;
   content: SlotContent | null;
+  /** When the lock confirmed it: recorded as the row's write time, whenever the flush comes. */
+  atMs: number;
+}
+
+interface PendingBatch {
+  writes: PendingApplied[];
+  verified: { lockId: string; kind: CredentialType; atMs: number }[];
 }
 
 interface PendingEventPage {
@@ -85,13 +92,60 @@ export class StoreLockTables implements LockTableStore {
   private pendingVerified: { lockId: string; kind: CredentialType; atMs: number }[] = [];
 
   constructor(
-    private readonly store: Pick<Store, "credentials" | "keycards" | "lockFacts" | "locks" | "slots" | "transaction" | "relaxed">,
+    private readonly store: Pick<
+      Store,
+      "credentials" | "keycards" | "lockFacts" | "locks" | "slots" | "transaction" | "relaxed" | "beforeCommit" | "afterRollback"
+    >,
     private readonly events: EventSink,
     private readonly index: SlotIndex,
     private readonly clock: Clock,
     /** The group-commit window of lock event pages (commitLockEvents); 0: each page commits at once. */
     private readonly eventCommitWindowMs = 0,
-  ) {}
+  ) {
+    store.beforeCommit(() => this.carryPending());
+    store.afterRollback(() => this.takeBackCarried());
+  }
+
+  /** Set while recordWith runs its function: the first commit in it carries the pending writes. */
+  private carrying = false;
+  /** What that commit carried, until it is known to have committed (taken back if it rolled back). */
+  private carried: PendingBatch | undefined;
+
+  /**
+   * Runs `tell` (which tells the engine about the lock's slots, and may commit the credential
+   * events that follows from them) with the pending confirmed writes recorded in the first
+   * commit it makes, then records what is still pending. One commit for a table check's
+   * writes and its events where there were two: each rewrote its pages whole (the
+   * `notifySlots` flushes were a quarter of the bytes a snapshot wrote, docs/performance.md).
+   * Reads through this adapter see the writes meanwhile.
+   */
+  recordWith(tell: () => void): void {
+    this.carrying = true;
+    try {
+      tell();
+    } finally {
+      this.carrying = false;
+      this.carried = undefined;
+    }
+    this.flush();
+  }
+
+  private carryPending(): void {
+    if (!this.carrying || (this.pending.size === 0 && this.pendingVerified.length === 0)) return;
+    this.carrying = false;
+    const batch = this.takePending();
+    this.carried = batch;
+    this.writeBatch(batch);
+    this.refreshIndex(batch);
+  }
+
+  private takeBackCarried(): void {
+    const batch = this.carried;
+    if (!batch) return;
+    this.carried = undefined;
+    this.restore(batch);
+    this.refreshIndex(batch);
+  }
 
   /** Lock event pages waiting for their group commit, in the order they were drained. */
   private pendingEventPages: PendingEventPage[] = [];
@@ -122,17 +176,16 @@ export class StoreLockTables implements LockTableStore {
   slots(lockId: string, kind?: CredentialType): SlotRow[] {
     const rows = this.store.slots.forLock(lockId, kind).map(toRow);
     if (this.pending.size === 0) return rows;
-    const now = this.clock.now();
     return rows.map((r) => {
       const p = this.pending.get(`${lockId}|${r.kind}|${r.slot}`);
-      return p ? overlay(r, p, now) : r;
+      return p ? overlay(r, p) : r;
     });
   }
 
   slot(lockId: string, kind: CredentialType, slot: number): SlotRow | undefined {
     const r = this.store.slots.get(lockId, kind, slot);
     const p = this.pending.get(`${lockId}|${kind}|${slot}`);
-    return p ? overlay(r ? toRow(r) : undefined, p, this.clock.now()) : r && toRow(r);
+    return p ? overlay(r ? toRow(r) : undefined, p) : r && toRow(r);
   }
 
   /**
@@ -142,7 +195,7 @@ export class StoreLockTables implements LockTableStore {
    * after the restart). Reads through this adapter see them at once.
    */
   markApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null): void {
-    this.pending.set(`${lockId}|${kind}|${slot}`, { lockId, kind, slot, content });
+    this.pending.set(`${lockId}|${kind}|${slot}`, { lockId, kind, slot, content, atMs: this.clock.now() });
     // A deletion can end a revocation: recorded at once so statuses see it.
     if (content === null || this.pending.size >= APPLIED_FLUSH_MAX) this.flush();
     else this.flushTimer ??= this.clock.setTimeout(() => this.flushFromTimer(), APPLIED_FLUSH_MS);
@@ -164,29 +217,45 @@ export class StoreLockTables implements LockTableStore {
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
     if (this.pending.size === 0 && this.pendingVerified.length === 0) return;
-    const writes = [...this.pending.values()];
-    const verified = this.pendingVerified;
-    this.pending.clear();
-    this.pendingVerified = [];
+    const batch = this.takePending();
     // Not fsynced (relaxed): a write lost to a power cut leaves its slot out of sync after the
     // restart, so it is sent again or TABLE_DIGEST finds it. Whatever is told outward durably
     // about it (credential events, a command's response) commits after it, FULL, and that
     // fsync of the WAL carries this commit too.
     try {
-      this.store.relaxed(() => {
-        for (const w of writes) this.store.slots.markApplied(w.lockId, w.kind, w.slot, w.content);
-        for (const v of verified) this.store.lockFacts.setTableVerifiedAt(v.lockId, v.kind, v.atMs);
-      });
+      this.store.relaxed(() => this.writeBatch(batch));
     } catch (e) {
-      // Not recorded (the data disk is full): kept for the next flush, unless the lock has
-      // confirmed a newer write to the same slot since.
-      for (const w of writes) {
-        const k = `${w.lockId}|${w.kind}|${w.slot}`;
-        if (!this.pending.has(k)) this.pending.set(k, w);
-      }
-      this.pendingVerified = [...verified, ...this.pendingVerified];
+      this.restore(batch);
       throw e;
     }
+    this.refreshIndex(batch);
+  }
+
+  private takePending(): PendingBatch {
+    const batch = { writes: [...this.pending.values()], verified: this.pendingVerified };
+    this.pending.clear();
+    this.pendingVerified = [];
+    return batch;
+  }
+
+  private writeBatch({ writes, verified }: PendingBatch): void {
+    for (const w of writes) this.store.slots.markApplied(w.lockId, w.kind, w.slot, w.content, w.atMs);
+    for (const v of verified) this.store.lockFacts.setTableVerifiedAt(v.lockId, v.kind, v.atMs);
+  }
+
+  /**
+   * Not recorded (the data disk is full): kept for the next flush, unless the lock has
+   * confirmed a newer write to the same slot since.
+   */
+  private restore({ writes, verified }: PendingBatch): void {
+    for (const w of writes) {
+      const k = `${w.lockId}|${w.kind}|${w.slot}`;
+      if (!this.pending.has(k)) this.pending.set(k, w);
+    }
+    this.pendingVerified = [...verified, ...this.pendingVerified];
+  }
+
+  private refreshIndex({ writes }: PendingBatch): void {
     for (const w of writes) this.index.refresh(w.lockId, w.kind, w.slot);
   }
 

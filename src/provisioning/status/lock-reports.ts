@@ -6,7 +6,7 @@
  */
 import type { IdentInfo } from "../../protocol/llp/commands.js";
 import type { HubEventInput } from "../../cloud/events.js";
-import type { Clock } from "../../shared/clock.js";
+import type { Clock, TimerHandle } from "../../shared/clock.js";
 import type { StatusSink } from "../../shared/change-bus.js";
 import { errorMessage } from "../../shared/errors.js";
 import { formatInstant } from "../../shared/instant.js";
@@ -22,6 +22,13 @@ import type { LockHealthFacts } from "../reconcile/worker/index.js";
 const LAST_SEEN_WRITE_MS = 30_000;
 
 /**
+ * A lastSeen refresh alone waits this long for the other locks' refreshes, all written in one
+ * commit: each was a commit of its own touching one page of `locks`, 100 locks about three a
+ * second, half of what the hub wrote per lock event (docs/performance.md, seventh round).
+ */
+export const LAST_SEEN_BATCH_MS = 5_000;
+
+/**
  * The lock's clock counts whole seconds and the hub's `now` is cut to whole seconds, so the
  * same clock reads 0 and -1 s of drift on alternate polls: a change of one second is noise,
  * not news (it cost a store write and a retained status per poll: docs/performance.md).
@@ -32,7 +39,7 @@ function driftMoved(written: number | null | undefined, now: number | null): boo
 }
 
 export interface LockReportPorts {
-  store: Pick<Store, "locks" | "transaction" | "relaxed" | "lockFacts">;
+  store: Pick<Store, "locks" | "transaction" | "relaxed" | "lockFacts" | "closed">;
   clock: Clock;
   log: Logger;
   status: StatusSink;
@@ -52,8 +59,39 @@ export interface LockReportPorts {
 export class LockReports {
   /** What was last written per lock, so that only changes are. */
   private readonly healthWritten = new Map<string, Partial<LockHealthFacts>>();
+  /** lastSeen refreshes waiting for their batch, by lock. */
+  private readonly lastSeenDue = new Map<string, number>();
+  private lastSeenTimer: TimerHandle | undefined;
 
   constructor(private readonly p: LockReportPorts) {}
+
+  /** Writes the lastSeen refreshes that wait (the batch's timer; a stop). */
+  flushLastSeen(): void {
+    this.lastSeenTimer?.cancel();
+    this.lastSeenTimer = undefined;
+    if (this.lastSeenDue.size === 0 || this.p.store.closed) return;
+    const due = [...this.lastSeenDue];
+    try {
+      // Not fsynced (relaxed), as every health write: the next poll finds it again.
+      this.p.store.relaxed(() => {
+        for (const [lockId, lastSeen] of due) this.p.store.locks.updateHealth(lockId, { lastSeen });
+      });
+    } catch (e) {
+      // A full data disk: the next batch tries again (newer refreshes replace these).
+      this.p.log.error({ locks: due.length, err: errorMessage(e) }, "storing locks' last seen failed");
+      this.scheduleLastSeen();
+      return;
+    }
+    for (const [lockId, lastSeen] of due) {
+      if (this.lastSeenDue.get(lockId) === lastSeen) this.lastSeenDue.delete(lockId);
+      this.p.forgetLock(lockId);
+      this.p.status.lockChanged(lockId);
+    }
+  }
+
+  private scheduleLastSeen(): void {
+    this.lastSeenTimer ??= this.p.clock.setTimeout(() => this.flushLastSeen(), LAST_SEEN_BATCH_MS);
+  }
 
   health(lockId: string, facts: Partial<LockHealthFacts>): void {
     const before = this.p.online(lockId);
@@ -73,6 +111,14 @@ export class LockReports {
       changes.lastSeen = facts.lastSeen;
     }
     if (Object.keys(changes).length === 0) return;
+    const onlineNews = facts.online !== undefined && facts.online !== before;
+    if (!onlineNews && Object.keys(changes).length === 1 && changes.lastSeen !== undefined) {
+      this.lastSeenDue.set(lockId, changes.lastSeen);
+      this.healthWritten.set(lockId, { ...last, lastSeen: changes.lastSeen });
+      this.scheduleLastSeen();
+      return;
+    }
+    this.lastSeenDue.delete(lockId);
     try {
       // Not fsynced (relaxed): the next poll finds it again after a power cut.
       this.p.store.relaxed(() => this.p.store.locks.updateHealth(lockId, changes));
@@ -81,7 +127,7 @@ export class LockReports {
     } catch (e) {
       this.p.log.error({ lockId, err: errorMessage(e) }, "storing lock health failed");
     }
-    if (facts.online !== undefined && facts.online !== before) {
+    if (onlineNews) {
       this.p.log[facts.online ? "info" : "warn"]({ lockId, ...this.p.doorOf(lockId) }, facts.online ? "lock online" : "lock offline");
       this.p.emit([{ type: facts.online ? "lock.online" : "lock.offline", at: formatInstant(this.p.clock.now()), lockId, ...this.p.doorOf(lockId) }]);
       for (const k of this.p.keysOnLock(lockId)) {

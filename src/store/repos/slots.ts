@@ -203,9 +203,13 @@ export class SlotsRepo {
     );
   }
 
-  /** The lock confirmed the slot now holds `content` (null: empty). Clears the error and retry. */
-  markApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null): void {
-    this.writeApplied(lockId, kind, slot, content, true);
+  /**
+   * The lock confirmed the slot now holds `content` (null: empty). Clears the error and retry.
+   * `atMs`: when the lock confirmed it, if recorded later (a table verification after that
+   * instant covers the write); now by default.
+   */
+  markApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null, atMs?: number): void {
+    this.writeApplied(lockId, kind, slot, content, true, atMs);
   }
 
   /** An attempt on the slot failed (`reason`: a DoorReason or NAK name); schedule a retry or not. */
@@ -355,7 +359,7 @@ export class SlotsRepo {
   }
 
   /** Records what the slot holds; `resetRetry` also clears the last error and the retry schedule. */
-  private writeApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null, resetRetry: boolean): void {
+  private writeApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null, resetRetry: boolean, atMs?: number): void {
     this.q(
       `INSERT INTO lock_slots (lock_id, kind, slot, applied_state, applied_credential_id, applied_valid_from, applied_valid_until,
          applied_flags, applied_digest, updated_at)
@@ -374,7 +378,7 @@ export class SlotsRepo {
       validUntil: content?.validUntil ?? null,
       flags: content?.flags ?? null,
       digest: content?.secretDigest ?? null,
-      now: this.ctx.clock.now(),
+      now: atMs ?? this.ctx.clock.now(),
     });
   }
 }

@@ -138,4 +138,83 @@ describe("StoreLockTables", () => {
     tables.markApplied(lockId, "doorCode", 3, null);
     expect(store.slots.get(lockId, "doorCode", 3)?.appliedState).toBe("empty");
   });
+  it("a confirmed write recorded after a table check keeps the instant the lock confirmed it, so the check covers it", () => {
+    const tables = new StoreLockTables(store, { emit: () => 0 }, new SlotIndex(store), t.clock);
+    const lockId = "4c42000000000001";
+    store.credentials.assign({ keyId: "k-1", kind: "doorCode", value: "482916" });
+    const cred = store.credentials.currentOf("k-1", "doorCode")!;
+    const content = { credentialId: cred.credentialId, validFrom: 1, validUntil: 2, flags: 0, secretDigest: Buffer.from("1a0774b3", "hex") };
+    store.slots.assign(lockId, "doorCode", content, 32);
+    t.clock.advance(10);
+    const confirmedAt = t.clock.now();
+    tables.markApplied(lockId, "doorCode", 0, content);
+    expect(tables.slot(lockId, "doorCode", 0)?.updatedAt).toBe(confirmedAt);
+    // The table's digest is asked and matches later, before the batch is recorded.
+    t.clock.advance(300);
+    const verifiedAt = t.clock.now();
+    tables.tableVerified(lockId, "doorCode", verifiedAt);
+    t.clock.advance(APPLIED_FLUSH_MS);
+    const row = store.slots.get(lockId, "doorCode", 0)!;
+    expect(row.inSync).toBe(true);
+    expect(row.updatedAt).toBe(confirmedAt);
+    expect(row.updatedAt).toBeLessThanOrEqual(tables.tablesVerifiedAt(lockId).get("doorCode")!);
+  });
+  describe("recordWith: a table check's confirmed writes and the events they decide in one commit", () => {
+    const lockId = "4c42000000000001";
+    function withPendingWrite(): { tables: StoreLockTables; index: SlotIndex; credentialId: number; content: Parameters<StoreLockTables["markApplied"]>[3] } {
+      const index = new SlotIndex(store);
+      const tables = new StoreLockTables(store, { emit: (e) => store.outbox.append(e) }, index, t.clock);
+      store.credentials.assign({ keyId: "k-1", kind: "doorCode", value: "482916" });
+      const cred = store.credentials.currentOf("k-1", "doorCode")!;
+      const content = { credentialId: cred.credentialId, validFrom: 1, validUntil: 2, flags: 0, secretDigest: Buffer.from("1a0774b3", "hex") };
+      store.slots.assign(lockId, "doorCode", content, 32);
+      tables.markApplied(lockId, "doorCode", 0, content);
+      tables.tableVerified(lockId, "doorCode", t.clock.now());
+      return { tables, index, credentialId: cred.credentialId, content };
+    }
+
+    it("the events' commit records the pending writes and the verification; nothing is left for another commit", () => {
+      const { tables, index, credentialId } = withPendingWrite();
+      let commits = 0;
+      const unhook = store.beforeCommit(() => void commits++);
+      tables.recordWith(() => {
+        // What the engine reads before the events are stored: the write, through the adapter.
+        expect(tables.slot(lockId, "doorCode", 0)?.inSync).toBe(true);
+        expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(false);
+        store.transaction(() => store.outbox.append({ type: "credential.provisioned", lockId, keyId: "k-1", credential: "doorCode" }));
+        // Committed with the event.
+        expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(true);
+      });
+      unhook();
+      expect(commits).toBe(1);
+      expect(store.lockFacts.tablesVerifiedAt(lockId).has("doorCode")).toBe(true);
+      expect(index.rows(credentialId).every((r) => r.inSync)).toBe(true);
+      expect(store.outbox.pending(10).map((e) => e.event.type)).toEqual(["credential.provisioned"]);
+    });
+
+    it("with no event to store, the writes are recorded after it", () => {
+      const { tables } = withPendingWrite();
+      tables.recordWith(() => undefined);
+      expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(true);
+      expect(store.lockFacts.tablesVerifiedAt(lockId).has("doorCode")).toBe(true);
+    });
+
+    it("an events' commit that rolls back takes the writes back; they are recorded after it, once", () => {
+      const { tables, index, credentialId } = withPendingWrite();
+      tables.recordWith(() => {
+        expect(() =>
+          store.transaction(() => {
+            store.outbox.append({ type: "credential.provisioned", lockId, keyId: "k-1", credential: "doorCode" });
+            throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+          }),
+        ).toThrow("disk is full");
+        expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(false);
+        expect(index.rows(credentialId).some((r) => r.inSync)).toBe(false);
+        expect(tables.slot(lockId, "doorCode", 0)?.inSync).toBe(true); // still pending, still seen
+      });
+      expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(true);
+      expect(index.rows(credentialId).every((r) => r.inSync)).toBe(true);
+      expect(store.outbox.pending(10)).toEqual([]);
+    });
+  });
 });

@@ -68,10 +68,13 @@ export function allKindsNeedVerify(ctx: WorkerContext): void {
   for (const k of CREDENTIAL_TYPES) ctx.needs.verify.add(k);
 }
 
-/** Tells the engine (statuses) once what it will read is recorded. */
+/**
+ * Tells the engine (credential events, statuses). The credential events' commit carries the
+ * confirmed writes; what the engine reads before it sees them through the store adapter, and
+ * the statuses, computed later, read them recorded.
+ */
 export function notifySlots(ctx: WorkerContext, rows: readonly SlotRow[]): void {
-  ctx.o.store.flush();
-  ctx.o.hooks.slotsChanged(ctx.lockId, credentialIds(rows));
+  ctx.o.store.recordWith(() => ctx.o.hooks.slotsChanged(ctx.lockId, credentialIds(rows)));
 }
 
 /** Without an IDENT yet, assume it does: the IDENT comes before any slot work. */

@@ -33,9 +33,9 @@ export async function verify(ctx: WorkerContext, kind: CredentialType): Promise<
     ctx.needs.verify.delete(kind);
     return;
   }
-  // The confirmed writes are recorded before the digest is asked: a slot's write time must
-  // come before the verification that covers it (isVerified compares them).
-  o.store.flush();
+  // No flush first: a confirmed write carries the instant the lock confirmed it, before this
+  // digest is asked, whenever its batch is recorded (isVerified compares the two). A flush
+  // here was a commit per table check, each rewriting every lock's pending slot pages.
   const rows = o.store.slots(lockId, kind);
   const desired = rows.flatMap((r) => (r.desired ? [{ ...r.desired, slot: r.slot }] : []));
   const expected = expectedDigest(desired);
