@@ -82,7 +82,7 @@ interface PendingEventPage {
  * The hub's group-commit window for lock event pages: long enough that the pages of several
  * polled locks share a commit (each lock is polled every 2 s), short against the cloud's view.
  */
-export const EVENT_COMMIT_WINDOW_MS = 200;
+export const EVENT_COMMIT_WINDOW_MS = 500;
 
 export class StoreLockTables implements LockTableStore {
   /** Confirmed writes not recorded yet, by `${lockId}|${kind}|${slot}`. */
@@ -131,6 +131,8 @@ export class StoreLockTables implements LockTableStore {
   }
 
   private carryPending(): void {
+    // A new transaction: the last one has ended, committed or taken back.
+    this.carried = undefined;
     if (!this.carrying || (this.pending.size === 0 && this.pendingVerified.length === 0)) return;
     this.carrying = false;
     const batch = this.takePending();

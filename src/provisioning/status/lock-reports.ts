@@ -22,9 +22,10 @@ import type { LockHealthFacts } from "../reconcile/worker/index.js";
 const LAST_SEEN_WRITE_MS = 30_000;
 
 /**
- * A lastSeen refresh alone waits this long for the other locks' refreshes, all written in one
- * commit: each was a commit of its own touching one page of `locks`, 100 locks about three a
- * second, half of what the hub wrote per lock event (docs/performance.md, seventh round).
+ * A lastSeen refresh alone rides along with the store's next commit, or waits at most this
+ * long, written then with the other locks' in one commit: each was a commit of its own touching
+ * one page of `locks`, 100 locks about three a second, half of what the hub wrote per lock
+ * event (docs/performance.md, seventh round).
  */
 export const LAST_SEEN_BATCH_MS = 5_000;
 
@@ -39,7 +40,7 @@ function driftMoved(written: number | null | undefined, now: number | null): boo
 }
 
 export interface LockReportPorts {
-  store: Pick<Store, "locks" | "transaction" | "relaxed" | "lockFacts" | "closed">;
+  store: Pick<Store, "locks" | "transaction" | "relaxed" | "lockFacts" | "closed" | "beforeCommit" | "afterRollback">;
   clock: Clock;
   log: Logger;
   status: StatusSink;
@@ -62,31 +63,57 @@ export class LockReports {
   /** lastSeen refreshes waiting for their batch, by lock. */
   private readonly lastSeenDue = new Map<string, number>();
   private lastSeenTimer: TimerHandle | undefined;
+  /** What the commit under way carries (taken back if it rolls back). */
+  private lastSeenCarried: [string, number][] = [];
 
-  constructor(private readonly p: LockReportPorts) {}
+  constructor(private readonly p: LockReportPorts) {
+    p.store.beforeCommit(() => this.carryLastSeen());
+    p.store.afterRollback(() => this.takeBackLastSeen());
+  }
 
   /** Writes the lastSeen refreshes that wait (the batch's timer; a stop). */
   flushLastSeen(): void {
     this.lastSeenTimer?.cancel();
     this.lastSeenTimer = undefined;
     if (this.lastSeenDue.size === 0 || this.p.store.closed) return;
-    const due = [...this.lastSeenDue];
     try {
-      // Not fsynced (relaxed), as every health write: the next poll finds it again.
-      this.p.store.relaxed(() => {
-        for (const [lockId, lastSeen] of due) this.p.store.locks.updateHealth(lockId, { lastSeen });
-      });
+      // Not fsynced (relaxed), as every health write: the next poll finds it again. The
+      // commit hook below writes them.
+      this.p.store.relaxed(() => undefined);
     } catch (e) {
-      // A full data disk: the next batch tries again (newer refreshes replace these).
-      this.p.log.error({ locks: due.length, err: errorMessage(e) }, "storing locks' last seen failed");
+      // A full data disk: the rollback hook kept them; the next batch tries again.
+      this.p.log.error({ locks: this.lastSeenDue.size, err: errorMessage(e) }, "storing locks' last seen failed");
       this.scheduleLastSeen();
-      return;
     }
+  }
+
+  /** Any commit carries the refreshes that wait (they cost no commit of their own then). */
+  private carryLastSeen(): void {
+    // A new transaction: the last one has ended, committed or taken back.
+    this.lastSeenCarried = [];
+    if (this.lastSeenDue.size === 0) return;
+    const due = [...this.lastSeenDue];
+    this.lastSeenDue.clear();
+    this.lastSeenCarried = due;
     for (const [lockId, lastSeen] of due) {
-      if (this.lastSeenDue.get(lockId) === lastSeen) this.lastSeenDue.delete(lockId);
+      this.p.store.locks.updateHealth(lockId, { lastSeen });
       this.p.forgetLock(lockId);
       this.p.status.lockChanged(lockId);
     }
+    if (this.lastSeenTimer && this.lastSeenDue.size === 0) {
+      this.lastSeenTimer.cancel();
+      this.lastSeenTimer = undefined;
+    }
+  }
+
+  /** The commit that carried them rolled back: they wait again (unless newer ones came). */
+  private takeBackLastSeen(): void {
+    for (const [lockId, lastSeen] of this.lastSeenCarried) {
+      if (!this.lastSeenDue.has(lockId)) this.lastSeenDue.set(lockId, lastSeen);
+      this.p.forgetLock(lockId);
+    }
+    this.lastSeenCarried = [];
+    if (this.lastSeenDue.size > 0) this.scheduleLastSeen();
   }
 
   private scheduleLastSeen(): void {

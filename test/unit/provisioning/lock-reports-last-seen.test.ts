@@ -59,19 +59,35 @@ describe("lock reports: lastSeen batched", () => {
     expect([...lockChanged].sort()).toEqual(LOCKS);
   });
 
-  it("a report with other news is written at once, with its lastSeen", () => {
+  it("a report with other news is written at once, with its lastSeen; a refresh waiting rides along", () => {
     t.clock.advance(30_000);
     const seen = t.clock.now();
     reports.health(LOCKS[0]!, { online: true, lastSeen: seen });
+    expect(commits).toBe(0);
     reports.health(LOCKS[1]!, { online: true, lastSeen: seen, battery: 40 });
     expect(commits).toBe(1);
     expect(store.locks.get(LOCKS[1]!)).toMatchObject({ lastSeen: seen, battery: 40 });
+    expect(store.locks.get(LOCKS[0]!)?.lastSeen).toBe(seen); // carried by that commit
     reports.health(LOCKS[2]!, { online: false });
     expect(commits).toBe(2);
     expect(store.locks.get(LOCKS[2]!)?.online).toBe(false);
-    // A stop writes what waits.
-    reports.flushLastSeen();
-    expect(commits).toBe(3);
+    // Nothing waits any more: the batch's timer writes nothing.
+    t.clock.advance(LAST_SEEN_BATCH_MS);
+    expect(commits).toBe(2);
+  });
+
+  it("a refresh carried by a commit that rolls back waits again and is written by the batch", () => {
+    t.clock.advance(30_000);
+    const seen = t.clock.now();
+    reports.health(LOCKS[0]!, { online: true, lastSeen: seen });
+    expect(() => store.transaction(() => { throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" }); })).toThrow("disk is full");
+    expect(store.locks.get(LOCKS[0]!)?.lastSeen).toBe(seen - 30_000);
+    // A later commit that succeeds does not write it twice nor take it back.
+    t.clock.advance(LAST_SEEN_BATCH_MS);
     expect(store.locks.get(LOCKS[0]!)?.lastSeen).toBe(seen);
+    const after = commits;
+    expect(() => store.transaction(() => { throw new Error("an unrelated effect failed"); })).toThrow("unrelated");
+    t.clock.advance(LAST_SEEN_BATCH_MS);
+    expect(commits).toBe(after + 1); // only the failed one's hook ran; nothing was re-queued
   });
 });
