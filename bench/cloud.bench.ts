@@ -30,6 +30,7 @@ import { CloudSync } from "../src/cloud/cloud-sync.js";
 import { CloudClient } from "../src/cloud/ctl-client.js";
 import { createLogger } from "../src/shared/logger.js";
 import { openStore, type Store } from "../src/store/index.js";
+import { STORE_PAGE_SIZE } from "../src/store/page-size.js";
 import { TEST_CLOUD_KEY } from "../test/helpers/cloud.js";
 import { startMosquitto, type Mosquitto } from "../test/helpers/mosquitto.js";
 import type { BenchResult } from "./run.js";
@@ -155,6 +156,7 @@ async function commandRoundTrip(broker: Mosquitto): Promise<BenchResult[]> {
 async function durableBareRoundTrips(broker: Mosquitto, verifySignature = false): Promise<number[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lockbridge-bench-durable-"));
   const db = new Database(path.join(dir, "bare.db"));
+  db.pragma(`page_size = ${STORE_PAGE_SIZE}`);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.exec("CREATE TABLE inbox (command_id TEXT PRIMARY KEY, response TEXT NOT NULL) STRICT");

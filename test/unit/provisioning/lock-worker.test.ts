@@ -162,6 +162,32 @@ describe("LockWorker, step by step", () => {
     expect(codesOnLock(r)).toEqual([second.slot]);
   });
 
+  it("a poll re-reads the lock's table only when a refused slot's retry is due (a plan reads every row)", async () => {
+    const r = await inService();
+    r.desireCode("482916");
+    r.worker.desiredChanged();
+    await r.settle();
+    let tableReads = 0;
+    const slots = r.tables.slots.bind(r.tables);
+    r.tables.slots = (lockId, kind) => {
+      if (kind === undefined) tableReads++;
+      return slots(lockId, kind);
+    };
+    r.expect.clear();
+    await driveUntil(r.clock, () => r.expect.count("STATUS") >= 10, { stepMs: 500, maxMs: 11 * r.pollIntervalMs });
+    expect(tableReads).toBe(0);
+    // A refusal with a retry time: the first poll after it plans again.
+    r.lock.setMemoryFull(true);
+    r.desireCode("735102");
+    r.worker.desiredChanged();
+    await r.settle();
+    tableReads = 0;
+    r.expect.clear();
+    await driveUntil(r.clock, () => r.expect.count("PUT_CREDENTIAL") >= 1, { stepMs: 500, maxMs: 40_000 + 2 * r.pollIntervalMs });
+    expect(tableReads).toBeGreaterThanOrEqual(1);
+    await r.cleanup();
+  });
+
   it("an offline lock is probed with growing backoff and its work resumes on the next answer", async () => {
     const r = await inService();
     r.lock.setOffline(true);

@@ -35,6 +35,13 @@ export function replan(ctx: WorkerContext): void {
   for (const k of unknownKinds) ctx.needs.verify.add(k);
 }
 
+/** Some failed slot's retry time has come (the poll's question: is a plan worth it). */
+export function retryIsDue(ctx: WorkerContext): boolean {
+  const now = ctx.o.clock.now();
+  for (const at of ctx.retryAt.values()) if (at <= now) return true;
+  return false;
+}
+
 function retryDue(ctx: WorkerContext, row: SlotRow, now: number): boolean {
   const retry = ctx.retryAt.get(`${row.kind}:${row.slot}`);
   return retry !== undefined && retry <= now;

@@ -26,7 +26,7 @@ import { classifyLockError } from "../lock-errors.js";
 import { PairingRecovery } from "../pairing-recovery.js";
 import type { LockLinkPort, SlotRow } from "../ports.js";
 import { WorkQueue, type WorkClass } from "../work-queue.js";
-import { execSlotOp, replan, retryFailed } from "./apply.js";
+import { execSlotOp, replan, retryFailed, retryIsDue } from "./apply.js";
 import { allKindsNeedVerify, type Op, type SlotOp, type WorkerContext } from "./context.js";
 import { drainEventPage } from "./events.js";
 import { pollStatus } from "./health.js";
@@ -232,8 +232,9 @@ export class LockWorker {
     if (this.ctx.stopped) return;
     this.pollTimer = this.o.clock.setTimeout(() => {
       this.ctx.needs.status = true;
-      // The same poll retries failed slots whose backoff is due.
-      this.ctx.needs.replan = true;
+      // The same poll retries failed slots whose backoff is due. Only then: a plan reads the
+      // lock's whole table, thousands of rows at a common door, every poll of a snapshot.
+      if (retryIsDue(this.ctx)) this.ctx.needs.replan = true;
       this.kick();
       this.armPoll();
     }, this.o.pollIntervalMs);
