@@ -80,8 +80,8 @@ export interface LockTableStore {
   markApplied(lockId: string, kind: CredentialType, slot: number, content: SlotContent | null): void;
   /** Records confirmed writes still pending. */
   flush(): void;
-  /** Runs `tell`, the confirmed writes still pending recorded in its first commit (or after it). */
-  recordWith(tell: () => void): void;
+  /** Runs `tell`, the lock's confirmed writes still pending recorded in its first commit (or after it). */
+  recordWith(lockId: string, tell: () => void): void;
   markFailed(lockId: string, kind: CredentialType, slot: number, reason: string, nextAttemptAt: number | null): void;
   recordObserved(lockId: string, kind: CredentialType, firstSlot: number, count: number, observed: SlotInfo[]): void;
   /** When each table of the lock last matched its expected digest (survives a restart). */

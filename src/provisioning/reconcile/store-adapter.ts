@@ -45,14 +45,16 @@ function overlay(row: SlotRow | undefined, p: PendingApplied): SlotRow {
 }
 
 /**
- * How long confirmed writes may wait to be recorded together (see markApplied). A second, not
- * 25 ms: each flush is a commit that writes every page it touches whole (the lobby's and the
- * gym's table pages, the applied-credential index), and at 25 ms these flushes were 40 % of
- * the bytes a snapshot wrote (docs/performance.md). A table check flushes first and a
- * deletion at once, so no status waits on this timer.
+ * How long, and how many, confirmed writes may wait to be recorded together (see markApplied).
+ * Each flush is a commit that writes every page it touches whole, and a common door's writes
+ * come in the order of arrival, not of slots: 256 of them touched ~290 pages of its table and
+ * of the applied-credential index, and at full size these flushes were 40 % of the bytes a
+ * snapshot wrote (docs/performance.md, seventh round). Five seconds and 2,048 writes: a page
+ * is rewritten once per batch, and a lock's own table check records its writes at once
+ * (recordWith), so no status waits on this; a crash loses only PUTs that are sent again.
  */
-export const APPLIED_FLUSH_MS = 1000;
-const APPLIED_FLUSH_MAX = 256;
+export const APPLIED_FLUSH_MS = 5000;
+const APPLIED_FLUSH_MAX = 2048;
 /** A flush that failed for lack of space is tried again this often. */
 const DISK_FULL_RETRY_MS = 1000;
 
@@ -106,36 +108,47 @@ export class StoreLockTables implements LockTableStore {
     store.afterRollback(() => this.takeBackCarried());
   }
 
-  /** Set while recordWith runs its function: the first commit in it carries the pending writes. */
-  private carrying = false;
+  /** Set while recordWith runs its function: the first commit in it carries this lock's pending writes. */
+  private carrying: string | undefined;
   /** What that commit carried, until it is known to have committed (taken back if it rolled back). */
   private carried: PendingBatch | undefined;
 
   /**
    * Runs `tell` (which tells the engine about the lock's slots, and may commit the credential
-   * events that follows from them) with the pending confirmed writes recorded in the first
-   * commit it makes, then records what is still pending. One commit for a table check's
-   * writes and its events where there were two: each rewrote its pages whole (the
-   * `notifySlots` flushes were a quarter of the bytes a snapshot wrote, docs/performance.md).
-   * Reads through this adapter see the writes meanwhile.
+   * events that follow from them) with the lock's pending confirmed writes and table checks
+   * recorded in the first commit it makes, then records what of the lock's is still pending.
+   * One commit for a table check's writes and its events where there were two: each rewrote
+   * its pages whole (docs/performance.md, seventh round). Only this lock's: the other locks'
+   * wait for their own check or the batch (a common door's table, written at every room's
+   * check, was rewritten 17 times a second through a full-size snapshot). Reads through this
+   * adapter see the writes meanwhile.
    */
-  recordWith(tell: () => void): void {
-    this.carrying = true;
+  recordWith(lockId: string, tell: () => void): void {
+    this.carrying = lockId;
     try {
       tell();
     } finally {
-      this.carrying = false;
+      this.carrying = undefined;
       this.carried = undefined;
     }
-    this.flush();
+    const rest = this.takePending(lockId);
+    if (rest.writes.length === 0 && rest.verified.length === 0) return;
+    try {
+      this.store.relaxed(() => this.writeBatch(rest));
+    } catch (e) {
+      this.restore(rest);
+      throw e;
+    }
+    this.refreshIndex(rest);
   }
 
   private carryPending(): void {
     // A new transaction: the last one has ended, committed or taken back.
     this.carried = undefined;
-    if (!this.carrying || (this.pending.size === 0 && this.pendingVerified.length === 0)) return;
-    this.carrying = false;
-    const batch = this.takePending();
+    if (this.carrying === undefined) return;
+    const batch = this.takePending(this.carrying);
+    this.carrying = undefined;
+    if (batch.writes.length === 0 && batch.verified.length === 0) return;
     this.carried = batch;
     this.writeBatch(batch);
     this.refreshIndex(batch);
@@ -233,11 +246,23 @@ export class StoreLockTables implements LockTableStore {
     this.refreshIndex(batch);
   }
 
-  private takePending(): PendingBatch {
-    const batch = { writes: [...this.pending.values()], verified: this.pendingVerified };
-    this.pending.clear();
-    this.pendingVerified = [];
-    return batch;
+  /** Takes what waits to be recorded: all of it, or one lock's. */
+  private takePending(lockId?: string): PendingBatch {
+    if (lockId === undefined) {
+      const batch = { writes: [...this.pending.values()], verified: this.pendingVerified };
+      this.pending.clear();
+      this.pendingVerified = [];
+      return batch;
+    }
+    const writes: PendingApplied[] = [];
+    for (const [k, w] of this.pending) {
+      if (w.lockId !== lockId) continue;
+      writes.push(w);
+      this.pending.delete(k);
+    }
+    const verified = this.pendingVerified.filter((v) => v.lockId === lockId);
+    if (verified.length > 0) this.pendingVerified = this.pendingVerified.filter((v) => v.lockId !== lockId);
+    return { writes, verified };
   }
 
   private writeBatch({ writes, verified }: PendingBatch): void {

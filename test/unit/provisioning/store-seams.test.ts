@@ -177,7 +177,7 @@ describe("StoreLockTables", () => {
       const { tables, index, credentialId } = withPendingWrite();
       let commits = 0;
       const unhook = store.beforeCommit(() => void commits++);
-      tables.recordWith(() => {
+      tables.recordWith(lockId, () => {
         // What the engine reads before the events are stored: the write, through the adapter.
         expect(tables.slot(lockId, "doorCode", 0)?.inSync).toBe(true);
         expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(false);
@@ -192,16 +192,32 @@ describe("StoreLockTables", () => {
       expect(store.outbox.pending(10).map((e) => e.event.type)).toEqual(["credential.provisioned"]);
     });
 
+    it("another lock's pending writes are left to their own check or the batch", () => {
+      const { tables } = withPendingWrite();
+      const other = "4c42000000000002";
+      store.credentials.assign({ keyId: "k-2", kind: "doorCode", value: "735102" });
+      const cred = store.credentials.currentOf("k-2", "doorCode")!;
+      const content = { credentialId: cred.credentialId, validFrom: 1, validUntil: 2, flags: 0, secretDigest: Buffer.from("2b0774b3", "hex") };
+      store.slots.assign(other, "doorCode", content, 32);
+      tables.markApplied(other, "doorCode", 0, content);
+      tables.recordWith(lockId, () => store.transaction(() => store.outbox.append({ type: "credential.provisioned", lockId, keyId: "k-1", credential: "doorCode" })));
+      expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(true);
+      expect(store.slots.get(other, "doorCode", 0)?.inSync).toBe(false);
+      expect(tables.slot(other, "doorCode", 0)?.inSync).toBe(true);
+      t.clock.advance(APPLIED_FLUSH_MS);
+      expect(store.slots.get(other, "doorCode", 0)?.inSync).toBe(true);
+    });
+
     it("with no event to store, the writes are recorded after it", () => {
       const { tables } = withPendingWrite();
-      tables.recordWith(() => undefined);
+      tables.recordWith(lockId, () => undefined);
       expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(true);
       expect(store.lockFacts.tablesVerifiedAt(lockId).has("doorCode")).toBe(true);
     });
 
     it("an events' commit that rolls back takes the writes back; they are recorded after it, once", () => {
       const { tables, index, credentialId } = withPendingWrite();
-      tables.recordWith(() => {
+      tables.recordWith(lockId, () => {
         expect(() =>
           store.transaction(() => {
             store.outbox.append({ type: "credential.provisioned", lockId, keyId: "k-1", credential: "doorCode" });

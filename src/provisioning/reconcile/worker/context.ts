@@ -74,7 +74,7 @@ export function allKindsNeedVerify(ctx: WorkerContext): void {
  * the statuses, computed later, read them recorded.
  */
 export function notifySlots(ctx: WorkerContext, rows: readonly SlotRow[]): void {
-  ctx.o.store.recordWith(() => ctx.o.hooks.slotsChanged(ctx.lockId, credentialIds(rows)));
+  ctx.o.store.recordWith(ctx.lockId, () => ctx.o.hooks.slotsChanged(ctx.lockId, credentialIds(rows)));
 }
 
 /** Without an IDENT yet, assume it does: the IDENT comes before any slot work. */
