@@ -28,7 +28,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["bin/**/*.js", "eslint.config.js", "bench/support/memory-probe.mjs"],
+    files: ["bin/**/*.js", "eslint.config.js", "bench/support/memory-probe.mjs", "bench/support/commit-probe.mjs", "bench/support/commit-summary.mjs"],
     ...tseslint.configs.disableTypeChecked,
   },
   {

@@ -50,11 +50,11 @@ function measured(run, label) {
 
 const transaction = Database.prototype.transaction;
 Database.prototype.transaction = function (fn) {
-  const db = this;
+  const inTransaction = () => this.inTransaction;
   const tx = transaction.call(this, fn);
   const wrap = (run) =>
     function (...args) {
-      if (db.inTransaction) return run.apply(this, args);
+      if (inTransaction()) return run.apply(this, args);
       return measured(() => run.apply(this, args), () => `tx ${caller()}`);
     };
   const outer = wrap(tx);
