@@ -131,15 +131,7 @@ export class StoreLockTables implements LockTableStore {
       this.carrying = undefined;
       this.carried = undefined;
     }
-    const rest = this.takePending(lockId);
-    if (rest.writes.length === 0 && rest.verified.length === 0) return;
-    try {
-      this.store.relaxed(() => this.writeBatch(rest));
-    } catch (e) {
-      this.restore(rest);
-      throw e;
-    }
-    this.refreshIndex(rest);
+    this.record(this.takePending(lockId));
   }
 
   private carryPending(): void {
@@ -231,12 +223,17 @@ export class StoreLockTables implements LockTableStore {
   flush(): void {
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
-    if (this.pending.size === 0 && this.pendingVerified.length === 0) return;
-    const batch = this.takePending();
-    // Not fsynced (relaxed): a write lost to a power cut leaves its slot out of sync after the
-    // restart, so it is sent again or TABLE_DIGEST finds it. Whatever is told outward durably
-    // about it (credential events, a command's response) commits after it, FULL, and that
-    // fsync of the WAL carries this commit too.
+    this.record(this.takePending());
+  }
+
+  /**
+   * Not fsynced (relaxed): a write lost to a power cut leaves its slot out of sync after the
+   * restart, so it is sent again or TABLE_DIGEST finds it. Whatever is told outward durably
+   * about it (credential events, a command's response) commits after it, FULL, and that fsync
+   * of the WAL carries this commit too. Not recorded (a full disk): pending again.
+   */
+  private record(batch: PendingBatch): void {
+    if (batch.writes.length === 0 && batch.verified.length === 0) return;
     try {
       this.store.relaxed(() => this.writeBatch(batch));
     } catch (e) {
