@@ -45,6 +45,7 @@ import { MIGRATIONS, type Migration } from "./schema.js";
 
 export { acquireDataDir, STORE_FILE, LOCK_FILE, PID_FILE, type DataDirLease } from "./datadir.js";
 export { isDiskFull, isDiskIoError, type StorageState } from "./disk-full.js";
+export { rideAlong, type Rider } from "./ride-along.js";
 export { backupStoreFile, type BackupResult } from "./backup.js";
 export { inspectDatabaseFile } from "./inspect.js";
 export { peekLocks, type PeekedLock } from "./peek.js";

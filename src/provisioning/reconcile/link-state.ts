@@ -13,20 +13,25 @@
  * disk writes in the Pi benchmark: docs/performance.md.)
  */
 import type { LinkKeys, LinkStateStore } from "../../lock/link-state.js";
-import { isDiskFull, isDiskIoError, type Store } from "../../store/index.js";
+import { isDiskFull, isDiskIoError, rideAlong, type Store } from "../../store/index.js";
 
 /** When nothing else commits (a quiet property being polled), counters are written this often. */
 export const COUNTER_FLUSH_MS = 5000;
 
 export class StoreLinkState implements LinkStateStore {
   private pending = new Map<string, number>();
-  /** Handed to the last commit; taken back if it rolled back (else a replay could pass). */
-  private inFlight = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly unhooks: (() => void)[];
+  private readonly detach: () => void;
 
   constructor(private readonly store: Store) {
-    this.unhooks = [store.beforeCommit(() => this.writePending()), store.afterRollback(() => this.takeBack())];
+    // Handed to the next commit; taken back if it rolls back (else a replay could pass).
+    this.detach = rideAlong<Map<string, number>>(store, {
+      take: () => this.takePending(),
+      write: (counters) => {
+        for (const [lockId, counter] of counters) this.store.linkState.saveLastLockCounter(lockId, counter);
+      },
+      giveBack: (counters) => this.takeBack(counters),
+    });
   }
 
   reserveHubCounters(lockId: string, count: number): number {
@@ -86,21 +91,19 @@ export class StoreLinkState implements LinkStateStore {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.flushCounters();
-    for (const u of this.unhooks) u();
+    this.detach();
   }
 
-  private writePending(): void {
-    if (this.pending.size === 0) return;
+  private takePending(): Map<string, number> | undefined {
+    if (this.pending.size === 0) return undefined;
     const counters = this.pending;
     this.pending = new Map();
-    this.inFlight = counters;
-    for (const [lockId, counter] of counters) this.store.linkState.saveLastLockCounter(lockId, counter);
+    return counters;
   }
 
   /** The commit that carried the counters rolled back: they are pending again (never lower). */
-  private takeBack(): void {
-    for (const [lockId, counter] of this.inFlight) this.pending.set(lockId, Math.max(counter, this.pending.get(lockId) ?? 0));
-    this.inFlight = new Map();
+  private takeBack(counters: Map<string, number>): void {
+    for (const [lockId, counter] of counters) this.pending.set(lockId, Math.max(counter, this.pending.get(lockId) ?? 0));
     if (this.pending.size > 0) this.scheduleFlush();
   }
 }

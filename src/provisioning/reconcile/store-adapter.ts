@@ -7,7 +7,7 @@ import type { CredentialType } from "../../access/model.js";
 import { keycardSecret, smartKeySecret, doorCodeSecret } from "../../access/desired.js";
 import type { EventSink } from "../../cloud/events.js";
 import type { SlotInfo } from "../../protocol/llp/commands.js";
-import { isDiskFull, sameContent, type SlotRecord, type Store } from "../../store/index.js";
+import { isDiskFull, rideAlong, sameContent, type SlotRecord, type Store } from "../../store/index.js";
 import type { Clock, TimerHandle } from "../../shared/clock.js";
 import type { ContractEvent, SlotOwner } from "./lock-events.js";
 import type { LockTableStore, SlotContent, SlotRow } from "./ports.js";
@@ -67,10 +67,19 @@ interface PendingApplied {
   atMs: number;
 }
 
+/** A table check not recorded yet. */
+interface PendingVerified {
+  lockId: string;
+  kind: CredentialType;
+  atMs: number;
+}
+
 interface PendingBatch {
   writes: PendingApplied[];
-  verified: { lockId: string; kind: CredentialType; atMs: number }[];
+  verified: PendingVerified[];
 }
+
+const isEmpty = (batch: PendingBatch): boolean => batch.writes.length === 0 && batch.verified.length === 0;
 
 interface PendingEventPage {
   lockId: string;
@@ -94,7 +103,7 @@ export class StoreLockTables implements LockTableStore {
   private readonly pending = new Map<string, PendingApplied>();
   private flushTimer: TimerHandle | undefined;
   /** Table verifications not recorded yet, in the order they happened. */
-  private pendingVerified: { lockId: string; kind: CredentialType; atMs: number }[] = [];
+  private pendingVerified: PendingVerified[] = [];
 
   constructor(
     private readonly store: Pick<
@@ -107,14 +116,21 @@ export class StoreLockTables implements LockTableStore {
     /** The group-commit window of lock event pages (commitLockEvents); 0: each page commits at once. */
     private readonly eventCommitWindowMs = 0,
   ) {
-    store.beforeCommit(() => this.carryPending());
-    store.afterRollback(() => this.takeBackCarried());
+    rideAlong<PendingBatch>(store, {
+      take: () => this.takeCarried(),
+      write: (batch) => {
+        this.writeBatch(batch);
+        this.refreshIndex(batch);
+      },
+      giveBack: (batch) => {
+        this.restore(batch);
+        this.refreshIndex(batch);
+      },
+    });
   }
 
   /** Set while recordWith runs its function: the first commit in it carries this lock's pending writes. */
   private carrying: string | undefined;
-  /** What that commit carried, until it is known to have committed (taken back if it rolled back). */
-  private carried: PendingBatch | undefined;
 
   /**
    * Runs `tell` (which tells the engine about the lock's slots, and may commit the credential
@@ -132,29 +148,16 @@ export class StoreLockTables implements LockTableStore {
       tell();
     } finally {
       this.carrying = undefined;
-      this.carried = undefined;
     }
     this.record(this.takePending(lockId));
   }
 
-  private carryPending(): void {
-    // A new transaction: the last one has ended, committed or taken back.
-    this.carried = undefined;
-    if (this.carrying === undefined) return;
+  /** What the commit that starts carries: the pending of the lock recordWith runs for, once. */
+  private takeCarried(): PendingBatch | undefined {
+    if (this.carrying === undefined) return undefined;
     const batch = this.takePending(this.carrying);
     this.carrying = undefined;
-    if (batch.writes.length === 0 && batch.verified.length === 0) return;
-    this.carried = batch;
-    this.writeBatch(batch);
-    this.refreshIndex(batch);
-  }
-
-  private takeBackCarried(): void {
-    const batch = this.carried;
-    if (!batch) return;
-    this.carried = undefined;
-    this.restore(batch);
-    this.refreshIndex(batch);
+    return isEmpty(batch) ? undefined : batch;
   }
 
   /** Lock event pages waiting for their group commit, in the order they were drained. */
@@ -236,7 +239,7 @@ export class StoreLockTables implements LockTableStore {
    * of the WAL carries this commit too. Not recorded (a full disk): pending again.
    */
   private record(batch: PendingBatch): void {
-    if (batch.writes.length === 0 && batch.verified.length === 0) return;
+    if (isEmpty(batch)) return;
     try {
       this.store.relaxed(() => this.writeBatch(batch));
     } catch (e) {

@@ -11,7 +11,7 @@ import type { StatusSink } from "../../shared/change-bus.js";
 import { errorMessage } from "../../shared/errors.js";
 import { formatInstant } from "../../shared/instant.js";
 import type { Logger } from "../../shared/logger.js";
-import type { LockRecord, Store } from "../../store/index.js";
+import { rideAlong, type LockRecord, type Store } from "../../store/index.js";
 import { batteryLowDue } from "../reconcile/battery.js";
 import { clearPairingLost, markPairingLost } from "../reconcile/pairing-lost.js";
 import { clearReplacedBy, markReplaced, replacedBy } from "../reconcile/replaced.js";
@@ -63,12 +63,20 @@ export class LockReports {
   /** lastSeen refreshes waiting for their batch, by lock. */
   private readonly lastSeenDue = new Map<string, number>();
   private lastSeenTimer: TimerHandle | undefined;
-  /** What the commit under way carries (taken back if it rolls back). */
-  private lastSeenCarried: [string, number][] = [];
 
   constructor(private readonly p: LockReportPorts) {
-    p.store.beforeCommit(() => this.carryLastSeen());
-    p.store.afterRollback(() => this.takeBackLastSeen());
+    // Any commit carries the refreshes that wait (they cost no commit of their own then).
+    rideAlong<[string, number][]>(p.store, {
+      take: () => this.takeLastSeen(),
+      write: (due) => {
+        for (const [lockId, lastSeen] of due) {
+          this.p.store.locks.updateHealth(lockId, { lastSeen });
+          this.p.forgetLock(lockId);
+          this.p.status.lockChanged(lockId);
+        }
+      },
+      giveBack: (due) => this.takeBackLastSeen(due),
+    });
   }
 
   /** Writes the lastSeen refreshes that wait (the batch's timer; a stop). */
@@ -78,41 +86,30 @@ export class LockReports {
     if (this.lastSeenDue.size === 0 || this.p.store.closed) return;
     try {
       // Not fsynced (relaxed), as every health write: the next poll finds it again. The
-      // commit hook below writes them.
+      // commit hook writes them.
       this.p.store.relaxed(() => undefined);
     } catch (e) {
-      // A full data disk: the rollback hook kept them; the next batch tries again.
+      // A full data disk: the rollback hook gave them back; the next batch tries again.
       this.p.log.error({ locks: this.lastSeenDue.size, err: errorMessage(e) }, "storing locks' last seen failed");
       this.scheduleLastSeen();
     }
   }
 
-  /** Any commit carries the refreshes that wait (they cost no commit of their own then). */
-  private carryLastSeen(): void {
-    // A new transaction: the last one has ended, committed or taken back.
-    this.lastSeenCarried = [];
-    if (this.lastSeenDue.size === 0) return;
+  private takeLastSeen(): [string, number][] | undefined {
+    if (this.lastSeenDue.size === 0) return undefined;
     const due = [...this.lastSeenDue];
     this.lastSeenDue.clear();
-    this.lastSeenCarried = due;
-    for (const [lockId, lastSeen] of due) {
-      this.p.store.locks.updateHealth(lockId, { lastSeen });
-      this.p.forgetLock(lockId);
-      this.p.status.lockChanged(lockId);
-    }
-    if (this.lastSeenTimer && this.lastSeenDue.size === 0) {
-      this.lastSeenTimer.cancel();
-      this.lastSeenTimer = undefined;
-    }
+    this.lastSeenTimer?.cancel();
+    this.lastSeenTimer = undefined;
+    return due;
   }
 
   /** The commit that carried them rolled back: they wait again (unless newer ones came). */
-  private takeBackLastSeen(): void {
-    for (const [lockId, lastSeen] of this.lastSeenCarried) {
+  private takeBackLastSeen(due: [string, number][]): void {
+    for (const [lockId, lastSeen] of due) {
       if (!this.lastSeenDue.has(lockId)) this.lastSeenDue.set(lockId, lastSeen);
       this.p.forgetLock(lockId);
     }
-    this.lastSeenCarried = [];
     if (this.lastSeenDue.size > 0) this.scheduleLastSeen();
   }
 

@@ -72,6 +72,15 @@ describe("StoreLinkState", () => {
 /** A lock event as the worker hands it over (its other fields do not matter here). */
 const ev = (type: string): ContractEvent => ({ type, at: "2026-12-01T12:00:00.000Z" }) as ContractEvent;
 
+/** A door code desired in slot 0 of the lock's table (as the desired side assigns it). */
+function desiredCode(lockId: string, keyId: string, code: string, digestHex: string) {
+  store.credentials.assign({ keyId, kind: "doorCode", value: code });
+  const cred = store.credentials.currentOf(keyId, "doorCode")!;
+  const content = { credentialId: cred.credentialId, validFrom: 1, validUntil: 2, flags: 0, secretDigest: Buffer.from(digestHex, "hex") };
+  store.slots.assign(lockId, "doorCode", content, 32);
+  return { credentialId: cred.credentialId, content };
+}
+
 describe("StoreLockTables", () => {
   it("lock event pages drained within the window share one durable commit, settled only after it; a failed commit settles none as committed", async () => {
     const [a, b] = ["4c42000000000001", "4c42000000000002"];
@@ -124,16 +133,13 @@ describe("StoreLockTables", () => {
     const index = new SlotIndex(store);
     const tables = new StoreLockTables(store, { emit: () => 0 }, index, t.clock);
     const lockId = "4c42000000000001";
-    store.credentials.assign({ keyId: "k-1", kind: "doorCode", value: "482916" });
-    const cred = store.credentials.currentOf("k-1", "doorCode")!;
-    const content = { credentialId: cred.credentialId, validFrom: 1, validUntil: 2, flags: 0, secretDigest: Buffer.from("1a0774b3", "hex") };
-    store.slots.assign(lockId, "doorCode", content, 32);
+    const { credentialId, content } = desiredCode(lockId, "k-1", "482916", "1a0774b3");
     tables.markApplied(lockId, "doorCode", 0, content);
     expect(tables.slot(lockId, "doorCode", 0)?.inSync).toBe(true);
     expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(false); // not recorded yet
     t.clock.advance(APPLIED_FLUSH_MS); // the batch is due
     expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(true);
-    expect(index.rows(cred.credentialId).map((r) => r.slot)).toEqual([0]);
+    expect(index.rows(credentialId).map((r) => r.slot)).toEqual([0]);
     // A deletion is recorded at once.
     tables.markApplied(lockId, "doorCode", 3, null);
     expect(store.slots.get(lockId, "doorCode", 3)?.appliedState).toBe("empty");
@@ -141,10 +147,7 @@ describe("StoreLockTables", () => {
   it("a confirmed write recorded after a table check keeps the instant the lock confirmed it, so the check covers it", () => {
     const tables = new StoreLockTables(store, { emit: () => 0 }, new SlotIndex(store), t.clock);
     const lockId = "4c42000000000001";
-    store.credentials.assign({ keyId: "k-1", kind: "doorCode", value: "482916" });
-    const cred = store.credentials.currentOf("k-1", "doorCode")!;
-    const content = { credentialId: cred.credentialId, validFrom: 1, validUntil: 2, flags: 0, secretDigest: Buffer.from("1a0774b3", "hex") };
-    store.slots.assign(lockId, "doorCode", content, 32);
+    const { content } = desiredCode(lockId, "k-1", "482916", "1a0774b3");
     t.clock.advance(10);
     const confirmedAt = t.clock.now();
     tables.markApplied(lockId, "doorCode", 0, content);
@@ -164,13 +167,10 @@ describe("StoreLockTables", () => {
     function withPendingWrite(): { tables: StoreLockTables; index: SlotIndex; credentialId: number; content: Parameters<StoreLockTables["markApplied"]>[3] } {
       const index = new SlotIndex(store);
       const tables = new StoreLockTables(store, { emit: (e) => store.outbox.append(e) }, index, t.clock);
-      store.credentials.assign({ keyId: "k-1", kind: "doorCode", value: "482916" });
-      const cred = store.credentials.currentOf("k-1", "doorCode")!;
-      const content = { credentialId: cred.credentialId, validFrom: 1, validUntil: 2, flags: 0, secretDigest: Buffer.from("1a0774b3", "hex") };
-      store.slots.assign(lockId, "doorCode", content, 32);
+      const { credentialId, content } = desiredCode(lockId, "k-1", "482916", "1a0774b3");
       tables.markApplied(lockId, "doorCode", 0, content);
       tables.tableVerified(lockId, "doorCode", t.clock.now());
-      return { tables, index, credentialId: cred.credentialId, content };
+      return { tables, index, credentialId, content };
     }
 
     it("the events' commit records the pending writes and the verification; nothing is left for another commit", () => {
@@ -195,10 +195,7 @@ describe("StoreLockTables", () => {
     it("another lock's pending writes are left to their own check or the batch", () => {
       const { tables } = withPendingWrite();
       const other = "4c42000000000002";
-      store.credentials.assign({ keyId: "k-2", kind: "doorCode", value: "735102" });
-      const cred = store.credentials.currentOf("k-2", "doorCode")!;
-      const content = { credentialId: cred.credentialId, validFrom: 1, validUntil: 2, flags: 0, secretDigest: Buffer.from("2b0774b3", "hex") };
-      store.slots.assign(other, "doorCode", content, 32);
+      const { content } = desiredCode(other, "k-2", "735102", "2b0774b3");
       tables.markApplied(other, "doorCode", 0, content);
       tables.recordWith(lockId, () => store.transaction(() => store.outbox.append({ type: "credential.provisioned", lockId, keyId: "k-1", credential: "doorCode" })));
       expect(store.slots.get(lockId, "doorCode", 0)?.inSync).toBe(true);
